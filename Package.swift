@@ -1,0 +1,55 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// LLVM 19 from Debian's llvm-19-dev (installed by toolchain/setup.sh).
+let llvmPrefix = "/usr/lib/llvm-19"
+let llvmSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvmPrefix)/include"])]
+let llvmLinkerSettings: [LinkerSetting] = [
+  .unsafeFlags(["-L\(llvmPrefix)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(llvmPrefix)/lib"])
+]
+
+let package = Package(
+  name: "holo",
+  products: [
+    .executable(name: "holoc", targets: ["holoc"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // Pipeline, in order: source & diagnostics → syntax → semantic analysis → typed IR →
+    // LLVM codegen → driver (linking, running, testing) → command line.
+    .target(name: "HoloSource"),
+    .target(name: "HoloSyntax", dependencies: ["HoloSource"]),
+    .target(name: "HoloIR", dependencies: ["HoloSource"]),
+    .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
+    .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+    .target(
+      name: "HoloCodegen",
+      dependencies: ["HoloSource", "HoloIR", "CLLVM"],
+      swiftSettings: llvmSwiftSettings,
+      linkerSettings: llvmLinkerSettings
+    ),
+    .target(
+      name: "HoloDriver",
+      dependencies: ["HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen"],
+      swiftSettings: llvmSwiftSettings,
+      linkerSettings: llvmLinkerSettings
+    ),
+    .executableTarget(
+      name: "holoc",
+      dependencies: [
+        "HoloDriver", "HoloSource",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: llvmSwiftSettings,
+      linkerSettings: llvmLinkerSettings
+    ),
+    .testTarget(
+      name: "HoloTests",
+      dependencies: ["HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver"],
+      swiftSettings: llvmSwiftSettings,
+      linkerSettings: llvmLinkerSettings
+    ),
+  ]
+)

@@ -1,0 +1,4 @@
+import HoloCodegen
+import HoloIR
+import HoloSema
+import HoloSource

@@ -1,0 +1,267 @@
+import HoloSource
+
+// The typed IR: what semantic analysis produces and codegen consumes. It is a tree like the
+// syntax, but every name is resolved (to a local, a function or a builtin), every expression
+// has its type, implicit things are explicit (literal types, compound assignment, the
+// block-value rule, the script-mode entry function), and spans survive for failure locations.
+
+public enum IRType: Hashable, Sendable, CustomStringConvertible {
+  case bool
+  case i32, i64, u32, u64
+  case f32, f64
+  case string
+  case unit
+  /// The type of an expression that never produces a value (`panic`, `exit`, a block
+  /// ending in `return`). It fits wherever any type is expected.
+  case never
+
+  public var description: String {
+    switch self {
+    case .bool: return "bool"
+    case .i32: return "i32"
+    case .i64: return "i64"
+    case .u32: return "u32"
+    case .u64: return "u64"
+    case .f32: return "f32"
+    case .f64: return "f64"
+    case .string: return "string"
+    case .unit: return "()"
+    case .never: return "!"
+    }
+  }
+
+  public var isInteger: Bool { [.i32, .i64, .u32, .u64].contains(self) }
+  public var isSignedInteger: Bool { self == .i32 || self == .i64 }
+  public var isFloat: Bool { self == .f32 || self == .f64 }
+  public var isNumeric: Bool { isInteger || isFloat }
+  /// Width in bits of numeric and bool types.
+  public var bitWidth: Int {
+    switch self {
+    case .bool: return 1
+    case .i32, .u32, .f32: return 32
+    case .i64, .u64, .f64: return 64
+    default: return 0
+    }
+  }
+}
+
+public struct FunctionID: Hashable, Sendable, Comparable {
+  public let index: Int
+  public init(_ index: Int) { self.index = index }
+  public static func < (a: FunctionID, b: FunctionID) -> Bool { a.index < b.index }
+}
+
+public struct ExternID: Hashable, Sendable {
+  public let index: Int
+  public init(_ index: Int) { self.index = index }
+}
+
+/// A local variable or parameter, numbered within its function.
+public struct LocalID: Hashable, Sendable {
+  public let index: Int
+  public init(_ index: Int) { self.index = index }
+}
+
+public struct IRLocal: Sendable {
+  public var id: LocalID
+  public var name: String
+  public var type: IRType
+  public var span: Span
+  public init(id: LocalID, name: String, type: IRType, span: Span) {
+    self.id = id
+    self.name = name
+    self.type = type
+    self.span = span
+  }
+}
+
+public enum FunctionKind: Sendable, Equatable {
+  /// A `fn` written by the user.
+  case user
+  /// `#[test] fn`.
+  case test
+  /// The body made of a file's top-level statements (script mode).
+  case scriptEntry
+}
+
+public struct IRFunction: Sendable {
+  public var id: FunctionID
+  public var name: String
+  public var kind: FunctionKind
+  public var isExport: Bool
+  public var parameters: [LocalID]
+  /// Every local of the function, parameters first; indexed by `LocalID.index`.
+  public var locals: [IRLocal]
+  public var returnType: IRType
+  public var body: IRBlock
+  /// The function's name in its declaration (or the first statement in script mode).
+  public var span: Span
+
+  public init(
+    id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],
+    locals: [IRLocal], returnType: IRType, body: IRBlock, span: Span
+  ) {
+    self.id = id
+    self.name = name
+    self.kind = kind
+    self.isExport = isExport
+    self.parameters = parameters
+    self.locals = locals
+    self.returnType = returnType
+    self.body = body
+    self.span = span
+  }
+
+  public var parameterTypes: [IRType] { parameters.map { locals[$0.index].type } }
+}
+
+/// An `extern fn`: a C function called with the C ABI.
+public struct IRExtern: Sendable {
+  public var id: ExternID
+  public var name: String
+  public var parameterTypes: [IRType]
+  public var returnType: IRType
+  public var span: Span
+  public init(id: ExternID, name: String, parameterTypes: [IRType], returnType: IRType, span: Span)
+  {
+    self.id = id
+    self.name = name
+    self.parameterTypes = parameterTypes
+    self.returnType = returnType
+    self.span = span
+  }
+}
+
+public struct IRProgram: Sendable {
+  /// Indexed by `FunctionID.index`.
+  public var functions: [IRFunction]
+  /// Indexed by `ExternID.index`.
+  public var externs: [IRExtern]
+  /// `fn main()` or the script body; nil for a library or a test-only file.
+  public var entry: FunctionID?
+  public var tests: [FunctionID]
+
+  public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID]) {
+    self.functions = functions
+    self.externs = externs
+    self.entry = entry
+    self.tests = tests
+  }
+}
+
+/// A block's statements and, when its last statement is an expression, that value.
+public struct IRBlock: Sendable {
+  public var statements: [IRStmt]
+  /// The block's value (the last expression statement), nil when the block is `()`.
+  public var result: IRExpr?
+  /// `result`'s type, `.unit` without one, `.never` when the block cannot complete.
+  public var type: IRType
+  public var span: Span
+
+  public init(statements: [IRStmt], result: IRExpr?, type: IRType, span: Span) {
+    self.statements = statements
+    self.result = result
+    self.type = type
+    self.span = span
+  }
+}
+
+public struct IRStmt: Sendable {
+  public var kind: IRStmtKind
+  public var span: Span
+  public init(_ kind: IRStmtKind, span: Span) {
+    self.kind = kind
+    self.span = span
+  }
+}
+
+public indirect enum IRStmtKind: Sendable {
+  /// Declares and initialises a local (a fresh one: shadowing made distinct locals).
+  case letBinding(LocalID, IRExpr)
+  /// Plain assignment; compound assignment is desugared to `x = x op value`.
+  case assign(LocalID, IRExpr)
+  /// An expression evaluated for its effect; its value (if any) is discarded.
+  case expression(IRExpr)
+  case whileLoop(condition: IRExpr, body: IRBlock)
+  /// `for variable in start..end` / `..=`; `variable` is fresh each iteration.
+  case forLoop(variable: LocalID, start: IRExpr, end: IRExpr, inclusive: Bool, body: IRBlock)
+  case breakLoop
+  case continueLoop
+  case returnValue(IRExpr?)
+  /// `assert(condition)` / `assert(condition, message)`; the failure points at `condition`.
+  case assert(condition: IRExpr, message: IRExpr?)
+}
+
+public struct IRExpr: Sendable {
+  public var kind: IRExprKind
+  public var type: IRType
+  /// Where a runtime failure raised by this expression is reported.
+  public var span: Span
+  public init(_ kind: IRExprKind, type: IRType, span: Span) {
+    self.kind = kind
+    self.type = type
+    self.span = span
+  }
+}
+
+public enum IRTemplatePart: Sendable {
+  case text(String)
+  case value(IRExpr)
+}
+
+/// Functions provided by the runtime (LANGUAGE.md §8).
+public enum Builtin: String, Sendable, CaseIterable {
+  case print
+  case println
+  case printString = "print_string"
+  case printlnString = "println_string"
+  case panic
+  case stringLen = "string_len"
+  case readLine = "read_line"
+  case stdinEOF = "stdin_eof"
+  case nowMs = "now_ms"
+  case sleepMs = "sleep_ms"
+  case exit
+}
+
+public enum IRUnaryOperator: Sendable {
+  /// Two's complement negation for integers (wrapping), IEEE negation for floats.
+  case negate
+  case not
+}
+
+public enum IRBinaryOperator: Sendable {
+  case add, subtract, multiply
+  /// Integer division fails on zero and on `MIN / -1`.
+  case divide
+  /// Integer remainder fails on zero and on `MIN % -1`.
+  case remainder
+  case bitAnd, bitOr, bitXor
+  /// Shift amounts are masked to the bit width; `>>` is arithmetic for signed types.
+  case shiftLeft, shiftRight
+  case equal, notEqual, less, lessEqual, greater, greaterEqual
+}
+
+public indirect enum IRExprKind: Sendable {
+  /// The bit pattern of an integer constant of the expression's type.
+  case integerConstant(UInt64)
+  case floatConstant(Double)
+  case boolConstant(Bool)
+  case stringConstant(String)
+  /// The unit value `()`.
+  case unitConstant
+  case template([IRTemplatePart])
+  case local(LocalID)
+  case call(FunctionID, [IRExpr])
+  case callExtern(ExternID, [IRExpr])
+  case callBuiltin(Builtin, [IRExpr])
+  case unary(IRUnaryOperator, IRExpr)
+  /// Both operands have the same type; comparisons produce `bool`.
+  case binary(IRBinaryOperator, IRExpr, IRExpr)
+  /// Short-circuit `&&` (`isAnd`) or `||`.
+  case logical(isAnd: Bool, IRExpr, IRExpr)
+  /// A numeric or bool-to-integer conversion to the expression's type.
+  case cast(IRExpr)
+  case block(IRBlock)
+  case ifElse(condition: IRExpr, then: IRBlock, elseBranch: IRExpr?)
+}

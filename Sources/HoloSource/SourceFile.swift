@@ -1,0 +1,146 @@
+import Foundation
+
+/// Identifies a file registered with a `SourceManager`.
+public struct FileID: Hashable, Sendable, Comparable {
+  public let index: Int
+  public init(_ index: Int) { self.index = index }
+  public static func < (a: FileID, b: FileID) -> Bool { a.index < b.index }
+}
+
+/// A half-open range of UTF-8 byte offsets `[start, end)` inside one file.
+public struct Span: Hashable, Sendable {
+  public var file: FileID
+  public var start: Int
+  public var end: Int
+
+  public init(file: FileID, start: Int, end: Int) {
+    self.file = file
+    self.start = start
+    self.end = max(start, end)
+  }
+
+  /// The smallest span covering both (they must be in the same file).
+  public func to(_ other: Span) -> Span {
+    Span(file: file, start: min(start, other.start), end: max(end, other.end))
+  }
+
+  public var isEmpty: Bool { start == end }
+}
+
+/// A 1-based line and column. Columns count Unicode scalars, which is what editors show.
+public struct LineColumn: Hashable, Sendable {
+  public var line: Int
+  public var column: Int
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+}
+
+/// One source file's text and the index needed to turn offsets into lines and columns.
+public final class SourceFile: Sendable {
+  public let id: FileID
+  /// The path as the user should see it (relative to the working directory when possible).
+  public let path: String
+  public let text: String
+  public let bytes: [UInt8]
+  private let lineStarts: [Int]
+
+  public init(id: FileID, path: String, text: String) {
+    self.id = id
+    self.path = path
+    self.text = text
+    let bytes = Array(text.utf8)
+    self.bytes = bytes
+    var starts = [0]
+    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+      starts.append(offset + 1)
+    }
+    self.lineStarts = starts
+  }
+
+  public var lineCount: Int { lineStarts.count }
+
+  /// The 0-based index of the line holding `offset`.
+  public func lineIndex(of offset: Int) -> Int {
+    var low = 0
+    var high = lineStarts.count - 1
+    while low < high {
+      let mid = (low + high + 1) / 2
+      if lineStarts[mid] <= offset { low = mid } else { high = mid - 1 }
+    }
+    return low
+  }
+
+  public func location(of offset: Int) -> LineColumn {
+    let clamped = min(max(0, offset), bytes.count)
+    let line = lineIndex(of: clamped)
+    let start = lineStarts[line]
+    return LineColumn(line: line + 1, column: scalarCount(from: start, to: clamped) + 1)
+  }
+
+  /// The text of a 1-based line, without its terminator.
+  public func lineText(_ line: Int) -> String {
+    guard line >= 1, line <= lineStarts.count else { return "" }
+    let start = lineStarts[line - 1]
+    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+  }
+
+  /// The byte offset where a 1-based line starts.
+  public func lineStartOffset(_ line: Int) -> Int {
+    lineStarts[min(max(line - 1, 0), lineStarts.count - 1)]
+  }
+
+  public func text(of span: Span) -> String {
+    let start = min(span.start, bytes.count)
+    let end = min(span.end, bytes.count)
+    return String(decoding: bytes[start..<end], as: UTF8.self)
+  }
+
+  private func scalarCount(from start: Int, to end: Int) -> Int {
+    var count = 0
+    var offset = start
+    while offset < end {
+      // Count bytes that start a UTF-8 sequence.
+      if bytes[offset] & 0xC0 != 0x80 { count += 1 }
+      offset += 1
+    }
+    return count
+  }
+}
+
+/// Owns every loaded source file. Thread-safe so the driver can share it with test workers.
+public final class SourceManager: @unchecked Sendable {
+  private var files: [SourceFile] = []
+  private let lock = NSLock()
+
+  public init() {}
+
+  @discardableResult
+  public func add(path: String, text: String) -> SourceFile {
+    lock.lock()
+    defer { lock.unlock() }
+    let file = SourceFile(id: FileID(files.count), path: path, text: text)
+    files.append(file)
+    return file
+  }
+
+  public func file(_ id: FileID) -> SourceFile {
+    lock.lock()
+    defer { lock.unlock() }
+    return files[id.index]
+  }
+
+  public var allFiles: [SourceFile] {
+    lock.lock()
+    defer { lock.unlock() }
+    return files
+  }
+
+  public func location(of span: Span) -> (start: LineColumn, end: LineColumn) {
+    let file = file(span.file)
+    return (file.location(of: span.start), file.location(of: span.end))
+  }
+}

@@ -1,0 +1,132 @@
+/* The holo runtime: what compiled holo programs call, and what C hosts may use.
+ *
+ * Compiled code depends on every declaration here by name and on the layout of
+ * holo_string and holo_location; changing either is an ABI change for the code generator
+ * (Sources/HoloCodegen). Plain C11.
+ */
+#ifndef HOLO_H
+#define HOLO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HOLO_NORETURN __attribute__((noreturn))
+#else
+#define HOLO_NORETURN _Noreturn
+#endif
+
+/* Exit status of a program stopped by a runtime failure. */
+#define HOLO_FAILURE_EXIT_STATUS 101
+
+/* ---- Strings ----------------------------------------------------------------------
+ * Immutable UTF-8 text, reference counted. A holo `string` value is a pointer to this.
+ * `bytes` holds `length` bytes followed by a NUL (not counted). A negative refcount marks
+ * an immortal string (literals the compiler emits as constants); retain and release
+ * ignore those. NULL is never a valid holo string.
+ */
+typedef struct holo_string {
+  int64_t refcount;
+  int64_t length;
+  char bytes[];
+} holo_string;
+
+void holo_string_retain(holo_string *s);
+void holo_string_release(holo_string *s);
+/* A new string (refcount 1) holding a copy of `length` bytes. */
+holo_string *holo_string_from_bytes(const char *bytes, int64_t length);
+int64_t holo_string_len(const holo_string *s);
+bool holo_string_equal(const holo_string *a, const holo_string *b);
+
+/* Template strings are built by appending parts to a builder, then finishing it into a
+ * new string (refcount 1). The builder is freed by finish. */
+typedef struct holo_builder holo_builder;
+holo_builder *holo_builder_new(void);
+void holo_builder_append_bytes(holo_builder *b, const char *bytes, int64_t length);
+void holo_builder_append_string(holo_builder *b, const holo_string *s);
+void holo_builder_append_i64(holo_builder *b, int64_t value);
+void holo_builder_append_u64(holo_builder *b, uint64_t value);
+void holo_builder_append_f64(holo_builder *b, double value);
+void holo_builder_append_f32(holo_builder *b, float value);
+void holo_builder_append_bool(holo_builder *b, bool value);
+holo_string *holo_builder_finish(holo_builder *b);
+
+/* ---- Output -----------------------------------------------------------------------
+ * stdout is buffered by the runtime and flushed at exit, before sleep_ms, before
+ * read_line, on a runtime failure, and when the buffer fills. Formatting follows
+ * LANGUAGE.md §8 (floats: shortest round-trip, JavaScript-style). */
+void holo_print_i64(int64_t value);
+void holo_print_u64(uint64_t value);
+void holo_print_f64(double value);
+void holo_print_f32(float value);
+void holo_print_bool(bool value);
+void holo_print_string(const holo_string *s);
+void holo_print_newline(void);
+void holo_flush(void);
+
+/* Writes the §8 text of a float into `out` (at least 32 bytes); returns its length. */
+int holo_format_f64(double value, char *out);
+int holo_format_f32(float value, char *out);
+
+/* ---- Built-ins --------------------------------------------------------------------- */
+holo_string *holo_read_line(void);
+bool holo_stdin_eof(void);
+int64_t holo_now_ms(void);
+void holo_sleep_ms(int64_t ms);
+HOLO_NORETURN void holo_exit(int32_t code);
+
+/* ---- Failures ---------------------------------------------------------------------
+ * A source location the compiler emits as a constant next to each failing operation. */
+typedef struct holo_location {
+  const char *file;
+  int32_t line;
+  int32_t column;
+} holo_location;
+
+/* Reports a runtime failure and ends the program with status 101. The report is the line
+ * `FILE:LINE:COL: runtime failure: MESSAGE` on stderr; when the environment variable
+ * HOLO_FAILURE_REPORT names a file, the runtime writes the failure there instead as four
+ * lines (file, line, column, message) so that holoc can render it with a source excerpt. */
+HOLO_NORETURN void holo_fail(const char *message, const holo_location *location);
+HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_location *location);
+
+/* ---- Program start ----------------------------------------------------------------
+ * The compiler describes every holo function so a stack overflow (caught on an
+ * alternate signal stack) can name the function that overflowed. */
+typedef struct holo_function_info {
+  const void *address;
+  const char *name;
+  holo_location location;
+} holo_function_info;
+
+typedef struct holo_program_info {
+  const holo_function_info *functions;
+  int64_t function_count;
+} holo_program_info;
+
+typedef struct holo_test_info {
+  const char *name;
+  void (*function)(void);
+  holo_location location;
+} holo_test_info;
+
+/* Runs `entry` as the program: installs the stack-overflow handler, runs, flushes,
+ * returns the exit status. The generated C `main` of a holo executable calls this. */
+int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_info *program);
+
+/* The generated `main` of a test executable. `--list` prints each test as
+ * `NAME\tFILE\tLINE\tCOLUMN`; `--run NAME` runs one test (exit 0 when it returns, 101 on a
+ * runtime failure). */
+int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
+                   const holo_program_info *program);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOLO_H */

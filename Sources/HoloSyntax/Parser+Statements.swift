@@ -70,13 +70,15 @@ extension TokenParser {
       let hasSemicolon = eat(.semicolon) != nil
       return Stmt(
         .expression(expression, hasSemicolon: hasSemicolon), span: span(start, previousEnd))
-    case .identifier("break") where peek().kind == .symbol(.semicolon):
+    // `break` and `continue` are loop control only as a statement of their own: followed
+    // by `;`, or last in their block (`{ break }`).
+    case .identifier("break") where endsLoopControl(peek().kind):
       advance()
-      advance()
+      _ = eat(.semicolon)
       return Stmt(.breakLoop, span: span(start, previousEnd))
-    case .identifier("continue") where peek().kind == .symbol(.semicolon):
+    case .identifier("continue") where endsLoopControl(peek().kind):
       advance()
-      advance()
+      _ = eat(.semicolon)
       return Stmt(.continueLoop, span: span(start, previousEnd))
     default:
       return try parseExpressionOrAssignment()
@@ -177,5 +179,9 @@ extension TokenParser {
       hint: "`\(keyword)` is a reserved keyword")
     advance()
     synchronize(stopAfterBlock: true)
+  }
+
+  private func endsLoopControl(_ next: TokenKind) -> Bool {
+    next == .symbol(.semicolon) || next == .symbol(.rightBrace)
   }
 }

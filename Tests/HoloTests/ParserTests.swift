@@ -133,6 +133,9 @@ final class ParserTests: XCTestCase {
     XCTAssertEqual(
       sexp("while true { break; continue; continue = 1; let break = 2; }"),
       ["(while true (block break continue (= continue 1) (let break 2)))"])
+    XCTAssertEqual(
+      sexp("while true { if c { continue } break }"),
+      ["(while true (block (if c (block continue)) break))"])
     XCTAssertEqual(sexp("f(continue);"), ["(call f continue);"])
   }
 

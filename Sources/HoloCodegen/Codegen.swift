@@ -50,7 +50,8 @@ public enum Codegen {
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
-    let target = try TargetMachine(cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
+    let target = try TargetMachine(
+      cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
     let module = ModuleEmitter(

@@ -13,7 +13,6 @@
 #include "runtime_internal.h"
 
 #include <float.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +48,10 @@ typedef struct decimal {
 
 static bool reads_back(decimal d, double value, bool single) {
   char text[48];
-  snprintf(text, sizeof text, "%" PRIu64 "e%d", d.significand, d.exponent);
+  int length = holo_format_u64_digits(d.significand, text);
+  text[length++] = 'e';
+  length += holo_format_i64_digits(d.exponent, text + length);
+  text[length] = '\0';
   if (single) {
     return strtof(text, NULL) == (float)value;
   }
@@ -79,47 +81,59 @@ static decimal nearest_with_digits(double value, int digits) {
   return (decimal){significand, exponent - (digits - 1)};
 }
 
+/* The nearest k-digit decimal, and on which side of it the value lies when known. */
+typedef struct rounded_decimal {
+  decimal nearest;
+  int value_side; /* 1: above, -1: below, 0: unknown */
+} rounded_decimal;
+
 /* The k-digit decimal nearest to `value`, from `full`, its nearest decimal with more
- * digits. Rounding `full` again gives the same result as rounding `value` unless the
- * dropped digits are exactly a half, where `value` itself may lie on either side. */
-static decimal round_to_digits(decimal full, int full_digits, int digits, double value) {
+ * digits (within half a unit of its last digit of `value`). Rounding `full` again gives
+ * the same result as rounding `value` unless the dropped digits are exactly a half, where
+ * `value` itself may lie on either side. Dropped digits of at least one unit also tell on
+ * which side of the result `value` lies. */
+static rounded_decimal round_to_digits(decimal full, int full_digits, int digits, double value) {
   uint64_t divisor = power_of_ten(full_digits - digits);
   uint64_t quotient = full.significand / divisor;
   uint64_t remainder = full.significand % divisor;
   if (remainder == divisor / 2) {
-    return nearest_with_digits(value, digits);
+    return (rounded_decimal){nearest_with_digits(value, digits), 0};
   }
+  int value_side = remainder == 0 ? 0 : 1;
   if (remainder > divisor / 2) {
     quotient++;
+    value_side = -1;
   }
-  decimal rounded = {quotient, full.exponent + (full_digits - digits)};
+  decimal nearest = {quotient, full.exponent + (full_digits - digits)};
   if (quotient == power_of_ten(digits)) {
-    rounded = (decimal){quotient / 10, rounded.exponent + 1};
+    nearest = (decimal){quotient / 10, nearest.exponent + 1};
   }
-  return rounded;
+  return (rounded_decimal){nearest, value_side};
 }
 
-/* Finds a k-digit decimal that reads back as `value`, preferring `nearest`, the nearest
- * k-digit decimal. */
-static bool find_with_digits(decimal nearest, int digits, double value, bool single,
+/* Finds a k-digit decimal that reads back as `value`, preferring the nearest one; besides
+ * it, only its neighbour on the value's side can read back. */
+static bool find_with_digits(rounded_decimal rounded, int digits, double value, bool single,
                              decimal *found) {
+  decimal nearest = rounded.nearest;
   if (reads_back(nearest, value, single)) {
     *found = nearest;
     return true;
   }
   uint64_t smallest = power_of_ten(digits - 1);
-  decimal other_side[2] = {
+  decimal below =
       /* Rounded up to a power of ten, the neighbour below has the finer spacing of the
        * decade below. */
       nearest.significand == smallest ? (decimal){smallest * 10 - 1, nearest.exponent - 1}
-                                      : (decimal){nearest.significand - 1, nearest.exponent},
-      {nearest.significand + 1, nearest.exponent},
-  };
-  for (int i = 0; i < 2; i++) {
-    if (reads_back(other_side[i], value, single)) {
-      *found = other_side[i];
-      return true;
-    }
+                                      : (decimal){nearest.significand - 1, nearest.exponent};
+  decimal above = {nearest.significand + 1, nearest.exponent};
+  if (rounded.value_side <= 0 && reads_back(below, value, single)) {
+    *found = below;
+    return true;
+  }
+  if (rounded.value_side >= 0 && reads_back(above, value, single)) {
+    *found = above;
+    return true;
   }
   return false;
 }
@@ -135,13 +149,13 @@ static decimal shortest_decimal(double value, bool single) {
   decimal full = nearest_with_digits(value, full_digits);
   decimal found;
   if (normal) {
-    decimal nearest = round_to_digits(full, full_digits, unique_digits, value);
+    decimal nearest = round_to_digits(full, full_digits, unique_digits, value).nearest;
     if (reads_back(nearest, value, single)) {
       return nearest;
     }
     for (int digits = unique_digits + 1; digits < full_digits; digits++) {
-      nearest = round_to_digits(full, full_digits, digits, value);
-      if (find_with_digits(nearest, digits, value, single, &found)) {
+      rounded_decimal rounded = round_to_digits(full, full_digits, digits, value);
+      if (find_with_digits(rounded, digits, value, single, &found)) {
         return found;
       }
     }
@@ -153,8 +167,8 @@ static decimal shortest_decimal(double value, bool single) {
   decimal best = full;
   while (low < high) {
     int middle = low + (high - low) / 2;
-    decimal nearest = round_to_digits(full, full_digits, middle, value);
-    if (find_with_digits(nearest, middle, value, single, &found)) {
+    rounded_decimal rounded = round_to_digits(full, full_digits, middle, value);
+    if (find_with_digits(rounded, middle, value, single, &found)) {
       best = found;
       high = middle;
     } else {

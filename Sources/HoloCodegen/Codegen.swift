@@ -60,6 +60,7 @@ public enum Codegen {
     try module.emitProgram()
     try module.verify()
     try target.optimize(module.module, level: options.optimizationLevel)
+    module.finishProgramInfo()
     switch emit {
     case .llvmIR:
       let text = LLVMPrintModuleToString(module.module)!

@@ -31,6 +31,7 @@ final class ModuleEmitter {
   private var stringConstants: [String: LLVMValueRef] = [:]
   private var cStringConstants: [String: LLVMValueRef] = [:]
   private var locationConstants: [Span: LLVMValueRef] = [:]
+  private var programInfoGlobal: LLVMValueRef?
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
@@ -178,20 +179,33 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened.
+  /// name the function in which a stack overflow happened. Until `finishProgramInfo` runs
+  /// (after optimisation) it is only a declaration: taking the functions' addresses
+  /// earlier would stop LLVM from optimising their calling convention.
   private func programInfo() -> LLVMValueRef {
+    if let global = programInfoGlobal { return global }
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type]
+    let type = LLVMStructTypeInContext(context, &fields, 2, 0)
+    let global = LLVMAddGlobal(module, type, "holo.program")!
+    programInfoGlobal = global
+    return global
+  }
+
+  /// Fills in the program info table with the functions that survived optimisation.
+  func finishProgramInfo() {
+    guard let global = programInfoGlobal else { return }
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
-      var fields: [LLVMValueRef?] = [
-        functions[function.id.index], cString(function.name), location(function.span),
-      ]
+      guard let value = LLVMGetNamedFunction(module, Self.symbol(of: function)) else { continue }
+      var fields: [LLVMValueRef?] = [value, cString(function.name), location(function.span)]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
     let table = constantArray(
       of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
     var fields: [LLVMValueRef?] = [table, LLVMConstInt(i64Type, UInt64(entries.count), 0)]
-    let info = LLVMConstStructInContext(context, &fields, 2, 0)!
-    return globalConstant(info, name: "holo.program")
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 2, 0))
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
   }
 
   private func constantArray(

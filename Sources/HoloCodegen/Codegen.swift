@@ -1,4 +1,5 @@
 import CLLVM
+import Foundation
 import HoloIR
 import HoloSource
 
@@ -121,6 +122,16 @@ final class TargetMachine {
     LLVMInitializeNativeTarget()
     LLVMInitializeNativeAsmPrinter()
     LLVMInitializeNativeAsmParser()
+    // Keep jumps from crossing 32-byte boundaries: Intel's JCC-erratum microcode otherwise
+    // makes hot loops run at the mercy of where the linker happens to place them.
+    let arguments = ["holoc", "-x86-branches-within-32B-boundaries"]
+    var pointers = arguments.map { strdup($0) }
+    pointers.withUnsafeMutableBufferPointer { buffer in
+      buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) {
+        LLVMParseCommandLineOptions(Int32(arguments.count), $0.baseAddress, nil)
+      }
+    }
+    pointers.forEach { free($0) }
   }()
 
   func configure(_ module: LLVMModuleRef) {

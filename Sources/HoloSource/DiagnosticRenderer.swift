@@ -38,9 +38,9 @@ public struct DiagnosticRenderer {
       if let hint = diagnostic.hint { out += "\n  hint: \(hint)\n" }
       return out
     }
-    // Group the primary span and labels by file, primary file first.
+    // The primary span is drawn only when no label covers its file: labels say more.
     var labels = diagnostic.labels
-    if !labels.contains(where: { $0.span == span }) {
+    if !labels.contains(where: { $0.span.file == span.file }) {
       labels.insert(Label(span, ""), at: 0)
     }
     var files: [FileID] = [span.file]

@@ -1,0 +1,67 @@
+import HoloIR
+import HoloSource
+import HoloSyntax
+
+/// What a project-wide name refers to.
+enum GlobalSymbol {
+  case function(FunctionID)
+  case externFunction(ExternID)
+}
+
+/// A function's signature as callers see it.
+struct FunctionSignature {
+  var name: String
+  var parameterNames: [String]
+  var parameterTypes: [IRType]
+  var parameterSpans: [Span]
+  var returnType: IRType
+  /// The name in the declaration: where "defined here" labels point.
+  var nameSpan: Span
+}
+
+/// Resolves written types.
+enum TypeResolver {
+  static func resolve(_ syntax: TypeSyntax?, diagnostics: inout DiagnosticBag) -> IRType {
+    guard let syntax else { return .unit }
+    switch syntax.name {
+    case "bool": return .bool
+    case "i32": return .i32
+    case "i64": return .i64
+    case "u32": return .u32
+    case "u64": return .u64
+    case "f32": return .f32
+    case "f64": return .f64
+    case "string": return .string
+    case "()": return .unit
+    default:
+      diagnostics.error(
+        .unknownType, "unknown type `\(syntax.name)`", at: syntax.span,
+        labels: [Label(syntax.span, "not a type")])
+      return .never
+    }
+  }
+}
+
+/// The signatures of the built-in functions that are ordinary calls (LANGUAGE.md §8).
+/// `print`/`println` (any printable value) and `assert` are checked specially.
+enum BuiltinSignatures {
+  static func fixed(_ builtin: Builtin) -> (parameters: [IRType], result: IRType)? {
+    switch builtin {
+    case .print, .println: return nil
+    case .printString, .printlnString: return ([.string], .unit)
+    case .panic: return ([.string], .never)
+    case .stringLen: return ([.string], .i64)
+    case .readLine: return ([], .string)
+    case .stdinEOF: return ([], .bool)
+    case .nowMs: return ([], .i64)
+    case .sleepMs: return ([.i64], .unit)
+    case .exit: return ([.i32], .never)
+    }
+  }
+
+  static let assertName = "assert"
+
+  static func isBuiltinName(_ name: String) -> Bool {
+    name == assertName || Builtin(rawValue: name) != nil
+  }
+}

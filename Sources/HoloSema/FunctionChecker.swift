@@ -1,0 +1,796 @@
+import HoloIR
+import HoloSource
+import HoloSyntax
+
+/// What the surrounding code wants from an expression.
+enum Expectation: Equatable {
+  /// Nothing: the expression picks its own type.
+  case none
+  /// A type, used as the context of literal inference (LANGUAGE.md §6). The consumer
+  /// still checks the result, so a mismatch is reported where the value is used.
+  case type(IRType)
+  /// The value is thrown away: blocks and `if`s need not agree on a type.
+  case discard
+
+  var hint: IRType? {
+    if case .type(let type) = self { return type }
+    return nil
+  }
+}
+
+/// Typechecks one function body and lowers it to typed IR.
+///
+/// An expression that failed to check gets the type `.never`, which fits everywhere, so
+/// one mistake yields one diagnostic instead of a cascade.
+struct FunctionChecker {
+  let environment: CheckEnvironment
+  var diagnostics: DiagnosticBag
+
+  private var locals: [IRLocal] = []
+  private var scopes: [[String: LocalID]] = []
+  private var loopDepth = 0
+  private var returnType: IRType = .unit
+
+  init(environment: CheckEnvironment, diagnostics: DiagnosticBag) {
+    self.environment = environment
+    self.diagnostics = diagnostics
+  }
+
+  // MARK: Functions
+
+  mutating func checkFunction(
+    _ decl: FunctionDecl, id: FunctionID, kind: FunctionKind, signature: FunctionSignature
+  ) -> IRFunction {
+    returnType = signature.returnType
+    // Parameters live in the body's outermost block.
+    scopes = [[:]]
+    var parameters: [LocalID] = []
+    for (param, type) in zip(decl.params, signature.parameterTypes) {
+      parameters.append(declareLocal(param.name, type: type))
+    }
+    let body = checkBlock(decl.body, expectation: bodyExpectation, opensScope: false)
+    checkBodyProducesReturnType(body, decl: decl)
+    return IRFunction(
+      id: id, name: decl.name.name, kind: kind, isExport: decl.isExport, parameters: parameters,
+      locals: locals, returnType: returnType, body: body, span: decl.name.span)
+  }
+
+  /// The implicit entry function of a script: the root file's top-level statements.
+  mutating func checkScript(_ statements: [Stmt], id: FunctionID) -> IRFunction {
+    returnType = .unit
+    scopes = [[:]]
+    let span = statements.first!.span.to(statements.last!.span)
+    let body = checkBlock(Block(statements: statements, span: span), expectation: .discard, opensScope: false)
+    return IRFunction(
+      id: id, name: "main", kind: .scriptEntry, isExport: false, parameters: [], locals: locals,
+      returnType: .unit, body: body, span: statements.first!.span)
+  }
+
+  private var bodyExpectation: Expectation {
+    returnType == .unit ? .discard : .type(returnType)
+  }
+
+  private mutating func checkBodyProducesReturnType(_ body: IRBlock, decl: FunctionDecl) {
+    guard returnType != .unit, returnType != .never, body.type != .never else { return }
+    if let result = body.result {
+      expect(result, returnType)
+      return
+    }
+    let end = Span(file: decl.body.span.file, start: decl.body.span.end - 1, end: decl.body.span.end)
+    var labels = [Label(end, "the body can finish without producing a value")]
+    if let written = decl.returnType {
+      labels.insert(Label(written.span, "expected `\(returnType)` because of this return type"), at: 0)
+    }
+    diagnostics.error(
+      .missingReturn,
+      "function `\(decl.name.name)` must return a value of type `\(returnType)` on every path",
+      at: end, labels: labels)
+  }
+
+  // MARK: Scopes
+
+  private mutating func declareLocal(_ name: Identifier, type: IRType) -> LocalID {
+    if let previous = scopes[scopes.count - 1][name.name] {
+      diagnostics.error(
+        .duplicateLocal, "duplicate local binding `\(name.name)`", at: name.span,
+        labels: [
+          Label(locals[previous.index].span, "`\(name.name)` first bound here"),
+          Label(name.span, "bound again in the same block"),
+        ])
+    }
+    let id = LocalID(locals.count)
+    locals.append(IRLocal(id: id, name: name.name, type: type, span: name.span))
+    scopes[scopes.count - 1][name.name] = id
+    return id
+  }
+
+  private func lookupLocal(_ name: String) -> LocalID? {
+    for scope in scopes.reversed() {
+      if let id = scope[name] { return id }
+    }
+    return nil
+  }
+
+  // MARK: Blocks and statements
+
+  mutating func checkBlock(_ block: Block, expectation: Expectation, opensScope: Bool = true)
+    -> IRBlock
+  {
+    if opensScope { scopes.append([:]) }
+    defer { if opensScope { scopes.removeLast() } }
+    var statements: [IRStmt] = []
+    var result: IRExpr?
+    var diverges = false
+    for (index, statement) in block.statements.enumerated() {
+      if index == block.statements.count - 1, expectation != .discard,
+        case .expression(let expr, _) = statement.kind
+      {
+        let value = checkExpr(expr, expectation)
+        diverges = diverges || value.type == .never
+        result = value
+        break
+      }
+      let checked = checkStatement(statement)
+      diverges = diverges || checked.diverges
+      statements.append(contentsOf: checked.statements)
+    }
+    let type: IRType = diverges ? .never : (result?.type ?? .unit)
+    return IRBlock(statements: statements, result: result, type: type, span: block.span)
+  }
+
+  /// Checks one statement; `diverges` when control cannot continue past it.
+  private mutating func checkStatement(_ statement: Stmt) -> (
+    statements: [IRStmt], diverges: Bool
+  ) {
+    let span = statement.span
+    switch statement.kind {
+    case .letBinding(let name, let typeSyntax, let valueSyntax):
+      let declared = typeSyntax.map { TypeResolver.resolve($0, diagnostics: &diagnostics) }
+      let value = checkExpr(valueSyntax, declared.map { .type($0) } ?? .none)
+      if let declared { expect(value, declared) }
+      let type = declared ?? (value.type == .never ? .unit : value.type)
+      let id = declareLocal(name, type: type)
+      return ([IRStmt(.letBinding(id, value), span: span)], value.type == .never)
+
+    case .assign(let target, let op, _, let valueSyntax):
+      guard let id = lookupLocal(target.name) else {
+        reportUnknownName(target)
+        _ = checkExpr(valueSyntax, .none)
+        return ([], false)
+      }
+      let targetType = locals[id.index].type
+      let value: IRExpr
+      if let op {
+        let current = IRExpr(.local(id), type: targetType, span: target.span)
+        value = checkBinary(
+          op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
+          expectation: .type(targetType), span: target.span.to(valueSyntax.span))
+      } else {
+        value = checkExpr(valueSyntax, .type(targetType))
+      }
+      expect(value, targetType)
+      return ([IRStmt(.assign(id, value), span: span)], value.type == .never)
+
+    case .expression(let expr, _):
+      let value = checkExpr(expr, .discard)
+      return ([IRStmt(.expression(value), span: span)], value.type == .never)
+
+    case .whileLoop(let conditionSyntax, let bodySyntax):
+      let condition = checkCondition(conditionSyntax)
+      loopDepth += 1
+      let body = checkBlock(bodySyntax, expectation: .discard)
+      loopDepth -= 1
+      return ([IRStmt(.whileLoop(condition: condition, body: body), span: span)], false)
+
+    case .forLoop(let variable, let startSyntax, let endSyntax, let inclusive, let bodySyntax):
+      let (start, end) = checkOperands(startSyntax, endSyntax, hint: nil)
+      var boundType = start.type == .never ? end.type : start.type
+      if start.type != .never, end.type != .never, start.type != end.type {
+        diagnostics.error(
+          .typeMismatch, "range bounds must have the same type", at: startSyntax.span.to(endSyntax.span),
+          labels: [
+            Label(start.span, "start has type `\(start.type)`"),
+            Label(end.span, "end has type `\(end.type)`"),
+          ])
+        boundType = .never
+      } else if boundType != .never, !boundType.isInteger {
+        diagnostics.error(
+          .typeMismatch, "range bounds must be integers, found `\(boundType)`",
+          at: startSyntax.span.to(endSyntax.span),
+          labels: [Label(startSyntax.span.to(endSyntax.span), "this range has type `\(boundType)`")])
+        boundType = .never
+      }
+      scopes.append([:])
+      let id = declareLocal(variable, type: boundType == .never ? .i64 : boundType)
+      loopDepth += 1
+      let body = checkBlock(bodySyntax, expectation: .discard)
+      loopDepth -= 1
+      scopes.removeLast()
+      return (
+        [
+          IRStmt(
+            .forLoop(variable: id, start: start, end: end, inclusive: inclusive, body: body),
+            span: span)
+        ], false
+      )
+
+    case .breakLoop, .continueLoop:
+      let isBreak: Bool
+      if case .breakLoop = statement.kind { isBreak = true } else { isBreak = false }
+      if loopDepth == 0 {
+        let word = isBreak ? "break" : "continue"
+        diagnostics.error(
+          .loopControlOutsideLoop, "`\(word)` outside of a loop", at: span,
+          labels: [Label(span, "cannot `\(word)` outside of a loop")])
+        return ([], true)
+      }
+      return ([IRStmt(isBreak ? .breakLoop : .continueLoop, span: span)], true)
+
+    case .returnValue(let valueSyntax):
+      guard let valueSyntax else {
+        if returnType != .unit {
+          diagnostics.error(
+            .typeMismatch, "mismatched types: expected `\(returnType)`, found `()`", at: span,
+            labels: [Label(span, "`return` needs a value of type `\(returnType)`")])
+        }
+        return ([IRStmt(.returnValue(nil), span: span)], true)
+      }
+      let value = checkExpr(valueSyntax, .type(returnType))
+      expect(value, returnType)
+      return ([IRStmt(.returnValue(value), span: span)], true)
+    }
+  }
+
+  private mutating func checkCondition(_ syntax: Expr) -> IRExpr {
+    let condition = checkExpr(syntax, .type(.bool))
+    if condition.type != .bool, condition.type != .never {
+      diagnostics.error(
+        .conditionNotBool, "mismatched types: expected `bool`, found `\(condition.type)`",
+        at: syntax.span, labels: [Label(syntax.span, "expected `bool`, found `\(condition.type)`")])
+    }
+    return condition
+  }
+
+  /// Reports a value whose type is not the one required.
+  private mutating func expect(_ value: IRExpr, _ type: IRType) {
+    guard value.type != type, value.type != .never, type != .never else { return }
+    diagnostics.error(
+      .typeMismatch, "mismatched types: expected `\(type)`, found `\(value.type)`", at: value.span,
+      labels: [Label(value.span, "expected `\(type)`, found `\(value.type)`")])
+  }
+
+  private mutating func reportUnknownName(_ name: Identifier) {
+    if environment.globals[name.name] != nil || BuiltinSignatures.isBuiltinName(name.name) {
+      diagnostics.error(
+        .unknownName, "`\(name.name)` is a function, not a value", at: name.span,
+        labels: [Label(name.span, "call it: `\(name.name)(...)`")])
+    } else {
+      diagnostics.error(
+        .unknownName, "unknown variable `\(name.name)`", at: name.span,
+        labels: [Label(name.span, "not found in this scope")])
+    }
+  }
+
+  private func invalid(_ span: Span) -> IRExpr {
+    IRExpr(.unitConstant, type: .never, span: span)
+  }
+
+  // MARK: Expressions
+
+  mutating func checkExpr(_ expr: Expr, _ expectation: Expectation) -> IRExpr {
+    let span = expr.span
+    switch expr.kind {
+    case .integerLiteral(let value, let suffix):
+      return integerLiteral(value, suffix: suffix, negated: false, expectation: expectation, span: span)
+
+    case .floatLiteral(let text, let suffix):
+      let type: IRType
+      if let suffix { type = Self.type(of: suffix) } else if let hint = expectation.hint, hint.isFloat {
+        type = hint
+      } else { type = .f64 }
+      let value: Double
+      if type.isFloat {
+        value = type == .f32 ? Double(Float(text) ?? .nan) : (Double(text) ?? .nan)
+      } else {
+        diagnostics.error(
+          .invalidNumber, "a float literal cannot have type `\(type)`", at: span,
+          labels: [Label(span, "use an integer literal")])
+        return invalid(span)
+      }
+      if value.isInfinite {
+        diagnostics.error(
+          .literalOutOfRange, "literal out of range for `\(type)`", at: span,
+          labels: [Label(span, "does not fit in `\(type)`")])
+      }
+      return IRExpr(.floatConstant(value), type: type, span: span)
+
+    case .boolLiteral(let value):
+      return IRExpr(.boolConstant(value), type: .bool, span: span)
+
+    case .stringLiteral(let value):
+      return IRExpr(.stringConstant(value), type: .string, span: span)
+
+    case .template(let parts):
+      var checked: [IRTemplatePart] = []
+      for part in parts {
+        switch part {
+        case .text(let text):
+          checked.append(.text(text))
+        case .interpolation(let inner):
+          let value = checkExpr(inner, .none)
+          if !Self.isPrintable(value.type), value.type != .never {
+            diagnostics.error(
+              .notPrintable, "cannot interpolate a value of type `\(value.type)`", at: inner.span,
+              labels: [Label(inner.span, "has type `\(value.type)`")])
+          }
+          checked.append(.value(value))
+        }
+      }
+      return IRExpr(.template(checked), type: .string, span: span)
+
+    case .name(let name):
+      guard let id = lookupLocal(name) else {
+        reportUnknownName(Identifier(name, span: span))
+        return invalid(span)
+      }
+      let type = locals[id.index].type
+      return IRExpr(type == .unit ? .unitConstant : .local(id), type: type, span: span)
+
+    case .call(let callee, let arguments):
+      return checkCall(callee, arguments, span: span)
+
+    case .unary(let op, let operandSyntax, _):
+      return checkUnary(op, operandSyntax, expectation: expectation, span: span)
+
+    case .binary(let op, let left, let right, _):
+      return checkBinary(op, left: .syntax(left), right: .syntax(right), expectation: expectation, span: span)
+
+    case .cast(let operandSyntax, let typeSyntax):
+      let operand = checkExpr(operandSyntax, .none)
+      let target = TypeResolver.resolve(typeSyntax, diagnostics: &diagnostics)
+      guard operand.type != .never, target != .never else { return invalid(span) }
+      if operand.type == target { return IRExpr(operand.kind, type: target, span: span) }
+      let allowed = target.isNumeric && (operand.type.isNumeric || operand.type == .bool && target.isInteger)
+      guard allowed else {
+        diagnostics.error(
+          .invalidCast, "cannot cast `\(operand.type)` as `\(target)`", at: span,
+          labels: [Label(operandSyntax.span, "has type `\(operand.type)`")],
+          hint: "`as` converts between numeric types, and from `bool` to an integer type")
+        return invalid(span)
+      }
+      return IRExpr(.cast(operand), type: target, span: span)
+
+    case .block(let block):
+      let checked = checkBlock(block, expectation: expectation)
+      return IRExpr(.block(checked), type: checked.type, span: span)
+
+    case .ifElse(let conditionSyntax, let thenSyntax, let elseSyntax):
+      return checkIf(conditionSyntax, thenSyntax, elseSyntax, expectation: expectation, span: span)
+
+    case .parenthesized(let inner):
+      return checkExpr(inner, expectation)
+
+    case .invalid:
+      return invalid(span)
+    }
+  }
+
+  private mutating func integerLiteral(
+    _ value: UInt64, suffix: LiteralSuffix?, negated: Bool, expectation: Expectation, span: Span
+  ) -> IRExpr {
+    let type: IRType
+    if let suffix { type = Self.type(of: suffix) } else if let hint = expectation.hint, hint.isInteger {
+      type = hint
+    } else { type = .i64 }
+    guard type.isInteger else {
+      diagnostics.error(
+        .invalidNumber, "an integer literal cannot have type `\(type)`", at: span,
+        labels: [Label(span, "write a float literal such as `1.0`")])
+      return invalid(span)
+    }
+    let limit: UInt64
+    switch type {
+    case .i32: limit = negated ? 1 << 31 : (1 << 31) - 1
+    case .i64: limit = negated ? 1 << 63 : (1 << 63) - 1
+    case .u32: limit = UInt64(UInt32.max)
+    default: limit = UInt64.max
+    }
+    if value > limit {
+      diagnostics.error(
+        .literalOutOfRange, "literal out of range for `\(type)`", at: span,
+        labels: [Label(span, "does not fit in `\(type)`")])
+      return invalid(span)
+    }
+    let bits = negated ? 0 &- value : value
+    let masked = type.bitWidth == 32 ? bits & 0xFFFF_FFFF : bits
+    return IRExpr(.integerConstant(masked), type: type, span: span)
+  }
+
+  private static func type(of suffix: LiteralSuffix) -> IRType {
+    switch suffix {
+    case .i32: return .i32
+    case .i64: return .i64
+    case .u32: return .u32
+    case .u64: return .u64
+    case .f32: return .f32
+    case .f64: return .f64
+    }
+  }
+
+  static func isPrintable(_ type: IRType) -> Bool {
+    type == .bool || type == .string || type.isNumeric
+  }
+
+  private mutating func checkUnary(
+    _ op: UnaryOperator, _ operandSyntax: Expr, expectation: Expectation, span: Span
+  ) -> IRExpr {
+    switch op {
+    case .negate:
+      // `-9223372036854775808` is a literal of its own, not the negation of one that overflows.
+      if case .integerLiteral(let value, let suffix) = operandSyntax.kind {
+        let hint = expectation.hint
+        let type = suffix.map(Self.type(of:)) ?? (hint?.isInteger == true ? hint! : .i64)
+        if !type.isSignedInteger {
+          reportBadUnary("-", type, span: span)
+          return invalid(span)
+        }
+        return integerLiteral(value, suffix: suffix, negated: true, expectation: expectation, span: span)
+      }
+      let hint = expectation.hint.flatMap { $0.isNumeric ? Expectation.type($0) : nil } ?? .none
+      let operand = checkExpr(operandSyntax, hint)
+      guard operand.type != .never else { return invalid(span) }
+      guard operand.type.isSignedInteger || operand.type.isFloat else {
+        reportBadUnary("-", operand.type, span: span)
+        return invalid(span)
+      }
+      return IRExpr(.unary(.negate, operand), type: operand.type, span: span)
+    case .not:
+      let operand = checkExpr(operandSyntax, .type(.bool))
+      guard operand.type != .never else { return invalid(span) }
+      guard operand.type == .bool else {
+        reportBadUnary("!", operand.type, span: span)
+        return invalid(span)
+      }
+      return IRExpr(.unary(.not, operand), type: .bool, span: span)
+    }
+  }
+
+  private mutating func reportBadUnary(_ op: String, _ type: IRType, span: Span) {
+    let expected = op == "!" ? "a `bool`" : "a signed integer or float"
+    diagnostics.error(
+      .unaryOperand, "cannot apply unary operator `\(op)` to type `\(type)`", at: span,
+      labels: [Label(span, "`\(op)` needs \(expected) operand")])
+  }
+
+  /// An operand that is still syntax, or one already checked (compound assignment's target).
+  enum Operand {
+    case syntax(Expr)
+    case checked(IRExpr)
+  }
+
+  /// Whether an expression is made only of unsuffixed numeric literals: such an operand
+  /// takes its type from the other one, so that one is checked first.
+  private static func isUntypedLiteral(_ expr: Expr) -> Bool {
+    switch expr.kind {
+    case .integerLiteral(_, nil), .floatLiteral(_, nil): return true
+    case .unary(.negate, let inner, _), .parenthesized(let inner): return isUntypedLiteral(inner)
+    case .binary(let op, let left, let right, _):
+      return !Self.isComparison(op) && op != .logicalAnd && op != .logicalOr
+        && isUntypedLiteral(left) && isUntypedLiteral(right)
+    default: return false
+    }
+  }
+
+  private static func isComparison(_ op: BinaryOperator) -> Bool {
+    [.less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual].contains(op)
+  }
+
+  /// Checks two operands that must agree on a type, giving each the other's as context.
+  private mutating func checkOperands(_ left: Expr, _ right: Expr, hint: IRType?) -> (IRExpr, IRExpr) {
+    if Self.isUntypedLiteral(left), !Self.isUntypedLiteral(right) {
+      let checkedRight = checkExpr(right, hint.map { .type($0) } ?? .none)
+      let checkedLeft = checkExpr(left, Self.context(from: checkedRight.type, or: hint))
+      return (checkedLeft, checkedRight)
+    }
+    let checkedLeft = checkExpr(left, hint.map { .type($0) } ?? .none)
+    let checkedRight = checkExpr(right, Self.context(from: checkedLeft.type, or: hint))
+    return (checkedLeft, checkedRight)
+  }
+
+  private static func context(from type: IRType, or hint: IRType?) -> Expectation {
+    if type != .never { return .type(type) }
+    return hint.map { .type($0) } ?? .none
+  }
+
+  mutating func checkBinary(
+    _ op: BinaryOperator, left leftOperand: Operand, right rightOperand: Operand,
+    expectation: Expectation, span: Span
+  ) -> IRExpr {
+    if op == .logicalAnd || op == .logicalOr {
+      let left = checkOperand(leftOperand, .type(.bool))
+      let right = checkOperand(rightOperand, .type(.bool))
+      for operand in [left, right] where operand.type != .bool && operand.type != .never {
+        diagnostics.error(
+          .logicalOperands, "logical operators require `bool` operands", at: span,
+          labels: [Label(operand.span, "this has type `\(operand.type)`")])
+        return invalid(span)
+      }
+      return IRExpr(.logical(isAnd: op == .logicalAnd, left, right), type: .bool, span: span)
+    }
+
+    let isComparison = Self.isComparison(op)
+    let hint = isComparison ? nil : expectation.hint.flatMap { $0.isNumeric ? $0 : nil }
+    let left: IRExpr
+    let right: IRExpr
+    switch (leftOperand, rightOperand) {
+    case (.syntax(let l), .syntax(let r)):
+      (left, right) = checkOperands(l, r, hint: hint)
+    case (.checked(let l), .syntax(let r)):
+      left = l
+      right = checkExpr(r, Self.context(from: l.type, or: hint))
+    case (.syntax(let l), .checked(let r)):
+      right = r
+      left = checkExpr(l, Self.context(from: r.type, or: hint))
+    case (.checked(let l), .checked(let r)):
+      (left, right) = (l, r)
+    }
+    guard left.type != .never, right.type != .never else {
+      return IRExpr(.unitConstant, type: isComparison ? .bool : .never, span: span)
+    }
+    let operandLabels = [
+      Label(left.span, "left operand has type `\(left.type)`"),
+      Label(right.span, "right operand has type `\(right.type)`"),
+    ]
+    func fail(_ code: DiagnosticCode, _ message: String) -> IRExpr {
+      diagnostics.error(code, message, at: span, labels: operandLabels)
+      return invalid(span)
+    }
+    let sameType = left.type == right.type
+    let irOp: IRBinaryOperator
+    switch op {
+    case .add, .subtract, .multiply, .divide, .remainder:
+      guard left.type.isNumeric, right.type.isNumeric else {
+        return fail(.arithmeticNonNumeric, "arithmetic operators require numeric operands")
+      }
+      if op == .remainder, left.type.isFloat || right.type.isFloat {
+        return fail(.moduloNonInteger, "operator `%` is only valid for integer types")
+      }
+      guard sameType else {
+        return fail(.arithmeticSameType, "arithmetic operands must have the same type")
+      }
+      irOp = [.add: .add, .subtract: .subtract, .multiply: .multiply, .divide: .divide][op] ?? .remainder
+    case .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight:
+      guard left.type.isInteger, right.type.isInteger, sameType else {
+        return fail(
+          .bitwiseOperands, "operator `\(op.rawValue)` requires integer operands of the same type")
+      }
+      let map: [BinaryOperator: IRBinaryOperator] = [
+        .bitAnd: .bitAnd, .bitOr: .bitOr, .bitXor: .bitXor, .shiftLeft: .shiftLeft,
+      ]
+      irOp = map[op] ?? .shiftRight
+    case .equal, .notEqual:
+      guard sameType else {
+        return fail(.equalityOperands, "equality operators require operands of the same type")
+      }
+      guard Self.isPrintable(left.type) else {
+        return fail(.equalityOperands, "values of type `\(left.type)` cannot be compared")
+      }
+      irOp = op == .equal ? .equal : .notEqual
+    case .less, .lessEqual, .greater, .greaterEqual:
+      guard left.type.isNumeric, right.type.isNumeric else {
+        return fail(.orderingNonNumeric, "ordering operators require numeric operands")
+      }
+      guard sameType else {
+        return fail(
+          .orderingSameType, "ordering operators require operands of the same numeric type")
+      }
+      let map: [BinaryOperator: IRBinaryOperator] = [
+        .less: .less, .lessEqual: .lessEqual, .greater: .greater,
+      ]
+      irOp = map[op] ?? .greaterEqual
+    case .logicalAnd, .logicalOr:
+      fatalError("handled above")
+    }
+    return IRExpr(.binary(irOp, left, right), type: isComparison ? .bool : left.type, span: span)
+  }
+
+  private mutating func checkOperand(_ operand: Operand, _ expectation: Expectation) -> IRExpr {
+    switch operand {
+    case .syntax(let expr): return checkExpr(expr, expectation)
+    case .checked(let expr): return expr
+    }
+  }
+
+  private mutating func checkIf(
+    _ conditionSyntax: Expr, _ thenSyntax: Block, _ elseSyntax: Expr?, expectation: Expectation,
+    span: Span
+  ) -> IRExpr {
+    let condition = checkCondition(conditionSyntax)
+    guard let elseSyntax else {
+      let thenBlock = checkBlock(thenSyntax, expectation: .discard)
+      return IRExpr(.ifElse(condition: condition, then: thenBlock, elseBranch: nil), type: .unit, span: span)
+    }
+    if expectation == .discard {
+      let thenBlock = checkBlock(thenSyntax, expectation: .discard)
+      let elseBranch = checkExpr(elseSyntax, .discard)
+      let type: IRType = thenBlock.type == .never && elseBranch.type == .never ? .never : .unit
+      return IRExpr(
+        .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span)
+    }
+    let thenBlock: IRBlock
+    let elseBranch: IRExpr
+    let thenIsLiteral = thenSyntax.statements.count == 1 && Self.isUntypedLiteralStatement(thenSyntax)
+    if expectation.hint == nil, thenIsLiteral, !Self.isUntypedLiteralExpr(elseSyntax) {
+      elseBranch = checkExpr(elseSyntax, .none)
+      thenBlock = checkBlock(thenSyntax, expectation: Self.context(from: elseBranch.type, or: nil))
+    } else {
+      thenBlock = checkBlock(thenSyntax, expectation: expectation)
+      let elseExpectation = expectation.hint != nil ? expectation : Self.context(from: thenBlock.type, or: nil)
+      elseBranch = checkExpr(elseSyntax, elseExpectation)
+    }
+    let type: IRType
+    if thenBlock.type == .never {
+      type = elseBranch.type
+    } else if elseBranch.type == .never || elseBranch.type == thenBlock.type {
+      type = thenBlock.type
+    } else {
+      diagnostics.error(
+        .branchTypeMismatch, "`if` and `else` have incompatible types", at: span,
+        labels: [
+          Label(thenBlock.result?.span ?? thenSyntax.span, "this is of type `\(thenBlock.type)`"),
+          Label(Self.valueSpan(of: elseBranch), "this is of type `\(elseBranch.type)`"),
+        ])
+      return invalid(span)
+    }
+    return IRExpr(.ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span)
+  }
+
+  private static func isUntypedLiteralStatement(_ block: Block) -> Bool {
+    if case .expression(let expr, _) = block.statements.last?.kind { return isUntypedLiteral(expr) }
+    return false
+  }
+
+  private static func isUntypedLiteralExpr(_ expr: Expr) -> Bool {
+    if case .block(let block) = expr.kind { return block.statements.count == 1 && isUntypedLiteralStatement(block) }
+    return isUntypedLiteral(expr)
+  }
+
+  /// The span of the expression that gives a block (or `if`) its value.
+  private static func valueSpan(of expr: IRExpr) -> Span {
+    if case .block(let block) = expr.kind, let result = block.result { return result.span }
+    return expr.span
+  }
+
+  // MARK: Calls
+
+  private mutating func checkCall(_ callee: Identifier, _ arguments: [Expr], span: Span) -> IRExpr {
+    let name = callee.name
+    if let symbol = environment.globals[name] {
+      switch symbol {
+      case .function(let id):
+        let signature = environment.signatures[id.index]
+        guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
+          return invalid(span)
+        }
+        return IRExpr(.call(id, args), type: signature.returnType, span: span)
+      case .externFunction(let id):
+        let external = environment.externs[id.index]
+        let signature = FunctionSignature(
+          name: external.name, parameterNames: external.parameterTypes.map { _ in "_" },
+          parameterTypes: external.parameterTypes, parameterSpans: external.parameterTypes.map { _ in external.span },
+          returnType: external.returnType, nameSpan: external.span)
+        guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
+          return invalid(span)
+        }
+        return IRExpr(.callExtern(id, args), type: external.returnType, span: span)
+      }
+    }
+    if name == BuiltinSignatures.assertName { return checkAssert(arguments, span: span) }
+    guard let builtin = Builtin(rawValue: name) else {
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      diagnostics.error(
+        .unknownFunction, "unknown function `\(name)`", at: callee.span,
+        labels: [Label(callee.span, "not found")])
+      return invalid(span)
+    }
+    if let fixed = BuiltinSignatures.fixed(builtin) {
+      let signature = FunctionSignature(
+        name: name, parameterNames: fixed.parameters.map { _ in "_" }, parameterTypes: fixed.parameters,
+        parameterSpans: [], returnType: fixed.result, nameSpan: callee.span)
+      guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
+        return invalid(span)
+      }
+      return IRExpr(.callBuiltin(builtin, args), type: fixed.result, span: span)
+    }
+    // print / println: one printable value; println may also take none.
+    let allowed = builtin == .println ? 0...1 : 1...1
+    guard allowed.contains(arguments.count) else {
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      reportArity(name: name, expected: allowed.upperBound, got: arguments.count, callSpan: span, definition: nil)
+      return invalid(span)
+    }
+    var args: [IRExpr] = []
+    if let argument = arguments.first {
+      let value = checkExpr(argument, .none)
+      if !Self.isPrintable(value.type), value.type != .never {
+        diagnostics.error(
+          .notPrintable, "`\(name)` cannot print a value of type `\(value.type)`", at: argument.span,
+          labels: [Label(argument.span, "has type `\(value.type)`")])
+        return invalid(span)
+      }
+      args.append(value)
+    }
+    return IRExpr(.callBuiltin(builtin, args), type: .unit, span: span)
+  }
+
+  /// Checks arguments against parameters; nil when the call is malformed (reported).
+  private mutating func checkArguments(
+    _ arguments: [Expr], signature: FunctionSignature, callSpan: Span
+  ) -> [IRExpr]? {
+    guard arguments.count == signature.parameterTypes.count else {
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      let isUser = environment.globals[signature.name] != nil
+      reportArity(
+        name: signature.name, expected: signature.parameterTypes.count, got: arguments.count,
+        callSpan: callSpan, definition: isUser ? signature.nameSpan : nil)
+      return nil
+    }
+    var checked: [IRExpr] = []
+    var ok = true
+    for (index, argument) in arguments.enumerated() {
+      let type = signature.parameterTypes[index]
+      let value = checkExpr(argument, .type(type))
+      if value.type != type, value.type != .never, type != .never {
+        var labels = [Label(argument.span, "argument has type `\(value.type)`")]
+        if index < signature.parameterSpans.count, environment.globals[signature.name] != nil {
+          labels.append(
+            Label(
+              signature.parameterSpans[index],
+              "parameter `\(signature.parameterNames[index])` has type `\(type)`"))
+        } else {
+          labels[0] = Label(argument.span, "expected `\(type)`, found `\(value.type)`")
+        }
+        diagnostics.error(
+          .argumentType, "call argument type does not match parameter type", at: argument.span,
+          labels: labels)
+        ok = false
+      }
+      checked.append(value)
+    }
+    return ok ? checked : nil
+  }
+
+  private mutating func reportArity(
+    name: String, expected: Int, got: Int, callSpan: Span, definition: Span?
+  ) {
+    var labels = [Label(callSpan, "called with \(got) argument(s)")]
+    if let definition { labels.append(Label(definition, "`\(name)` defined here")) }
+    diagnostics.error(
+      .arityMismatch, "function `\(name)` expects \(expected) argument(s) but got \(got)",
+      at: callSpan, labels: labels)
+  }
+
+  private mutating func checkAssert(_ arguments: [Expr], span: Span) -> IRExpr {
+    guard (1...2).contains(arguments.count) else {
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      reportArity(name: "assert", expected: 1, got: arguments.count, callSpan: span, definition: nil)
+      return invalid(span)
+    }
+    let condition = checkExpr(arguments[0], .type(.bool))
+    if condition.type != .bool, condition.type != .never {
+      diagnostics.error(
+        .assertNotBool, "assert expects a boolean expression", at: arguments[0].span,
+        labels: [Label(arguments[0].span, "this has type `\(condition.type)`")])
+    }
+    var message: IRExpr?
+    if arguments.count == 2 {
+      let value = checkExpr(arguments[1], .type(.string))
+      expect(value, .string)
+      message = value
+    }
+    let statement = IRStmt(.assert(condition: condition, message: message), span: span)
+    return IRExpr(
+      .block(IRBlock(statements: [statement], result: nil, type: .unit, span: span)), type: .unit,
+      span: span)
+  }
+}

@@ -4,7 +4,7 @@ import HoloSource
 
 public struct CodegenOptions: Sendable {
   public enum Mode: Sendable {
-    /// Debuggable build (`holoc build`); the patch table comes with the dev-mode issue.
+    /// Debuggable build (`holoc build`): frame pointers kept, every function visible.
     case dev
     /// Direct calls, full optimisation, nothing of the dev machinery.
     case release
@@ -50,6 +50,107 @@ public enum Codegen {
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
-    throw CodegenError("not implemented")
+    let target = try TargetMachine(cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
+    let context = LLVMContextCreate()
+    defer { LLVMContextDispose(context) }
+    let module = ModuleEmitter(
+      program: program, sources: sources, options: options, context: context!, target: target)
+    defer { module.dispose() }
+    try module.emitProgram()
+    try module.verify()
+    try target.optimize(module.module, level: options.optimizationLevel)
+    switch emit {
+    case .llvmIR:
+      let text = LLVMPrintModuleToString(module.module)!
+      defer { LLVMDisposeMessage(text) }
+      return Array(String(cString: text).utf8)
+    case .object:
+      return try target.emit(module.module, fileType: LLVMObjectFile)
+    case .assembly:
+      return try target.emit(module.module, fileType: LLVMAssemblyFile)
+    }
+  }
+}
+
+/// The LLVM target machine for x86-64 Linux, and the passes and emission that use it.
+final class TargetMachine {
+  let machine: LLVMTargetMachineRef
+  let triple: String
+
+  init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
+    Self.initializeLLVM
+    let defaultTriple = LLVMGetDefaultTargetTriple()!
+    defer { LLVMDisposeMessage(defaultTriple) }
+    triple = String(cString: defaultTriple)
+    var target: LLVMTargetRef?
+    var error: UnsafeMutablePointer<CChar>?
+    if LLVMGetTargetFromTriple(triple, &target, &error) != 0 {
+      defer { LLVMDisposeMessage(error) }
+      throw CodegenError("no LLVM target for \(triple): \(String(cString: error!))")
+    }
+    var cpu = requestedCPU ?? "x86-64"
+    var features = ""
+    if cpu == "native" {
+      let hostCPU = LLVMGetHostCPUName()!
+      let hostFeatures = LLVMGetHostCPUFeatures()!
+      cpu = String(cString: hostCPU)
+      features = String(cString: hostFeatures)
+      LLVMDisposeMessage(hostCPU)
+      LLVMDisposeMessage(hostFeatures)
+    }
+    let level: LLVMCodeGenOptLevel
+    switch optimizationLevel {
+    case 0: level = LLVMCodeGenLevelNone
+    case 1: level = LLVMCodeGenLevelLess
+    case 2: level = LLVMCodeGenLevelDefault
+    default: level = LLVMCodeGenLevelAggressive
+    }
+    // PIC: Debian's cc links position-independent executables by default.
+    guard
+      let machine = LLVMCreateTargetMachine(
+        target, triple, cpu, features, level, LLVMRelocPIC, LLVMCodeModelDefault)
+    else { throw CodegenError("cannot create a target machine for CPU `\(cpu)`") }
+    self.machine = machine
+  }
+
+  deinit { LLVMDisposeTargetMachine(machine) }
+
+  private static let initializeLLVM: Void = {
+    LLVMInitializeNativeTarget()
+    LLVMInitializeNativeAsmPrinter()
+    LLVMInitializeNativeAsmParser()
+  }()
+
+  func configure(_ module: LLVMModuleRef) {
+    LLVMSetTarget(module, triple)
+    let layout = LLVMCreateTargetDataLayout(machine)
+    LLVMSetModuleDataLayout(module, layout)
+    LLVMDisposeTargetData(layout)
+  }
+
+  /// Runs the new pass manager's standard pipeline for the level.
+  func optimize(_ module: LLVMModuleRef, level: Int) throws {
+    let options = LLVMCreatePassBuilderOptions()
+    defer { LLVMDisposePassBuilderOptions(options) }
+    if let error = LLVMRunPasses(module, "default<O\(min(max(level, 0), 3))>", machine, options) {
+      let message = LLVMGetErrorMessage(error)!
+      defer { LLVMDisposeErrorMessage(message) }
+      throw CodegenError("LLVM passes failed: \(String(cString: message))")
+    }
+  }
+
+  func emit(_ module: LLVMModuleRef, fileType: LLVMCodeGenFileType) throws -> [UInt8] {
+    var buffer: LLVMMemoryBufferRef?
+    var error: UnsafeMutablePointer<CChar>?
+    if LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0 {
+      defer { LLVMDisposeMessage(error) }
+      throw CodegenError("LLVM code emission failed: \(String(cString: error!))")
+    }
+    defer { LLVMDisposeMemoryBuffer(buffer) }
+    let start = LLVMGetBufferStart(buffer)!
+    let size = LLVMGetBufferSize(buffer)
+    return start.withMemoryRebound(to: UInt8.self, capacity: size) {
+      Array(UnsafeBufferPointer(start: $0, count: size))
+    }
   }
 }

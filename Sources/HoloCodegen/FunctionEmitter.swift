@@ -1,0 +1,624 @@
+import CLLVM
+import HoloIR
+import HoloSource
+
+/// A value produced by an expression. A `string` is either owned (+1: the consumer must
+/// release it or hand it on) or borrowed (from a local or a constant, valid for the moment).
+/// Unit and never expressions produce no LLVM value.
+struct EmittedValue {
+  var value: LLVMValueRef?
+  var owned: Bool
+
+  static var none: EmittedValue { EmittedValue(value: nil, owned: false) }
+}
+
+/// Lowers one IR function to LLVM IR.
+///
+/// String reference counting: every local of type `string` owns its value; expression
+/// results are owned or borrowed (see `EmittedValue`); a scope releases its string locals
+/// when control leaves it, including through `break`, `continue` and `return`. Parameters
+/// are retained on entry, so callees may reassign them without touching the caller's value.
+final class FunctionEmitter {
+  private let module: ModuleEmitter
+  private let function: IRFunction
+  private let llvmFunction: LLVMValueRef
+  private let builder: LLVMBuilderRef
+  private var slots: [LLVMValueRef?]
+  /// String locals to release, innermost scope last.
+  private var scopes: [[LocalID]] = []
+  private var loops: [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
+
+  init(module: ModuleEmitter, function: IRFunction) {
+    self.module = module
+    self.function = function
+    self.llvmFunction = module.functions[function.id.index]
+    self.builder = module.builder
+    self.slots = Array(repeating: nil, count: function.locals.count)
+  }
+
+  func emit() {
+    let entry = LLVMAppendBasicBlockInContext(module.context, llvmFunction, "entry")
+    LLVMPositionBuilderAtEnd(builder, entry)
+    // Every local gets a stack slot in the entry block; mem2reg turns them into registers.
+    for local in function.locals where ModuleEmitter.hasValue(local.type) {
+      slots[local.id.index] = LLVMBuildAlloca(builder, module.llvmType(local.type), local.name)
+    }
+    scopes.append([])
+    for (index, id) in function.parameters.enumerated() {
+      guard let slot = slots[id.index] else { continue }
+      let parameter = LLVMGetParam(llvmFunction, UInt32(index))
+      LLVMBuildStore(builder, parameter, slot)
+      if function.locals[id.index].type == .string {
+        module.callRuntime("holo_string_retain", [parameter])
+        scopes[scopes.count - 1].append(id)
+      }
+    }
+    let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
+    emitReturn(result)
+  }
+
+  // MARK: Control flow helpers
+
+  private var isTerminated: Bool {
+    LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(builder)) != nil
+  }
+
+  private func appendBlock(_ name: String) -> LLVMBasicBlockRef {
+    LLVMAppendBasicBlockInContext(module.context, llvmFunction, name)
+  }
+
+  /// After a terminator, code that follows is unreachable; it still needs a block to go in.
+  private func startDeadBlock() {
+    LLVMPositionBuilderAtEnd(builder, appendBlock("dead"))
+  }
+
+  private func branch(to block: LLVMBasicBlockRef) {
+    if !isTerminated { LLVMBuildBr(builder, block) }
+  }
+
+  /// Ends the current block as unreachable: it follows a call that never returns.
+  private func markUnreachable() {
+    LLVMBuildUnreachable(builder)
+    startDeadBlock()
+  }
+
+  private func releaseScopes(downTo depth: Int) {
+    for scope in scopes[depth...].reversed() {
+      for id in scope.reversed() {
+        let value = LLVMBuildLoad2(builder, module.pointerType, slots[id.index], "")
+        module.callRuntime("holo_string_release", [value])
+      }
+    }
+  }
+
+  private func emitReturn(_ result: EmittedValue) {
+    if isTerminated { return }
+    releaseScopes(downTo: 0)
+    if ModuleEmitter.hasValue(function.returnType), let value = result.value {
+      LLVMBuildRet(builder, value)
+    } else if ModuleEmitter.hasValue(function.returnType) {
+      LLVMBuildUnreachable(builder)
+    } else {
+      LLVMBuildRetVoid(builder)
+    }
+  }
+
+  // MARK: Strings
+
+  private func makeOwned(_ value: EmittedValue, type: IRType) -> EmittedValue {
+    guard type == .string, !value.owned, let llvmValue = value.value else { return value }
+    module.callRuntime("holo_string_retain", [llvmValue])
+    return EmittedValue(value: llvmValue, owned: true)
+  }
+
+  private func releaseIfOwned(_ value: EmittedValue, type: IRType) {
+    guard type == .string, value.owned, let llvmValue = value.value else { return }
+    module.callRuntime("holo_string_release", [llvmValue])
+  }
+
+  // MARK: Blocks and statements
+
+  /// Emits a block; when `wantsValue`, its result is returned (owned, for strings, since
+  /// the block's own locals are released before it ends).
+  private func emitBlock(_ block: IRBlock, wantsValue: Bool) -> EmittedValue {
+    scopes.append([])
+    for statement in block.statements { emitStatement(statement) }
+    var result = EmittedValue.none
+    if let value = block.result {
+      let emitted = emitExpr(value)
+      if wantsValue {
+        result = makeOwned(emitted, type: value.type)
+      } else {
+        releaseIfOwned(emitted, type: value.type)
+      }
+    }
+    if !isTerminated { releaseScopes(downTo: scopes.count - 1) }
+    scopes.removeLast()
+    return result
+  }
+
+  private func emitStatement(_ statement: IRStmt) {
+    switch statement.kind {
+    case .letBinding(let id, let valueExpr):
+      let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
+      guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
+      LLVMBuildStore(builder, llvmValue, slot)
+      if function.locals[id.index].type == .string { scopes[scopes.count - 1].append(id) }
+
+    case .assign(let id, let valueExpr):
+      let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
+      guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
+      if valueExpr.type == .string {
+        let old = LLVMBuildLoad2(builder, module.pointerType, slot, "")
+        LLVMBuildStore(builder, llvmValue, slot)
+        module.callRuntime("holo_string_release", [old])
+      } else {
+        LLVMBuildStore(builder, llvmValue, slot)
+      }
+
+    case .expression(let expr):
+      releaseIfOwned(emitExpr(expr), type: expr.type)
+
+    case .whileLoop(let condition, let body):
+      let conditionBlock = appendBlock("while.cond")
+      let bodyBlock = appendBlock("while.body")
+      let exitBlock = appendBlock("while.exit")
+      branch(to: conditionBlock)
+      LLVMPositionBuilderAtEnd(builder, conditionBlock)
+      let test = emitExpr(condition).value
+      if !isTerminated { LLVMBuildCondBr(builder, test, bodyBlock, exitBlock) }
+      LLVMPositionBuilderAtEnd(builder, bodyBlock)
+      loops.append((conditionBlock, exitBlock, scopes.count))
+      _ = emitBlock(body, wantsValue: false)
+      loops.removeLast()
+      branch(to: conditionBlock)
+      LLVMPositionBuilderAtEnd(builder, exitBlock)
+
+    case .forLoop(let variable, let startExpr, let endExpr, let inclusive, let body):
+      emitFor(variable: variable, startExpr: startExpr, endExpr: endExpr, inclusive: inclusive, body: body)
+
+    case .breakLoop, .continueLoop:
+      guard let loop = loops.last else { return }
+      releaseScopes(downTo: loop.scopeDepth)
+      if case .breakLoop = statement.kind {
+        LLVMBuildBr(builder, loop.breakTarget)
+      } else {
+        LLVMBuildBr(builder, loop.continueTarget)
+      }
+      startDeadBlock()
+
+    case .returnValue(let valueExpr):
+      var result = EmittedValue.none
+      if let valueExpr { result = makeOwned(emitExpr(valueExpr), type: valueExpr.type) }
+      emitReturn(result)
+      startDeadBlock()
+
+    case .assert(let condition, let message):
+      let test = emitExpr(condition).value
+      let failBlock = appendBlock("assert.fail")
+      let okBlock = appendBlock("assert.ok")
+      if !isTerminated { LLVMBuildCondBr(builder, test, okBlock, failBlock) }
+      LLVMPositionBuilderAtEnd(builder, failBlock)
+      let location = module.locationPointer(condition.span)
+      if let message {
+        let text = emitExpr(message).value
+        if !isTerminated { module.callRuntime("holo_fail_string", [text, location]) }
+      } else {
+        module.callRuntime("holo_fail", [module.cString("assertion failed"), location])
+      }
+      LLVMBuildUnreachable(builder)
+      LLVMPositionBuilderAtEnd(builder, okBlock)
+    }
+  }
+
+  /// `for i in start..end` (or `..=`): both bounds are evaluated once; the counter never
+  /// steps past `end`, so `..=` up to the type's maximum terminates.
+  private func emitFor(variable: LocalID, startExpr: IRExpr, endExpr: IRExpr, inclusive: Bool, body: IRBlock) {
+    let type = startExpr.type
+    let llvmType = module.llvmType(type)
+    guard let start = emitExpr(startExpr).value, let end = emitExpr(endExpr).value, !isTerminated else { return }
+    let counter = LLVMBuildAlloca(builder, llvmType, "for.counter")
+    LLVMBuildStore(builder, start, counter)
+    let checkBlock = appendBlock("for.check")
+    let bodyBlock = appendBlock("for.body")
+    let latchBlock = appendBlock("for.latch")
+    let exitBlock = appendBlock("for.exit")
+    LLVMBuildBr(builder, checkBlock)
+
+    LLVMPositionBuilderAtEnd(builder, checkBlock)
+    let current = LLVMBuildLoad2(builder, llvmType, counter, "")
+    let signed = type.isSignedInteger
+    let predicate: LLVMIntPredicate =
+      inclusive ? (signed ? LLVMIntSLE : LLVMIntULE) : (signed ? LLVMIntSLT : LLVMIntULT)
+    LLVMBuildCondBr(builder, LLVMBuildICmp(builder, predicate, current, end, ""), bodyBlock, exitBlock)
+
+    LLVMPositionBuilderAtEnd(builder, bodyBlock)
+    if let slot = slots[variable.index] {
+      LLVMBuildStore(builder, LLVMBuildLoad2(builder, llvmType, counter, ""), slot)
+    }
+    loops.append((latchBlock, exitBlock, scopes.count))
+    _ = emitBlock(body, wantsValue: false)
+    loops.removeLast()
+    branch(to: latchBlock)
+
+    LLVMPositionBuilderAtEnd(builder, latchBlock)
+    let value = LLVMBuildLoad2(builder, llvmType, counter, "")
+    let next = LLVMBuildAdd(builder, value, LLVMConstInt(llvmType, 1, 0), "")
+    LLVMBuildStore(builder, next, counter)
+    if inclusive {
+      let atEnd = LLVMBuildICmp(builder, LLVMIntEQ, value, end, "")
+      LLVMBuildCondBr(builder, atEnd, exitBlock, checkBlock)
+    } else {
+      LLVMBuildBr(builder, checkBlock)
+    }
+    LLVMPositionBuilderAtEnd(builder, exitBlock)
+  }
+
+  // MARK: Expressions
+
+  private func emitExpr(_ expr: IRExpr) -> EmittedValue {
+    let type = expr.type
+    switch expr.kind {
+    case .integerConstant(let bits):
+      return EmittedValue(value: LLVMConstInt(module.llvmType(type), bits, 0), owned: false)
+    case .floatConstant(let value):
+      return EmittedValue(value: LLVMConstReal(module.llvmType(type), value), owned: false)
+    case .boolConstant(let value):
+      return EmittedValue(value: LLVMConstInt(module.boolType, value ? 1 : 0, 0), owned: false)
+    case .stringConstant(let text):
+      return EmittedValue(value: module.stringConstant(text), owned: false)
+    case .unitConstant:
+      return .none
+    case .template(let parts):
+      return emitTemplate(parts)
+    case .local(let id):
+      guard let slot = slots[id.index] else { return .none }
+      return EmittedValue(value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: false)
+    case .call(let id, let arguments):
+      let (values, cleanup) = emitArguments(arguments)
+      let result = module.emitCall(id, arguments: values)
+      cleanup()
+      return afterCall(result, type: type)
+    case .callExtern(let id, let arguments):
+      let (values, cleanup) = emitArguments(arguments)
+      let (function, functionType) = module.externFunction(id)
+      var args = values
+      let result = LLVMBuildCall2(builder, functionType, function, &args, UInt32(args.count), "")!
+      cleanup()
+      return afterCall(result, type: type)
+    case .callBuiltin(let builtin, let arguments):
+      return emitBuiltin(builtin, arguments, span: expr.span, type: type)
+    case .unary(let op, let operandExpr):
+      guard let operand = emitExpr(operandExpr).value else { return .none }
+      switch op {
+      case .negate:
+        let value =
+          type.isFloat
+          ? LLVMBuildFNeg(builder, operand, "")
+          : LLVMBuildSub(builder, LLVMConstInt(module.llvmType(type), 0, 0), operand, "")
+        return EmittedValue(value: value, owned: false)
+      case .not:
+        return EmittedValue(value: LLVMBuildNot(builder, operand, ""), owned: false)
+      }
+    case .binary(let op, let left, let right):
+      return emitBinary(op, left, right, span: expr.span)
+    case .logical(let isAnd, let left, let right):
+      return emitLogical(isAnd: isAnd, left, right)
+    case .cast(let operandExpr):
+      guard let operand = emitExpr(operandExpr).value else { return .none }
+      return EmittedValue(value: emitCast(operand, from: operandExpr.type, to: type), owned: false)
+    case .block(let block):
+      return emitBlock(block, wantsValue: ModuleEmitter.hasValue(type))
+    case .ifElse(let condition, let thenBlock, let elseBranch):
+      return emitIf(condition, thenBlock, elseBranch, type: type)
+    }
+  }
+
+  /// Arguments are borrowed by the callee; owned temporaries are released after the call.
+  private func emitArguments(_ arguments: [IRExpr]) -> ([LLVMValueRef?], () -> Void) {
+    var values: [LLVMValueRef?] = []
+    var owned: [LLVMValueRef] = []
+    for argument in arguments {
+      let emitted = emitExpr(argument)
+      values.append(emitted.value)
+      if argument.type == .string, emitted.owned, let value = emitted.value { owned.append(value) }
+    }
+    return (
+      values,
+      { [module] in
+        for value in owned { module.callRuntime("holo_string_release", [value]) }
+      }
+    )
+  }
+
+  private func afterCall(_ result: LLVMValueRef, type: IRType) -> EmittedValue {
+    if type == .never {
+      markUnreachable()
+      return .none
+    }
+    return ModuleEmitter.hasValue(type) ? EmittedValue(value: result, owned: type == .string) : .none
+  }
+
+  private func emitTemplate(_ parts: [IRTemplatePart]) -> EmittedValue {
+    let builderValue = module.callRuntime("holo_builder_new", [])
+    for part in parts {
+      switch part {
+      case .text(let text):
+        guard !text.isEmpty else { continue }
+        module.callRuntime(
+          "holo_builder_append_bytes",
+          [builderValue, module.cString(text), LLVMConstInt(module.i64Type, UInt64(text.utf8.count), 0)])
+      case .value(let valueExpr):
+        let emitted = emitExpr(valueExpr)
+        guard let value = emitted.value else { continue }
+        let (function, argument) = appendFunction(for: valueExpr.type, value)
+        module.callRuntime(function, [builderValue, argument])
+        releaseIfOwned(emitted, type: valueExpr.type)
+      }
+    }
+    return EmittedValue(value: module.callRuntime("holo_builder_finish", [builderValue]), owned: true)
+  }
+
+  /// The builder function for a printable type, and the value widened to what it takes.
+  private func appendFunction(for type: IRType, _ value: LLVMValueRef) -> (String, LLVMValueRef) {
+    switch type {
+    case .i32: return ("holo_builder_append_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
+    case .i64: return ("holo_builder_append_i64", value)
+    case .u32: return ("holo_builder_append_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
+    case .u64: return ("holo_builder_append_u64", value)
+    case .f32: return ("holo_builder_append_f32", value)
+    case .f64: return ("holo_builder_append_f64", value)
+    case .bool: return ("holo_builder_append_bool", value)
+    default: return ("holo_builder_append_string", value)
+    }
+  }
+
+  private func emitBuiltin(_ builtin: Builtin, _ arguments: [IRExpr], span: Span, type: IRType) -> EmittedValue {
+    switch builtin {
+    case .print, .println, .printString, .printlnString:
+      if let argument = arguments.first {
+        let emitted = emitExpr(argument)
+        if let value = emitted.value {
+          let (function, widened) = printFunction(for: argument.type, value)
+          module.callRuntime(function, [widened])
+          releaseIfOwned(emitted, type: argument.type)
+        }
+      }
+      if builtin == .println || builtin == .printlnString { module.callRuntime("holo_print_newline", []) }
+      return .none
+    case .panic:
+      guard let message = emitExpr(arguments[0]).value else { return .none }
+      module.callRuntime("holo_fail_string", [message, module.locationPointer(span)])
+      markUnreachable()
+      return .none
+    case .exit:
+      guard let code = emitExpr(arguments[0]).value else { return .none }
+      module.callRuntime("holo_exit", [code])
+      markUnreachable()
+      return .none
+    case .stringLen:
+      let emitted = emitExpr(arguments[0])
+      guard let value = emitted.value else { return .none }
+      let length = module.callRuntime("holo_string_len", [value])
+      releaseIfOwned(emitted, type: .string)
+      return EmittedValue(value: length, owned: false)
+    case .readLine:
+      return EmittedValue(value: module.callRuntime("holo_read_line", []), owned: true)
+    case .stdinEOF:
+      return EmittedValue(value: module.callRuntime("holo_stdin_eof", []), owned: false)
+    case .nowMs:
+      return EmittedValue(value: module.callRuntime("holo_now_ms", []), owned: false)
+    case .sleepMs:
+      guard let ms = emitExpr(arguments[0]).value else { return .none }
+      module.callRuntime("holo_sleep_ms", [ms])
+      return .none
+    }
+  }
+
+  private func printFunction(for type: IRType, _ value: LLVMValueRef) -> (String, LLVMValueRef) {
+    switch type {
+    case .i32: return ("holo_print_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
+    case .i64: return ("holo_print_i64", value)
+    case .u32: return ("holo_print_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
+    case .u64: return ("holo_print_u64", value)
+    case .f32: return ("holo_print_f32", value)
+    case .f64: return ("holo_print_f64", value)
+    case .bool: return ("holo_print_bool", value)
+    default: return ("holo_print_string", value)
+    }
+  }
+
+  private func emitLogical(isAnd: Bool, _ left: IRExpr, _ right: IRExpr) -> EmittedValue {
+    guard let leftValue = emitExpr(left).value, !isTerminated else { return .none }
+    let leftEnd = LLVMGetInsertBlock(builder)!
+    let rightBlock = appendBlock(isAnd ? "and.rhs" : "or.rhs")
+    let mergeBlock = appendBlock(isAnd ? "and.end" : "or.end")
+    if isAnd {
+      LLVMBuildCondBr(builder, leftValue, rightBlock, mergeBlock)
+    } else {
+      LLVMBuildCondBr(builder, leftValue, mergeBlock, rightBlock)
+    }
+    LLVMPositionBuilderAtEnd(builder, rightBlock)
+    let rightValue = emitExpr(right).value
+    let rightEnd = LLVMGetInsertBlock(builder)!
+    let rightReaches = !isTerminated && rightValue != nil
+    branch(to: mergeBlock)
+    LLVMPositionBuilderAtEnd(builder, mergeBlock)
+    let phi = LLVMBuildPhi(builder, module.boolType, "")
+    var values: [LLVMValueRef?] = [LLVMConstInt(module.boolType, isAnd ? 0 : 1, 0)]
+    var blocks: [LLVMBasicBlockRef?] = [leftEnd]
+    if rightReaches {
+      values.append(rightValue)
+      blocks.append(rightEnd)
+    }
+    LLVMAddIncoming(phi, &values, &blocks, UInt32(values.count))
+    return EmittedValue(value: phi, owned: false)
+  }
+
+  private func emitIf(_ condition: IRExpr, _ thenBlock: IRBlock, _ elseBranch: IRExpr?, type: IRType) -> EmittedValue {
+    guard let test = emitExpr(condition).value, !isTerminated else { return .none }
+    let thenLLVMBlock = appendBlock("if.then")
+    let elseLLVMBlock = appendBlock("if.else")
+    let mergeBlock = appendBlock("if.end")
+    LLVMBuildCondBr(builder, test, thenLLVMBlock, elseLLVMBlock)
+    let wantsValue = ModuleEmitter.hasValue(type)
+    var incomingValues: [LLVMValueRef?] = []
+    var incomingBlocks: [LLVMBasicBlockRef?] = []
+
+    LLVMPositionBuilderAtEnd(builder, thenLLVMBlock)
+    let thenValue = emitBlock(thenBlock, wantsValue: wantsValue)
+    if !isTerminated, thenBlock.type != .never {
+      if wantsValue {
+        incomingValues.append(thenValue.value)
+        incomingBlocks.append(LLVMGetInsertBlock(builder))
+      }
+      LLVMBuildBr(builder, mergeBlock)
+    } else if !isTerminated {
+      LLVMBuildUnreachable(builder)
+    }
+
+    LLVMPositionBuilderAtEnd(builder, elseLLVMBlock)
+    if let elseBranch {
+      var elseValue = emitExpr(elseBranch)
+      if wantsValue { elseValue = makeOwned(elseValue, type: type) } else { releaseIfOwned(elseValue, type: elseBranch.type) }
+      if !isTerminated, elseBranch.type != .never {
+        if wantsValue {
+          incomingValues.append(elseValue.value)
+          incomingBlocks.append(LLVMGetInsertBlock(builder))
+        }
+        LLVMBuildBr(builder, mergeBlock)
+      } else if !isTerminated {
+        LLVMBuildUnreachable(builder)
+      }
+    } else {
+      LLVMBuildBr(builder, mergeBlock)
+    }
+
+    LLVMPositionBuilderAtEnd(builder, mergeBlock)
+    guard wantsValue, !incomingValues.isEmpty else {
+      if type == .never { markUnreachable() }
+      return .none
+    }
+    let phi = LLVMBuildPhi(builder, module.llvmType(type), "")
+    LLVMAddIncoming(phi, &incomingValues, &incomingBlocks, UInt32(incomingValues.count))
+    return EmittedValue(value: phi, owned: type == .string)
+  }
+
+  // MARK: Arithmetic
+
+  private func emitBinary(_ op: IRBinaryOperator, _ left: IRExpr, _ right: IRExpr, span: Span) -> EmittedValue {
+    let leftEmitted = emitExpr(left)
+    let rightEmitted = emitExpr(right)
+    guard let l = leftEmitted.value, let r = rightEmitted.value, !isTerminated else { return .none }
+    let type = left.type
+    if type == .string {
+      let equal = module.callRuntime("holo_string_equal", [l, r])
+      releaseIfOwned(leftEmitted, type: .string)
+      releaseIfOwned(rightEmitted, type: .string)
+      let value = op == .equal ? equal : LLVMBuildNot(builder, equal, "")
+      return EmittedValue(value: value, owned: false)
+    }
+    let value: LLVMValueRef?
+    if type.isFloat {
+      value = emitFloatBinary(op, l, r)
+    } else {
+      value = emitIntegerBinary(op, l, r, type: type, span: span)
+    }
+    return EmittedValue(value: value, owned: false)
+  }
+
+  private func emitFloatBinary(_ op: IRBinaryOperator, _ l: LLVMValueRef, _ r: LLVMValueRef) -> LLVMValueRef? {
+    switch op {
+    case .add: return LLVMBuildFAdd(builder, l, r, "")
+    case .subtract: return LLVMBuildFSub(builder, l, r, "")
+    case .multiply: return LLVMBuildFMul(builder, l, r, "")
+    case .divide: return LLVMBuildFDiv(builder, l, r, "")
+    case .remainder: return LLVMBuildFRem(builder, l, r, "")
+    case .equal: return LLVMBuildFCmp(builder, LLVMRealOEQ, l, r, "")
+    case .notEqual: return LLVMBuildFCmp(builder, LLVMRealUNE, l, r, "")
+    case .less: return LLVMBuildFCmp(builder, LLVMRealOLT, l, r, "")
+    case .lessEqual: return LLVMBuildFCmp(builder, LLVMRealOLE, l, r, "")
+    case .greater: return LLVMBuildFCmp(builder, LLVMRealOGT, l, r, "")
+    case .greaterEqual: return LLVMBuildFCmp(builder, LLVMRealOGE, l, r, "")
+    case .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight: return nil
+    }
+  }
+
+  private func emitIntegerBinary(
+    _ op: IRBinaryOperator, _ l: LLVMValueRef, _ r: LLVMValueRef, type: IRType, span: Span
+  ) -> LLVMValueRef? {
+    let signed = type.isSignedInteger
+    let llvmType = module.llvmType(type)
+    switch op {
+    case .add: return LLVMBuildAdd(builder, l, r, "")
+    case .subtract: return LLVMBuildSub(builder, l, r, "")
+    case .multiply: return LLVMBuildMul(builder, l, r, "")
+    case .divide, .remainder:
+      guard type != .bool else { return nil }
+      let isDivide = op == .divide
+      failIf(
+        LLVMBuildICmp(builder, LLVMIntEQ, r, LLVMConstInt(llvmType, 0, 0), ""),
+        message: isDivide ? "division by zero" : "modulo by zero", span: span)
+      if signed {
+        let minimum = LLVMConstInt(llvmType, 1 << UInt64(type.bitWidth - 1), 0)
+        let isMinimum = LLVMBuildICmp(builder, LLVMIntEQ, l, minimum, "")
+        let isMinusOne = LLVMBuildICmp(builder, LLVMIntEQ, r, LLVMConstAllOnes(llvmType), "")
+        failIf(LLVMBuildAnd(builder, isMinimum, isMinusOne, ""), message: "integer overflow", span: span)
+        return isDivide ? LLVMBuildSDiv(builder, l, r, "") : LLVMBuildSRem(builder, l, r, "")
+      }
+      return isDivide ? LLVMBuildUDiv(builder, l, r, "") : LLVMBuildURem(builder, l, r, "")
+    case .bitAnd: return LLVMBuildAnd(builder, l, r, "")
+    case .bitOr: return LLVMBuildOr(builder, l, r, "")
+    case .bitXor: return LLVMBuildXor(builder, l, r, "")
+    case .shiftLeft, .shiftRight:
+      let amount = LLVMBuildAnd(builder, r, LLVMConstInt(llvmType, UInt64(type.bitWidth - 1), 0), "")
+      if op == .shiftLeft { return LLVMBuildShl(builder, l, amount, "") }
+      return signed ? LLVMBuildAShr(builder, l, amount, "") : LLVMBuildLShr(builder, l, amount, "")
+    case .equal: return LLVMBuildICmp(builder, LLVMIntEQ, l, r, "")
+    case .notEqual: return LLVMBuildICmp(builder, LLVMIntNE, l, r, "")
+    case .less: return LLVMBuildICmp(builder, signed ? LLVMIntSLT : LLVMIntULT, l, r, "")
+    case .lessEqual: return LLVMBuildICmp(builder, signed ? LLVMIntSLE : LLVMIntULE, l, r, "")
+    case .greater: return LLVMBuildICmp(builder, signed ? LLVMIntSGT : LLVMIntUGT, l, r, "")
+    case .greaterEqual: return LLVMBuildICmp(builder, signed ? LLVMIntSGE : LLVMIntUGE, l, r, "")
+    }
+  }
+
+  /// Branches to a runtime failure at `span` when `condition` holds.
+  private func failIf(_ condition: LLVMValueRef?, message: String, span: Span) {
+    let failBlock = appendBlock("fail")
+    let continueBlock = appendBlock("ok")
+    LLVMBuildCondBr(builder, condition, failBlock, continueBlock)
+    LLVMPositionBuilderAtEnd(builder, failBlock)
+    module.callRuntime("holo_fail", [module.cString(message), module.locationPointer(span)])
+    LLVMBuildUnreachable(builder)
+    LLVMPositionBuilderAtEnd(builder, continueBlock)
+  }
+
+  /// `as` (LANGUAGE.md §6): int→int truncates or extends by the source's signedness,
+  /// float→int saturates with NaN → 0, int→float rounds to nearest.
+  private func emitCast(_ value: LLVMValueRef, from source: IRType, to target: IRType) -> LLVMValueRef {
+    let targetType = module.llvmType(target)
+    if source == .bool { return LLVMBuildZExt(builder, value, targetType, "") }
+    if source.isInteger, target.isInteger {
+      if source.bitWidth == target.bitWidth { return value }
+      if source.bitWidth > target.bitWidth { return LLVMBuildTrunc(builder, value, targetType, "") }
+      return source.isSignedInteger
+        ? LLVMBuildSExt(builder, value, targetType, "") : LLVMBuildZExt(builder, value, targetType, "")
+    }
+    if source.isInteger {
+      return source.isSignedInteger
+        ? LLVMBuildSIToFP(builder, value, targetType, "") : LLVMBuildUIToFP(builder, value, targetType, "")
+    }
+    if target.isFloat {
+      return source.bitWidth < target.bitWidth
+        ? LLVMBuildFPExt(builder, value, targetType, "") : LLVMBuildFPTrunc(builder, value, targetType, "")
+    }
+    let name =
+      "llvm.\(target.isSignedInteger ? "fptosi" : "fptoui").sat.i\(target.bitWidth).f\(source.bitWidth)"
+    var parameters: [LLVMTypeRef?] = [module.llvmType(source)]
+    let functionType = LLVMFunctionType(targetType, &parameters, 1, 0)
+    let intrinsic = LLVMGetNamedFunction(module.module, name) ?? LLVMAddFunction(module.module, name, functionType)
+    var arguments: [LLVMValueRef?] = [value]
+    return LLVMBuildCall2(builder, functionType, intrinsic, &arguments, 1, "")
+  }
+}

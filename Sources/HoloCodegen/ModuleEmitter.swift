@@ -1,0 +1,353 @@
+import CLLVM
+import HoloIR
+import HoloSource
+
+/// Builds one LLVM module for a whole program: declarations, function bodies, the runtime
+/// interface (runtime/include/holo.h), constants, and the C `main`.
+final class ModuleEmitter {
+  let program: IRProgram
+  let sources: SourceManager
+  let options: CodegenOptions
+  let context: LLVMContextRef
+  let module: LLVMModuleRef
+  let builder: LLVMBuilderRef
+
+  let voidType: LLVMTypeRef
+  let boolType: LLVMTypeRef
+  let i8Type: LLVMTypeRef
+  let i32Type: LLVMTypeRef
+  let i64Type: LLVMTypeRef
+  let f32Type: LLVMTypeRef
+  let f64Type: LLVMTypeRef
+  let pointerType: LLVMTypeRef
+  /// `holo_location`: { const char *file; int32_t line; int32_t column; }
+  let locationType: LLVMTypeRef
+
+  /// LLVM functions of the program's holo functions, by `FunctionID.index`.
+  private(set) var functions: [LLVMValueRef] = []
+  private(set) var functionTypes: [LLVMTypeRef] = []
+  private var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
+  private var runtimeFunctions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
+  private var stringConstants: [String: LLVMValueRef] = [:]
+  private var cStringConstants: [String: LLVMValueRef] = [:]
+  private var locationConstants: [Span: LLVMValueRef] = [:]
+
+  init(
+    program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
+    target: TargetMachine
+  ) {
+    self.program = program
+    self.sources = sources
+    self.options = options
+    self.context = context
+    module = LLVMModuleCreateWithNameInContext("holo", context)
+    builder = LLVMCreateBuilderInContext(context)
+    voidType = LLVMVoidTypeInContext(context)
+    boolType = LLVMInt1TypeInContext(context)
+    i8Type = LLVMInt8TypeInContext(context)
+    i32Type = LLVMInt32TypeInContext(context)
+    i64Type = LLVMInt64TypeInContext(context)
+    f32Type = LLVMFloatTypeInContext(context)
+    f64Type = LLVMDoubleTypeInContext(context)
+    pointerType = LLVMPointerTypeInContext(context, 0)
+    var locationFields: [LLVMTypeRef?] = [pointerType, i32Type, i32Type]
+    locationType = LLVMStructTypeInContext(context, &locationFields, 3, 0)
+    target.configure(module)
+  }
+
+  func dispose() {
+    LLVMDisposeBuilder(builder)
+    LLVMDisposeModule(module)
+  }
+
+  func verify() throws {
+    var message: UnsafeMutablePointer<CChar>?
+    if LLVMVerifyModule(module, LLVMReturnStatusAction, &message) != 0 {
+      defer { LLVMDisposeMessage(message) }
+      throw CodegenError("internal error: invalid LLVM IR: \(String(cString: message!))")
+    }
+    LLVMDisposeMessage(message)
+  }
+
+  // MARK: Program
+
+  func emitProgram() throws {
+    for function in program.functions { declare(function) }
+    for function in program.functions {
+      FunctionEmitter(module: self, function: function).emit()
+    }
+    switch options.entry {
+    case .program:
+      guard let entry = program.entry else {
+        throw CodegenError("the program has no entry point: define `fn main()` or write top-level statements")
+      }
+      emitProgramMain(entry: entry)
+    case .tests:
+      emitTestMain()
+    case .none:
+      break
+    }
+  }
+
+  /// Holo functions get symbols no C identifier can spell (`holo.NAME`), so they never
+  /// collide with C names. Release builds make them internal so LLVM may inline and drop them.
+  static func symbol(of function: IRFunction) -> String {
+    function.isExport ? function.name : "holo." + function.name
+  }
+
+  private func declare(_ function: IRFunction) {
+    var parameters: [LLVMTypeRef?] = function.parameterTypes.map { llvmType($0) }
+    let type = LLVMFunctionType(
+      returnLLVMType(function.returnType), &parameters, UInt32(parameters.count), 0)!
+    let value = LLVMAddFunction(module, Self.symbol(of: function), type)!
+    if options.mode == .release, !function.isExport {
+      LLVMSetLinkage(value, LLVMInternalLinkage)
+    }
+    addAttribute("nounwind", to: value)
+    if options.mode == .dev {
+      // Dev builds keep frame pointers so stacks can be walked (debuggers, the patch agent).
+      let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
+      LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
+    }
+    functions.append(value)
+    functionTypes.append(type)
+  }
+
+  /// The single point where a call to a holo function is lowered. Release builds call
+  /// directly; the dev calling convention (calls through the patch table) plugs in here.
+  func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
+    var arguments = arguments
+    return LLVMBuildCall2(
+      builder, functionTypes[id.index], functions[id.index], &arguments, UInt32(arguments.count), "")
+  }
+
+  func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {
+    if let known = externFunctions[id] { return known }
+    let external = program.externs[id.index]
+    var parameters: [LLVMTypeRef?] = external.parameterTypes.map { llvmType($0) }
+    let type = LLVMFunctionType(
+      returnLLVMType(external.returnType), &parameters, UInt32(parameters.count), 0)!
+    let value = LLVMGetNamedFunction(module, external.name) ?? LLVMAddFunction(module, external.name, type)!
+    // The C ABI passes `bool` zero-extended.
+    for (index, parameter) in external.parameterTypes.enumerated() where parameter == .bool {
+      addAttribute("zeroext", to: value, index: UInt32(index + 1))
+    }
+    if external.returnType == .bool { addAttribute("zeroext", to: value, index: 0) }
+    externFunctions[id] = (value, type)
+    return (value, type)
+  }
+
+  private func emitProgramMain(entry: FunctionID) {
+    let main = addCMain()
+    let status = callRuntime(
+      "holo_main", [LLVMGetParam(main, 0), LLVMGetParam(main, 1), functions[entry.index], programInfo()])
+    LLVMBuildRet(builder, status)
+  }
+
+  private func emitTestMain() {
+    var entries: [LLVMValueRef?] = []
+    for id in program.tests {
+      let function = program.functions[id.index]
+      var fields: [LLVMValueRef?] = [
+        cString(function.name), functions[id.index], location(function.span),
+      ]
+      entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
+    }
+    let table = constantArray(of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.tests")
+    let main = addCMain()
+    let status = callRuntime(
+      "holo_test_main",
+      [
+        LLVMGetParam(main, 0), LLVMGetParam(main, 1), table,
+        LLVMConstInt(i64Type, UInt64(entries.count), 0), programInfo(),
+      ])
+    LLVMBuildRet(builder, status)
+  }
+
+  private func addCMain() -> LLVMValueRef {
+    var parameters: [LLVMTypeRef?] = [i32Type, pointerType]
+    let type = LLVMFunctionType(i32Type, &parameters, 2, 0)
+    let main = LLVMAddFunction(module, "main", type)!
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, main, "entry"))
+    return main
+  }
+
+  /// `holo_program_info`: every function's address, name and location, so the runtime can
+  /// name the function in which a stack overflow happened.
+  private func programInfo() -> LLVMValueRef {
+    var entries: [LLVMValueRef?] = []
+    for function in program.functions {
+      var fields: [LLVMValueRef?] = [functions[function.id.index], cString(function.name), location(function.span)]
+      entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
+    }
+    let table = constantArray(
+      of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
+    var fields: [LLVMValueRef?] = [table, LLVMConstInt(i64Type, UInt64(entries.count), 0)]
+    let info = LLVMConstStructInContext(context, &fields, 2, 0)!
+    return globalConstant(info, name: "holo.program")
+  }
+
+  private func constantArray(
+    of entries: [LLVMValueRef?], elementFields: [LLVMTypeRef], name: String
+  ) -> LLVMValueRef {
+    var fields: [LLVMTypeRef?] = elementFields
+    let elementType = LLVMStructTypeInContext(context, &fields, UInt32(fields.count), 0)
+    var entries = entries
+    let array = LLVMConstArray2(elementType, &entries, UInt64(entries.count))!
+    return globalConstant(array, name: name)
+  }
+
+  private func globalConstant(_ value: LLVMValueRef, name: String) -> LLVMValueRef {
+    let global = LLVMAddGlobal(module, LLVMTypeOf(value), name)!
+    LLVMSetInitializer(global, value)
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
+    return global
+  }
+
+  // MARK: Types
+
+  /// The LLVM type of a value; unit and never values have none.
+  func llvmType(_ type: IRType) -> LLVMTypeRef {
+    switch type {
+    case .bool: return boolType
+    case .i32, .u32: return i32Type
+    case .i64, .u64: return i64Type
+    case .f32: return f32Type
+    case .f64: return f64Type
+    case .string: return pointerType
+    case .unit, .never: return i8Type
+    }
+  }
+
+  func returnLLVMType(_ type: IRType) -> LLVMTypeRef {
+    type == .unit || type == .never ? voidType : llvmType(type)
+  }
+
+  static func hasValue(_ type: IRType) -> Bool { type != .unit && type != .never }
+
+  // MARK: Constants
+
+  /// An immortal `holo_string` constant (refcount -1), shared by equal literals.
+  func stringConstant(_ text: String) -> LLVMValueRef {
+    if let known = stringConstants[text] { return known }
+    let bytes = Array(text.utf8)
+    let data = bytes.withUnsafeBufferPointer { buffer in
+      buffer.withMemoryRebound(to: CChar.self) {
+        LLVMConstStringInContext2(context, $0.baseAddress, bytes.count, 0)
+      }
+    }
+    var fields: [LLVMValueRef?] = [
+      LLVMConstInt(i64Type, UInt64(bitPattern: -1), 1), LLVMConstInt(i64Type, UInt64(bytes.count), 0), data,
+    ]
+    let value = LLVMConstStructInContext(context, &fields, 3, 0)!
+    let global = globalConstant(value, name: "holo.str")
+    LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
+    LLVMSetAlignment(global, 8)
+    stringConstants[text] = global
+    return global
+  }
+
+  func cString(_ text: String) -> LLVMValueRef {
+    if let known = cStringConstants[text] { return known }
+    let bytes = Array(text.utf8)
+    let data = bytes.withUnsafeBufferPointer { buffer in
+      buffer.withMemoryRebound(to: CChar.self) {
+        LLVMConstStringInContext2(context, $0.baseAddress, bytes.count, 0)
+      }
+    }
+    let global = globalConstant(data!, name: "holo.cstr")
+    LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
+    cStringConstants[text] = global
+    return global
+  }
+
+  /// A `holo_location` constant for the start of `span`.
+  func location(_ span: Span) -> LLVMValueRef {
+    if let known = locationConstants[span] { return known }
+    let file = sources.file(span.file)
+    let position = file.location(of: span.start)
+    var fields: [LLVMValueRef?] = [
+      cString(file.path), LLVMConstInt(i32Type, UInt64(position.line), 0),
+      LLVMConstInt(i32Type, UInt64(position.column), 0),
+    ]
+    let value = LLVMConstStructInContext(context, &fields, 3, 0)!
+    locationConstants[span] = value
+    return value
+  }
+
+  /// A pointer to a global `holo_location`, as the runtime's failure functions take.
+  func locationPointer(_ span: Span) -> LLVMValueRef {
+    let global = globalConstant(location(span), name: "holo.loc")
+    LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
+    return global
+  }
+
+  // MARK: Runtime
+
+  /// Calls a runtime function declared in holo.h.
+  @discardableResult
+  func callRuntime(_ name: String, _ arguments: [LLVMValueRef?]) -> LLVMValueRef {
+    let (function, type) = runtimeFunction(name)
+    var arguments = arguments
+    return LLVMBuildCall2(builder, type, function, &arguments, UInt32(arguments.count), "")
+  }
+
+  private func runtimeFunction(_ name: String) -> (LLVMValueRef, LLVMTypeRef) {
+    if let known = runtimeFunctions[name] { return known }
+    let (result, parameters, noReturn) = runtimeSignature(name)
+    var parameterTypes: [LLVMTypeRef?] = parameters
+    let type = LLVMFunctionType(result, &parameterTypes, UInt32(parameters.count), 0)!
+    let function = LLVMAddFunction(module, name, type)!
+    addAttribute("nounwind", to: function)
+    if noReturn {
+      addAttribute("noreturn", to: function)
+      addAttribute("cold", to: function)
+    }
+    for (index, parameter) in parameters.enumerated() where parameter == boolType {
+      addAttribute("zeroext", to: function, index: UInt32(index + 1))
+    }
+    if result == boolType { addAttribute("zeroext", to: function, index: 0) }
+    runtimeFunctions[name] = (function, type)
+    return (function, type)
+  }
+
+  private func runtimeSignature(_ name: String) -> (LLVMTypeRef, [LLVMTypeRef], Bool) {
+    let pointer = pointerType
+    switch name {
+    case "holo_string_retain", "holo_string_release", "holo_print_string", "holo_builder_append_string":
+      return name.hasPrefix("holo_builder") ? (voidType, [pointer, pointer], false) : (voidType, [pointer], false)
+    case "holo_string_len": return (i64Type, [pointer], false)
+    case "holo_string_equal": return (boolType, [pointer, pointer], false)
+    case "holo_builder_new": return (pointer, [], false)
+    case "holo_builder_append_bytes": return (voidType, [pointer, pointer, i64Type], false)
+    case "holo_builder_append_i64", "holo_builder_append_u64": return (voidType, [pointer, i64Type], false)
+    case "holo_builder_append_f64": return (voidType, [pointer, f64Type], false)
+    case "holo_builder_append_f32": return (voidType, [pointer, f32Type], false)
+    case "holo_builder_append_bool": return (voidType, [pointer, boolType], false)
+    case "holo_builder_finish": return (pointer, [pointer], false)
+    case "holo_print_i64", "holo_print_u64": return (voidType, [i64Type], false)
+    case "holo_print_f64": return (voidType, [f64Type], false)
+    case "holo_print_f32": return (voidType, [f32Type], false)
+    case "holo_print_bool": return (voidType, [boolType], false)
+    case "holo_print_newline", "holo_flush": return (voidType, [], false)
+    case "holo_read_line": return (pointer, [], false)
+    case "holo_stdin_eof": return (boolType, [], false)
+    case "holo_now_ms": return (i64Type, [], false)
+    case "holo_sleep_ms": return (voidType, [i64Type], false)
+    case "holo_exit": return (voidType, [i32Type], true)
+    case "holo_fail", "holo_fail_string": return (voidType, [pointer, pointer], true)
+    case "holo_main": return (i32Type, [i32Type, pointer, pointer, pointer], false)
+    case "holo_test_main": return (i32Type, [i32Type, pointer, pointer, i64Type, pointer], false)
+    default: fatalError("unknown runtime function \(name)")
+    }
+  }
+
+  /// `LLVMAttributeFunctionIndex` (-1) as the C API's unsigned index type.
+  static let functionAttributeIndex = UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex))
+
+  func addAttribute(_ name: String, to function: LLVMValueRef, index: UInt32 = ModuleEmitter.functionAttributeIndex) {
+    let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
+    LLVMAddAttributeAtIndex(function, index, LLVMCreateEnumAttribute(context, kind, 0))
+  }
+}

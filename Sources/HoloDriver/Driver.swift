@@ -12,7 +12,6 @@ public enum ExitStatus {
   public static let success: Int32 = 0
   /// Compile errors or failing tests.
   public static let failure: Int32 = 1
-  public static let usage: Int32 = 64
   /// The program stopped with a runtime failure (or was killed by a signal).
   public static let runtimeFailure: Int32 = 101
 }

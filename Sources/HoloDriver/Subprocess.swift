@@ -45,12 +45,15 @@ enum Subprocess {
     try launch(process, executable)
     if ignoringInterrupts { signal(SIGINT, SIG_IGN) }
     defer { if ignoringInterrupts { signal(SIGINT, SIG_DFL) } }
-    if let timeout, finished.wait(timeout: .now() + timeout) == .timedOut {
-      kill(process.processIdentifier, SIGKILL)
+    if let timeout {
+      if finished.wait(timeout: .now() + timeout) == .timedOut {
+        kill(process.processIdentifier, SIGKILL)
+        finished.wait()
+        return .timedOut
+      }
+    } else {
       finished.wait()
-      return .timedOut
     }
-    if timeout == nil { finished.wait() }
     return termination(of: process)
   }
 

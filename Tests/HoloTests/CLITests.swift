@@ -270,9 +270,9 @@ final class CLITests: XCTestCase {
 
   func testLinkingACLibrary() throws {
     try write(
-      "extern fn cbrt(x: f64) -> f64;\nprintln(cbrt(27.0));\n", to: "math.holo")
+      "extern fn hypot(x: f64, y: f64) -> f64;\nprintln(hypot(3.0, 4.0));\n", to: "math.holo")
     XCTAssertEqual(try run(["build", "math.holo", "-lm"]).status, 0)
-    XCTAssertEqual(try run([], executable: "\(project!)/math").stdout, "3\n")
+    XCTAssertEqual(try run([], executable: "\(project!)/math").stdout, "5\n")
   }
 
   // MARK: run

@@ -276,7 +276,7 @@ public final class Driver {
   }
 
   /// Prints the diagnostics of a failed command and returns the status for it.
-  private func fail(_ error: DiagnosticsError) -> Int32 {
+  func fail(_ error: DiagnosticsError) -> Int32 {
     printDiagnostics(error.diagnostics)
     return ExitStatus.failure
   }

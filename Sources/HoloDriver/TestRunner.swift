@@ -94,8 +94,7 @@ extension Driver {
         return printer.finish() ? ExitStatus.success : ExitStatus.failure
       }
     } catch {
-      printDiagnostics(error.diagnostics)
-      return ExitStatus.failure
+      return fail(error)
     }
   }
 }

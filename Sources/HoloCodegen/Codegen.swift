@@ -50,7 +50,8 @@ public enum Codegen {
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
-    let target = try TargetMachine(cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
+    let target = try TargetMachine(
+      cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
     let module = ModuleEmitter(
@@ -59,6 +60,7 @@ public enum Codegen {
     try module.emitProgram()
     try module.verify()
     try target.optimize(module.module, level: options.optimizationLevel)
+    module.finishProgramInfo()
     switch emit {
     case .llvmIR:
       let text = LLVMPrintModuleToString(module.module)!

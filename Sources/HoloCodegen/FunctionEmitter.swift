@@ -26,7 +26,8 @@ final class FunctionEmitter {
   private var slots: [LLVMValueRef?]
   /// String locals to release, innermost scope last.
   private var scopes: [[LocalID]] = []
-  private var loops: [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
+  private var loops:
+    [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
 
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
@@ -175,7 +176,9 @@ final class FunctionEmitter {
       LLVMPositionBuilderAtEnd(builder, exitBlock)
 
     case .forLoop(let variable, let startExpr, let endExpr, let inclusive, let body):
-      emitFor(variable: variable, startExpr: startExpr, endExpr: endExpr, inclusive: inclusive, body: body)
+      emitFor(
+        variable: variable, startExpr: startExpr, endExpr: endExpr, inclusive: inclusive, body: body
+      )
 
     case .breakLoop, .continueLoop:
       guard let loop = loops.last else { return }
@@ -213,10 +216,13 @@ final class FunctionEmitter {
 
   /// `for i in start..end` (or `..=`): both bounds are evaluated once; the counter never
   /// steps past `end`, so `..=` up to the type's maximum terminates.
-  private func emitFor(variable: LocalID, startExpr: IRExpr, endExpr: IRExpr, inclusive: Bool, body: IRBlock) {
+  private func emitFor(
+    variable: LocalID, startExpr: IRExpr, endExpr: IRExpr, inclusive: Bool, body: IRBlock
+  ) {
     let type = startExpr.type
     let llvmType = module.llvmType(type)
-    guard let start = emitExpr(startExpr).value, let end = emitExpr(endExpr).value, !isTerminated else { return }
+    guard let start = emitExpr(startExpr).value, let end = emitExpr(endExpr).value, !isTerminated
+    else { return }
     let counter = LLVMBuildAlloca(builder, llvmType, "for.counter")
     LLVMBuildStore(builder, start, counter)
     let checkBlock = appendBlock("for.check")
@@ -230,7 +236,8 @@ final class FunctionEmitter {
     let signed = type.isSignedInteger
     let predicate: LLVMIntPredicate =
       inclusive ? (signed ? LLVMIntSLE : LLVMIntULE) : (signed ? LLVMIntSLT : LLVMIntULT)
-    LLVMBuildCondBr(builder, LLVMBuildICmp(builder, predicate, current, end, ""), bodyBlock, exitBlock)
+    LLVMBuildCondBr(
+      builder, LLVMBuildICmp(builder, predicate, current, end, ""), bodyBlock, exitBlock)
 
     LLVMPositionBuilderAtEnd(builder, bodyBlock)
     if let slot = slots[variable.index] {
@@ -273,7 +280,8 @@ final class FunctionEmitter {
       return emitTemplate(parts)
     case .local(let id):
       guard let slot = slots[id.index] else { return .none }
-      return EmittedValue(value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: false)
+      return EmittedValue(
+        value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: false)
     case .call(let id, let arguments):
       let (values, cleanup) = emitArguments(arguments)
       let result = module.emitCall(id, arguments: values)
@@ -336,7 +344,8 @@ final class FunctionEmitter {
       markUnreachable()
       return .none
     }
-    return ModuleEmitter.hasValue(type) ? EmittedValue(value: result, owned: type == .string) : .none
+    return ModuleEmitter.hasValue(type)
+      ? EmittedValue(value: result, owned: type == .string) : .none
   }
 
   private func emitTemplate(_ parts: [IRTemplatePart]) -> EmittedValue {
@@ -347,7 +356,10 @@ final class FunctionEmitter {
         guard !text.isEmpty else { continue }
         module.callRuntime(
           "holo_builder_append_bytes",
-          [builderValue, module.cString(text), LLVMConstInt(module.i64Type, UInt64(text.utf8.count), 0)])
+          [
+            builderValue, module.cString(text),
+            LLVMConstInt(module.i64Type, UInt64(text.utf8.count), 0),
+          ])
       case .value(let valueExpr):
         let emitted = emitExpr(valueExpr)
         guard let value = emitted.value else { continue }
@@ -356,15 +368,18 @@ final class FunctionEmitter {
         releaseIfOwned(emitted, type: valueExpr.type)
       }
     }
-    return EmittedValue(value: module.callRuntime("holo_builder_finish", [builderValue]), owned: true)
+    return EmittedValue(
+      value: module.callRuntime("holo_builder_finish", [builderValue]), owned: true)
   }
 
   /// The builder function for a printable type, and the value widened to what it takes.
   private func appendFunction(for type: IRType, _ value: LLVMValueRef) -> (String, LLVMValueRef) {
     switch type {
-    case .i32: return ("holo_builder_append_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
+    case .i32:
+      return ("holo_builder_append_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
     case .i64: return ("holo_builder_append_i64", value)
-    case .u32: return ("holo_builder_append_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
+    case .u32:
+      return ("holo_builder_append_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
     case .u64: return ("holo_builder_append_u64", value)
     case .f32: return ("holo_builder_append_f32", value)
     case .f64: return ("holo_builder_append_f64", value)
@@ -373,7 +388,9 @@ final class FunctionEmitter {
     }
   }
 
-  private func emitBuiltin(_ builtin: Builtin, _ arguments: [IRExpr], span: Span, type: IRType) -> EmittedValue {
+  private func emitBuiltin(_ builtin: Builtin, _ arguments: [IRExpr], span: Span, type: IRType)
+    -> EmittedValue
+  {
     switch builtin {
     case .print, .println, .printString, .printlnString:
       if let argument = arguments.first {
@@ -384,7 +401,9 @@ final class FunctionEmitter {
           releaseIfOwned(emitted, type: argument.type)
         }
       }
-      if builtin == .println || builtin == .printlnString { module.callRuntime("holo_print_newline", []) }
+      if builtin == .println || builtin == .printlnString {
+        module.callRuntime("holo_print_newline", [])
+      }
       return .none
     case .panic:
       guard let message = emitExpr(arguments[0]).value else { return .none }
@@ -455,7 +474,9 @@ final class FunctionEmitter {
     return EmittedValue(value: phi, owned: false)
   }
 
-  private func emitIf(_ condition: IRExpr, _ thenBlock: IRBlock, _ elseBranch: IRExpr?, type: IRType) -> EmittedValue {
+  private func emitIf(
+    _ condition: IRExpr, _ thenBlock: IRBlock, _ elseBranch: IRExpr?, type: IRType
+  ) -> EmittedValue {
     guard let test = emitExpr(condition).value, !isTerminated else { return .none }
     let thenLLVMBlock = appendBlock("if.then")
     let elseLLVMBlock = appendBlock("if.else")
@@ -480,7 +501,11 @@ final class FunctionEmitter {
     LLVMPositionBuilderAtEnd(builder, elseLLVMBlock)
     if let elseBranch {
       var elseValue = emitExpr(elseBranch)
-      if wantsValue { elseValue = makeOwned(elseValue, type: type) } else { releaseIfOwned(elseValue, type: elseBranch.type) }
+      if wantsValue {
+        elseValue = makeOwned(elseValue, type: type)
+      } else {
+        releaseIfOwned(elseValue, type: elseBranch.type)
+      }
       if !isTerminated, elseBranch.type != .never {
         if wantsValue {
           incomingValues.append(elseValue.value)
@@ -506,7 +531,9 @@ final class FunctionEmitter {
 
   // MARK: Arithmetic
 
-  private func emitBinary(_ op: IRBinaryOperator, _ left: IRExpr, _ right: IRExpr, span: Span) -> EmittedValue {
+  private func emitBinary(_ op: IRBinaryOperator, _ left: IRExpr, _ right: IRExpr, span: Span)
+    -> EmittedValue
+  {
     let leftEmitted = emitExpr(left)
     let rightEmitted = emitExpr(right)
     guard let l = leftEmitted.value, let r = rightEmitted.value, !isTerminated else { return .none }
@@ -527,7 +554,9 @@ final class FunctionEmitter {
     return EmittedValue(value: value, owned: false)
   }
 
-  private func emitFloatBinary(_ op: IRBinaryOperator, _ l: LLVMValueRef, _ r: LLVMValueRef) -> LLVMValueRef? {
+  private func emitFloatBinary(_ op: IRBinaryOperator, _ l: LLVMValueRef, _ r: LLVMValueRef)
+    -> LLVMValueRef?
+  {
     switch op {
     case .add: return LLVMBuildFAdd(builder, l, r, "")
     case .subtract: return LLVMBuildFSub(builder, l, r, "")
@@ -563,7 +592,8 @@ final class FunctionEmitter {
         let minimum = LLVMConstInt(llvmType, 1 << UInt64(type.bitWidth - 1), 0)
         let isMinimum = LLVMBuildICmp(builder, LLVMIntEQ, l, minimum, "")
         let isMinusOne = LLVMBuildICmp(builder, LLVMIntEQ, r, LLVMConstAllOnes(llvmType), "")
-        failIf(LLVMBuildAnd(builder, isMinimum, isMinusOne, ""), message: "integer overflow", span: span)
+        failIf(
+          LLVMBuildAnd(builder, isMinimum, isMinusOne, ""), message: "integer overflow", span: span)
         return isDivide ? LLVMBuildSDiv(builder, l, r, "") : LLVMBuildSRem(builder, l, r, "")
       }
       return isDivide ? LLVMBuildUDiv(builder, l, r, "") : LLVMBuildURem(builder, l, r, "")
@@ -571,7 +601,8 @@ final class FunctionEmitter {
     case .bitOr: return LLVMBuildOr(builder, l, r, "")
     case .bitXor: return LLVMBuildXor(builder, l, r, "")
     case .shiftLeft, .shiftRight:
-      let amount = LLVMBuildAnd(builder, r, LLVMConstInt(llvmType, UInt64(type.bitWidth - 1), 0), "")
+      let amount = LLVMBuildAnd(
+        builder, r, LLVMConstInt(llvmType, UInt64(type.bitWidth - 1), 0), "")
       if op == .shiftLeft { return LLVMBuildShl(builder, l, amount, "") }
       return signed ? LLVMBuildAShr(builder, l, amount, "") : LLVMBuildLShr(builder, l, amount, "")
     case .equal: return LLVMBuildICmp(builder, LLVMIntEQ, l, r, "")
@@ -596,28 +627,35 @@ final class FunctionEmitter {
 
   /// `as` (LANGUAGE.md §6): int→int truncates or extends by the source's signedness,
   /// float→int saturates with NaN → 0, int→float rounds to nearest.
-  private func emitCast(_ value: LLVMValueRef, from source: IRType, to target: IRType) -> LLVMValueRef {
+  private func emitCast(_ value: LLVMValueRef, from source: IRType, to target: IRType)
+    -> LLVMValueRef
+  {
     let targetType = module.llvmType(target)
     if source == .bool { return LLVMBuildZExt(builder, value, targetType, "") }
     if source.isInteger, target.isInteger {
       if source.bitWidth == target.bitWidth { return value }
       if source.bitWidth > target.bitWidth { return LLVMBuildTrunc(builder, value, targetType, "") }
       return source.isSignedInteger
-        ? LLVMBuildSExt(builder, value, targetType, "") : LLVMBuildZExt(builder, value, targetType, "")
+        ? LLVMBuildSExt(builder, value, targetType, "")
+        : LLVMBuildZExt(builder, value, targetType, "")
     }
     if source.isInteger {
       return source.isSignedInteger
-        ? LLVMBuildSIToFP(builder, value, targetType, "") : LLVMBuildUIToFP(builder, value, targetType, "")
+        ? LLVMBuildSIToFP(builder, value, targetType, "")
+        : LLVMBuildUIToFP(builder, value, targetType, "")
     }
     if target.isFloat {
       return source.bitWidth < target.bitWidth
-        ? LLVMBuildFPExt(builder, value, targetType, "") : LLVMBuildFPTrunc(builder, value, targetType, "")
+        ? LLVMBuildFPExt(builder, value, targetType, "")
+        : LLVMBuildFPTrunc(builder, value, targetType, "")
     }
     let name =
       "llvm.\(target.isSignedInteger ? "fptosi" : "fptoui").sat.i\(target.bitWidth).f\(source.bitWidth)"
     var parameters: [LLVMTypeRef?] = [module.llvmType(source)]
     let functionType = LLVMFunctionType(targetType, &parameters, 1, 0)
-    let intrinsic = LLVMGetNamedFunction(module.module, name) ?? LLVMAddFunction(module.module, name, functionType)
+    let intrinsic =
+      LLVMGetNamedFunction(module.module, name)
+      ?? LLVMAddFunction(module.module, name, functionType)
     var arguments: [LLVMValueRef?] = [value]
     return LLVMBuildCall2(builder, functionType, intrinsic, &arguments, 1, "")
   }

@@ -31,6 +31,7 @@ final class ModuleEmitter {
   private var stringConstants: [String: LLVMValueRef] = [:]
   private var cStringConstants: [String: LLVMValueRef] = [:]
   private var locationConstants: [Span: LLVMValueRef] = [:]
+  private var programInfoGlobal: LLVMValueRef?
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
@@ -79,7 +80,8 @@ final class ModuleEmitter {
     switch options.entry {
     case .program:
       guard let entry = program.entry else {
-        throw CodegenError("the program has no entry point: define `fn main()` or write top-level statements")
+        throw CodegenError(
+          "the program has no entry point: define `fn main()` or write top-level statements")
       }
       emitProgramMain(entry: entry)
     case .tests:
@@ -118,7 +120,8 @@ final class ModuleEmitter {
   func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
     var arguments = arguments
     return LLVMBuildCall2(
-      builder, functionTypes[id.index], functions[id.index], &arguments, UInt32(arguments.count), "")
+      builder, functionTypes[id.index], functions[id.index], &arguments, UInt32(arguments.count), ""
+    )
   }
 
   func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {
@@ -127,7 +130,8 @@ final class ModuleEmitter {
     var parameters: [LLVMTypeRef?] = external.parameterTypes.map { llvmType($0) }
     let type = LLVMFunctionType(
       returnLLVMType(external.returnType), &parameters, UInt32(parameters.count), 0)!
-    let value = LLVMGetNamedFunction(module, external.name) ?? LLVMAddFunction(module, external.name, type)!
+    let value =
+      LLVMGetNamedFunction(module, external.name) ?? LLVMAddFunction(module, external.name, type)!
     // The C ABI passes `bool` zero-extended.
     for (index, parameter) in external.parameterTypes.enumerated() where parameter == .bool {
       addAttribute("zeroext", to: value, index: UInt32(index + 1))
@@ -140,7 +144,8 @@ final class ModuleEmitter {
   private func emitProgramMain(entry: FunctionID) {
     let main = addCMain()
     let status = callRuntime(
-      "holo_main", [LLVMGetParam(main, 0), LLVMGetParam(main, 1), functions[entry.index], programInfo()])
+      "holo_main",
+      [LLVMGetParam(main, 0), LLVMGetParam(main, 1), functions[entry.index], programInfo()])
     LLVMBuildRet(builder, status)
   }
 
@@ -153,7 +158,8 @@ final class ModuleEmitter {
       ]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
-    let table = constantArray(of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.tests")
+    let table = constantArray(
+      of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.tests")
     let main = addCMain()
     let status = callRuntime(
       "holo_test_main",
@@ -173,18 +179,33 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened.
+  /// name the function in which a stack overflow happened. Until `finishProgramInfo` runs
+  /// (after optimisation) it is only a declaration: taking the functions' addresses
+  /// earlier would stop LLVM from optimising their calling convention.
   private func programInfo() -> LLVMValueRef {
+    if let global = programInfoGlobal { return global }
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type]
+    let type = LLVMStructTypeInContext(context, &fields, 2, 0)
+    let global = LLVMAddGlobal(module, type, "holo.program")!
+    programInfoGlobal = global
+    return global
+  }
+
+  /// Fills in the program info table with the functions that survived optimisation.
+  func finishProgramInfo() {
+    guard let global = programInfoGlobal else { return }
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
-      var fields: [LLVMValueRef?] = [functions[function.id.index], cString(function.name), location(function.span)]
+      guard let value = LLVMGetNamedFunction(module, Self.symbol(of: function)) else { continue }
+      var fields: [LLVMValueRef?] = [value, cString(function.name), location(function.span)]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
     let table = constantArray(
       of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
     var fields: [LLVMValueRef?] = [table, LLVMConstInt(i64Type, UInt64(entries.count), 0)]
-    let info = LLVMConstStructInContext(context, &fields, 2, 0)!
-    return globalConstant(info, name: "holo.program")
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 2, 0))
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
   }
 
   private func constantArray(
@@ -238,7 +259,8 @@ final class ModuleEmitter {
       }
     }
     var fields: [LLVMValueRef?] = [
-      LLVMConstInt(i64Type, UInt64(bitPattern: -1), 1), LLVMConstInt(i64Type, UInt64(bytes.count), 0), data,
+      LLVMConstInt(i64Type, UInt64(bitPattern: -1), 1),
+      LLVMConstInt(i64Type, UInt64(bytes.count), 0), data,
     ]
     let value = LLVMConstStructInContext(context, &fields, 3, 0)!
     let global = globalConstant(value, name: "holo.str")
@@ -315,13 +337,16 @@ final class ModuleEmitter {
   private func runtimeSignature(_ name: String) -> (LLVMTypeRef, [LLVMTypeRef], Bool) {
     let pointer = pointerType
     switch name {
-    case "holo_string_retain", "holo_string_release", "holo_print_string", "holo_builder_append_string":
-      return name.hasPrefix("holo_builder") ? (voidType, [pointer, pointer], false) : (voidType, [pointer], false)
+    case "holo_string_retain", "holo_string_release", "holo_print_string",
+      "holo_builder_append_string":
+      return name.hasPrefix("holo_builder")
+        ? (voidType, [pointer, pointer], false) : (voidType, [pointer], false)
     case "holo_string_len": return (i64Type, [pointer], false)
     case "holo_string_equal": return (boolType, [pointer, pointer], false)
     case "holo_builder_new": return (pointer, [], false)
     case "holo_builder_append_bytes": return (voidType, [pointer, pointer, i64Type], false)
-    case "holo_builder_append_i64", "holo_builder_append_u64": return (voidType, [pointer, i64Type], false)
+    case "holo_builder_append_i64", "holo_builder_append_u64":
+      return (voidType, [pointer, i64Type], false)
     case "holo_builder_append_f64": return (voidType, [pointer, f64Type], false)
     case "holo_builder_append_f32": return (voidType, [pointer, f32Type], false)
     case "holo_builder_append_bool": return (voidType, [pointer, boolType], false)
@@ -346,7 +371,9 @@ final class ModuleEmitter {
   /// `LLVMAttributeFunctionIndex` (-1) as the C API's unsigned index type.
   static let functionAttributeIndex = UInt32(bitPattern: Int32(LLVMAttributeFunctionIndex))
 
-  func addAttribute(_ name: String, to function: LLVMValueRef, index: UInt32 = ModuleEmitter.functionAttributeIndex) {
+  func addAttribute(
+    _ name: String, to function: LLVMValueRef, index: UInt32 = ModuleEmitter.functionAttributeIndex
+  ) {
     let kind = LLVMGetEnumAttributeKindForName(name, name.utf8.count)
     LLVMAddAttributeAtIndex(function, index, LLVMCreateEnumAttribute(context, kind, 0))
   }

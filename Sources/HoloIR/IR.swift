@@ -141,7 +141,8 @@ public struct IRProgram: Sendable {
   public var entry: FunctionID?
   public var tests: [FunctionID]
 
-  public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID]) {
+  public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID])
+  {
     self.functions = functions
     self.externs = externs
     self.entry = entry

@@ -60,7 +60,8 @@ struct FunctionChecker {
     returnType = .unit
     scopes = [[:]]
     let span = statements.first!.span.to(statements.last!.span)
-    let body = checkBlock(Block(statements: statements, span: span), expectation: .discard, opensScope: false)
+    let body = checkBlock(
+      Block(statements: statements, span: span), expectation: .discard, opensScope: false)
     return IRFunction(
       id: id, name: "main", kind: .scriptEntry, isExport: false, parameters: [], locals: locals,
       returnType: .unit, body: body, span: statements.first!.span)
@@ -76,10 +77,12 @@ struct FunctionChecker {
       expect(result, returnType)
       return
     }
-    let end = Span(file: decl.body.span.file, start: decl.body.span.end - 1, end: decl.body.span.end)
+    let end = Span(
+      file: decl.body.span.file, start: decl.body.span.end - 1, end: decl.body.span.end)
     var labels = [Label(end, "the body can finish without producing a value")]
     if let written = decl.returnType {
-      labels.insert(Label(written.span, "expected `\(returnType)` because of this return type"), at: 0)
+      labels.insert(
+        Label(written.span, "expected `\(returnType)` because of this return type"), at: 0)
     }
     diagnostics.error(
       .missingReturn,
@@ -187,7 +190,8 @@ struct FunctionChecker {
       var boundType = start.type == .never ? end.type : start.type
       if start.type != .never, end.type != .never, start.type != end.type {
         diagnostics.error(
-          .typeMismatch, "range bounds must have the same type", at: startSyntax.span.to(endSyntax.span),
+          .typeMismatch, "range bounds must have the same type",
+          at: startSyntax.span.to(endSyntax.span),
           labels: [
             Label(start.span, "start has type `\(start.type)`"),
             Label(end.span, "end has type `\(end.type)`"),
@@ -197,7 +201,8 @@ struct FunctionChecker {
         diagnostics.error(
           .typeMismatch, "range bounds must be integers, found `\(boundType)`",
           at: startSyntax.span.to(endSyntax.span),
-          labels: [Label(startSyntax.span.to(endSyntax.span), "this range has type `\(boundType)`")])
+          labels: [Label(startSyntax.span.to(endSyntax.span), "this range has type `\(boundType)`")]
+        )
         boundType = .never
       }
       scopes.append([:])
@@ -281,13 +286,18 @@ struct FunctionChecker {
     let span = expr.span
     switch expr.kind {
     case .integerLiteral(let value, let suffix):
-      return integerLiteral(value, suffix: suffix, negated: false, expectation: expectation, span: span)
+      return integerLiteral(
+        value, suffix: suffix, negated: false, expectation: expectation, span: span)
 
     case .floatLiteral(let text, let suffix):
       let type: IRType
-      if let suffix { type = Self.type(of: suffix) } else if let hint = expectation.hint, hint.isFloat {
+      if let suffix {
+        type = Self.type(of: suffix)
+      } else if let hint = expectation.hint, hint.isFloat {
         type = hint
-      } else { type = .f64 }
+      } else {
+        type = .f64
+      }
       let value: Double
       if type.isFloat {
         value = type == .f32 ? Double(Float(text) ?? .nan) : (Double(text) ?? .nan)
@@ -343,14 +353,16 @@ struct FunctionChecker {
       return checkUnary(op, operandSyntax, expectation: expectation, span: span)
 
     case .binary(let op, let left, let right, _):
-      return checkBinary(op, left: .syntax(left), right: .syntax(right), expectation: expectation, span: span)
+      return checkBinary(
+        op, left: .syntax(left), right: .syntax(right), expectation: expectation, span: span)
 
     case .cast(let operandSyntax, let typeSyntax):
       let operand = checkExpr(operandSyntax, .none)
       let target = TypeResolver.resolve(typeSyntax, diagnostics: &diagnostics)
       guard operand.type != .never, target != .never else { return invalid(span) }
       if operand.type == target { return IRExpr(operand.kind, type: target, span: span) }
-      let allowed = target.isNumeric && (operand.type.isNumeric || operand.type == .bool && target.isInteger)
+      let allowed =
+        target.isNumeric && (operand.type.isNumeric || operand.type == .bool && target.isInteger)
       guard allowed else {
         diagnostics.error(
           .invalidCast, "cannot cast `\(operand.type)` as `\(target)`", at: span,
@@ -379,9 +391,13 @@ struct FunctionChecker {
     _ value: UInt64, suffix: LiteralSuffix?, negated: Bool, expectation: Expectation, span: Span
   ) -> IRExpr {
     let type: IRType
-    if let suffix { type = Self.type(of: suffix) } else if let hint = expectation.hint, hint.isInteger {
+    if let suffix {
+      type = Self.type(of: suffix)
+    } else if let hint = expectation.hint, hint.isInteger {
       type = hint
-    } else { type = .i64 }
+    } else {
+      type = .i64
+    }
     guard type.isInteger else {
       diagnostics.error(
         .invalidNumber, "an integer literal cannot have type `\(type)`", at: span,
@@ -434,7 +450,8 @@ struct FunctionChecker {
           reportBadUnary("-", type, span: span)
           return invalid(span)
         }
-        return integerLiteral(value, suffix: suffix, negated: true, expectation: expectation, span: span)
+        return integerLiteral(
+          value, suffix: suffix, negated: true, expectation: expectation, span: span)
       }
       let hint = expectation.hint.flatMap { $0.isNumeric ? Expectation.type($0) : nil } ?? .none
       let operand = checkExpr(operandSyntax, hint)
@@ -486,7 +503,9 @@ struct FunctionChecker {
   }
 
   /// Checks two operands that must agree on a type, giving each the other's as context.
-  private mutating func checkOperands(_ left: Expr, _ right: Expr, hint: IRType?) -> (IRExpr, IRExpr) {
+  private mutating func checkOperands(_ left: Expr, _ right: Expr, hint: IRType?) -> (
+    IRExpr, IRExpr
+  ) {
     if Self.isUntypedLiteral(left), !Self.isUntypedLiteral(right) {
       let checkedRight = checkExpr(right, hint.map { .type($0) } ?? .none)
       let checkedLeft = checkExpr(left, Self.context(from: checkedRight.type, or: hint))
@@ -558,7 +577,8 @@ struct FunctionChecker {
       guard sameType else {
         return fail(.arithmeticSameType, "arithmetic operands must have the same type")
       }
-      irOp = [.add: .add, .subtract: .subtract, .multiply: .multiply, .divide: .divide][op] ?? .remainder
+      irOp =
+        [.add: .add, .subtract: .subtract, .multiply: .multiply, .divide: .divide][op] ?? .remainder
     case .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight:
       guard left.type.isInteger, right.type.isInteger, sameType else {
         return fail(
@@ -608,24 +628,28 @@ struct FunctionChecker {
     let condition = checkCondition(conditionSyntax)
     guard let elseSyntax else {
       let thenBlock = checkBlock(thenSyntax, expectation: .discard)
-      return IRExpr(.ifElse(condition: condition, then: thenBlock, elseBranch: nil), type: .unit, span: span)
+      return IRExpr(
+        .ifElse(condition: condition, then: thenBlock, elseBranch: nil), type: .unit, span: span)
     }
     if expectation == .discard {
       let thenBlock = checkBlock(thenSyntax, expectation: .discard)
       let elseBranch = checkExpr(elseSyntax, .discard)
       let type: IRType = thenBlock.type == .never && elseBranch.type == .never ? .never : .unit
       return IRExpr(
-        .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span)
+        .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type,
+        span: span)
     }
     let thenBlock: IRBlock
     let elseBranch: IRExpr
-    let thenIsLiteral = thenSyntax.statements.count == 1 && Self.isUntypedLiteralStatement(thenSyntax)
+    let thenIsLiteral =
+      thenSyntax.statements.count == 1 && Self.isUntypedLiteralStatement(thenSyntax)
     if expectation.hint == nil, thenIsLiteral, !Self.isUntypedLiteralExpr(elseSyntax) {
       elseBranch = checkExpr(elseSyntax, .none)
       thenBlock = checkBlock(thenSyntax, expectation: Self.context(from: elseBranch.type, or: nil))
     } else {
       thenBlock = checkBlock(thenSyntax, expectation: expectation)
-      let elseExpectation = expectation.hint != nil ? expectation : Self.context(from: thenBlock.type, or: nil)
+      let elseExpectation =
+        expectation.hint != nil ? expectation : Self.context(from: thenBlock.type, or: nil)
       elseBranch = checkExpr(elseSyntax, elseExpectation)
     }
     let type: IRType
@@ -642,7 +666,9 @@ struct FunctionChecker {
         ])
       return invalid(span)
     }
-    return IRExpr(.ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span)
+    return IRExpr(
+      .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span
+    )
   }
 
   private static func isUntypedLiteralStatement(_ block: Block) -> Bool {
@@ -651,7 +677,9 @@ struct FunctionChecker {
   }
 
   private static func isUntypedLiteralExpr(_ expr: Expr) -> Bool {
-    if case .block(let block) = expr.kind { return block.statements.count == 1 && isUntypedLiteralStatement(block) }
+    if case .block(let block) = expr.kind {
+      return block.statements.count == 1 && isUntypedLiteralStatement(block)
+    }
     return isUntypedLiteral(expr)
   }
 
@@ -677,7 +705,8 @@ struct FunctionChecker {
         let external = environment.externs[id.index]
         let signature = FunctionSignature(
           name: external.name, parameterNames: external.parameterTypes.map { _ in "_" },
-          parameterTypes: external.parameterTypes, parameterSpans: external.parameterTypes.map { _ in external.span },
+          parameterTypes: external.parameterTypes,
+          parameterSpans: external.parameterTypes.map { _ in external.span },
           returnType: external.returnType, nameSpan: external.span)
         guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
           return invalid(span)
@@ -695,7 +724,8 @@ struct FunctionChecker {
     }
     if let fixed = BuiltinSignatures.fixed(builtin) {
       let signature = FunctionSignature(
-        name: name, parameterNames: fixed.parameters.map { _ in "_" }, parameterTypes: fixed.parameters,
+        name: name, parameterNames: fixed.parameters.map { _ in "_" },
+        parameterTypes: fixed.parameters,
         parameterSpans: [], returnType: fixed.result, nameSpan: callee.span)
       guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
         return invalid(span)
@@ -706,7 +736,9 @@ struct FunctionChecker {
     let allowed = builtin == .println ? 0...1 : 1...1
     guard allowed.contains(arguments.count) else {
       for argument in arguments { _ = checkExpr(argument, .none) }
-      reportArity(name: name, expected: allowed.upperBound, got: arguments.count, callSpan: span, definition: nil)
+      reportArity(
+        name: name, expected: allowed.upperBound, got: arguments.count, callSpan: span,
+        definition: nil)
       return invalid(span)
     }
     var args: [IRExpr] = []
@@ -714,7 +746,8 @@ struct FunctionChecker {
       let value = checkExpr(argument, .none)
       if !Self.isPrintable(value.type), value.type != .never {
         diagnostics.error(
-          .notPrintable, "`\(name)` cannot print a value of type `\(value.type)`", at: argument.span,
+          .notPrintable, "`\(name)` cannot print a value of type `\(value.type)`",
+          at: argument.span,
           labels: [Label(argument.span, "has type `\(value.type)`")])
         return invalid(span)
       }
@@ -773,7 +806,8 @@ struct FunctionChecker {
   private mutating func checkAssert(_ arguments: [Expr], span: Span) -> IRExpr {
     guard (1...2).contains(arguments.count) else {
       for argument in arguments { _ = checkExpr(argument, .none) }
-      reportArity(name: "assert", expected: 1, got: arguments.count, callSpan: span, definition: nil)
+      reportArity(
+        name: "assert", expected: 1, got: arguments.count, callSpan: span, definition: nil)
       return invalid(span)
     }
     let condition = checkExpr(arguments[0], .type(.bool))

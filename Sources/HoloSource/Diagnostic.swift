@@ -66,7 +66,9 @@ public struct DiagnosticBag: Sendable {
     diagnostics.append(Diagnostic(code, message, at: span, labels: labels, hint: hint))
   }
 
-  public mutating func append(contentsOf other: [Diagnostic]) { diagnostics.append(contentsOf: other) }
+  public mutating func append(contentsOf other: [Diagnostic]) {
+    diagnostics.append(contentsOf: other)
+  }
 
   public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }

@@ -15,6 +15,8 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case chainedComparison = "E0013"
   case invalidAssignmentTarget = "E0014"
   case expectedItem = "E0015"
+  case unsupportedItem = "E0016"
+  case nestingTooDeep = "E0017"
 
   // Imports
   case importNotFound = "E0101"

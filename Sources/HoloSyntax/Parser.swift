@@ -3,6 +3,250 @@ import HoloSource
 /// Parses one file. Recovers from errors so that a single run reports all of them.
 public enum Parser {
   public static func parse(_ file: SourceFile) -> (FileSyntax, [Diagnostic]) {
-    (FileSyntax(file: file.id, items: []), [])
+    let lexed = Lexer.tokenize(file)
+    var parser = TokenParser(
+      source: file, tokens: lexed.tokens, unterminatedStart: lexed.unterminatedStart)
+    let items = parser.parseFile()
+    // Lexer and parser errors interleave in source order, as a reader expects.
+    let diagnostics = (lexed.diagnostics + parser.diagnostics).enumerated().sorted {
+      ($0.element.span?.start ?? 0, $0.offset) < ($1.element.span?.start ?? 0, $1.offset)
+    }.map(\.element)
+    return (FileSyntax(file: file.id, items: items), diagnostics)
+  }
+}
+
+/// Thrown once a syntax error has been reported; it unwinds to the nearest statement or
+/// item, which skips ahead to a synchronisation point and carries on.
+struct ParseFailure: Error {}
+
+/// A recursive-descent parser over the lexer's tokens. Declarations, statements and
+/// expressions live in extensions in the neighbouring files.
+struct TokenParser {
+  let source: SourceFile
+  let tokens: [Token]
+  /// Where the lexer found an unterminated comment, string or template that runs to the
+  /// end of the file: errors after it are its consequences and are not reported.
+  let unterminatedStart: Int?
+  private(set) var index = 0
+  private(set) var diagnostics: [Diagnostic] = []
+  /// Where the last error was reported: a second error at the same token is a consequence
+  /// of the first and is dropped.
+  private var lastErrorOffset = -1
+  /// How many blocks enclose the current position (0: top level).
+  var blockDepth = 0
+  /// Expressions and blocks currently being parsed inside one another.
+  var nestingDepth = 0
+  static let maximumNesting = 256
+
+  init(source: SourceFile, tokens: [Token], unterminatedStart: Int?) {
+    self.source = source
+    self.tokens = tokens
+    self.unterminatedStart = unterminatedStart
+  }
+
+  // MARK: Tokens
+
+  var current: Token { tokens[index] }
+
+  func peek() -> Token { tokens[min(index + 1, tokens.count - 1)] }
+
+  /// The end of the last consumed token.
+  var previousEnd: Int { index > 0 ? tokens[index - 1].end : 0 }
+
+  /// Moves to the next token; the end-of-file token is never passed.
+  mutating func advance() {
+    if index < tokens.count - 1 { index += 1 }
+  }
+
+  func at(_ symbol: Symbol) -> Bool { current.kind == .symbol(symbol) }
+
+  func at(_ keyword: Keyword) -> Bool { current.kind == .keyword(keyword) }
+
+  var atEnd: Bool { current.kind == .endOfFile }
+
+  /// Tokens that only ever begin an item, so they end any block or statement before them.
+  var atItemStart: Bool {
+    switch current.kind {
+    case .keyword(.fn), .keyword(.import), .keyword(.extern), .keyword(.export), .symbol(.hash):
+      return true
+    default:
+      return false
+    }
+  }
+
+  mutating func eat(_ symbol: Symbol) -> Token? {
+    guard at(symbol) else { return nil }
+    defer { advance() }
+    return current
+  }
+
+  mutating func eat(_ keyword: Keyword) -> Token? {
+    guard at(keyword) else { return nil }
+    defer { advance() }
+    return current
+  }
+
+  @discardableResult
+  mutating func expect(_ symbol: Symbol) throws(ParseFailure) -> Token {
+    if let token = eat(symbol) { return token }
+    throw unexpected(expected: "`\(symbol.rawValue)`")
+  }
+
+  mutating func expect(_ keyword: Keyword) throws(ParseFailure) {
+    if eat(keyword) == nil { throw unexpected(expected: "`\(keyword.rawValue)`") }
+  }
+
+  /// A keyword where a name belongs is reported and then read as that name, like rustc
+  /// does: skipping ahead instead would restart at `fn` in `let fn = 1;` and cascade.
+  mutating func expectIdentifier() throws(ParseFailure) -> Identifier {
+    let token = current
+    switch token.kind {
+    case .identifier(let name):
+      advance()
+      return Identifier(name, span: span(of: token))
+    case .keyword(let keyword):
+      _ = unexpected(expected: "identifier")
+      advance()
+      return Identifier(keyword.rawValue, span: span(of: token))
+    default:
+      throw unexpected(expected: "identifier")
+    }
+  }
+
+  func span(_ start: Int, _ end: Int) -> Span { Span(file: source.id, start: start, end: end) }
+
+  func span(of token: Token) -> Span { span(token.start, token.end) }
+
+  // MARK: Errors
+
+  mutating func report(
+    _ code: DiagnosticCode, _ message: String, at span: Span, labels: [Label] = [],
+    hint: String? = nil
+  ) {
+    guard span.start != lastErrorOffset, span.start <= unterminatedStart ?? span.start else {
+      return
+    }
+    lastErrorOffset = span.start
+    diagnostics.append(Diagnostic(code, message, at: span, labels: labels, hint: hint))
+  }
+
+  /// Reports ``expected X, found `Y` `` at the current token and returns the failure to
+  /// throw. Tokens the lexer already diagnosed are not reported again.
+  mutating func unexpected(
+    _ code: DiagnosticCode = .expectedToken, expected: String, labels: [Label] = []
+  ) -> ParseFailure {
+    let token = current
+    if token.kind != .invalid {
+      report(
+        code, "expected \(expected), found \(describe(token))", at: span(of: token),
+        labels: labels)
+    }
+    return ParseFailure()
+  }
+
+  func describe(_ token: Token) -> String {
+    switch token.kind {
+    case .endOfFile: return "end of file"
+    case .keyword(let keyword): return "keyword `\(keyword.rawValue)`"
+    case .templateStart: return "template string"
+    case .interpolationStart: return "`{`"
+    case .interpolationEnd: return "`}`"
+    default: return "`\(source.text(of: span(of: token)))`"
+    }
+  }
+
+  /// Guards the recursion of nested expressions and blocks, so absurd nesting is an error
+  /// rather than a stack overflow. Callers pair it with `defer { nestingDepth -= 1 }`.
+  mutating func enterNesting() throws(ParseFailure) {
+    guard nestingDepth < Self.maximumNesting else {
+      report(
+        .nestingTooDeep, "expression nests too deeply (more than \(Self.maximumNesting) levels)",
+        at: span(of: current))
+      throw ParseFailure()
+    }
+    nestingDepth += 1
+  }
+
+  // MARK: Recovery
+
+  /// Skips ahead after an error: past the next `;`, or up to a `}` closing the current
+  /// block, or up to a token that can only start an item or a statement. Braces and
+  /// template strings skipped on the way are kept balanced. With `stopAfterBlock`, a
+  /// complete `{ ... }` also ends the skipped region (a broken item's body).
+  mutating func synchronize(stopAfterBlock: Bool) {
+    var depth = 0
+    while true {
+      switch current.kind {
+      case .endOfFile, .interpolationEnd:
+        return
+      case _ where atItemStart:
+        return
+      case .keyword(let keyword) where depth == 0 && keyword.startsOnlyStatements:
+        return
+      case .symbol(.semicolon) where depth == 0:
+        advance()
+        return
+      case .symbol(.leftBrace):
+        depth += 1
+        advance()
+      case .symbol(.rightBrace):
+        if depth == 0 {
+          // At top level there is no block to close: the brace is stray, skip it.
+          if blockDepth == 0 { advance() }
+          return
+        }
+        depth -= 1
+        advance()
+        if depth == 0 && stopAfterBlock { return }
+      case .templateStart:
+        skipTemplate()
+      default:
+        advance()
+      }
+    }
+  }
+
+  /// Skips a whole template string, nested ones included.
+  private mutating func skipTemplate() {
+    var depth = 0
+    while !atEnd {
+      switch current.kind {
+      case .templateStart: depth += 1
+      case .templateEnd: depth -= 1
+      default: break
+      }
+      advance()
+      if depth == 0 { return }
+    }
+  }
+
+  /// Skips to just past the `}` that ends the current interpolation.
+  mutating func skipPastInterpolationEnd() {
+    var depth = 0
+    while !atEnd {
+      switch current.kind {
+      case .interpolationStart:
+        depth += 1
+      case .interpolationEnd:
+        if depth == 0 {
+          advance()
+          return
+        }
+        depth -= 1
+      default:
+        break
+      }
+      advance()
+    }
+  }
+}
+
+extension Keyword {
+  /// Keywords that can only begin a statement, never appear inside an expression.
+  var startsOnlyStatements: Bool {
+    switch self {
+    case .let, .while, .for, .return: return true
+    default: return false
+    }
   }
 }

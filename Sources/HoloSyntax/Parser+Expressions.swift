@@ -1,0 +1,202 @@
+import HoloSource
+
+// Expressions (LANGUAGE.md §5), by precedence climbing over the binary operators.
+
+extension TokenParser {
+  mutating func parseExpression() throws(ParseFailure) -> Expr {
+    try enterNesting()
+    defer { nestingDepth -= 1 }
+    return try parseBinary(minimumPrecedence: 1)
+  }
+
+  /// Binary operators, loosest first; all left-associative except comparisons, which do
+  /// not chain.
+  private mutating func parseBinary(minimumPrecedence: Int) throws(ParseFailure) -> Expr {
+    var left = try parseCast()
+    while let (op, precedence) = Self.binaryOperator(current.kind),
+      precedence >= minimumPrecedence
+    {
+      let operatorSpan = span(of: current)
+      if op.isComparison, case .binary(let leftOp, _, _, _) = left.kind, leftOp.isComparison {
+        report(
+          .chainedComparison, "comparison operators cannot be chained", at: operatorSpan,
+          hint: "split the comparison with `&&`, as in `a < b && b < c`")
+      }
+      advance()
+      let right = try parseBinary(minimumPrecedence: precedence + 1)
+      left = Expr(
+        .binary(op, left, right, operatorSpan: operatorSpan), span: left.span.to(right.span))
+    }
+    return left
+  }
+
+  private static func binaryOperator(_ kind: TokenKind) -> (BinaryOperator, precedence: Int)? {
+    guard case .symbol(let symbol) = kind else { return nil }
+    switch symbol {
+    case .pipePipe: return (.logicalOr, 1)
+    case .ampersandAmpersand: return (.logicalAnd, 2)
+    case .less: return (.less, 3)
+    case .lessEqual: return (.lessEqual, 3)
+    case .greater: return (.greater, 3)
+    case .greaterEqual: return (.greaterEqual, 3)
+    case .equalEqual: return (.equal, 3)
+    case .bangEqual: return (.notEqual, 3)
+    case .pipe: return (.bitOr, 4)
+    case .caret: return (.bitXor, 5)
+    case .ampersand: return (.bitAnd, 6)
+    case .lessLess: return (.shiftLeft, 7)
+    case .greaterGreater: return (.shiftRight, 7)
+    case .plus: return (.add, 8)
+    case .minus: return (.subtract, 8)
+    case .star: return (.multiply, 9)
+    case .slash: return (.divide, 9)
+    case .percent: return (.remainder, 9)
+    default: return nil
+    }
+  }
+
+  /// `e as T`, binding tighter than `*` and looser than unary operators.
+  private mutating func parseCast() throws(ParseFailure) -> Expr {
+    var expression = try parseUnary()
+    while eat(.as) != nil {
+      let type = try parseType()
+      expression = Expr(.cast(expression, type), span: expression.span.to(type.span))
+    }
+    return expression
+  }
+
+  private mutating func parseUnary() throws(ParseFailure) -> Expr {
+    let op: UnaryOperator
+    switch current.kind {
+    case .symbol(.minus): op = .negate
+    case .symbol(.bang): op = .not
+    default: return try parsePrimary()
+    }
+    let operatorToken = current
+    advance()
+    try enterNesting()
+    defer { nestingDepth -= 1 }
+    let operand = try parseUnary()
+    return Expr(
+      .unary(op, operand, operatorSpan: span(of: operatorToken)),
+      span: span(operatorToken.start, operand.span.end))
+  }
+
+  mutating func parsePrimary() throws(ParseFailure) -> Expr {
+    let token = current
+    let literal: ExprKind
+    switch token.kind {
+    case .integer(let value, let suffix): literal = .integerLiteral(value, suffix: suffix)
+    case .float(let text, let suffix): literal = .floatLiteral(text, suffix: suffix)
+    case .string(let value): literal = .stringLiteral(value)
+    case .keyword(.true): literal = .boolLiteral(true)
+    case .keyword(.false): literal = .boolLiteral(false)
+    case .identifier(let name):
+      advance()
+      if at(.leftParen) {
+        return try parseCall(callee: Identifier(name, span: span(of: token)))
+      }
+      return Expr(.name(name), span: span(of: token))
+    case .templateStart:
+      return try parseTemplate()
+    case .symbol(.leftParen):
+      advance()
+      let inner = try parseExpression()
+      try expect(.rightParen)
+      return Expr(.parenthesized(inner), span: span(token.start, previousEnd))
+    case .symbol(.leftBrace):
+      let block = try parseBlock()
+      return Expr(.block(block), span: block.span)
+    case .keyword(.if):
+      return try parseIf()
+    default:
+      throw unexpected(.expectedExpression, expected: "expression")
+    }
+    advance()
+    return Expr(literal, span: span(of: token))
+  }
+
+  private mutating func parseCall(callee: Identifier) throws(ParseFailure) -> Expr {
+    advance()
+    var arguments: [Expr] = []
+    while !at(.rightParen) {
+      arguments.append(try parseExpression())
+      if eat(.comma) == nil { break }
+    }
+    if eat(.rightParen) == nil {
+      throw unexpected(expected: "`,` or `)`")
+    }
+    return Expr(
+      .call(callee: callee, arguments: arguments), span: span(callee.span.start, previousEnd))
+  }
+
+  /// `if c { } else if d { } else { }`: each `else if` nests another `.ifElse`.
+  private mutating func parseIf() throws(ParseFailure) -> Expr {
+    let start = current.start
+    advance()
+    try enterNesting()
+    defer { nestingDepth -= 1 }
+    let condition = try parseExpression()
+    let thenBlock = try parseBlock()
+    var elseBranch: Expr?
+    if eat(.else) != nil {
+      if at(.if) {
+        elseBranch = try parseIf()
+      } else if at(.leftBrace) {
+        let block = try parseBlock()
+        elseBranch = Expr(.block(block), span: block.span)
+      } else {
+        throw unexpected(expected: "`{` or `if`")
+      }
+    }
+    return Expr(
+      .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch),
+      span: span(start, previousEnd))
+  }
+
+  private mutating func parseTemplate() throws(ParseFailure) -> Expr {
+    let start = current.start
+    advance()
+    var parts: [TemplatePart] = []
+    while true {
+      switch current.kind {
+      case .templateText(let text):
+        parts.append(.text(text))
+        advance()
+      case .interpolationStart:
+        advance()
+        parts.append(.interpolation(parseInterpolation()))
+      case .templateEnd:
+        advance()
+        return Expr(.template(parts), span: span(start, previousEnd))
+      default:
+        // Only the end of a file the lexer reported as an unterminated template.
+        throw unexpected(expected: "`` ` ``")
+      }
+    }
+  }
+
+  /// Parses `expr }` after an interpolation's `{`. Errors stay inside the interpolation:
+  /// the template around it carries on.
+  private mutating func parseInterpolation() -> Expr {
+    let start = previousEnd - 1
+    do throws(ParseFailure) {
+      let expression = try parseExpression()
+      guard current.kind == .interpolationEnd else { throw unexpected(expected: "`}`") }
+      advance()
+      return expression
+    } catch {
+      skipPastInterpolationEnd()
+      return Expr(.invalid, span: span(start, previousEnd))
+    }
+  }
+}
+
+extension BinaryOperator {
+  var isComparison: Bool {
+    switch self {
+    case .less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual: return true
+    default: return false
+    }
+  }
+}

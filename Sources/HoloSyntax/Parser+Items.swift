@@ -1,0 +1,145 @@
+import HoloSource
+
+// Items (LANGUAGE.md §3): functions, tests, `extern fn`, `import`, and top-level statements.
+
+extension TokenParser {
+  mutating func parseFile() -> [Item] {
+    var items: [Item] = []
+    while !atEnd {
+      let before = index
+      do {
+        if let item = try parseItem() { items.append(item) }
+      } catch {
+        synchronize(stopAfterBlock: true)
+      }
+      if index == before { advance() }
+    }
+    return items
+  }
+
+  private mutating func parseItem() throws(ParseFailure) -> Item? {
+    switch current.kind {
+    case .symbol(.hash), .keyword(.fn), .keyword(.export):
+      return .function(try parseFunction())
+    case .keyword(.extern):
+      return .externFunction(try parseExternFunction())
+    case .keyword(.import):
+      return .importDecl(try parseImport())
+    case .symbol(.rightBrace):
+      report(.expectedItem, "unexpected closing delimiter `}`", at: span(of: current))
+      advance()
+      return nil
+    default:
+      return try parseStatement().map(Item.statement)
+    }
+  }
+
+  private mutating func parseFunction() throws(ParseFailure) -> FunctionDecl {
+    let start = current.start
+    var isTest = false
+    while at(.hash) {
+      if try parseAttributeIsTest() { isTest = true }
+    }
+    let isExport = eat(.export) != nil
+    try expect(.fn)
+    let name = try expectIdentifier()
+    let params = try parseParameters()
+    let returnType = try parseReturnType()
+    let signatureEnd = previousEnd
+    guard at(.leftBrace) else {
+      throw unexpected(expected: returnType == nil ? "`->` or `{`" : "`{`")
+    }
+    let body = try parseBlock()
+    return FunctionDecl(
+      name: name, params: params, returnType: returnType, body: body, isTest: isTest,
+      isExport: isExport, span: span(start, previousEnd), signatureSpan: span(start, signatureEnd))
+  }
+
+  /// Parses `#[...]`; only `#[test]` exists. Another attribute is reported and ignored, so
+  /// the function it decorates is still checked.
+  private mutating func parseAttributeIsTest() throws(ParseFailure) -> Bool {
+    let start = current.start
+    advance()
+    try expect(.leftBracket)
+    var contents: [TokenKind] = []
+    while !at(.rightBracket) {
+      if atEnd || atItemStart || at(.leftBrace) || at(.semicolon) {
+        throw unexpected(expected: "`]`")
+      }
+      contents.append(current.kind)
+      advance()
+    }
+    advance()
+    if contents == [.identifier("test")] { return true }
+    let written = source.text(of: span(start, previousEnd))
+    report(
+      .invalidAttribute, "expected `#[test]` attribute, found `\(written)`",
+      at: span(start, previousEnd))
+    return false
+  }
+
+  private mutating func parseExternFunction() throws(ParseFailure) -> ExternFunctionDecl {
+    let start = current.start
+    advance()
+    try expect(.fn)
+    let name = try expectIdentifier()
+    let params = try parseParameters()
+    let returnType = try parseReturnType()
+    if !at(.semicolon) {
+      throw unexpected(expected: returnType == nil ? "`->` or `;`" : "`;`")
+    }
+    advance()
+    return ExternFunctionDecl(
+      name: name, params: params, returnType: returnType, span: span(start, previousEnd))
+  }
+
+  private mutating func parseImport() throws(ParseFailure) -> ImportDecl {
+    let start = current.start
+    advance()
+    var path = [try expectIdentifier()]
+    while eat(.dot) != nil {
+      path.append(try expectIdentifier())
+    }
+    if !at(.semicolon) {
+      throw unexpected(expected: "`.` or `;`")
+    }
+    advance()
+    return ImportDecl(path: path, span: span(start, previousEnd))
+  }
+
+  private mutating func parseParameters() throws(ParseFailure) -> [Param] {
+    try expect(.leftParen)
+    var params: [Param] = []
+    while !at(.rightParen) {
+      let name = try expectIdentifier()
+      try expect(.colon)
+      let type = try parseType()
+      params.append(Param(name: name, type: type, span: name.span.to(type.span)))
+      if eat(.comma) == nil { break }
+    }
+    if eat(.rightParen) == nil {
+      throw unexpected(expected: "`,` or `)`")
+    }
+    return params
+  }
+
+  private mutating func parseReturnType() throws(ParseFailure) -> TypeSyntax? {
+    guard eat(.arrow) != nil else { return nil }
+    return try parseType()
+  }
+
+  /// A type is a name or `()`.
+  mutating func parseType() throws(ParseFailure) -> TypeSyntax {
+    let start = current.start
+    if case .identifier(let name) = current.kind {
+      advance()
+      return TypeSyntax(name: name, span: span(start, previousEnd))
+    }
+    if at(.leftParen), peek().kind == .symbol(.rightParen) {
+      advance()
+      advance()
+      return TypeSyntax(name: "()", span: span(start, previousEnd))
+    }
+    throw unexpected(expected: "type")
+  }
+}

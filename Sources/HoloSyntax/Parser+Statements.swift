@@ -1,0 +1,187 @@
+import HoloSource
+
+// Blocks and statements (LANGUAGE.md §4).
+
+extension TokenParser {
+  /// Parses `{ ... }`. Only a missing `{` throws: errors inside are recovered per
+  /// statement. A block left open at the end of the file or before an item is reported
+  /// and ended there.
+  mutating func parseBlock() throws(ParseFailure) -> Block {
+    guard at(.leftBrace) else { throw unexpected(expected: "`{`") }
+    // Checked before consuming `{`, so recovery skips the block with its braces balanced.
+    try enterNesting()
+    let open = current
+    advance()
+    blockDepth += 1
+    defer {
+      blockDepth -= 1
+      nestingDepth -= 1
+    }
+    var statements: [Stmt] = []
+    while true {
+      if at(.rightBrace) {
+        advance()
+        break
+      }
+      if atEnd || atItemStart || current.kind == .interpolationEnd {
+        _ = unexpected(expected: "`}`", labels: [Label(span(of: open), "unclosed delimiter")])
+        break
+      }
+      let before = index
+      do {
+        if let statement = try parseStatement() { statements.append(statement) }
+      } catch {
+        synchronize(stopAfterBlock: false)
+      }
+      if index == before { advance() }
+    }
+    return Block(statements: statements, span: span(open.start, previousEnd))
+  }
+
+  /// Parses one statement; nil for an empty statement (a lone `;`) or a reserved item
+  /// that was reported and skipped.
+  mutating func parseStatement() throws(ParseFailure) -> Stmt? {
+    let start = current.start
+    switch current.kind {
+    case .symbol(.semicolon):
+      advance()
+      return nil
+    case .keyword(.let):
+      return try parseLet()
+    case .keyword(.while):
+      advance()
+      let condition = try parseExpression()
+      let body = try parseBlock()
+      return Stmt(.whileLoop(condition: condition, body: body), span: span(start, previousEnd))
+    case .keyword(.for):
+      return try parseFor()
+    case .keyword(.return):
+      advance()
+      let value = atStatementEnd ? nil : try parseExpression()
+      try finishStatement()
+      return Stmt(.returnValue(value), span: span(start, previousEnd))
+    case .keyword(.global), .keyword(.struct):
+      skipReservedItem()
+      return nil
+    case .keyword(.if), .symbol(.leftBrace):
+      // Like Rust, an `if` or block opening a statement ends it: `{ a } - 1` is two
+      // statements. It still counts as an expression statement for the block value.
+      let expression = try parsePrimary()
+      let hasSemicolon = eat(.semicolon) != nil
+      return Stmt(
+        .expression(expression, hasSemicolon: hasSemicolon), span: span(start, previousEnd))
+    // `break` and `continue` are loop control only as a statement of their own: followed
+    // by `;`, or last in their block (`{ break }`).
+    case .identifier("break") where endsLoopControl(peek().kind):
+      advance()
+      _ = eat(.semicolon)
+      return Stmt(.breakLoop, span: span(start, previousEnd))
+    case .identifier("continue") where endsLoopControl(peek().kind):
+      advance()
+      _ = eat(.semicolon)
+      return Stmt(.continueLoop, span: span(start, previousEnd))
+    default:
+      return try parseExpressionOrAssignment()
+    }
+  }
+
+  /// Whether a statement may end here without `;`: before the `}` closing its block, or
+  /// at the end of the file for a top-level statement.
+  private var atStatementEnd: Bool { at(.semicolon) || at(.rightBrace) || atEnd }
+
+  /// Consumes the statement's `;`; returns whether there was one.
+  @discardableResult
+  private mutating func finishStatement() throws(ParseFailure) -> Bool {
+    if eat(.semicolon) != nil { return true }
+    if atStatementEnd { return false }
+    throw unexpected(expected: "`;`")
+  }
+
+  private mutating func parseLet() throws(ParseFailure) -> Stmt {
+    let start = current.start
+    advance()
+    let name = try expectIdentifier()
+    var type: TypeSyntax?
+    if eat(.colon) != nil {
+      type = try parseType()
+    }
+    if !at(.equal) {
+      throw unexpected(expected: type == nil ? "`:` or `=`" : "`=`")
+    }
+    advance()
+    let value = try parseExpression()
+    try expect(.semicolon)
+    return Stmt(.letBinding(name: name, type: type, value: value), span: span(start, previousEnd))
+  }
+
+  private mutating func parseFor() throws(ParseFailure) -> Stmt {
+    let start = current.start
+    advance()
+    let variable = try expectIdentifier()
+    try expect(.in)
+    let rangeStart = try parseExpression()
+    let inclusive: Bool
+    if eat(.dotDot) != nil {
+      inclusive = false
+    } else if eat(.dotDotEqual) != nil {
+      inclusive = true
+    } else {
+      throw unexpected(expected: "`..` or `..=`")
+    }
+    let rangeEnd = try parseExpression()
+    let body = try parseBlock()
+    return Stmt(
+      .forLoop(
+        variable: variable, start: rangeStart, end: rangeEnd, inclusive: inclusive, body: body),
+      span: span(start, previousEnd))
+  }
+
+  private mutating func parseExpressionOrAssignment() throws(ParseFailure) -> Stmt {
+    let start = current.start
+    let target = try parseExpression()
+    guard case .symbol(let symbol) = current.kind,
+      symbol == .equal || AssignOperator(rawValue: symbol.rawValue) != nil
+    else {
+      let hasSemicolon = try finishStatement()
+      return Stmt(.expression(target, hasSemicolon: hasSemicolon), span: span(start, previousEnd))
+    }
+    let operatorSpan = span(of: current)
+    advance()
+    var name: String?
+    if case .name(let targetName) = target.kind {
+      name = targetName
+    } else {
+      report(
+        .invalidAssignmentTarget, "invalid left-hand side of assignment", at: target.span,
+        labels: [Label(target.span, "cannot assign to this expression")])
+    }
+    let value = try parseExpression()
+    let hasSemicolon = try finishStatement()
+    let statementSpan = span(start, previousEnd)
+    guard let name else {
+      return Stmt(
+        .expression(Expr(.invalid, span: statementSpan), hasSemicolon: hasSemicolon),
+        span: statementSpan)
+    }
+    return Stmt(
+      .assign(
+        target: Identifier(name, span: target.span), op: AssignOperator(rawValue: symbol.rawValue),
+        operatorSpan: operatorSpan, value: value),
+      span: statementSpan)
+  }
+
+  /// `global` and `struct` are reserved for coming versions: reported once, then the
+  /// whole item (through its `;` or its `{ ... }`) is skipped.
+  private mutating func skipReservedItem() {
+    let keyword = source.text(of: span(of: current))
+    report(
+      .unsupportedItem, "`\(keyword)` items are not supported yet", at: span(of: current),
+      hint: "`\(keyword)` is a reserved keyword")
+    advance()
+    synchronize(stopAfterBlock: true)
+  }
+
+  private func endsLoopControl(_ next: TokenKind) -> Bool {
+    next == .symbol(.semicolon) || next == .symbol(.rightBrace)
+  }
+}

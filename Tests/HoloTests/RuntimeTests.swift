@@ -1,0 +1,384 @@
+import Foundation
+import XCTest
+
+/// Builds the C runtime (runtime/src) with each C test program in runtime/tests and checks
+/// what those programs print, write and exit with.
+final class RuntimeTests: XCTestCase {
+  func testRuntimeCompilesWithoutWarnings() throws {
+    XCTAssertNil(CompiledRuntime.shared.failure)
+    for compiler in ["cc", "clang"] where RuntimeTests.commandExists(compiler) {
+      let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "holo-runtime-warnings-\(compiler)-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(at: output) }
+      for source in RuntimeLayout.runtimeSources {
+        let object = output.appendingPathComponent(source.lastPathComponent + ".o").path
+        let result = try run(
+          "/usr/bin/env",
+          [compiler] + RuntimeLayout.runtimeFlags + ["-Werror", "-c", source.path, "-o", object])
+        XCTAssertEqual(
+          result.status, 0, "\(compiler) \(source.lastPathComponent): \(result.stderr)")
+        XCTAssertEqual(result.stderr, "")
+      }
+    }
+  }
+
+  func testFloatFormattingTable() throws {
+    let result = try run(try build("format_test"))
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.status, 0)
+    XCTAssertEqual(
+      result.stdout,
+      """
+      3
+      0.1
+      -0
+      1.5e-7
+      NaN
+      0.1
+      -9223372036854775808
+      0
+      18446744073709551615
+      truefalse
+
+      """)
+  }
+
+  func testStringsBuilderAndNoLeaks() throws {
+    let result = try run(try build("strings_test"))
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.status, 0)
+  }
+
+  func testReadLine() throws {
+    let program = try build("read_line_test")
+    let cases: [(input: String, output: String)] = [
+      ("a\nb\r\nc", "[a] false\n[b] false\n[c] false\n[] true\n[] true\n"),
+      ("", "[] true\n[] true\n"),
+      ("\n\r\n", "[] false\n[] false\n[] true\n[] true\n"),
+      ("last\n", "[last] false\n[] true\n[] true\n"),
+      // "\r" only counts as part of a "\r\n" terminator.
+      ("x\r", "[x\r] false\n[] true\n[] true\n"),
+      ("a\rb\n", "[a\rb] false\n[] true\n[] true\n"),
+    ]
+    for (input, output) in cases {
+      let result = try run(program, stdin: .file(Data(input.utf8)))
+      XCTAssertEqual(result.stdout, output, "input \(input.debugDescription)")
+      XCTAssertEqual(result.status, 0)
+      let piped = try run(program, stdin: .pipe(Data(input.utf8)))
+      XCTAssertEqual(piped.stdout, output, "piped input \(input.debugDescription)")
+    }
+  }
+
+  func testReadLineAcrossBufferBoundaries() throws {
+    let program = try build("read_line_test")
+    // The runtime reads 64 KiB at a time: put the "\r" of a "\r\n" last in the first read,
+    // and follow with a line far longer than the buffer and no final terminator.
+    let first = String(repeating: "x", count: 65_535)
+    let long = String(repeating: "y", count: 300_000)
+    let input = first + "\r\n" + long
+    let expected = "[\(first)] false\n[\(long)] false\n[] true\n[] true\n"
+    let fromFile = try run(program, stdin: .file(Data(input.utf8)))
+    XCTAssertEqual(fromFile.stdout, expected)
+    let fromPipe = try run(program, stdin: .pipe(Data(input.utf8)))
+    XCTAssertEqual(fromPipe.stdout, expected)
+  }
+
+  func testOutputIsFlushedAtTheDocumentedPoints() throws {
+    let result = try run(try build("interactive_test"))
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.status, 0)
+  }
+
+  func testFailureReportOnStderr() throws {
+    let program = try build("failure_test")
+    let cases: [(mode: String, stdout: String, stderr: String)] = [
+      ("message", "partial output", "src/main.holo:3:14: runtime failure: division by zero\n"),
+      ("string", "partial output\n", "lib/util.holo:120:9: runtime failure: panic: two\nlines\n"),
+      ("no-location", "", "<unknown>:0:0: runtime failure: out of memory\n"),
+      ("c-output", "from C\n", "src/main.holo:3:14: runtime failure: assertion failed\n"),
+      ("without-main", "partial output", "src/main.holo:3:14: runtime failure: division by zero\n"),
+    ]
+    for (mode, stdout, stderr) in cases {
+      let result = try run(program, [mode])
+      XCTAssertEqual(result.stdout, stdout, mode)
+      XCTAssertEqual(result.stderr, stderr, mode)
+      XCTAssertEqual(result.status, 101, mode)
+    }
+  }
+
+  func testFailureReportFollowsFlushedOutput() throws {
+    let result = try run(try build("failure_test"), ["message"], mergeStderr: true)
+    XCTAssertEqual(
+      result.stdout, "partial outputsrc/main.holo:3:14: runtime failure: division by zero\n")
+  }
+
+  func testFailureReportFile() throws {
+    let program = try build("failure_test")
+    let report = temporaryFile("report")
+    let result = try run(program, ["string"], environment: ["HOLO_FAILURE_REPORT": report.path])
+    XCTAssertEqual(result.status, 101)
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.stdout, "partial output\n")
+    XCTAssertEqual(
+      try String(contentsOf: report, encoding: .utf8), "lib/util.holo\n120\n9\npanic: two\nlines\n")
+
+    // A report file that cannot be created falls back to stderr.
+    let unwritable = try run(
+      program, ["message"], environment: ["HOLO_FAILURE_REPORT": "/nonexistent/holo/report"])
+    XCTAssertEqual(unwritable.status, 101)
+    XCTAssertEqual(unwritable.stderr, "src/main.holo:3:14: runtime failure: division by zero\n")
+  }
+
+  func testStackOverflowAndFaults() throws {
+    let program = try build("crash_test")
+    let cases: [(mode: String, stdout: String, stderr: String)] = [
+      ("overflow", "recursing\n", "deep.holo:10:1: runtime failure: stack overflow\n"),
+      ("segfault", "", "poke.holo:5:3: runtime failure: segmentation fault\n"),
+      ("divide", "", "math.holo:7:2: runtime failure: floating point exception\n"),
+      // The pc is in the C library, outside every registered function.
+      ("c-library", "", "<unknown>:0:0: runtime failure: segmentation fault\n"),
+      ("unregistered", "recursing\n", "<unknown>:0:0: runtime failure: stack overflow\n"),
+    ]
+    for (mode, stdout, stderr) in cases {
+      let result = try run(program, [mode])
+      XCTAssertEqual(result.stdout, stdout, mode)
+      XCTAssertEqual(result.stderr, stderr, mode)
+      XCTAssertEqual(result.status, 101, mode)
+    }
+
+    let report = temporaryFile("overflow-report")
+    let reported = try run(program, ["overflow"], environment: ["HOLO_FAILURE_REPORT": report.path])
+    XCTAssertEqual(reported.status, 101)
+    XCTAssertEqual(reported.stderr, "")
+    XCTAssertEqual(
+      try String(contentsOf: report, encoding: .utf8), "deep.holo\n10\n1\nstack overflow\n")
+  }
+
+  func testTestDispatcher() throws {
+    let program = try build("test_main_test")
+    let list = try run(program, ["--list"])
+    XCTAssertEqual(list.status, 0)
+    XCTAssertEqual(
+      list.stdout, "adds\tmath.holo\t3\t1\nfails\tmath.holo\t8\t1\noverflows\tdeep.holo\t2\t1\n")
+
+    let passing = try run(program, ["--run", "adds"])
+    XCTAssertEqual(passing.status, 0)
+    XCTAssertEqual(passing.stdout, "2 + 2 = 4\n")
+    XCTAssertEqual(passing.stderr, "")
+
+    let failing = try run(program, ["--run", "fails"])
+    XCTAssertEqual(failing.status, 101)
+    XCTAssertEqual(failing.stdout, "before the assert\n")
+    XCTAssertEqual(failing.stderr, "math.holo:9:12: runtime failure: assertion failed\n")
+
+    let overflowing = try run(program, ["--run", "overflows"])
+    XCTAssertEqual(overflowing.status, 101)
+    XCTAssertEqual(overflowing.stderr, "deep.holo:14:1: runtime failure: stack overflow\n")
+
+    let unknown = try run(program, ["--run", "missing"])
+    XCTAssertEqual(unknown.status, 64)
+    XCTAssertEqual(unknown.stdout, "")
+    XCTAssertTrue(unknown.stderr.contains("no test named `missing`"), unknown.stderr)
+
+    for arguments in [[], ["--list", "extra"], ["--run"], ["--bogus"]] {
+      let usage = try run(program, arguments)
+      XCTAssertEqual(usage.status, 64, "\(arguments)")
+      XCTAssertTrue(usage.stderr.contains("usage:"), usage.stderr)
+    }
+  }
+
+  func testExitAndClock() throws {
+    let program = try build("exit_test")
+    let cases: [(mode: String, stdout: String, status: Int32)] = [
+      ("exit", "bye", 3),
+      ("return", "done", 0),
+      ("c-exit", "via C", 7),
+      ("clock", "clock ok", 0),
+    ]
+    for (mode, stdout, status) in cases {
+      let result = try run(program, [mode])
+      XCTAssertEqual(result.stdout, stdout, mode)
+      XCTAssertEqual(result.stderr, "", mode)
+      XCTAssertEqual(result.status, status, mode)
+    }
+  }
+
+  // MARK: - Building and running the C programs
+
+  private var temporaryFiles: [URL] = []
+
+  override func tearDown() {
+    for file in temporaryFiles {
+      try? FileManager.default.removeItem(at: file)
+    }
+    temporaryFiles = []
+    super.tearDown()
+  }
+
+  private func temporaryFile(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "holo-runtime-\(name)-\(UUID().uuidString)")
+    temporaryFiles.append(url)
+    return url
+  }
+
+  /// Links runtime/tests/NAME.c with the compiled runtime; returns the executable's path.
+  private func build(_ name: String) throws -> String {
+    let runtime = CompiledRuntime.shared
+    if let failure = runtime.failure {
+      throw RuntimeTestError.compilation(failure)
+    }
+    let executable = temporaryFile(name).path
+    let source = RuntimeLayout.testsDirectory.appendingPathComponent(name + ".c").path
+    let result = try run(
+      "/usr/bin/env",
+      ["cc"] + RuntimeLayout.runtimeFlags + ["-Werror", source] + runtime.objects + [
+        "-o", executable, "-lm",
+      ])
+    if result.status != 0 {
+      throw RuntimeTestError.compilation(result.stderr)
+    }
+    return executable
+  }
+
+  enum StandardInput {
+    case none
+    /// Standard input redirected from a file holding the data.
+    case file(Data)
+    /// Standard input a pipe the data is written into.
+    case pipe(Data)
+  }
+
+  struct ProgramResult {
+    var stdout: String
+    var stderr: String
+    var status: Int32
+  }
+
+  /// Runs a program with output captured in files (so no pipe can fill up and block it)
+  /// and a time limit.
+  private func run(
+    _ executable: String, _ arguments: [String] = [], stdin: StandardInput = .none,
+    environment: [String: String] = [:], mergeStderr: Bool = false
+  ) throws -> ProgramResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var processEnvironment = ProcessInfo.processInfo.environment
+    processEnvironment["HOLO_FAILURE_REPORT"] = nil
+    processEnvironment.merge(environment) { _, new in new }
+    process.environment = processEnvironment
+
+    let stdoutFile = temporaryFile("stdout")
+    let stderrFile = temporaryFile("stderr")
+    try Data().write(to: stdoutFile)
+    try Data().write(to: stderrFile)
+    let stdoutHandle = try FileHandle(forWritingTo: stdoutFile)
+    let stderrHandle = try FileHandle(forWritingTo: stderrFile)
+    defer {
+      try? stdoutHandle.close()
+      try? stderrHandle.close()
+    }
+    process.standardOutput = stdoutHandle
+    process.standardError = mergeStderr ? stdoutHandle : stderrHandle
+
+    var pipedInput: (pipe: Pipe, data: Data)?
+    switch stdin {
+    case .none:
+      process.standardInput = FileHandle.nullDevice
+    case .file(let data):
+      let inputFile = temporaryFile("stdin")
+      try data.write(to: inputFile)
+      process.standardInput = try FileHandle(forReadingFrom: inputFile)
+    case .pipe(let data):
+      let pipe = Pipe()
+      process.standardInput = pipe
+      pipedInput = (pipe, data)
+    }
+
+    try process.run()
+    if let (pipe, data) = pipedInput {
+      try pipe.fileHandleForWriting.write(contentsOf: data)
+      try pipe.fileHandleForWriting.close()
+    }
+    let deadline = Date().addingTimeInterval(60)
+    while process.isRunning && Date() < deadline {
+      usleep(10_000)
+    }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+      XCTFail("\(executable) \(arguments) timed out")
+    }
+    process.waitUntilExit()
+    return ProgramResult(
+      stdout: String(decoding: try Data(contentsOf: stdoutFile), as: UTF8.self),
+      stderr: String(decoding: try Data(contentsOf: stderrFile), as: UTF8.self),
+      status: process.terminationStatus)
+  }
+
+  private static func commandExists(_ name: String) -> Bool {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    return path.split(separator: ":").contains {
+      FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+    }
+  }
+}
+
+enum RuntimeTestError: Error {
+  case compilation(String)
+}
+
+/// Where the runtime's sources and tests are, found from this file's path.
+enum RuntimeLayout {
+  static let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  static let runtimeDirectory = repositoryRoot.appendingPathComponent("runtime")
+  static let testsDirectory = runtimeDirectory.appendingPathComponent("tests")
+  /// The flags the driver compiles the runtime with.
+  static let runtimeFlags = [
+    "-std=c11", "-Wall", "-Wextra", "-O2", "-fPIC",
+    "-I", runtimeDirectory.appendingPathComponent("include").path,
+  ]
+
+  static var runtimeSources: [URL] {
+    let sources = runtimeDirectory.appendingPathComponent("src")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: sources.path)) ?? []
+    return names.filter { $0.hasSuffix(".c") }.sorted().map { sources.appendingPathComponent($0) }
+  }
+}
+
+/// The runtime compiled once per test process into object files in a temporary directory.
+struct CompiledRuntime: Sendable {
+  let objects: [String]
+  let failure: String?
+
+  static let shared = CompiledRuntime()
+
+  private init() {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "holo-runtime-objects-\(UUID().uuidString)")
+    var objects: [String] = []
+    var failure: String?
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      for source in RuntimeLayout.runtimeSources {
+        let object = directory.appendingPathComponent(source.lastPathComponent + ".o").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cc"] + RuntimeLayout.runtimeFlags + ["-c", source.path, "-o", object]
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+          failure = "cannot compile \(source.lastPathComponent)"
+        }
+        objects.append(object)
+      }
+    } catch {
+      failure = "cannot compile the runtime: \(error)"
+    }
+    self.objects = objects
+    self.failure = objects.isEmpty ? "no runtime sources found" : failure
+  }
+}

@@ -1,0 +1,29 @@
+/* The clock, sleeping and exiting built-ins. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "runtime_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+int64_t holo_now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000 + (int64_t)(now.tv_nsec / 1000000);
+}
+
+void holo_sleep_ms(int64_t ms) {
+  holo_flush();
+  if (ms <= 0) {
+    return;
+  }
+  struct timespec remaining = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&remaining, &remaining) != 0 && errno == EINTR) {
+  }
+}
+
+void holo_exit(int32_t code) {
+  holo_flush();
+  exit(code);
+}

@@ -1,0 +1,63 @@
+/* Program and test-executable entry points called by the generated `main`. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "runtime_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { USAGE_EXIT_STATUS = 64 };
+
+static void start_runtime(const holo_program_info *program) {
+  holo_output_init();
+  holo_failure_init();
+  holo_signals_init(program);
+}
+
+int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_info *program) {
+  (void)argc;
+  (void)argv;
+  start_runtime(program);
+  entry();
+  holo_flush();
+  return 0;
+}
+
+static void print_text(const char *text) { holo_output_write(text, strlen(text)); }
+
+static void list_tests(const holo_test_info *tests, int64_t test_count) {
+  for (int64_t i = 0; i < test_count; i++) {
+    print_text(tests[i].name);
+    print_text("\t");
+    print_text(tests[i].location.file);
+    print_text("\t");
+    holo_print_i64(tests[i].location.line);
+    print_text("\t");
+    holo_print_i64(tests[i].location.column);
+    holo_print_newline();
+  }
+}
+
+int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
+                   const holo_program_info *program) {
+  const char *program_name = argc > 0 ? argv[0] : "test";
+  start_runtime(program);
+  if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+    list_tests(tests, test_count);
+    holo_flush();
+    return 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "--run") == 0) {
+    for (int64_t i = 0; i < test_count; i++) {
+      if (strcmp(tests[i].name, argv[2]) == 0) {
+        tests[i].function();
+        holo_flush();
+        return 0;
+      }
+    }
+    fprintf(stderr, "%s: no test named `%s`\n", program_name, argv[2]);
+    return USAGE_EXIT_STATUS;
+  }
+  fprintf(stderr, "usage: %s --list | --run NAME\n", program_name);
+  return USAGE_EXIT_STATUS;
+}

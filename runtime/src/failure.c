@@ -1,0 +1,114 @@
+/* Runtime failure reports. The reporting path makes only async-signal-safe calls (no
+ * allocation, write(2) only) because the crash handler uses it too. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "runtime_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *failure_report_path;
+static bool failure_report_path_known;
+
+void holo_failure_init(void) {
+  if (!failure_report_path_known) {
+    const char *path = getenv("HOLO_FAILURE_REPORT");
+    failure_report_path = path != NULL && path[0] != '\0' ? path : NULL;
+    failure_report_path_known = true;
+  }
+}
+
+/* Collects a report in a fixed buffer, writing it out whenever it fills. */
+typedef struct report_writer {
+  int fd;
+  size_t length;
+  char buffer[512];
+} report_writer;
+
+static void report_flush(report_writer *writer) {
+  holo_write_all(writer->fd, writer->buffer, writer->length);
+  writer->length = 0;
+}
+
+static void report_bytes(report_writer *writer, const char *bytes, size_t length) {
+  while (length > 0) {
+    if (writer->length == sizeof writer->buffer) {
+      report_flush(writer);
+    }
+    size_t chunk = sizeof writer->buffer - writer->length;
+    if (chunk > length) {
+      chunk = length;
+    }
+    memcpy(writer->buffer + writer->length, bytes, chunk);
+    writer->length += chunk;
+    bytes += chunk;
+    length -= chunk;
+  }
+}
+
+static void report_text(report_writer *writer, const char *text) {
+  report_bytes(writer, text, strlen(text));
+}
+
+static void report_number(report_writer *writer, int64_t value) {
+  char digits[HOLO_NUMBER_TEXT_MAX];
+  report_bytes(writer, digits, (size_t)holo_format_i64_digits(value, digits));
+}
+
+void holo_report_failure(const char *message, size_t message_length, const char *file,
+                         int64_t line, int64_t column, bool from_signal) {
+  holo_flush();
+  if (!from_signal) {
+    /* Output of C code the program calls, buffered by stdio. */
+    fflush(NULL);
+    holo_failure_init();
+  }
+  if (file == NULL) {
+    file = "<unknown>";
+  }
+  report_writer writer = {.fd = -1, .length = 0};
+  if (failure_report_path != NULL) {
+    writer.fd = open(failure_report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
+  if (writer.fd >= 0) {
+    report_text(&writer, file);
+    report_bytes(&writer, "\n", 1);
+    report_number(&writer, line);
+    report_bytes(&writer, "\n", 1);
+    report_number(&writer, column);
+    report_bytes(&writer, "\n", 1);
+    report_bytes(&writer, message, message_length);
+    report_bytes(&writer, "\n", 1);
+    report_flush(&writer);
+    close(writer.fd);
+  } else {
+    writer.fd = STDERR_FILENO;
+    report_text(&writer, file);
+    report_bytes(&writer, ":", 1);
+    report_number(&writer, line);
+    report_bytes(&writer, ":", 1);
+    report_number(&writer, column);
+    report_text(&writer, ": runtime failure: ");
+    report_bytes(&writer, message, message_length);
+    report_bytes(&writer, "\n", 1);
+    report_flush(&writer);
+  }
+  _exit(HOLO_FAILURE_EXIT_STATUS);
+}
+
+void holo_fail(const char *message, const holo_location *location) {
+  const char *file = location != NULL ? location->file : NULL;
+  int64_t line = location != NULL ? location->line : 0;
+  int64_t column = location != NULL ? location->column : 0;
+  holo_report_failure(message, strlen(message), file, line, column, false);
+}
+
+void holo_fail_string(const holo_string *message, const holo_location *location) {
+  const char *file = location != NULL ? location->file : NULL;
+  int64_t line = location != NULL ? location->line : 0;
+  int64_t column = location != NULL ? location->column : 0;
+  holo_report_failure(message->bytes, (size_t)message->length, file, line, column, false);
+}

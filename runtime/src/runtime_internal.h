@@ -1,0 +1,45 @@
+/* Private declarations shared by the runtime's source files. Not part of the ABI. */
+#ifndef HOLO_RUNTIME_INTERNAL_H
+#define HOLO_RUNTIME_INTERNAL_H
+
+#include "../include/holo.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room for any formatted integer or float (holo_format_* promises at most 32 bytes). */
+#define HOLO_NUMBER_TEXT_MAX 32
+
+/* Writes the decimal text of `value` into `out` (at least 21 bytes, no NUL); returns its
+ * length. Async-signal-safe. */
+int holo_format_u64_digits(uint64_t value, char *out);
+int holo_format_i64_digits(int64_t value, char *out);
+
+/* Appends bytes to the stdout buffer. */
+void holo_output_write(const char *bytes, size_t length);
+
+/* Writes every byte to `fd`, retrying on EINTR and short writes; gives up silently on any
+ * other error. Async-signal-safe. */
+void holo_write_all(int fd, const char *bytes, size_t length);
+
+/* Makes stdout line buffered if it is a terminal, and flushes at process exit. Called by
+ * holo_main and holo_test_main; the runtime also works without it (fully buffered). */
+void holo_output_init(void);
+
+/* Reports a runtime failure and ends the process with status 101. `file` NULL means
+ * unknown. When `from_signal` is true only async-signal-safe calls are made. */
+HOLO_NORETURN void holo_report_failure(const char *message, size_t message_length,
+                                       const char *file, int64_t line, int64_t column,
+                                       bool from_signal);
+
+/* Reads HOLO_FAILURE_REPORT once so the signal path need not call getenv. */
+void holo_failure_init(void);
+
+/* Installs the SIGSEGV/SIGBUS/SIGFPE/SIGILL handler on an alternate signal stack. */
+void holo_signals_init(const holo_program_info *program);
+
+/* Calls malloc/realloc and reports "out of memory" as a runtime failure on NULL. */
+void *holo_checked_malloc(size_t size);
+void *holo_checked_realloc(void *pointer, size_t size);
+
+#endif

@@ -1,0 +1,72 @@
+/* Fatal signals as runtime failures, selected by the first argument: a stack overflow from
+ * deep recursion, an invalid memory access, an integer division trap, and a fault inside
+ * the C library. Each is located at the registered function containing the faulting
+ * instruction, or at <unknown>:0:0. RuntimeTests.swift asserts streams and status. */
+#include "holo.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Volatile so the compiler can neither fold the faults away nor end the recursion. */
+static volatile int64_t never = -1;
+static int *volatile invalid_pointer = (int *)16;
+static volatile int zero = 0;
+static volatile int numerator = 7;
+static size_t (*volatile c_string_length)(const char *) = strlen;
+
+__attribute__((noinline)) static int64_t recurse(int64_t depth) {
+  volatile char frame[128];
+  frame[0] = (char)depth;
+  if (depth == never) {
+    return 0;
+  }
+  return recurse(depth + 1) + frame[0];
+}
+
+__attribute__((noinline)) static void overflow_stack(void) {
+  holo_string *s = holo_string_from_bytes("recursing\n", 10);
+  holo_print_string(s);
+  holo_string_release(s);
+  holo_print_i64(recurse(0));
+}
+
+__attribute__((noinline)) static void write_invalid_address(void) { *invalid_pointer = 1; }
+
+__attribute__((noinline)) static void divide_by_zero(void) { holo_print_i64(numerator / zero); }
+
+__attribute__((noinline)) static void fault_in_c_library(void) {
+  holo_print_u64(c_string_length((const char *)invalid_pointer));
+}
+
+static const holo_function_info functions[] = {
+    {(const void *)overflow_stack, "overflow_stack", {"main.holo", 1, 1}},
+    {(const void *)recurse, "recurse", {"deep.holo", 10, 1}},
+    {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3}},
+    {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2}},
+    {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1}},
+};
+
+static const holo_program_info program = {functions, sizeof functions / sizeof functions[0]};
+static const holo_program_info empty_program = {NULL, 0};
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (strcmp(mode, "overflow") == 0) {
+    return holo_main(argc, argv, overflow_stack, &program);
+  }
+  if (strcmp(mode, "segfault") == 0) {
+    return holo_main(argc, argv, write_invalid_address, &program);
+  }
+  if (strcmp(mode, "divide") == 0) {
+    return holo_main(argc, argv, divide_by_zero, &program);
+  }
+  if (strcmp(mode, "c-library") == 0) {
+    return holo_main(argc, argv, fault_in_c_library, &program);
+  }
+  if (strcmp(mode, "unregistered") == 0) {
+    return holo_main(argc, argv, overflow_stack, &empty_program);
+  }
+  fprintf(stderr, "unknown mode\n");
+  return 2;
+}

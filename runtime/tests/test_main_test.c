@@ -1,0 +1,50 @@
+/* A test executable as the compiler generates it: holo_test_main with three tests.
+ * RuntimeTests.swift runs `--list`, `--run NAME` and bad invocations. */
+#include "holo.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static volatile int64_t never = -1;
+
+static void print_text(const char *text) {
+  holo_string *s = holo_string_from_bytes(text, (int64_t)strlen(text));
+  holo_print_string(s);
+  holo_string_release(s);
+}
+
+static void adds(void) {
+  print_text("2 + 2 = ");
+  holo_print_i64(2 + 2);
+  holo_print_newline();
+}
+
+static void fails(void) {
+  print_text("before the assert\n");
+  holo_fail("assertion failed", &(holo_location){"math.holo", 9, 12});
+}
+
+__attribute__((noinline)) static int64_t recurse(int64_t depth) {
+  volatile char frame[64];
+  frame[0] = (char)depth;
+  if (depth == never) {
+    return 0;
+  }
+  return recurse(depth + 1) + frame[0];
+}
+
+static void overflows(void) { holo_print_i64(recurse(0)); }
+
+static const holo_test_info tests[] = {
+    {"adds", adds, {"math.holo", 3, 1}},
+    {"fails", fails, {"math.holo", 8, 1}},
+    {"overflows", overflows, {"deep.holo", 2, 1}},
+};
+
+static const holo_function_info functions[] = {
+    {(const void *)recurse, "recurse", {"deep.holo", 14, 1}},
+};
+
+static const holo_program_info program = {functions, 1};
+
+int main(int argc, char **argv) { return holo_test_main(argc, argv, tests, 3, &program); }

@@ -1,4 +1,307 @@
+import Foundation
 import HoloCodegen
 import HoloIR
 import HoloSema
 import HoloSource
+
+/// holoc's version, printed by `holoc --version`.
+public let holocVersion = "0.1.0"
+
+/// Process exit statuses of CLI.md.
+public enum ExitStatus {
+  public static let success: Int32 = 0
+  /// Compile errors or failing tests.
+  public static let failure: Int32 = 1
+  /// The program stopped with a runtime failure (or was killed by a signal).
+  public static let runtimeFailure: Int32 = 101
+}
+
+/// What `holoc build --emit` writes.
+public enum OutputKind: Sendable {
+  case executable
+  case object
+  case assembly
+  case llvmIR
+}
+
+/// The build flags shared by `build`, `run` and `test`.
+public struct BuildSettings: Sendable {
+  public var mode: CodegenOptions.Mode
+  /// nil: the mode's default (dev 0, release 3).
+  public var optimizationLevel: Int?
+  public var targetCPU: String?
+  /// C libraries to link (`-l NAME`).
+  public var libraries: [String]
+
+  public init(
+    mode: CodegenOptions.Mode = .dev, optimizationLevel: Int? = nil, targetCPU: String? = nil,
+    libraries: [String] = []
+  ) {
+    self.mode = mode
+    self.optimizationLevel = optimizationLevel
+    self.targetCPU = targetCPU
+    self.libraries = libraries
+  }
+
+  func codegenOptions(entry: CodegenOptions.Entry) -> CodegenOptions {
+    CodegenOptions(
+      mode: mode, optimizationLevel: optimizationLevel ?? (mode == .release ? 3 : 0),
+      targetCPU: targetCPU, entry: entry)
+  }
+}
+
+/// Errors that end a command; the diagnostics are yet to be printed.
+struct DiagnosticsError: Error {
+  var diagnostics: [Diagnostic]
+
+  init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+  init(_ code: DiagnosticCode, _ message: String, hint: String? = nil) {
+    self.init([Diagnostic(code, message, at: nil, hint: hint)])
+  }
+}
+
+/// Carries out one holoc command: compiles, links, runs, tests. Diagnostics go to stderr.
+/// Each method returns the process exit status.
+public final class Driver {
+  let sources = SourceManager()
+  let format: DiagnosticRenderer.Format
+  let environment: [String: String]
+
+  public init(
+    format: DiagnosticRenderer.Format,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
+    self.format = format
+    self.environment = environment
+  }
+
+  /// `holoc check`: parse and typecheck only.
+  public func check(path: String) -> Int32 {
+    do throws(DiagnosticsError) {
+      _ = try analyze(ProjectRoot.resolve(path))
+      return ExitStatus.success
+    } catch {
+      return fail(error)
+    }
+  }
+
+  /// `holoc build`: writes an executable, or codegen's output, to `output` (default: a name
+  /// derived from `path` in the current folder).
+  public func build(path: String, settings: BuildSettings, kind: OutputKind, output: String?)
+    -> Int32
+  {
+    do throws(DiagnosticsError) {
+      let root = try ProjectRoot.resolve(path)
+      let destination = output ?? root.defaultOutput(kind)
+      try checkWritable(destination)
+      let program = try analyze(root)
+      switch kind {
+      case .executable:
+        try linkExecutable(program, settings: settings, entry: .program, to: destination)
+      case .object, .assembly, .llvmIR:
+        // With an entry point the object carries `main`, so linking it with the runtime
+        // gives the program; without one it is a plain object for a C host.
+        let entry: CodegenOptions.Entry = program.entry == nil ? .none : .program
+        let bytes = try generate(program, settings.codegenOptions(entry: entry), emit: kind)
+        try write(bytes, to: destination)
+      }
+      return ExitStatus.success
+    } catch {
+      return fail(error)
+    }
+  }
+
+  /// `holoc run`: builds into a temporary folder and runs the program with `arguments` and
+  /// holoc's stdin, stdout and stderr; returns its exit status.
+  public func run(path: String, settings: BuildSettings, arguments: [String]) -> Int32 {
+    do throws(DiagnosticsError) {
+      let root = try ProjectRoot.resolve(path)
+      let program = try analyze(root)
+      return try withTemporaryDirectory { directory throws(DiagnosticsError) in
+        let executable = "\(directory)/\(root.name)"
+        try linkExecutable(program, settings: settings, entry: .program, to: executable)
+        let report = "\(directory)/failure-report"
+        var environment = self.environment
+        environment[FailureReport.environmentVariable] = report
+        let termination: Subprocess.Termination
+        do throws(Subprocess.SpawnError) {
+          termination = try Subprocess.run(
+            executable, arguments, environment: environment, ignoringInterrupts: true)
+        } catch {
+          throw DiagnosticsError(.runtimeFailure, error.description)
+        }
+        switch termination {
+        case .exited(ExitStatus.runtimeFailure):
+          if let failure = FailureReport.read(at: report) {
+            printDiagnostics([failure.diagnostic(sources: sources, program: program)])
+          }
+          return ExitStatus.runtimeFailure
+        case .exited(let status):
+          return status
+        case .signalled(let signal):
+          printDiagnostics([
+            .runtimeFailure(
+              "the program was killed by \(Subprocess.describe(signal: signal))", at: nil)
+          ])
+          return ExitStatus.runtimeFailure
+        case .timedOut:
+          preconditionFailure("holoc run sets no time limit")
+        }
+      }
+    } catch {
+      return fail(error)
+    }
+  }
+
+  // MARK: Pipeline
+
+  /// Parses and typechecks; prints every diagnostic; throws when there were errors.
+  func analyze(_ root: ProjectRoot) throws(DiagnosticsError) -> IRProgram {
+    let analysis = Sema.analyze(rootPath: root.file, sources: sources)
+    printDiagnostics(analysis.diagnostics)
+    let hasErrors = analysis.diagnostics.contains { $0.severity == .error }
+    guard !hasErrors, let program = analysis.program else { throw DiagnosticsError([]) }
+    return program
+  }
+
+  func generate(_ program: IRProgram, _ options: CodegenOptions, emit kind: OutputKind)
+    throws(DiagnosticsError) -> [UInt8]
+  {
+    let emit: EmitKind
+    switch kind {
+    case .executable, .object: emit = .object
+    case .assembly: emit = .assembly
+    case .llvmIR: emit = .llvmIR
+    }
+    do {
+      return try Codegen.generate(program, sources: sources, options: options, emit: emit)
+    } catch {
+      throw DiagnosticsError(.codegenFailed, "code generation failed: \(error)")
+    }
+  }
+
+  /// Compiles `program` and links it with the runtime into the executable `output`.
+  func linkExecutable(
+    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
+  ) throws(DiagnosticsError) {
+    if entry == .program, program.entry == nil {
+      throw DiagnosticsError(
+        .noEntryPoint, "the program has no entry point",
+        hint: "add `fn main() { ... }` or top-level statements to the root file")
+    }
+    let object = try generate(program, settings.codegenOptions(entry: entry), emit: .executable)
+    let runtime = try runtimeArchive()
+    guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
+      throw DiagnosticsError(
+        .runtimeNotFound, "cannot find the C compiler `cc`",
+        hint: "install a C compiler (gcc or clang); holoc links executables with it")
+    }
+    try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let objectPath = "\(directory)/program.o"
+      try write(object, to: objectPath)
+      var arguments = [objectPath, runtime, "-lm"] + settings.libraries.map { "-l\($0)" }
+      // Dev builds export their symbols so the patch agent can find them.
+      if settings.mode == .dev { arguments.append("-rdynamic") }
+      arguments += ["-o", output]
+      let termination: Subprocess.Termination
+      let messages: String
+      do throws(Subprocess.SpawnError) {
+        (termination, messages) = try Subprocess.capture(cc, arguments)
+      } catch {
+        throw DiagnosticsError(.linkFailed, "linking failed: \(error)")
+      }
+      guard termination == .exited(0) else {
+        let hint =
+          messages.contains("undefined reference")
+          ? "an `extern fn` needs the C library that defines it: pass `-l NAME`" : nil
+        throw DiagnosticsError(
+          .linkFailed,
+          "linking with `cc` failed:\n\(messages.trimmingCharacters(in: .newlines))", hint: hint)
+      }
+    }
+  }
+
+  func runtimeArchive() throws(DiagnosticsError) -> String {
+    guard
+      let directory = RuntimeLibrary.locate(
+        environment: environment, executablePath: RuntimeLibrary.currentExecutablePath())
+    else {
+      let variable = environment["HOLO_RUNTIME_DIR"].map { " (HOLO_RUNTIME_DIR is `\($0)`)" } ?? ""
+      throw DiagnosticsError(
+        .runtimeNotFound, "cannot find the holo runtime\(variable)",
+        hint: "set HOLO_RUNTIME_DIR to the folder holding include/holo.h and src/")
+    }
+    return try RuntimeLibrary.archive(
+      runtimeDirectory: directory,
+      cacheDirectory: RuntimeLibrary.cacheDirectory(environment: environment),
+      environment: environment)
+  }
+
+  // MARK: Files and output
+
+  private func checkWritable(_ output: String) throws(DiagnosticsError) {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory),
+      isDirectory.boolValue
+    {
+      throw DiagnosticsError(
+        .outputIsDirectory, "the output path `\(output)` is a folder",
+        hint: "choose the output file with `-o FILE`")
+    }
+  }
+
+  private func write(_ bytes: [UInt8], to path: String) throws(DiagnosticsError) {
+    do {
+      try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      throw DiagnosticsError(
+        .cannotWriteOutput, "cannot write `\(path)`: \(error.localizedDescription)")
+    }
+  }
+
+  func withTemporaryDirectory<Result>(
+    _ body: (String) throws(DiagnosticsError) -> Result
+  ) throws(DiagnosticsError) -> Result {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("holoc-\(UUID().uuidString)").path
+    do {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+      throw DiagnosticsError(
+        .cannotWriteOutput, "cannot create a temporary folder: \(error.localizedDescription)")
+    }
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    return try body(directory)
+  }
+
+  /// Prints the diagnostics of a failed command and returns the status for it.
+  func fail(_ error: DiagnosticsError) -> Int32 {
+    printDiagnostics(error.diagnostics)
+    return ExitStatus.failure
+  }
+
+  func printDiagnostics(_ diagnostics: [Diagnostic]) {
+    guard !diagnostics.isEmpty else { return }
+    let renderer = DiagnosticRenderer(
+      sources: sources, useColor: format == .human && DiagnosticRenderer.stderrWantsColor())
+    var text = ""
+    for diagnostic in diagnostics {
+      text += renderer.render(diagnostic, format: format)
+      // Human diagnostics are separated by a blank line, JSON ones are one per line.
+      text += "\n"
+    }
+    StandardStream.error.write(text)
+  }
+}
+
+/// Unbuffered writes, so holoc's output interleaves with its children's in order.
+enum StandardStream {
+  case output
+  case error
+
+  func write(_ text: String) {
+    let handle = self == .output ? FileHandle.standardOutput : FileHandle.standardError
+    handle.write(Data(text.utf8))
+  }
+}

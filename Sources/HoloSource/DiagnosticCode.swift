@@ -56,12 +56,18 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   // Link
   case linkFailed = "E0301"
   case runtimeNotFound = "E0302"
+  case noEntryPoint = "E0303"
+  /// A built program's runtime failure, rendered by `holoc run` and `holoc test`; its
+  /// diagnostics carry phase `Runtime`.
+  case runtimeFailure = "E0304"
 
   // Codegen
   case codegenFailed = "E0401"
 
   // Usage
   case fileNotFound = "E0501"
+  case outputIsDirectory = "E0502"
+  case cannotWriteOutput = "E0503"
 
   public var phase: Phase {
     switch rawValue.dropFirst().prefix(2) {

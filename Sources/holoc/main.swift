@@ -1,1 +1,166 @@
-print("holoc")
+import ArgumentParser
+import HoloDriver
+import HoloSource
+
+struct Holoc: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "holoc",
+    abstract: "The holo compiler.",
+    version: "holoc \(holocVersion)",
+    subcommands: [Check.self, Build.self, Run.self, Test.self])
+}
+
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+  case human
+  case json
+
+  var diagnosticFormat: DiagnosticRenderer.Format { self == .human ? .human : .json }
+}
+
+enum Emit: String, CaseIterable, ExpressibleByArgument {
+  case exe
+  case obj
+  case lib
+  case llvmIR = "llvm-ir"
+  case asm
+  case header
+}
+
+/// `PATH` and `--format`, common to every command.
+struct CommonOptions: ParsableArguments {
+  @Argument(help: "A .holo root file, or a folder holding main.holo.")
+  var path: String = "."
+
+  @Option(help: "Diagnostics format: human or json.")
+  var format: OutputFormat = .human
+}
+
+/// The flags that choose how a program is compiled and linked.
+struct BuildFlags: ParsableArguments {
+  @Flag(help: "Build for release: direct calls, full optimisation (default -O3).")
+  var release = false
+
+  @Option(
+    name: .customShort("O", allowingJoined: true),
+    help: ArgumentHelp(
+      "Optimisation level, 0 to 3 (default: dev 0, release 3).", valueName: "LEVEL"))
+  var optimizationLevel: Int?
+
+  @Option(help: ArgumentHelp("The CPU to generate code for, or `native`.", valueName: "NAME"))
+  var targetCPU: String?
+
+  @Option(
+    name: .customShort("l", allowingJoined: true),
+    help: ArgumentHelp("Link the C library NAME (repeatable).", valueName: "NAME"))
+  var libraries: [String] = []
+
+  func validate() throws {
+    if let level = optimizationLevel, !(0...3).contains(level) {
+      throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
+    }
+  }
+
+  var settings: BuildSettings {
+    BuildSettings(
+      mode: release ? .release : .dev, optimizationLevel: optimizationLevel,
+      targetCPU: targetCPU, libraries: libraries)
+  }
+}
+
+/// Ends holoc with `status` (ArgumentParser treats a thrown ExitCode as the status).
+func finish(with status: Int32) throws {
+  if status != ExitStatus.success { throw ExitCode(status) }
+}
+
+struct Check: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Parse and typecheck a program; print its diagnostics.")
+
+  @OptionGroup var common: CommonOptions
+
+  func run() throws {
+    try finish(with: Driver(format: common.format.diagnosticFormat).check(path: common.path))
+  }
+}
+
+struct Build: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Build an executable (dev by default, --release for release).")
+
+  @OptionGroup var common: CommonOptions
+  @OptionGroup var flags: BuildFlags
+
+  @Option(name: .customShort("o"), help: ArgumentHelp("Write the output to OUT.", valueName: "OUT"))
+  var output: String?
+
+  @Option(help: "What to write: exe, obj, llvm-ir or asm.")
+  var emit: Emit = .exe
+
+  func validate() throws {
+    if emit == .lib || emit == .header {
+      throw ValidationError("`--emit \(emit.rawValue)` is not supported yet")
+    }
+  }
+
+  func run() throws {
+    let kind: OutputKind
+    switch emit {
+    case .exe: kind = .executable
+    case .obj: kind = .object
+    case .asm: kind = .assembly
+    case .llvmIR: kind = .llvmIR
+    case .lib, .header: preconditionFailure("rejected by validate()")
+    }
+    let driver = Driver(format: common.format.diagnosticFormat)
+    try finish(
+      with: driver.build(path: common.path, settings: flags.settings, kind: kind, output: output))
+  }
+}
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Build a program and run it; exits with the program's status.")
+
+  @OptionGroup var common: CommonOptions
+  @OptionGroup var flags: BuildFlags
+
+  @Argument(parsing: .postTerminator, help: "Arguments for the program, after `--`.")
+  var arguments: [String] = []
+
+  func run() throws {
+    let driver = Driver(format: common.format.diagnosticFormat)
+    try finish(with: driver.run(path: common.path, settings: flags.settings, arguments: arguments))
+  }
+}
+
+struct Test: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Build the program's #[test] functions and run each in its own process.")
+
+  @OptionGroup var common: CommonOptions
+  @OptionGroup var flags: BuildFlags
+
+  @Option(help: ArgumentHelp("Run only tests whose name contains TEXT.", valueName: "TEXT"))
+  var filter: String?
+
+  @Option(
+    help: ArgumentHelp("How many tests run at once (default: the number of cores).", valueName: "N")
+  )
+  var jobs: Int?
+
+  @Option(help: ArgumentHelp("Seconds each test may run (default 10).", valueName: "SECONDS"))
+  var timeout: Double = 10
+
+  func validate() throws {
+    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+  }
+
+  func run() throws {
+    let driver = Driver(format: common.format.diagnosticFormat)
+    let options = TestOptions(filter: filter, jobs: jobs, timeout: timeout)
+    try finish(with: driver.test(path: common.path, settings: flags.settings, options: options))
+  }
+}
+
+Holoc.main()

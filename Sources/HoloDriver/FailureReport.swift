@@ -1,0 +1,155 @@
+import Foundation
+import HoloIR
+import HoloSource
+
+/// A runtime failure as the runtime writes it to the file named by `HOLO_FAILURE_REPORT`:
+/// four lines, file, line, column and message (the message may span further lines).
+struct FailureReport: Equatable {
+  static let environmentVariable = "HOLO_FAILURE_REPORT"
+
+  var file: String
+  var line: Int
+  var column: Int
+  var message: String
+
+  init(file: String, line: Int, column: Int, message: String) {
+    self.file = file
+    self.line = line
+    self.column = column
+    self.message = message
+  }
+
+  init?(parsing text: String) {
+    let parts = text.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false)
+    guard parts.count == 4, let line = Int(parts[1]), let column = Int(parts[2]) else {
+      return nil
+    }
+    var message = String(parts[3])
+    if message.hasSuffix("\n") { message.removeLast() }
+    self.init(file: String(parts[0]), line: line, column: column, message: message)
+  }
+
+  /// The report in the file at `path`, nil when the program wrote none.
+  static func read(at path: String) -> FailureReport? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return FailureReport(parsing: String(decoding: data, as: UTF8.self))
+  }
+
+  /// The failure as a `Runtime` diagnostic pointing into the program's source.
+  func diagnostic(sources: SourceManager, program: IRProgram) -> Diagnostic {
+    guard let sourceFile = Self.file(named: file, in: sources) else {
+      return .runtimeFailure("\(message) (at \(file):\(line):\(column))", at: nil)
+    }
+    let offset = sourceFile.offset(line: line, column: column)
+    let span =
+      FailureSites.smallestSpan(in: program, file: sourceFile.id, startingAt: offset)
+      ?? Span(file: sourceFile.id, start: offset, end: offset)
+    return .runtimeFailure(message, at: span)
+  }
+
+  /// The loaded file the runtime's path names: the same path string, else the same file.
+  private static func file(named path: String, in sources: SourceManager) -> SourceFile? {
+    let files = sources.allFiles
+    if let file = files.first(where: { $0.path == path }) { return file }
+    let wanted = URL(fileURLWithPath: path).standardizedFileURL.path
+    return files.first { URL(fileURLWithPath: $0.path).standardizedFileURL.path == wanted }
+  }
+}
+
+extension Diagnostic {
+  /// A `💥 Runtime:` diagnostic; its code is never shown in human output.
+  static func runtimeFailure(_ message: String, at span: Span?) -> Diagnostic {
+    var diagnostic = Diagnostic(.runtimeFailure, message, at: span)
+    diagnostic.phase = .runtime
+    return diagnostic
+  }
+}
+
+extension SourceFile {
+  /// The byte offset of a 1-based line and column (in Unicode scalars), clamped to the line.
+  func offset(line: Int, column: Int) -> Int {
+    var offset = lineStartOffset(line)
+    var remaining = column - 1
+    while remaining > 0, offset < bytes.count, bytes[offset] != UInt8(ascii: "\n") {
+      offset += 1
+      // Skip the continuation bytes of a multi-byte scalar.
+      while offset < bytes.count, bytes[offset] & 0xC0 == 0x80 { offset += 1 }
+      remaining -= 1
+    }
+    return offset
+  }
+}
+
+/// The places where generated code can raise a runtime failure, with the spans it reports
+/// (IR.swift: division and remainder, assert conditions, `panic` calls, and functions for
+/// stack overflow). A report carries only a start position; these recover the extent.
+enum FailureSites {
+  static func smallestSpan(in program: IRProgram, file: FileID, startingAt offset: Int) -> Span? {
+    var best: Span?
+    func consider(_ span: Span) {
+      guard span.file == file, span.start == offset else { return }
+      if best == nil || span.end - span.start < best!.end - best!.start { best = span }
+    }
+    for function in program.functions {
+      consider(function.span)
+      visit(function.body, consider)
+    }
+    return best
+  }
+
+  private static func visit(_ block: IRBlock, _ consider: (Span) -> Void) {
+    for statement in block.statements { visit(statement, consider) }
+    if let result = block.result { visit(result, consider) }
+  }
+
+  private static func visit(_ statement: IRStmt, _ consider: (Span) -> Void) {
+    switch statement.kind {
+    case .letBinding(_, let value), .assign(_, let value), .expression(let value):
+      visit(value, consider)
+    case .whileLoop(let condition, let body):
+      visit(condition, consider)
+      visit(body, consider)
+    case .forLoop(_, let start, let end, _, let body):
+      visit(start, consider)
+      visit(end, consider)
+      visit(body, consider)
+    case .breakLoop, .continueLoop, .returnValue(nil):
+      break
+    case .returnValue(let value?):
+      visit(value, consider)
+    case .assert(let condition, let message):
+      consider(condition.span)
+      visit(condition, consider)
+      if let message { visit(message, consider) }
+    }
+  }
+
+  private static func visit(_ expression: IRExpr, _ consider: (Span) -> Void) {
+    switch expression.kind {
+    case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant, .local:
+      break
+    case .template(let parts):
+      for case .value(let value) in parts { visit(value, consider) }
+    case .call(_, let arguments), .callExtern(_, let arguments):
+      for argument in arguments { visit(argument, consider) }
+    case .callBuiltin(let builtin, let arguments):
+      if builtin == .panic { consider(expression.span) }
+      for argument in arguments { visit(argument, consider) }
+    case .unary(_, let operand), .cast(let operand):
+      visit(operand, consider)
+    case .binary(let op, let left, let right):
+      if op == .divide || op == .remainder, expression.type.isInteger { consider(expression.span) }
+      visit(left, consider)
+      visit(right, consider)
+    case .logical(_, let left, let right):
+      visit(left, consider)
+      visit(right, consider)
+    case .block(let block):
+      visit(block, consider)
+    case .ifElse(let condition, let then, let elseBranch):
+      visit(condition, consider)
+      visit(then, consider)
+      if let elseBranch { visit(elseBranch, consider) }
+    }
+  }
+}

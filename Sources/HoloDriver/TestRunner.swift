@@ -1,0 +1,263 @@
+import Foundation
+import HoloCodegen
+import HoloIR
+import HoloSource
+
+/// The flags of `holoc test`.
+public struct TestOptions: Sendable {
+  /// Runs only tests whose name contains this text.
+  public var filter: String?
+  /// How many tests run at once.
+  public var jobs: Int
+  /// Seconds each test may run before it is killed and fails.
+  public var timeout: Double
+
+  public init(filter: String? = nil, jobs: Int? = nil, timeout: Double = 10) {
+    self.filter = filter
+    self.jobs = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+    self.timeout = timeout
+  }
+}
+
+/// How one test ended.
+struct TestResult: Sendable {
+  struct Failure: Sendable {
+    var message: String
+    var file: String
+    var line: Int
+    var column: Int
+    /// The excerpt's location, when the failure is in a loaded file.
+    var diagnostic: Diagnostic
+  }
+
+  var name: String
+  var file: String
+  var line: Int
+  var durationMs: Int
+  var output: String
+  var failure: Failure?
+
+  /// The `--format json` line of CLI.md.
+  var json: JSONValue {
+    .object([
+      ("type", .string("test")),
+      ("name", .string(name)),
+      ("file", .string(file)),
+      ("line", .int(line)),
+      ("status", .string(failure == nil ? "passed" : "failed")),
+      ("duration_ms", .int(durationMs)),
+      ("output", .string(output)),
+      (
+        "failure",
+        failure.map {
+          .object([
+            ("message", .string($0.message)), ("file", .string($0.file)), ("line", .int($0.line)),
+            ("column", .int($0.column)),
+          ])
+        } ?? .null
+      ),
+    ])
+  }
+
+  static func summaryJSON(passed: Int, failed: Int) -> JSONValue {
+    .object([("type", .string("summary")), ("passed", .int(passed)), ("failed", .int(failed))])
+  }
+
+  static func summaryLine(passed: Int, failed: Int) -> String {
+    "\(passed) passed, \(failed) failed\n"
+  }
+}
+
+extension Driver {
+  /// `holoc test`: builds the test executable and runs each test as its own process
+  /// (`EXE --run NAME`), in parallel, with a time limit. Prints results to stdout in source
+  /// order as they become available.
+  public func test(path: String, settings: BuildSettings, options: TestOptions) -> Int32 {
+    do throws(DiagnosticsError) {
+      let root = try ProjectRoot.resolve(path)
+      let program = try analyze(root)
+      let tests = program.tests.map { program.functions[$0.index] }
+        .filter { options.filter.map($0.name.contains) ?? true }
+        .sorted { ($0.span.file, $0.span.start) < ($1.span.file, $1.span.start) }
+      return try withTemporaryDirectory { directory throws(DiagnosticsError) in
+        let executable = "\(directory)/\(root.name)-tests"
+        try linkExecutable(program, settings: settings, entry: .tests, to: executable)
+        let printer = TestPrinter(
+          format: format, sources: sources, count: tests.count,
+          useColor: format == .human && isatty(1) != 0 && environment["NO_COLOR"] == nil)
+        let context = TestContext(
+          executable: executable, directory: directory, environment: environment,
+          timeout: options.timeout, sources: sources, program: program)
+        runInParallel(count: tests.count, jobs: options.jobs) { index in
+          printer.record(context.run(tests[index], index: index), at: index)
+        }
+        return printer.finish() ? ExitStatus.success : ExitStatus.failure
+      }
+    } catch {
+      return fail(error)
+    }
+  }
+}
+
+/// Calls `body` for each index in `0..<count` on up to `jobs` threads; returns when all did.
+private func runInParallel(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
+  let queue = WorkQueue(count: count)
+  let group = DispatchGroup()
+  for _ in 0..<min(jobs, count) {
+    group.enter()
+    Thread {
+      while let index = queue.next() { body(index) }
+      group.leave()
+    }.start()
+  }
+  group.wait()
+}
+
+private final class WorkQueue: @unchecked Sendable {
+  private let lock = NSLock()
+  private var nextIndex = 0
+  private let count: Int
+
+  init(count: Int) { self.count = count }
+
+  func next() -> Int? {
+    lock.withLock {
+      guard nextIndex < count else { return nil }
+      defer { nextIndex += 1 }
+      return nextIndex
+    }
+  }
+}
+
+/// What every test process shares.
+private struct TestContext: Sendable {
+  var executable: String
+  var directory: String
+  var environment: [String: String]
+  var timeout: Double
+  let sources: SourceManager
+  let program: IRProgram
+
+  func run(_ test: IRFunction, index: Int) -> TestResult {
+    let file = sources.file(test.span.file)
+    let location = file.location(of: test.span.start)
+    let outputPath = "\(directory)/test-\(index).out"
+    let reportPath = "\(directory)/test-\(index).report"
+    var environment = self.environment
+    environment[FailureReport.environmentVariable] = reportPath
+
+    let start = Date()
+    let termination = Result { () throws(Subprocess.SpawnError) in
+      try Subprocess.run(
+        executable, ["--run", test.name], environment: environment, inheritInput: false,
+        output: .file(outputPath), timeout: timeout)
+    }
+    let durationMs = Int(Date().timeIntervalSince(start) * 1000)
+    let output = FileManager.default.contents(atPath: outputPath).map {
+      String(decoding: $0, as: UTF8.self)
+    }
+
+    var result = TestResult(
+      name: test.name, file: file.path, line: location.line, durationMs: durationMs,
+      output: output ?? "", failure: nil)
+    let atTest = { (message: String) in
+      TestResult.Failure(
+        message: message, file: file.path, line: location.line, column: location.column,
+        diagnostic: .runtimeFailure(message, at: test.span))
+    }
+    switch termination {
+    case .failure(let error):
+      result.failure = atTest("the test could not be started: \(error)")
+    case .success(let termination):
+      result.failure = failure(of: termination, reportPath: reportPath, atTest: atTest)
+    }
+    return result
+  }
+
+  private func failure(
+    of termination: Subprocess.Termination, reportPath: String,
+    atTest: (String) -> TestResult.Failure
+  ) -> TestResult.Failure? {
+    switch termination {
+    case .exited(0):
+      return nil
+    case .exited(ExitStatus.runtimeFailure):
+      guard let report = FailureReport.read(at: reportPath) else {
+        return atTest("the test failed with exit status \(ExitStatus.runtimeFailure)")
+      }
+      return TestResult.Failure(
+        message: report.message, file: report.file, line: report.line, column: report.column,
+        diagnostic: report.diagnostic(sources: sources, program: program))
+    case .exited(let status):
+      return atTest("the test exited with status \(status)")
+    case .signalled(let signal):
+      return atTest("the test crashed: \(Subprocess.describe(signal: signal))")
+    case .timedOut:
+      return atTest("test timed out after \(formatSeconds(timeout)) s")
+    }
+  }
+
+  private func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : String(seconds)
+  }
+}
+
+/// Prints results in source order while tests finish in any order: a result is printed
+/// once every test before it has been printed.
+private final class TestPrinter: @unchecked Sendable {
+  private let lock = NSLock()
+  private let format: DiagnosticRenderer.Format
+  private let renderer: DiagnosticRenderer
+  private var results: [TestResult?]
+  private var printed = 0
+
+  init(format: DiagnosticRenderer.Format, sources: SourceManager, count: Int, useColor: Bool) {
+    self.format = format
+    self.renderer = DiagnosticRenderer(sources: sources, useColor: useColor)
+    self.results = Array(repeating: nil, count: count)
+  }
+
+  func record(_ result: TestResult, at index: Int) {
+    lock.withLock {
+      results[index] = result
+      var text = ""
+      while printed < results.count, let next = results[printed] {
+        text += line(for: next)
+        printed += 1
+      }
+      StandardStream.output.write(text)
+    }
+  }
+
+  private func line(for result: TestResult) -> String {
+    switch format {
+    case .human: return "test \(result.name) ... \(result.failure == nil ? "ok" : "FAILED")\n"
+    case .json: return result.json.serialized + "\n"
+    }
+  }
+
+  /// Prints the failures (human format) and the summary; true when every test passed.
+  func finish() -> Bool {
+    let finished = results.compactMap { $0 }
+    let failed = finished.filter { $0.failure != nil }
+    let passed = finished.count - failed.count
+    var text = ""
+    switch format {
+    case .human:
+      for result in failed {
+        text += "\n---- \(result.name) ----\n"
+        text += renderer.renderHuman(result.failure!.diagnostic)
+        if !result.output.isEmpty {
+          text += "\noutput:\n" + result.output
+          if !result.output.hasSuffix("\n") { text += "\n" }
+        }
+      }
+      if !failed.isEmpty { text += "\n" }
+      text += TestResult.summaryLine(passed: passed, failed: failed.count)
+    case .json:
+      text += TestResult.summaryJSON(passed: passed, failed: failed.count).serialized + "\n"
+    }
+    StandardStream.output.write(text)
+    return failed.isEmpty
+  }
+}

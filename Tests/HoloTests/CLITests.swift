@@ -1,0 +1,478 @@
+import Foundation
+import XCTest
+
+/// Black-box tests of the `holoc` binary (CLI.md): each runs the built executable on a
+/// temporary project.
+final class CLITests: XCTestCase {
+  private var project: String!
+
+  override func setUpWithError() throws {
+    project =
+      FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-cli-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(atPath: project)
+  }
+
+  // MARK: Helpers
+
+  private struct Outcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// The holoc next to the test bundle (SwiftPM puts every product in one folder).
+  private static let holocPath: String = {
+    let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
+  }()
+
+  /// One runtime cache for every test, so the runtime is compiled once.
+  private static let cacheDirectory = FileManager.default.temporaryDirectory
+    .appendingPathComponent("holo-cli-tests-cache").path
+
+  private func write(_ text: String, to relativePath: String) throws {
+    let url = URL(fileURLWithPath: "\(project!)/\(relativePath)")
+    try FileManager.default.createDirectory(
+      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+  }
+
+  private func read(_ relativePath: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: "\(project!)/\(relativePath)"))
+  }
+
+  private func exists(_ relativePath: String) -> Bool {
+    FileManager.default.fileExists(atPath: "\(project!)/\(relativePath)")
+  }
+
+  /// Runs `executable` (default holoc) in the project folder (or `folder` inside it).
+  @discardableResult
+  private func run(
+    _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil
+  ) throws -> Outcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable ?? Self.holocPath)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: "\(project!)/\(folder)", isDirectory: true)
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] = Self.cacheDirectory
+    environment["NO_COLOR"] = "1"
+    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    process.environment = environment
+    let stdoutPath = "\(project!)/.stdout"
+    let stderrPath = "\(project!)/.stderr"
+    _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+    let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+    let stdin = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = stdin
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    process.waitUntilExit()
+    try stdout.close()
+    try stderr.close()
+    return Outcome(
+      status: process.terminationStatus,
+      stdout: try String(contentsOfFile: stdoutPath, encoding: .utf8),
+      stderr: try String(contentsOfFile: stderrPath, encoding: .utf8))
+  }
+
+  private func jsonObjects(_ text: String) throws -> [[String: Any]] {
+    try text.split(separator: "\n").map {
+      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+    }
+  }
+
+  /// The keys of a one-line JSON object, in the order written.
+  private func keys(_ line: Substring) -> [String] {
+    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    return (object?.keys.map { $0 } ?? []).sorted {
+      line.range(of: "\"\($0)\":")!.lowerBound < line.range(of: "\"\($1)\":")!.lowerBound
+    }
+  }
+
+  private let hello = "fn main() {\n  println(\"hello\");\n}\n"
+
+  // MARK: Version, help, usage errors
+
+  func testVersion() throws {
+    let outcome = try run(["--version"])
+    XCTAssertEqual(outcome.status, 0)
+    XCTAssertEqual(outcome.stdout, "holoc 0.1.0\n")
+  }
+
+  func testHelpOnEveryCommand() throws {
+    for command in ["check", "build", "run", "test"] {
+      let outcome = try run([command, "--help"])
+      XCTAssertEqual(outcome.status, 0, command)
+      XCTAssertTrue(outcome.stdout.contains("USAGE: holoc \(command)"), outcome.stdout)
+    }
+    XCTAssertEqual(try run(["--help"]).status, 0)
+  }
+
+  func testUsageErrorsExit64() throws {
+    try write(hello, to: "hello.holo")
+    for arguments in [
+      ["build", "--emit", "lib", "hello.holo"], ["build", "--emit", "header", "hello.holo"],
+      ["build", "-O4", "hello.holo"], ["build", "--emit", "wasm", "hello.holo"],
+      ["build", "--frobnicate"], ["run", "--emit", "obj", "hello.holo"], ["frobnicate"],
+      ["test", "--jobs", "0"], ["test", "--timeout", "0"], ["check", "--format", "xml"],
+    ] {
+      let outcome = try run(arguments)
+      XCTAssertEqual(outcome.status, 64, "\(arguments): \(outcome.stderr)")
+    }
+    XCTAssertTrue(
+      try run(["build", "--emit", "lib", "hello.holo"]).stderr.contains("not supported yet"))
+  }
+
+  func testMissingPath() throws {
+    let missing = try run(["check", "nope.holo"])
+    XCTAssertEqual(missing.status, 1)
+    XCTAssertTrue(
+      missing.stderr.hasPrefix("⚒️ Usage[E0501]: no such file or folder `nope.holo`"), missing.stderr
+    )
+
+    try FileManager.default.createDirectory(
+      atPath: "\(project!)/empty", withIntermediateDirectories: true)
+    let noMain = try run(["build", "empty", "--format", "json"])
+    XCTAssertEqual(noMain.status, 1)
+    let diagnostic = try XCTUnwrap(jsonObjects(noMain.stderr).first)
+    XCTAssertEqual(diagnostic["code"] as? String, "E0102")
+    XCTAssertTrue(diagnostic["file"] is NSNull)
+
+    let noProject = try run(["check"])
+    XCTAssertEqual(noProject.status, 1, "`.` without main.holo")
+    XCTAssertTrue(noProject.stderr.contains("E0102"), noProject.stderr)
+  }
+
+  // MARK: Diagnostics
+
+  private let twoErrors = """
+    fn main() {
+      let a = 1i64 + 2.0f64;
+      missing(a);
+    }
+
+    """
+
+  func testCheckReportsEveryErrorInHumanFormat() throws {
+    try write(twoErrors, to: "bad.holo")
+    let outcome = try run(["check", "bad.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertEqual(outcome.stdout, "")
+    XCTAssertTrue(
+      outcome.stderr.hasPrefix(
+        "⚒️ Typecheck[E0201]: arithmetic operands must have the same type\n\nbad.holo:2:11\n"),
+      outcome.stderr)
+    XCTAssertTrue(
+      outcome.stderr.contains("⚒️ Typecheck[E0210]: unknown function `missing`"), outcome.stderr)
+    XCTAssertFalse(outcome.stderr.contains("\u{1B}["), "no colour when stderr is not a terminal")
+  }
+
+  func testJSONDiagnosticsShape() throws {
+    try write(twoErrors, to: "bad.holo")
+    let outcome = try run(["check", "--format", "json", "bad.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    let lines = outcome.stderr.split(separator: "\n")
+    XCTAssertEqual(lines.count, 2, outcome.stderr)
+    for line in lines {
+      XCTAssertEqual(
+        keys(line),
+        [
+          "severity", "phase", "code", "message", "file", "line", "column", "end_line",
+          "end_column", "labels", "hint",
+        ])
+    }
+    let first = try XCTUnwrap(jsonObjects(outcome.stderr).first)
+    XCTAssertEqual(first["severity"] as? String, "error")
+    XCTAssertEqual(first["phase"] as? String, "Typecheck")
+    XCTAssertEqual(first["code"] as? String, "E0201")
+    XCTAssertEqual(first["file"] as? String, "bad.holo")
+    XCTAssertEqual(first["line"] as? Int, 2)
+    let label = try XCTUnwrap((first["labels"] as? [[String: Any]])?.first)
+    XCTAssertEqual(
+      Set(label.keys), ["file", "line", "column", "end_line", "end_column", "message"])
+  }
+
+  func testCheckOfAGoodProgramIsSilent() throws {
+    try write(hello, to: "hello.holo")
+    let outcome = try run(["check", "hello.holo"])
+    XCTAssertEqual(outcome.status, 0)
+    XCTAssertEqual(outcome.stdout + outcome.stderr, "")
+  }
+
+  // MARK: build
+
+  func testBuildWritesExecutableNamedAfterTheFile() throws {
+    try write(hello, to: "hello.holo")
+    let outcome = try run(["build", "hello.holo"])
+    XCTAssertEqual(outcome.status, 0, outcome.stderr)
+    XCTAssertEqual(try run([], executable: "\(project!)/hello").stdout, "hello\n")
+  }
+
+  func testBuildOfAFolderIsNamedAfterTheFolder() throws {
+    try write(hello, to: "app/main.holo")
+    XCTAssertEqual(try run(["build"], in: "app").status, 0)
+    XCTAssertTrue(exists("app/app"))
+
+    let clash = try run(["build", "app"])
+    XCTAssertEqual(clash.status, 1, "the default output `app` is the folder itself")
+    XCTAssertTrue(clash.stderr.contains("E0502"), clash.stderr)
+    XCTAssertEqual(try run(["build", "app", "-o", "app.bin"]).status, 0)
+    XCTAssertEqual(try run([], executable: "\(project!)/app.bin").stdout, "hello\n")
+  }
+
+  func testEmitKinds() throws {
+    try write(hello, to: "hello.holo")
+    XCTAssertEqual(try run(["build", "--emit", "obj", "hello.holo"]).status, 0)
+    XCTAssertEqual(Array(try read("hello.o").prefix(4)), [0x7F, 0x45, 0x4C, 0x46], "an ELF object")
+    XCTAssertEqual(try run(["build", "--emit", "asm", "hello.holo"]).status, 0)
+    XCTAssertTrue(String(decoding: try read("hello.s"), as: UTF8.self).contains(".text"))
+    XCTAssertEqual(try run(["build", "--emit", "llvm-ir", "hello.holo", "-o", "out.ll"]).status, 0)
+    XCTAssertTrue(String(decoding: try read("out.ll"), as: UTF8.self).contains("define"))
+    XCTAssertFalse(exists("hello"), "no executable for other emit kinds")
+  }
+
+  func testReleaseAndOptimizationFlags() throws {
+    try write(hello, to: "hello.holo")
+    for flags in [
+      ["--release"], ["-O2"], ["-O", "1"], ["--release", "-O0"], ["--target-cpu", "native"],
+    ] {
+      let outcome = try run(["build", "hello.holo", "-o", "hello"] + flags)
+      XCTAssertEqual(outcome.status, 0, "\(flags): \(outcome.stderr)")
+      XCTAssertEqual(try run([], executable: "\(project!)/hello").stdout, "hello\n", "\(flags)")
+    }
+  }
+
+  func testLinkFailureIsALinkDiagnostic() throws {
+    try write("extern fn holo_no_such_function();\nholo_no_such_function();\n", to: "link.holo")
+    let outcome = try run(["build", "link.holo", "--format", "json"])
+    XCTAssertEqual(outcome.status, 1)
+    let diagnostic = try XCTUnwrap(jsonObjects(outcome.stderr).first)
+    XCTAssertEqual(diagnostic["phase"] as? String, "Link")
+    XCTAssertEqual(diagnostic["code"] as? String, "E0301")
+    XCTAssertTrue((diagnostic["message"] as? String)?.contains("holo_no_such_function") ?? false)
+
+    try write(hello, to: "hello.holo")
+    let missingLibrary = try run(["build", "hello.holo", "-l", "holo_no_such_library"])
+    XCTAssertEqual(missingLibrary.status, 1)
+    XCTAssertTrue(missingLibrary.stderr.contains("⚒️ Link[E0301]"), missingLibrary.stderr)
+  }
+
+  func testLinkingACLibrary() throws {
+    try write(
+      "extern fn hypot(x: f64, y: f64) -> f64;\nprintln(hypot(3.0, 4.0));\n", to: "math.holo")
+    XCTAssertEqual(try run(["build", "math.holo", "-lm"]).status, 0)
+    XCTAssertEqual(try run([], executable: "\(project!)/math").stdout, "5\n")
+  }
+
+  // MARK: run
+
+  func testRunPassesStdinArgumentsAndExitStatus() throws {
+    try write("let line = read_line();\nprintln(`got {line}`);\nexit(7);\n", to: "echo.holo")
+    let outcome = try run(["run", "echo.holo", "--", "--not-a-holoc-flag", "x"], input: "abc\n")
+    XCTAssertEqual(outcome.status, 7, outcome.stderr)
+    XCTAssertEqual(outcome.stdout, "got abc\n")
+    XCTAssertEqual(outcome.stderr, "")
+  }
+
+  func testRunRendersARuntimeFailure() throws {
+    try write(
+      """
+      fn divide(a: i64, b: i64) -> i64 {
+        a / b
+      }
+
+      fn main() {
+        println("before");
+        divide(1, 0);
+      }
+
+      """, to: "fail.holo")
+    let outcome = try run(["run", "fail.holo"])
+    XCTAssertEqual(outcome.status, 101)
+    XCTAssertEqual(outcome.stdout, "before\n")
+    XCTAssertEqual(
+      outcome.stderr,
+      """
+      💥 Runtime: division by zero
+
+      fail.holo:2:3
+         2 │   a / b
+           │   ─────
+
+
+      """)
+    let json = try run(["run", "fail.holo", "--format", "json"])
+    let diagnostic = try XCTUnwrap(jsonObjects(json.stderr).first)
+    XCTAssertEqual(diagnostic["phase"] as? String, "Runtime")
+    XCTAssertEqual(diagnostic["message"] as? String, "division by zero")
+    XCTAssertEqual(diagnostic["line"] as? Int, 2)
+    XCTAssertEqual(diagnostic["column"] as? Int, 3)
+  }
+
+  func testRunReportsAProgramKilledByASignal() throws {
+    try write("extern fn abort();\nabort();\n", to: "abort.holo")
+    let outcome = try run(["run", "abort.holo"])
+    XCTAssertEqual(outcome.status, 101)
+    XCTAssertTrue(outcome.stderr.hasPrefix("💥 Runtime: the program was killed by "), outcome.stderr)
+  }
+
+  func testRunWithoutEntryPoint() throws {
+    try write("fn helper() {}\n", to: "lib.holo")
+    let outcome = try run(["run", "lib.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertTrue(outcome.stderr.contains("E0303"), outcome.stderr)
+  }
+
+  // MARK: test
+
+  private let suite = """
+    fn add(a: i64, b: i64) -> i64 { a + b }
+
+    #[test] fn adds() {
+      assert(add(1, 2) == 3);
+    }
+
+    #[test] fn wrong_sum() {
+      println("some output");
+      assert(add(1, 2) == 4, "wrong sum");
+    }
+
+    #[test] fn divides() {
+      let zero = 0;
+      println(10 / zero);
+    }
+
+    fn main() {
+      panic("the entry point never runs under holoc test");
+    }
+
+    """
+
+  func testTestHumanOutput() throws {
+    try write(suite, to: "suite.holo")
+    let outcome = try run(["test", "suite.holo"])
+    XCTAssertEqual(outcome.status, 1, outcome.stderr)
+    XCTAssertEqual(
+      outcome.stdout,
+      """
+      test adds ... ok
+      test wrong_sum ... FAILED
+      test divides ... FAILED
+
+      ---- wrong_sum ----
+      💥 Runtime: wrong sum
+
+      suite.holo:9:10
+         9 │   assert(add(1, 2) == 4, "wrong sum");
+           │          ──────────────
+
+      output:
+      some output
+
+      ---- divides ----
+      💥 Runtime: division by zero
+
+      suite.holo:14:11
+        14 │   println(10 / zero);
+           │           ─────────
+
+      1 passed, 2 failed
+
+      """)
+  }
+
+  func testTestJSONOutput() throws {
+    try write(suite, to: "suite.holo")
+    let outcome = try run(["test", "suite.holo", "--format", "json"])
+    XCTAssertEqual(outcome.status, 1, outcome.stderr)
+    let lines = outcome.stdout.split(separator: "\n")
+    XCTAssertEqual(lines.count, 4, outcome.stdout)
+    for line in lines.dropLast() {
+      XCTAssertEqual(
+        keys(line), ["type", "name", "file", "line", "status", "duration_ms", "output", "failure"])
+    }
+    XCTAssertEqual(lines.last, #"{"type":"summary","passed":1,"failed":2}"#)
+    let objects = try jsonObjects(outcome.stdout)
+    XCTAssertEqual(objects.map { $0["name"] as? String }, ["adds", "wrong_sum", "divides", nil])
+    XCTAssertEqual(objects[0]["status"] as? String, "passed")
+    XCTAssertTrue(objects[0]["failure"] is NSNull)
+    XCTAssertEqual(objects[1]["line"] as? Int, 7)
+    XCTAssertEqual(objects[1]["output"] as? String, "some output\n")
+    let failure = try XCTUnwrap(objects[1]["failure"] as? [String: Any])
+    XCTAssertEqual(failure["message"] as? String, "wrong sum")
+    XCTAssertEqual(failure["file"] as? String, "suite.holo")
+    XCTAssertEqual(failure["line"] as? Int, 9)
+    XCTAssertEqual(failure["column"] as? Int, 10)
+    XCTAssertEqual(Array(keys(lines[1]).suffix(1)), ["failure"])
+  }
+
+  func testTestFilterAndAllPassing() throws {
+    try write(suite, to: "suite.holo")
+    let outcome = try run(["test", "suite.holo", "--filter", "add", "--jobs", "1"])
+    XCTAssertEqual(outcome.status, 0)
+    XCTAssertEqual(outcome.stdout, "test adds ... ok\n1 passed, 0 failed\n")
+  }
+
+  func testTestTimeout() throws {
+    try write(
+      "#[test] fn spins() {\n  while true {}\n}\n\n#[test] fn quick() {\n  assert(true);\n}\n",
+      to: "loop.holo")
+    let start = Date()
+    let outcome = try run(["test", "loop.holo", "--timeout", "1", "--format", "json"])
+    XCTAssertLessThan(Date().timeIntervalSince(start), 8)
+    XCTAssertEqual(outcome.status, 1)
+    let objects = try jsonObjects(outcome.stdout)
+    let failure = try XCTUnwrap(objects.first?["failure"] as? [String: Any])
+    XCTAssertEqual(failure["message"] as? String, "test timed out after 1 s")
+    XCTAssertEqual(failure["line"] as? Int, 1)
+    XCTAssertEqual(objects[1]["status"] as? String, "passed")
+  }
+
+  func testACrashingTestDoesNotAffectOthers() throws {
+    try write(
+      """
+      extern fn abort();
+
+      #[test] fn crashes() { abort(); }
+      #[test] fn exits() { exit(3); }
+      #[test] fn survives() { assert(1 + 1 == 2); }
+
+      """, to: "crash.holo")
+    let outcome = try run(["test", "crash.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertTrue(
+      outcome.stdout.hasPrefix(
+        "test crashes ... FAILED\ntest exits ... FAILED\ntest survives ... ok\n"), outcome.stdout)
+    XCTAssertTrue(outcome.stdout.contains("💥 Runtime: the test crashed: "), outcome.stdout)
+    XCTAssertTrue(
+      outcome.stdout.contains("💥 Runtime: the test exited with status 3"), outcome.stdout)
+    XCTAssertTrue(outcome.stdout.hasSuffix("\n1 passed, 2 failed\n"))
+  }
+
+  func testResultsAreInSourceOrderWhateverFinishesFirst() throws {
+    try write(
+      "#[test] fn slow() { sleep_ms(500); }\n#[test] fn fast() {}\n", to: "order.holo")
+    let outcome = try run(["test", "order.holo", "--jobs", "2"])
+    XCTAssertEqual(outcome.status, 0)
+    XCTAssertEqual(outcome.stdout, "test slow ... ok\ntest fast ... ok\n2 passed, 0 failed\n")
+  }
+
+  func testTestCompileErrorsExit1() throws {
+    try write(twoErrors, to: "bad.holo")
+    let outcome = try run(["test", "bad.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertEqual(outcome.stdout, "")
+    XCTAssertTrue(outcome.stderr.contains("E0201"))
+  }
+}

@@ -48,6 +48,7 @@ let package = Package(
     .testTarget(
       name: "HoloTests",
       dependencies: ["HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver"],
+      exclude: ["Conformance"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),

@@ -58,7 +58,7 @@ public enum Codegen {
     let module = ModuleEmitter(
       program: program, sources: sources, options: options, context: context!, target: target)
     defer { module.dispose() }
-    try module.emitProgram()
+    module.emitProgram()
     try module.verify()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()

@@ -72,18 +72,14 @@ final class ModuleEmitter {
 
   // MARK: Program
 
-  func emitProgram() throws {
+  func emitProgram() {
     for function in program.functions { declare(function) }
     for function in program.functions {
       FunctionEmitter(module: self, function: function).emit()
     }
     switch options.entry {
     case .program:
-      guard let entry = program.entry else {
-        throw CodegenError(
-          "the program has no entry point: define `fn main()` or write top-level statements")
-      }
-      emitProgramMain(entry: entry)
+      emitProgramMain(entry: program.entry.map { functions[$0.index] } ?? emptyEntry())
     case .tests:
       emitTestMain()
     case .none:
@@ -141,11 +137,21 @@ final class ModuleEmitter {
     return (value, type)
   }
 
-  private func emitProgramMain(entry: FunctionID) {
+  /// The entry of a program with neither `fn main` nor top-level statements: it does nothing.
+  private func emptyEntry() -> LLVMValueRef {
+    let type = LLVMFunctionType(voidType, nil, 0, 0)
+    let function = LLVMAddFunction(module, "holo.main", type)!
+    LLVMSetLinkage(function, LLVMInternalLinkage)
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, function, "entry"))
+    LLVMBuildRetVoid(builder)
+    return function
+  }
+
+  private func emitProgramMain(entry: LLVMValueRef) {
     let main = addCMain()
     let status = callRuntime(
       "holo_main",
-      [LLVMGetParam(main, 0), LLVMGetParam(main, 1), functions[entry.index], programInfo()])
+      [LLVMGetParam(main, 0), LLVMGetParam(main, 1), entry, programInfo()])
     LLVMBuildRet(builder, status)
   }
 
@@ -194,6 +200,10 @@ final class ModuleEmitter {
   /// Fills in the program info table with the functions that survived optimisation.
   func finishProgramInfo() {
     guard let global = programInfoGlobal else { return }
+    // Optimisation may have merged or deleted the constants these caches point to.
+    stringConstants.removeAll()
+    cStringConstants.removeAll()
+    locationConstants.removeAll()
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
       guard let value = LLVMGetNamedFunction(module, Self.symbol(of: function)) else { continue }

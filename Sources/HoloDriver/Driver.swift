@@ -185,11 +185,6 @@ public final class Driver {
   func linkExecutable(
     _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
   ) throws(DiagnosticsError) {
-    if entry == .program, program.entry == nil {
-      throw DiagnosticsError(
-        .noEntryPoint, "the program has no entry point",
-        hint: "add `fn main() { ... }` or top-level statements to the root file")
-    }
     let object = try generate(program, settings.codegenOptions(entry: entry), emit: .executable)
     let runtime = try runtimeArchive()
     guard let cc = Subprocess.findExecutable("cc", environment: environment) else {

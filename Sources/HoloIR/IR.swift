@@ -137,7 +137,8 @@ public struct IRProgram: Sendable {
   public var functions: [IRFunction]
   /// Indexed by `ExternID.index`.
   public var externs: [IRExtern]
-  /// `fn main()` or the script body; nil for a library or a test-only file.
+  /// `fn main()` or the script body; nil when the program has neither (a library for a C
+  /// host; run on its own it is an empty program, LANGUAGE.md §3).
   public var entry: FunctionID?
   public var tests: [FunctionID]
 

@@ -56,7 +56,6 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   // Link
   case linkFailed = "E0301"
   case runtimeNotFound = "E0302"
-  case noEntryPoint = "E0303"
   /// A built program's runtime failure, rendered by `holoc run` and `holoc test`; its
   /// diagnostics carry phase `Runtime`.
   case runtimeFailure = "E0304"

@@ -334,6 +334,45 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(outcome.stdout, "")
   }
 
+  func testTenMillionTemplateStringsRunInConstantMemory() throws {
+    try write(
+      """
+      let total = 0;
+      for i in 0..10_000_000 {
+          let s = `item {i} of {total}`;
+          let copy = s;
+          total += string_len(copy);
+      }
+      println(total);
+      let wait = read_line();
+      """, to: "strings.holo")
+    XCTAssertEqual(try run(["build", "strings.holo"]).status, 0)
+    // The program waits on stdin after its loop, so its peak resident size can be read.
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "\(project!)/strings")
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    var printed = Data()
+    while !printed.contains(UInt8(ascii: "\n")) {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      printed.append(chunk)
+    }
+    let status = try String(
+      contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+    try input.fileHandleForWriting.close()
+    process.waitUntilExit()
+    XCTAssertEqual(String(decoding: printed, as: UTF8.self), "244134830\n")
+    let peakLine = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    let peakKiB =
+      Int(peakLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+      ?? .max
+    XCTAssertLessThan(peakKiB, 16 * 1024, "peak resident size \(peakKiB) KiB")
+  }
+
   // MARK: test
 
   private let suite = """

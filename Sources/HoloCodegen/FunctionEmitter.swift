@@ -363,7 +363,7 @@ final class FunctionEmitter {
       case .value(let valueExpr):
         let emitted = emitExpr(valueExpr)
         guard let value = emitted.value else { continue }
-        let (function, argument) = appendFunction(for: valueExpr.type, value)
+        let (function, argument) = printableCall("holo_builder_append_", valueExpr.type, value)
         module.callRuntime(function, [builderValue, argument])
         releaseIfOwned(emitted, type: valueExpr.type)
       }
@@ -372,19 +372,20 @@ final class FunctionEmitter {
       value: module.callRuntime("holo_builder_finish", [builderValue]), owned: true)
   }
 
-  /// The builder function for a printable type, and the value widened to what it takes.
-  private func appendFunction(for type: IRType, _ value: LLVMValueRef) -> (String, LLVMValueRef) {
+  /// The runtime function for a printable type (`holo_print_` or `holo_builder_append_`
+  /// plus a suffix), and the value widened to what that function takes.
+  private func printableCall(_ prefix: String, _ type: IRType, _ value: LLVMValueRef) -> (
+    String, LLVMValueRef
+  ) {
     switch type {
-    case .i32:
-      return ("holo_builder_append_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
-    case .i64: return ("holo_builder_append_i64", value)
-    case .u32:
-      return ("holo_builder_append_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
-    case .u64: return ("holo_builder_append_u64", value)
-    case .f32: return ("holo_builder_append_f32", value)
-    case .f64: return ("holo_builder_append_f64", value)
-    case .bool: return ("holo_builder_append_bool", value)
-    default: return ("holo_builder_append_string", value)
+    case .i32: return (prefix + "i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
+    case .i64: return (prefix + "i64", value)
+    case .u32: return (prefix + "u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
+    case .u64: return (prefix + "u64", value)
+    case .f32: return (prefix + "f32", value)
+    case .f64: return (prefix + "f64", value)
+    case .bool: return (prefix + "bool", value)
+    default: return (prefix + "string", value)
     }
   }
 
@@ -396,7 +397,7 @@ final class FunctionEmitter {
       if let argument = arguments.first {
         let emitted = emitExpr(argument)
         if let value = emitted.value {
-          let (function, widened) = printFunction(for: argument.type, value)
+          let (function, widened) = printableCall("holo_print_", argument.type, value)
           module.callRuntime(function, [widened])
           releaseIfOwned(emitted, type: argument.type)
         }
@@ -431,19 +432,6 @@ final class FunctionEmitter {
       guard let ms = emitExpr(arguments[0]).value else { return .none }
       module.callRuntime("holo_sleep_ms", [ms])
       return .none
-    }
-  }
-
-  private func printFunction(for type: IRType, _ value: LLVMValueRef) -> (String, LLVMValueRef) {
-    switch type {
-    case .i32: return ("holo_print_i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
-    case .i64: return ("holo_print_i64", value)
-    case .u32: return ("holo_print_u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
-    case .u64: return ("holo_print_u64", value)
-    case .f32: return ("holo_print_f32", value)
-    case .f64: return ("holo_print_f64", value)
-    case .bool: return ("holo_print_bool", value)
-    default: return ("holo_print_string", value)
     }
   }
 
@@ -486,17 +474,23 @@ final class FunctionEmitter {
     var incomingValues: [LLVMValueRef?] = []
     var incomingBlocks: [LLVMBasicBlockRef?] = []
 
-    LLVMPositionBuilderAtEnd(builder, thenLLVMBlock)
-    let thenValue = emitBlock(thenBlock, wantsValue: wantsValue)
-    if !isTerminated, thenBlock.type != .never {
+    // A branch that completes feeds the merge block (and its value the phi); one that
+    // cannot complete ends in `unreachable`.
+    func finishBranch(_ value: EmittedValue, type branchType: IRType) {
+      guard !isTerminated else { return }
+      guard branchType != .never else {
+        LLVMBuildUnreachable(builder)
+        return
+      }
       if wantsValue {
-        incomingValues.append(thenValue.value)
+        incomingValues.append(value.value)
         incomingBlocks.append(LLVMGetInsertBlock(builder))
       }
       LLVMBuildBr(builder, mergeBlock)
-    } else if !isTerminated {
-      LLVMBuildUnreachable(builder)
     }
+
+    LLVMPositionBuilderAtEnd(builder, thenLLVMBlock)
+    finishBranch(emitBlock(thenBlock, wantsValue: wantsValue), type: thenBlock.type)
 
     LLVMPositionBuilderAtEnd(builder, elseLLVMBlock)
     if let elseBranch {
@@ -506,15 +500,7 @@ final class FunctionEmitter {
       } else {
         releaseIfOwned(elseValue, type: elseBranch.type)
       }
-      if !isTerminated, elseBranch.type != .never {
-        if wantsValue {
-          incomingValues.append(elseValue.value)
-          incomingBlocks.append(LLVMGetInsertBlock(builder))
-        }
-        LLVMBuildBr(builder, mergeBlock)
-      } else if !isTerminated {
-        LLVMBuildUnreachable(builder)
-      }
+      finishBranch(elseValue, type: elseBranch.type)
     } else {
       LLVMBuildBr(builder, mergeBlock)
     }

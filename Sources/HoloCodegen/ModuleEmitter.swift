@@ -259,18 +259,22 @@ final class ModuleEmitter {
 
   // MARK: Constants
 
+  /// The UTF-8 bytes of `text` and a NUL, as an LLVM array constant.
+  private func nulTerminatedBytes(_ text: String) -> LLVMValueRef {
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBufferPointer { buffer in
+      buffer.withMemoryRebound(to: CChar.self) {
+        LLVMConstStringInContext2(context, $0.baseAddress, bytes.count, 0)!
+      }
+    }
+  }
+
   /// An immortal `holo_string` constant (refcount -1), shared by equal literals.
   func stringConstant(_ text: String) -> LLVMValueRef {
     if let known = stringConstants[text] { return known }
-    let bytes = Array(text.utf8)
-    let data = bytes.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) {
-        LLVMConstStringInContext2(context, $0.baseAddress, bytes.count, 0)
-      }
-    }
     var fields: [LLVMValueRef?] = [
       LLVMConstInt(i64Type, UInt64(bitPattern: -1), 1),
-      LLVMConstInt(i64Type, UInt64(bytes.count), 0), data,
+      LLVMConstInt(i64Type, UInt64(text.utf8.count), 0), nulTerminatedBytes(text),
     ]
     let value = LLVMConstStructInContext(context, &fields, 3, 0)!
     let global = globalConstant(value, name: "holo.str")
@@ -282,13 +286,7 @@ final class ModuleEmitter {
 
   func cString(_ text: String) -> LLVMValueRef {
     if let known = cStringConstants[text] { return known }
-    let bytes = Array(text.utf8)
-    let data = bytes.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) {
-        LLVMConstStringInContext2(context, $0.baseAddress, bytes.count, 0)
-      }
-    }
-    let global = globalConstant(data!, name: "holo.cstr")
+    let global = globalConstant(nulTerminatedBytes(text), name: "holo.cstr")
     LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
     cStringConstants[text] = global
     return global

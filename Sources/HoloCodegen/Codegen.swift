@@ -46,32 +46,88 @@ public struct CodegenError: Error, CustomStringConvertible {
   public init(_ description: String) { self.description = description }
 }
 
+/// A patch's slot update: after it, `slot` holds the address of `function`.
+public struct SlotUpdate: Sendable, Hashable {
+  public var slot: String
+  public var function: String
+  public init(slot: String, function: String) {
+    self.slot = slot
+    self.function = function
+  }
+}
+
+/// New versions of some functions of a running dev build (docs/PATCHING.md).
+public struct Patch: Sendable {
+  /// An ELF relocatable object defining the new versions.
+  public var object: [UInt8]
+  /// Slots the object uses that the running program does not have yet (new signatures).
+  public var newSlots: [String]
+  public var updates: [SlotUpdate]
+}
+
 public enum Codegen {
   /// Compiles a checked program to an object file, assembly or LLVM IR text, in memory.
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
+    try withModule(program, sources, options, definedFunctions: nil, version: 0) {
+      module, target in
+      switch emit {
+      case .llvmIR:
+        let text = LLVMPrintModuleToString(module.module)!
+        defer { LLVMDisposeMessage(text) }
+        return Array(String(cString: text).utf8)
+      case .object:
+        return try target.emit(module.module, fileType: LLVMObjectFile)
+      case .assembly:
+        return try target.emit(module.module, fileType: LLVMAssemblyFile)
+      }
+    }
+  }
+
+  /// Compiles version `version` of `functions` into a patch for a running dev build whose
+  /// slots are `existingSlots`. Calls from the patch go through slots like all dev code.
+  public static func generatePatch(
+    _ program: IRProgram, sources: SourceManager, functions: Set<FunctionID>, version: Int,
+    existingSlots: Set<String>, options: CodegenOptions
+  ) throws -> Patch {
+    var patchOptions = options
+    patchOptions.mode = .dev
+    patchOptions.entry = .none
+    return try withModule(
+      program, sources, patchOptions, definedFunctions: functions, version: version
+    ) { module, target in
+      let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
+      let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
+      return Patch(
+        object: try target.emit(module.module, fileType: LLVMObjectFile),
+        newSlots: referenced.subtracting(existingSlots).sorted(), updates: updates)
+    }
+  }
+
+  /// The slots a full dev build of `program` defines.
+  public static func slots(of program: IRProgram) -> Set<String> {
+    Set(program.functions.map(Symbols.slot(of:)))
+  }
+
+  private static func withModule<Result>(
+    _ program: IRProgram, _ sources: SourceManager, _ options: CodegenOptions,
+    definedFunctions: Set<FunctionID>?, version: Int,
+    _ body: (ModuleEmitter, TargetMachine) throws -> Result
+  ) throws -> Result {
     let target = try TargetMachine(
       cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
     let module = ModuleEmitter(
-      program: program, sources: sources, options: options, context: context!, target: target)
+      program: program, sources: sources, options: options, context: context!, target: target,
+      definedFunctions: definedFunctions, version: version)
     defer { module.dispose() }
     module.emitProgram()
     try module.verify()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
-    switch emit {
-    case .llvmIR:
-      let text = LLVMPrintModuleToString(module.module)!
-      defer { LLVMDisposeMessage(text) }
-      return Array(String(cString: text).utf8)
-    case .object:
-      return try target.emit(module.module, fileType: LLVMObjectFile)
-    case .assembly:
-      return try target.emit(module.module, fileType: LLVMAssemblyFile)
-    }
+    return try body(module, target)
   }
 }
 

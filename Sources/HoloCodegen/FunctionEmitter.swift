@@ -32,7 +32,7 @@ final class FunctionEmitter {
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
     self.function = function
-    self.llvmFunction = module.functions[function.id.index]
+    self.llvmFunction = module.functions[function.id.index]!
     self.builder = module.builder
     self.slots = Array(repeating: nil, count: function.locals.count)
   }
@@ -273,6 +273,14 @@ final class FunctionEmitter {
     case .boolConstant(let value):
       return EmittedValue(value: LLVMConstInt(module.boolType, value ? 1 : 0, 0), owned: false)
     case .stringConstant(let text):
+      // A patch's memory is freed once its code is unused, but a string could outlive it:
+      // patch code copies its literals to the heap instead of handing out constants.
+      if module.version > 0 {
+        let copy = module.callRuntime(
+          "holo_string_from_bytes",
+          [module.cString(text), LLVMConstInt(module.i64Type, UInt64(text.utf8.count), 0)])
+        return EmittedValue(value: copy, owned: true)
+      }
       return EmittedValue(value: module.stringConstant(text), owned: false)
     case .unitConstant:
       return .none

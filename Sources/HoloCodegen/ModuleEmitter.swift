@@ -23,9 +23,15 @@ final class ModuleEmitter {
   /// `holo_location`: { const char *file; int32_t line; int32_t column; }
   let locationType: LLVMTypeRef
 
-  /// LLVM functions of the program's holo functions, by `FunctionID.index`.
-  private(set) var functions: [LLVMValueRef] = []
+  /// The functions this module defines: all of them, or a patch's.
+  let definedFunctions: Set<FunctionID>
+  /// The version number of the functions this module defines (0 outside patches).
+  let version: Int
+  /// LLVM functions of the holo functions this module defines, by `FunctionID.index`.
+  private(set) var functions: [LLVMValueRef?] = []
   private(set) var functionTypes: [LLVMTypeRef] = []
+  /// Dev builds: the slot globals this module defines or references.
+  private var slots: [FunctionID: LLVMValueRef] = [:]
   private var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var runtimeFunctions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var stringConstants: [String: LLVMValueRef] = [:]
@@ -35,9 +41,11 @@ final class ModuleEmitter {
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
-    target: TargetMachine
+    target: TargetMachine, definedFunctions: Set<FunctionID>? = nil, version: Int = 0
   ) {
     self.program = program
+    self.definedFunctions = definedFunctions ?? Set(program.functions.map(\.id))
+    self.version = version
     self.sources = sources
     self.options = options
     self.context = context
@@ -74,12 +82,12 @@ final class ModuleEmitter {
 
   func emitProgram() {
     for function in program.functions { declare(function) }
-    for function in program.functions {
+    for function in program.functions where definedFunctions.contains(function.id) {
       FunctionEmitter(module: self, function: function).emit()
     }
     switch options.entry {
     case .program:
-      emitProgramMain(entry: program.entry.map { functions[$0.index] } ?? emptyEntry())
+      emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
     case .tests:
       emitTestMain()
     case .none:
@@ -87,17 +95,23 @@ final class ModuleEmitter {
     }
   }
 
-  /// Holo functions get symbols no C identifier can spell (`holo.NAME`), so they never
-  /// collide with C names. Release builds make them internal so LLVM may inline and drop them.
-  static func symbol(of function: IRFunction) -> String {
-    function.isExport ? function.name : "holo." + function.name
+  /// The symbol of a function this module defines. Release builds make holo functions
+  /// internal so LLVM may inline and drop them.
+  func symbol(of function: IRFunction) -> String {
+    options.mode == .release
+      ? Symbols.release(of: function) : Symbols.version(version, of: function)
   }
 
   private func declare(_ function: IRFunction) {
     var parameters: [LLVMTypeRef?] = function.parameterTypes.map { llvmType($0) }
     let type = LLVMFunctionType(
       returnLLVMType(function.returnType), &parameters, UInt32(parameters.count), 0)!
-    let value = LLVMAddFunction(module, Self.symbol(of: function), type)!
+    functionTypes.append(type)
+    guard definedFunctions.contains(function.id) else {
+      functions.append(nil)
+      return
+    }
+    let value = LLVMAddFunction(module, symbol(of: function), type)!
     if options.mode == .release, !function.isExport {
       LLVMSetLinkage(value, LLVMInternalLinkage)
     }
@@ -108,16 +122,48 @@ final class ModuleEmitter {
       LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
     }
     functions.append(value)
-    functionTypes.append(type)
+    // A full dev build defines every function's slot, pointing at version 0.
+    if options.mode == .dev, version == 0 {
+      let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function))!
+      LLVMSetInitializer(slot, value)
+      slots[function.id] = slot
+    }
   }
 
-  /// The single point where a call to a holo function is lowered. Release builds call
-  /// directly; the dev calling convention (calls through the patch table) plugs in here.
+  /// The single point where a call to a holo function is lowered: release builds call
+  /// directly; dev builds load the callee's current version from its slot and call that.
   func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
     var arguments = arguments
+    let target: LLVMValueRef?
+    if options.mode == .dev {
+      target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
+    } else {
+      target = functions[id.index]
+    }
     return LLVMBuildCall2(
-      builder, functionTypes[id.index], functions[id.index], &arguments, UInt32(arguments.count), ""
-    )
+      builder, functionTypes[id.index], target, &arguments, UInt32(arguments.count), "")
+  }
+
+  /// A function's slot: defined by a full dev build, declared by a patch (the process
+  /// or the agent defines it).
+  private func slot(of id: FunctionID) -> LLVMValueRef {
+    if let known = slots[id] { return known }
+    let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: program.functions[id.index]))!
+    slots[id] = slot
+    return slot
+  }
+
+  /// The slot updates a patch module makes: each defined function's slot now points at
+  /// the version this module defines.
+  var slotUpdates: [(slot: String, function: String)] {
+    program.functions.filter { definedFunctions.contains($0.id) }.map {
+      (Symbols.slot(of: $0), symbol(of: $0))
+    }
+  }
+
+  /// Every slot the module references.
+  var referencedSlots: [String] {
+    slots.keys.sorted().map { Symbols.slot(of: program.functions[$0.index]) }
   }
 
   func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {
@@ -206,7 +252,7 @@ final class ModuleEmitter {
     locationConstants.removeAll()
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
-      guard let value = LLVMGetNamedFunction(module, Self.symbol(of: function)) else { continue }
+      guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
       var fields: [LLVMValueRef?] = [value, cString(function.name), location(function.span)]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
@@ -350,6 +396,7 @@ final class ModuleEmitter {
       return name.hasPrefix("holo_builder")
         ? (voidType, [pointer, pointer], false) : (voidType, [pointer], false)
     case "holo_string_len": return (i64Type, [pointer], false)
+    case "holo_string_from_bytes": return (pointer, [pointer, i64Type], false)
     case "holo_string_equal": return (boolType, [pointer, pointer], false)
     case "holo_builder_new": return (pointer, [], false)
     case "holo_builder_append_bytes": return (voidType, [pointer, pointer, i64Type], false)

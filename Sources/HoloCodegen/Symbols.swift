@@ -1,0 +1,24 @@
+import HoloIR
+
+/// The symbol names of holo functions and of the dev build's slots (docs/PATCHING.md).
+public enum Symbols {
+  /// A function's identity for patching: its name and signature, `add(i64,i64)->i64`.
+  public static func key(of function: IRFunction) -> String {
+    let parameters = function.parameterTypes.map(\.description).joined(separator: ",")
+    return "\(function.name)(\(parameters))->\(function.returnType)"
+  }
+
+  /// The slot through which dev code calls the function: `holo.slot.add(i64,i64)->i64`.
+  public static func slot(of function: IRFunction) -> String { "holo.slot." + key(of: function) }
+
+  /// Version `version` of a dev-built function: 0 in the executable, N in the N-th patch.
+  public static func version(_ version: Int, of function: IRFunction) -> String {
+    "holo.\(key(of: function))#\(version)"
+  }
+
+  /// A release-built function. No C identifier contains a dot, so holo symbols never
+  /// collide with C symbols; `export fn` keeps its plain name.
+  public static func release(of function: IRFunction) -> String {
+    function.isExport ? function.name : "holo." + function.name
+  }
+}

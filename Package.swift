@@ -18,7 +18,7 @@ let package = Package(
   ],
   targets: [
     // Pipeline, in order: source & diagnostics → syntax → semantic analysis → typed IR →
-    // LLVM codegen → driver (linking, running, testing) → command line.
+    // LLVM codegen → driver (linking, running, testing) → the live loop → command line.
     .target(name: "HoloSource"),
     .target(name: "HoloSyntax", dependencies: ["HoloSource"]),
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
@@ -36,10 +36,18 @@ let package = Package(
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
+    .target(
+      name: "HoloDev",
+      dependencies: [
+        "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver",
+      ],
+      swiftSettings: llvmSwiftSettings,
+      linkerSettings: llvmLinkerSettings
+    ),
     .executableTarget(
       name: "holoc",
       dependencies: [
-        "HoloDriver", "HoloSource",
+        "HoloDev", "HoloDriver", "HoloSource",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: llvmSwiftSettings,
@@ -47,7 +55,9 @@ let package = Package(
     ),
     .testTarget(
       name: "HoloTests",
-      dependencies: ["HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver"],
+      dependencies: [
+        "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver", "HoloDev",
+      ],
       exclude: ["Conformance"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings

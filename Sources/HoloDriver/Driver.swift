@@ -43,7 +43,7 @@ public struct BuildSettings: Sendable {
     self.libraries = libraries
   }
 
-  func codegenOptions(entry: CodegenOptions.Entry) -> CodegenOptions {
+  public func codegenOptions(entry: CodegenOptions.Entry) -> CodegenOptions {
     CodegenOptions(
       mode: mode, optimizationLevel: optimizationLevel ?? (mode == .release ? 3 : 0),
       targetCPU: targetCPU, entry: entry)
@@ -64,16 +64,20 @@ struct DiagnosticsError: Error {
 /// Carries out one holoc command: compiles, links, runs, tests. Diagnostics go to stderr.
 /// Each method returns the process exit status.
 public final class Driver {
-  let sources = SourceManager()
+  let sources: SourceManager
   let format: DiagnosticRenderer.Format
   let environment: [String: String]
 
+  /// `sources` holds the program's files: a fresh manager, or the one a program given to
+  /// the driver was analysed with (`holoc dev`).
   public init(
     format: DiagnosticRenderer.Format,
-    environment: [String: String] = ProcessInfo.processInfo.environment
+    environment: [String: String] = ProcessInfo.processInfo.environment,
+    sources: SourceManager = SourceManager()
   ) {
     self.format = format
     self.environment = environment
+    self.sources = sources
   }
 
   /// `holoc check`: parse and typecheck only.

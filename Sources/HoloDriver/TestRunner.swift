@@ -100,7 +100,7 @@ extension Driver {
 }
 
 /// Calls `body` for each index in `0..<count` on up to `jobs` threads; returns when all did.
-private func runInParallel(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
+func runInParallel(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> Void) {
   let queue = WorkQueue(count: count)
   let group = DispatchGroup()
   for _ in 0..<min(jobs, count) {
@@ -130,7 +130,7 @@ private final class WorkQueue: @unchecked Sendable {
 }
 
 /// What every test process shares.
-private struct TestContext: Sendable {
+struct TestContext: Sendable {
   var executable: String
   var directory: String
   var environment: [String: String]

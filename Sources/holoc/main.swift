@@ -1,4 +1,5 @@
 import ArgumentParser
+import HoloDev
 import HoloDriver
 import HoloSource
 
@@ -7,7 +8,7 @@ struct Holoc: ParsableCommand {
     commandName: "holoc",
     abstract: "The holo compiler.",
     version: "holoc \(holocVersion)",
-    subcommands: [Check.self, Build.self, Run.self, Test.self])
+    subcommands: [Check.self, Build.self, Run.self, Test.self, Dev.self])
 }
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
@@ -160,6 +161,67 @@ struct Test: ParsableCommand {
     let driver = Driver(format: common.format.diagnosticFormat)
     let options = TestOptions(filter: filter, jobs: jobs, timeout: timeout)
     try finish(with: driver.test(path: common.path, settings: flags.settings, options: options))
+  }
+}
+
+extension RestartPolicy: ExpressibleByArgument {}
+
+struct Dev: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "The live loop: build, run, watch, patch the running program, re-run affected tests.")
+
+  @Argument(help: "A .holo root file, or a folder holding main.holo.")
+  var path: String = "."
+
+  @Option(
+    name: .customShort("O", allowingJoined: true),
+    help: ArgumentHelp("Optimisation level, 0 to 3 (default 0).", valueName: "LEVEL"))
+  var optimizationLevel: Int?
+
+  @Option(help: ArgumentHelp("The CPU to generate code for, or `native`.", valueName: "NAME"))
+  var targetCPU: String?
+
+  @Option(
+    name: .customShort("l", allowingJoined: true),
+    help: ArgumentHelp("Link the C library NAME (repeatable).", valueName: "NAME"))
+  var libraries: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "Write events as JSON lines to FILE instead of status lines to stderr.", valueName: "FILE"))
+  var events: String?
+
+  @Flag(help: "Do not re-run the tests a change affects.")
+  var noTests = false
+
+  @Option(
+    help: ArgumentHelp(
+      "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh or never.",
+      valueName: "MODE"))
+  var restart: RestartPolicy = .replay
+
+  @Option(
+    help: ArgumentHelp("Seconds each affected test may run (default 10).", valueName: "SECONDS"))
+  var timeout: Double = 10
+
+  @Argument(parsing: .postTerminator, help: "Arguments for the program, after `--`.")
+  var arguments: [String] = []
+
+  func validate() throws {
+    if let level = optimizationLevel, !(0...3).contains(level) {
+      throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
+    }
+    if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+  }
+
+  func run() throws {
+    let options = DevOptions(
+      path: path, arguments: arguments, eventsPath: events, runsTests: !noTests, restart: restart,
+      settings: BuildSettings(
+        mode: .dev, optimizationLevel: optimizationLevel, targetCPU: targetCPU,
+        libraries: libraries),
+      testTimeout: timeout)
+    try finish(with: LiveLoop.run(options))
   }
 }
 

@@ -1,0 +1,111 @@
+import HoloCodegen
+import HoloIR
+import HoloSource
+
+/// A checked program with what the live loop compares between versions of it.
+struct ProgramIndex {
+  struct Function {
+    var key: String
+    var fingerprint: String
+    var callees: Set<FunctionID>
+  }
+
+  let program: IRProgram
+  /// Indexed by `FunctionID.index`.
+  let functions: [Function]
+  /// Function ids by `Symbols.key`.
+  let idsByKey: [String: FunctionID]
+
+  init(_ program: IRProgram, sources: SourceManager) {
+    self.program = program
+    functions = program.functions.map { function in
+      let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
+      return Function(key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees)
+    }
+    var idsByKey: [String: FunctionID] = [:]
+    for (index, function) in functions.enumerated() { idsByKey[function.key] = FunctionID(index) }
+    self.idsByKey = idsByKey
+  }
+
+  func name(_ id: FunctionID) -> String { program.functions[id.index].name }
+
+  /// Every function reachable from `start` through calls, `start` included.
+  func reachable(from start: FunctionID) -> Set<FunctionID> {
+    var seen: Set<FunctionID> = [start]
+    var work = [start]
+    while let next = work.popLast() {
+      for callee in functions[next.index].callees where seen.insert(callee).inserted {
+        work.append(callee)
+      }
+    }
+    return seen
+  }
+}
+
+/// What an edit changed, between the last good program and the new one (ids are the new
+/// program's).
+struct ChangeSet {
+  /// Functions whose fingerprint changed, new functions (a changed signature makes a new
+  /// function), and functions calling a function whose signature changed.
+  let changed: Set<FunctionID>
+  /// The functions to compile into a patch: the changed ones a running program can call
+  /// (tests are run by the test executable, never by the program).
+  let patch: Set<FunctionID>
+  /// The entry function changed: its running frame would keep running the old code.
+  let entryChanged: Bool
+  /// The `#[test]` functions whose call graph reaches a changed function, in source order.
+  let affectedTests: [FunctionID]
+
+  init(from old: ProgramIndex, to new: ProgramIndex) {
+    let oldKeysByName = Dictionary(
+      old.functions.map { (Self.name(ofKey: $0.key), $0.key) },
+      uniquingKeysWith: { first, _ in first })
+    var changed: Set<FunctionID> = []
+    var signatureChanged: Set<String> = []
+    for (index, function) in new.functions.enumerated() {
+      let id = FunctionID(index)
+      guard let oldID = old.idsByKey[function.key] else {
+        changed.insert(id)
+        let name = new.name(id)
+        if let oldKey = oldKeysByName[name], oldKey != function.key {
+          signatureChanged.insert(name)
+        }
+        continue
+      }
+      if old.functions[oldID.index].fingerprint != function.fingerprint { changed.insert(id) }
+    }
+    for (index, function) in new.functions.enumerated()
+    where function.callees.contains(where: { signatureChanged.contains(new.name($0)) }) {
+      changed.insert(FunctionID(index))
+    }
+    self.changed = changed
+
+    let program = new.program
+    let calledByNonTests = Set(
+      program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id.index].callees })
+    patch = changed.filter {
+      program.functions[$0.index].kind != .test || calledByNonTests.contains($0)
+    }
+
+    let oldEntryKey = old.program.entry.map { old.functions[$0.index].key }
+    if let entry = program.entry {
+      entryChanged = changed.contains(entry) || oldEntryKey != new.functions[entry.index].key
+    } else {
+      entryChanged = oldEntryKey != nil
+    }
+
+    affectedTests = program.tests
+      .filter { !new.reachable(from: $0).isDisjoint(with: changed) }
+      .sorted {
+        let (a, b) = (program.functions[$0.index].span, program.functions[$1.index].span)
+        return (a.file, a.start) < (b.file, b.start)
+      }
+  }
+
+  var isEmpty: Bool { changed.isEmpty }
+
+  /// `add(i64,i64)->i64` → `add`.
+  private static func name(ofKey key: String) -> String {
+    String(key.prefix { $0 != "(" })
+  }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// What the live loop's helper threads tell the session, which handles them one at a time
+/// on its own thread.
+enum DevEvent: Sendable {
+  /// Source files changed on disk (a debounced burst).
+  case sourcesChanged
+  /// A program's agent connected and said `HELLO`.
+  case agentConnected(AgentConnection)
+  case agentMessage(connection: Int, AgentMessage)
+  case agentDisconnected(connection: Int)
+  /// A program ended (`generation` numbers the programs the session started).
+  case programExited(generation: Int, ProgramTermination)
+  /// holoc was asked to stop (SIGINT, SIGTERM, SIGHUP).
+  case terminate
+}
+
+/// A blocking first-in first-out queue of events, shared by the threads.
+final class EventQueue: @unchecked Sendable {
+  private let condition = NSCondition()
+  private var events: [DevEvent] = []
+
+  func post(_ event: DevEvent) {
+    condition.withLock {
+      events.append(event)
+      condition.signal()
+    }
+  }
+
+  /// The oldest event; waits for one.
+  func next() -> DevEvent {
+    condition.withLock {
+      while events.isEmpty { condition.wait() }
+      return events.removeFirst()
+    }
+  }
+
+  /// The oldest event `matches` accepts, leaving the others queued in order; nil when none
+  /// came within `timeout` seconds.
+  func take(timeout: Double, matching matches: (DevEvent) -> Bool) -> DevEvent? {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    return condition.withLock {
+      while true {
+        if let index = events.firstIndex(where: matches) { return events.remove(at: index) }
+        if Date() >= deadline { return nil }
+        _ = condition.wait(until: deadline)
+      }
+    }
+  }
+}

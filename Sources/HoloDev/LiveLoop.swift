@@ -1,0 +1,71 @@
+import Foundation
+import HoloDriver
+import HoloSource
+
+/// How `holoc dev` restarts the program when a change cannot be applied live.
+public enum RestartPolicy: String, Sendable, CaseIterable {
+  /// Start a new process and feed it, with its output suppressed, the stdin its
+  /// predecessor consumed, so it reaches the same state.
+  case replay
+  /// Start a new process with only the input not consumed yet.
+  case fresh
+  /// Keep the program running its old code and say so.
+  case never
+}
+
+/// The flags of `holoc dev`.
+public struct DevOptions: Sendable {
+  public var path: String
+  /// The program's arguments.
+  public var arguments: [String]
+  /// Where JSON events go instead of human status lines on stderr.
+  public var eventsPath: String?
+  public var runsTests: Bool
+  public var restart: RestartPolicy
+  public var settings: BuildSettings
+  /// Seconds each affected test may run.
+  public var testTimeout: Double
+
+  public init(
+    path: String, arguments: [String] = [], eventsPath: String? = nil, runsTests: Bool = true,
+    restart: RestartPolicy = .replay, settings: BuildSettings = BuildSettings(),
+    testTimeout: Double = 10
+  ) {
+    self.path = path
+    self.arguments = arguments
+    self.eventsPath = eventsPath
+    self.runsTests = runsTests
+    self.restart = restart
+    self.settings = settings
+    self.testTimeout = testTimeout
+  }
+}
+
+/// `holoc dev`: build, run, watch, patch the running program, re-run affected tests.
+public enum LiveLoop {
+  /// Runs until holoc is interrupted (SIGINT, SIGTERM, SIGHUP); returns holoc's exit
+  /// status: 0 then, 1 when the session could not start.
+  public static func run(_ options: DevOptions) -> Int32 {
+    var settings = options.settings
+    settings.mode = .dev
+    var options = options
+    options.settings = settings
+    let rootFile: String
+    do throws(DriverFailure) {
+      rootFile = try Driver.rootFile(of: options.path)
+    } catch {
+      let renderer = DiagnosticRenderer(
+        sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
+      let text = error.diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
+      Posix.writeAll(STDERR_FILENO, Array(text.utf8))
+      return 1
+    }
+    do throws(Posix.Failure) {
+      let session = try DevSession(options: options, rootFile: rootFile)
+      return session.run()
+    } catch {
+      Posix.writeAll(STDERR_FILENO, Array("holoc dev: \(error.description)\n".utf8))
+      return 1
+    }
+  }
+}

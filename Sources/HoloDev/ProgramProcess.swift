@@ -1,0 +1,200 @@
+import Foundation
+
+enum ProgramTermination: Sendable, Equatable {
+  case exited(Int32)
+  case signalled(Int32)
+}
+
+/// What a started program reads on stdin: the input log from `base` on. The first
+/// `replayLength` bytes replay what a previous run consumed; until the program has
+/// consumed them its output is suppressed (see `StdinFeeder`).
+struct InputPlan {
+  var base: Int
+  var replayLength: Int
+}
+
+/// A running program: its process, the threads that feed its stdin and pass its output
+/// through, and the thread that waits for it to end.
+final class ProgramProcess: @unchecked Sendable {
+  let processID: pid_t
+  let generation: Int
+  let input: InputPlan
+  private let feeder: StdinFeeder
+  private let pumps: [OutputPump]
+  private let exitedFlag = Flag()
+
+  private init(
+    processID: pid_t, generation: Int, input: InputPlan, feeder: StdinFeeder, pumps: [OutputPump]
+  ) {
+    self.processID = processID
+    self.generation = generation
+    self.input = input
+    self.feeder = feeder
+    self.pumps = pumps
+  }
+
+  /// Starts `executable` with its stdin fed from `log` per `input` and its stdout and
+  /// stderr passed through to holoc's; posts `.programExited` when it ends.
+  static func start(
+    executable: String, arguments: [String], environment: [String: String], generation: Int,
+    log: InputLog, input: InputPlan, events: EventQueue
+  ) throws(Posix.Failure) -> ProgramProcess {
+    let stdin = try Posix.pipe()
+    let stdout = try Posix.pipe()
+    let stderr = try Posix.pipe()
+    let childEnds = [stdin.read, stdout.write, stderr.write]
+    defer { childEnds.forEach { close($0) } }
+    let processID = try spawn(
+      executable, arguments, environment, stdin: stdin.read, stdout: stdout.write,
+      stderr: stderr.write)
+
+    let suppressed = input.replayLength > 0
+    let pumps = [
+      OutputPump(source: stdout.read, destination: STDOUT_FILENO, suppressed: suppressed),
+      OutputPump(source: stderr.read, destination: STDERR_FILENO, suppressed: suppressed),
+    ]
+    // holoc keeps a read end of the program's stdin only to ask how much is still unread.
+    let probe = dup(stdin.read)
+    Posix.closeOnExec(probe)
+    let feeder = StdinFeeder(
+      log: log, input: input, writeEnd: stdin.write, probe: probe, processID: processID)
+    let process = ProgramProcess(
+      processID: processID, generation: generation, input: input, feeder: feeder, pumps: pumps)
+    pumps.forEach { $0.start() }
+    feeder.start(process)
+    Thread {
+      let termination = waitForExit(processID)
+      process.exitedFlag.set()
+      // Pass the program's last output through before reporting its end.
+      pumps.forEach { $0.waitUntilDrained(timeout: 2) }
+      events.post(.programExited(generation: generation, termination))
+    }.start()
+    return process
+  }
+
+  var hasExited: Bool { exitedFlag.isSet }
+
+  /// Kills the program (it cannot catch SIGKILL, so no output follows).
+  func kill() { _ = Glibc.kill(processID, SIGKILL) }
+
+  /// Ends output suppression: drops what the program wrote so far and passes the rest.
+  func endSuppression() { pumps.forEach { $0.endSuppression() } }
+
+  /// The time of the program's latest output, in `Posix.monotonicMs()`.
+  var lastOutputMs: Double { pumps.map(\.lastOutputMs).max() ?? 0 }
+
+  /// After the program ended: stops feeding its stdin and returns how many bytes of its
+  /// input (from `input.base`) it consumed.
+  func finishInput() -> Int { feeder.finish() }
+
+  private static func spawn(
+    _ executable: String, _ arguments: [String], _ environment: [String: String],
+    stdin: Int32, stdout: Int32, stderr: Int32
+  ) throws(Posix.Failure) -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, stdin, STDIN_FILENO)
+    posix_spawn_file_actions_adddup2(&actions, stdout, STDOUT_FILENO)
+    posix_spawn_file_actions_adddup2(&actions, stderr, STDERR_FILENO)
+
+    // holoc blocks and ignores signals the program must get with their defaults.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var processID: pid_t = 0
+    let status = posix_spawn(&processID, executable, &actions, &attributes, argv, envp)
+    guard status == 0 else { throw Posix.Failure("cannot start `\(executable)`", errno: status) }
+    return processID
+  }
+
+  private static func waitForExit(_ processID: pid_t) -> ProgramTermination {
+    var status: Int32 = 0
+    while waitpid(processID, &status, 0) < 0 {
+      if errno != EINTR { return .exited(-1) }
+    }
+    // The WIFEXITED family are macros Swift does not import.
+    let signal = status & 0x7f
+    return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+  }
+}
+
+/// A thread-safe boolean that only goes from false to true.
+final class Flag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+
+  func set() { lock.withLock { value = true } }
+  var isSet: Bool { lock.withLock { value } }
+}
+
+/// Passes one of the program's output pipes through to holoc's own descriptor, byte for
+/// byte, or drops what arrives while suppressed.
+final class OutputPump: @unchecked Sendable {
+  private let source: Int32
+  private let destination: Int32
+  private let lock = NSLock()
+  private var suppressed: Bool
+  private var closed = false
+  private var latestOutputMs = 0.0
+  private let drained = DispatchSemaphore(value: 0)
+
+  init(source: Int32, destination: Int32, suppressed: Bool) {
+    self.source = source
+    self.destination = destination
+    self.suppressed = suppressed
+    Posix.setNonBlocking(source)
+  }
+
+  func start() {
+    Thread { [self] in
+      // Reading happens under the lock, so `endSuppression` can drain the pipe without a
+      // chunk read before it slipping through after it.
+      while Posix.waitReadable(source, timeout: -1) || errno == EINTR {
+        let chunk: [UInt8]? = lock.withLock {
+          let chunk = Posix.read(source)
+          if let chunk, !chunk.isEmpty {
+            latestOutputMs = Posix.monotonicMs()
+            // A closed holoc stdout (EPIPE) only means nobody is reading the output.
+            if !suppressed { Posix.writeAll(destination, chunk) }
+          }
+          return chunk
+        }
+        if chunk == nil { break }
+      }
+      lock.withLock {
+        closed = true
+        close(source)
+      }
+      drained.signal()
+    }.start()
+  }
+
+  func endSuppression() {
+    lock.withLock {
+      while !closed, let chunk = Posix.read(source), !chunk.isEmpty {}
+      suppressed = false
+    }
+  }
+
+  var lastOutputMs: Double { lock.withLock { latestOutputMs } }
+
+  func waitUntilDrained(timeout: Double) {
+    if drained.wait(timeout: .now() + timeout) == .success { drained.signal() }
+  }
+}

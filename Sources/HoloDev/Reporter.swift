@@ -1,0 +1,146 @@
+import Foundation
+import HoloDriver
+import HoloSource
+
+/// holoc dev's own output: human status lines on stderr, or with `--events FILE` one JSON
+/// object per line in FILE (CLI.md). Each line is written with one system call, so a
+/// reader never sees half of one.
+final class Reporter {
+  private let eventsFile: Int32?
+
+  init(eventsPath: String?) throws(Posix.Failure) {
+    guard let eventsPath else {
+      eventsFile = nil
+      return
+    }
+    let fd = open(eventsPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0o644)
+    guard fd >= 0 else { throw Posix.Failure("cannot open `\(eventsPath)`") }
+    eventsFile = fd
+  }
+
+  func ready(buildMs: Int) {
+    emit(
+      [("event", .string("ready")), ("build_ms", .int(buildMs))],
+      human: "ready (built in \(buildMs) ms)")
+  }
+
+  func diagnostics(_ diagnostics: [Diagnostic], sources: SourceManager) {
+    guard eventsFile == nil else {
+      // The diagnostics are the `--format json` objects.
+      let renderer = DiagnosticRenderer(sources: sources)
+      let list = diagnostics.map { renderer.renderJSON($0) }.joined(separator: ",")
+      writeEvent(
+        [("event", .string("diagnostics")), ("count", .int(diagnostics.count))],
+        raw: ("diagnostics", "[\(list)]"))
+      return
+    }
+    let renderer = humanRenderer(sources)
+    let text = diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
+    let hasErrors = diagnostics.contains { $0.severity == .error }
+    let note = hasErrors ? "the program keeps running its last good code" : "applying the change"
+    writeStatus(text + "holoc dev: \(Self.count(diagnostics.count, "diagnostic")); \(note)")
+  }
+
+  func patch(functions: [String], compileMs: Int, applyMs: Int) {
+    emit(
+      [
+        ("event", .string("patch")), ("functions", .array(functions.map { .string($0) })),
+        ("compile_ms", .int(compileMs)), ("apply_ms", .int(applyMs)),
+      ],
+      human:
+        "patched \(functions.joined(separator: ", ")) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
+    )
+  }
+
+  func restart(reason: String) {
+    emit(
+      [("event", .string("restart")), ("reason", .string(reason))], human: "restarting: \(reason)")
+  }
+
+  /// Code still running old versions that holoc will not restart (`--restart never`).
+  func stale(functions: [String], reason: String) {
+    emit(
+      [
+        ("event", .string("stale")), ("functions", .array(functions.map { .string($0) })),
+        ("reason", .string(reason)),
+      ], human: reason)
+  }
+
+  /// The program ended by itself; `failure` is its runtime failure, if any.
+  func exit(status: Int32, failure: Diagnostic?, sources: SourceManager) {
+    guard eventsFile == nil else {
+      let renderer = DiagnosticRenderer(sources: sources)
+      writeEvent(
+        [("event", .string("exit")), ("status", .int(Int(status)))],
+        raw: failure.map { ("failure", renderer.renderJSON($0)) })
+      return
+    }
+    let text = failure.map { humanRenderer(sources).renderHuman($0) + "\n" } ?? ""
+    writeStatus(text + "holoc dev: the program exited with status \(status); waiting for changes")
+  }
+
+  func tests(
+    _ outcomes: [TestOutcome], total: Int, milliseconds: Int, sources: SourceManager
+  ) {
+    let passed = outcomes.filter(\.passed).count
+    let failed = outcomes.count - passed
+    let summary: [(String, JSONValue)] = [
+      ("event", .string("tests")), ("selected", .int(outcomes.count)), ("total", .int(total)),
+      ("passed", .int(passed)), ("failed", .int(failed)), ("ms", .int(milliseconds)),
+    ]
+    guard eventsFile == nil else {
+      emit(summary + [("results", .array(outcomes.map(\.json)))], human: "")
+      return
+    }
+    guard !outcomes.isEmpty else { return }
+    let renderer = humanRenderer(sources)
+    var text = ""
+    for outcome in outcomes {
+      text += "test \(outcome.name) ... \(outcome.passed ? "ok" : "FAILED")\n"
+      if let failure = outcome.failure { text += renderer.renderHuman(failure) }
+      if !outcome.passed && !outcome.output.isEmpty {
+        text += "output:\n" + outcome.output + (outcome.output.hasSuffix("\n") ? "" : "\n")
+      }
+    }
+    writeStatus(
+      text
+        + "holoc dev: \(outcomes.count) of \(Self.count(total, "test")) affected: \(passed) passed, \(failed) failed (\(milliseconds) ms)"
+    )
+  }
+
+  /// A status line for a human only (with `--events`, nothing).
+  func note(_ text: String) {
+    if eventsFile == nil { writeStatus("holoc dev: " + text) }
+  }
+
+  private func emit(_ fields: [(String, JSONValue)], human: String) {
+    if eventsFile != nil {
+      writeEvent(fields, raw: nil)
+    } else {
+      writeStatus("holoc dev: " + human)
+    }
+  }
+
+  /// Writes an event; `raw` is a field whose value is already serialised JSON.
+  private func writeEvent(_ fields: [(String, JSONValue)], raw: (String, String)?) {
+    guard let eventsFile else { return }
+    var line = JSONValue.object(fields).serialized
+    if let (key, value) = raw {
+      line.removeLast()
+      line += ",\(JSONValue.string(key).serialized):\(value)}"
+    }
+    Posix.writeAll(eventsFile, Array((line + "\n").utf8))
+  }
+
+  private func humanRenderer(_ sources: SourceManager) -> DiagnosticRenderer {
+    DiagnosticRenderer(sources: sources, useColor: DiagnosticRenderer.stderrWantsColor())
+  }
+
+  private func writeStatus(_ text: String) {
+    Posix.writeAll(STDERR_FILENO, Array((text + "\n").utf8))
+  }
+
+  private static func count(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
+  }
+}

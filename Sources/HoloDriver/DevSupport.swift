@@ -1,0 +1,92 @@
+import Foundation
+import HoloCodegen
+import HoloIR
+import HoloSource
+
+/// Diagnostics that stopped a driver step called by `holoc dev` (HoloDev).
+public struct DriverFailure: Error {
+  public var diagnostics: [Diagnostic]
+}
+
+/// How one test run by `Driver.runTests` ended.
+public struct TestOutcome: Sendable {
+  public var name: String
+  public var passed: Bool
+  public var durationMs: Int
+  /// The test's stdout and stderr, interleaved.
+  public var output: String
+  /// The runtime failure, rendered against the driver's sources.
+  public var failure: Diagnostic?
+  /// The test's `holoc test --format json` object.
+  public var json: JSONValue
+}
+
+/// The driver steps `holoc dev` reuses: it analyses programs itself (keeping each
+/// program's `SourceManager`), so these take an already checked program.
+extension Driver {
+  /// The root file that `PATH` names (a `.holo` file, or a folder holding `main.holo`).
+  public static func rootFile(of path: String) throws(DriverFailure) -> String {
+    do throws(DiagnosticsError) {
+      return try ProjectRoot.resolve(path).file
+    } catch {
+      throw DriverFailure(diagnostics: error.diagnostics)
+    }
+  }
+
+  /// Compiles `program` (analysed with this driver's sources) and links it to `output`.
+  public func buildExecutable(
+    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
+  ) throws(DriverFailure) {
+    do throws(DiagnosticsError) {
+      try linkExecutable(program, settings: settings, entry: entry, to: output)
+    } catch {
+      throw DriverFailure(diagnostics: error.diagnostics)
+    }
+  }
+
+  /// Runs the named tests of the test executable `executable` (built with entry `.tests`),
+  /// each in its own process, `jobs` at a time; per-test files go to `directory`.
+  public func runTests(
+    _ tests: [FunctionID], of program: IRProgram, executable: String, directory: String,
+    timeout: Double, jobs: Int
+  ) -> [TestOutcome] {
+    let functions = tests.map { program.functions[$0.index] }
+    let context = TestContext(
+      executable: executable, directory: directory, environment: environment, timeout: timeout,
+      sources: sources, program: program)
+    let results = TestResults(count: functions.count)
+    runInParallel(count: functions.count, jobs: jobs) { index in
+      results.set(context.run(functions[index], index: index), at: index)
+    }
+    return results.all.map {
+      TestOutcome(
+        name: $0.name, passed: $0.failure == nil, durationMs: $0.durationMs, output: $0.output,
+        failure: $0.failure?.diagnostic, json: $0.json)
+    }
+  }
+
+  /// The runtime failure a program wrote to the report file at `reportPath`
+  /// (`HOLO_FAILURE_REPORT`), pointing into this driver's sources; nil without a report.
+  public func runtimeFailure(reportPath: String, program: IRProgram) -> Diagnostic? {
+    FailureReport.read(at: reportPath)?.diagnostic(sources: sources, program: program)
+  }
+
+  /// The environment variable naming the file a program writes its runtime failure to.
+  public static let failureReportVariable = FailureReport.environmentVariable
+
+  /// A program killed by a signal, as `holoc run` reports it.
+  public static func killedBySignal(_ signal: Int32) -> Diagnostic {
+    .runtimeFailure("the program was killed by \(Subprocess.describe(signal: signal))", at: nil)
+  }
+}
+
+private final class TestResults: @unchecked Sendable {
+  private let lock = NSLock()
+  private var results: [TestResult?]
+
+  init(count: Int) { results = Array(repeating: nil, count: count) }
+
+  func set(_ result: TestResult, at index: Int) { lock.withLock { results[index] = result } }
+
+  var all: [TestResult] { lock.withLock { results.compactMap { $0 } } }
+}

@@ -1,0 +1,8 @@
+/* A new version of value(): returns VALUE; its version suffix is VERSION. */
+#include "../dev_symbols.h"
+
+#include <stdint.h>
+
+int64_t value_next(void) HOLO_SYMBOL("holo.value()->i64#" VERSION);
+
+int64_t value_next(void) { return VALUE; }

@@ -191,6 +191,8 @@ public final class Driver {
   ) throws(DiagnosticsError) {
     let object = try generate(program, settings.codegenOptions(entry: entry), emit: .executable)
     let runtime = try runtimeArchive()
+    // Dev programs carry the patch agent; test executables are never patched.
+    let agent = settings.mode == .dev && entry == .program ? try runtimeArchive(.agent) : nil
     guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
       throw DiagnosticsError(
         .runtimeNotFound, "cannot find the C compiler `cc`",
@@ -199,7 +201,9 @@ public final class Driver {
     try withTemporaryDirectory { directory throws(DiagnosticsError) in
       let objectPath = "\(directory)/program.o"
       try write(object, to: objectPath)
-      var arguments = [objectPath, runtime, "-lm"] + settings.libraries.map { "-l\($0)" }
+      var arguments = [objectPath]
+      if let agent { arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent) }
+      arguments += [runtime, "-lm"] + settings.libraries.map { "-l\($0)" }
       // Dev builds export their symbols so the patch agent can find them.
       if settings.mode == .dev { arguments.append("-rdynamic") }
       arguments += ["-o", output]
@@ -221,7 +225,9 @@ public final class Driver {
     }
   }
 
-  func runtimeArchive() throws(DiagnosticsError) -> String {
+  func runtimeArchive(_ component: RuntimeLibrary.Component = .runtime) throws(DiagnosticsError)
+    -> String
+  {
     guard
       let directory = RuntimeLibrary.locate(
         environment: environment, executablePath: RuntimeLibrary.currentExecutablePath())
@@ -234,7 +240,7 @@ public final class Driver {
     return try RuntimeLibrary.archive(
       runtimeDirectory: directory,
       cacheDirectory: RuntimeLibrary.cacheDirectory(environment: environment),
-      environment: environment)
+      environment: environment, component: component)
   }
 
   // MARK: Files and output

@@ -6,8 +6,35 @@ import HoloSource
 /// so it is built once per runtime version and shared by concurrent holoc processes.
 enum RuntimeLibrary {
   static let compileFlags = ["-std=c11", "-O2", "-g", "-fPIC"]
-  static let archiveName = "libholort.a"
   private static let header = "include/holo.h"
+  /// LLVM 19 from Debian's llvm-19-dev, as in Package.swift: the patch agent links with it.
+  static let llvmPrefix = "/usr/lib/llvm-19"
+
+  /// The static archives built from the runtime folder.
+  enum Component {
+    /// `src/`: what every program links.
+    case runtime
+    /// `agent/`: the patch agent of dev executables (docs/PATCHING.md), using LLVM's C API.
+    case agent
+
+    var sourceFolder: String { self == .runtime ? "src" : "agent" }
+    /// The stem of its cache folder's name.
+    var cacheName: String { self == .runtime ? "runtime" : "agent" }
+    var archiveName: String { self == .runtime ? "libholort.a" : "libholoagent.a" }
+    var flags: [String] {
+      self == .runtime ? compileFlags : compileFlags + ["-I", "\(llvmPrefix)/include"]
+    }
+  }
+
+  /// What `cc` needs, after the object and before the runtime archive, to link the agent
+  /// archive `agentArchive` into an executable: a weak reference from the runtime alone
+  /// would not pull it in.
+  static func agentLinkArguments(agentArchive: String) -> [String] {
+    [
+      "-Wl,--undefined=holo_agent_start", agentArchive, "-L\(llvmPrefix)/lib", "-lLLVM-19",
+      "-Wl,-rpath,\(llvmPrefix)/lib", "-lpthread",
+    ]
+  }
 
   /// The runtime folder (holding include/holo.h and src/): `HOLO_RUNTIME_DIR`, else the
   /// nearest `runtime/` above the executable (a source checkout), else the installed
@@ -45,14 +72,15 @@ enum RuntimeLibrary {
     return FileManager.default.temporaryDirectory.appendingPathComponent("holo-cache").path
   }
 
-  /// The path of the runtime archive, compiling it first when it is not cached yet.
+  /// The path of a component's archive, compiling it first when it is not cached yet.
   static func archive(
-    runtimeDirectory: String, cacheDirectory: String, environment: [String: String]
+    runtimeDirectory: String, cacheDirectory: String, environment: [String: String],
+    component: Component = .runtime
   ) throws(DiagnosticsError) -> String {
-    let sources = try sourceFiles(runtimeDirectory)
-    let key = try cacheKey(runtimeDirectory: runtimeDirectory)
-    let finalDirectory = "\(cacheDirectory)/runtime-\(key)"
-    let finalArchive = "\(finalDirectory)/\(archiveName)"
+    let sources = try sourceFiles(runtimeDirectory, component)
+    let key = try cacheKey(runtimeDirectory: runtimeDirectory, component: component)
+    let finalDirectory = "\(cacheDirectory)/\(component.cacheName)-\(key)"
+    let finalArchive = "\(finalDirectory)/\(component.archiveName)"
     if FileManager.default.fileExists(atPath: finalArchive) { return finalArchive }
 
     guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
@@ -67,7 +95,7 @@ enum RuntimeLibrary {
     // Build in a private folder, then rename it into place: a rename is atomic, so a
     // concurrent holoc either sees no archive or a complete one.
     let buildDirectory =
-      "\(cacheDirectory)/.tmp-runtime-\(key)-\(getpid())-\(UUID().uuidString)"
+      "\(cacheDirectory)/.tmp-\(component.sourceFolder)-\(key)-\(getpid())-\(UUID().uuidString)"
     do {
       try FileManager.default.createDirectory(
         atPath: buildDirectory, withIntermediateDirectories: true)
@@ -81,10 +109,11 @@ enum RuntimeLibrary {
       URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent + ".o"
     }
     try runTool(
-      cc, compileFlags + ["-I", "\(runtimeDirectory)/include", "-c"] + sources,
+      cc, component.flags + ["-I", "\(runtimeDirectory)/include", "-c"] + sources,
       in: buildDirectory, what: "compiling the runtime")
     try runTool(
-      ar, ["rcs", archiveName] + objects, in: buildDirectory, what: "archiving the runtime")
+      ar, ["rcs", component.archiveName] + objects, in: buildDirectory,
+      what: "archiving the runtime")
     for object in objects {
       try? FileManager.default.removeItem(atPath: "\(buildDirectory)/\(object)")
     }
@@ -104,22 +133,28 @@ enum RuntimeLibrary {
     FileManager.default.fileExists(atPath: "\(directory)/\(header)")
   }
 
-  private static func sourceFiles(_ runtimeDirectory: String) throws(DiagnosticsError) -> [String] {
-    let sourceDirectory = "\(runtimeDirectory)/src"
+  private static func sourceFiles(_ runtimeDirectory: String, _ component: Component)
+    throws(DiagnosticsError) -> [String]
+  {
+    let sourceDirectory = "\(runtimeDirectory)/\(component.sourceFolder)"
     let names = (try? FileManager.default.contentsOfDirectory(atPath: sourceDirectory)) ?? []
     let sources = names.filter { $0.hasSuffix(".c") }.sorted().map { "\(sourceDirectory)/\($0)" }
     if sources.isEmpty {
       throw DiagnosticsError(
-        .runtimeNotFound, "the holo runtime at `\(runtimeDirectory)` has no C sources in src/")
+        .runtimeNotFound,
+        "the holo runtime at `\(runtimeDirectory)` has no C sources in \(component.sourceFolder)/")
     }
     return sources
   }
 
-  /// A hash of every file under src/ and include/ (names and contents) and the flags.
-  static func cacheKey(runtimeDirectory: String) throws(DiagnosticsError) -> String {
+  /// A hash of every file under the component's folder and include/ (names and contents)
+  /// and the flags.
+  static func cacheKey(runtimeDirectory: String, component: Component = .runtime)
+    throws(DiagnosticsError) -> String
+  {
     var hash = FNV1a()
-    hash.add(Array(compileFlags.joined(separator: " ").utf8))
-    for folder in ["include", "src"] {
+    hash.add(Array(component.flags.joined(separator: " ").utf8))
+    for folder in ["include", component.sourceFolder] {
       let base = "\(runtimeDirectory)/\(folder)"
       let names = (FileManager.default.subpaths(atPath: base) ?? []).sorted()
       for name in names {

@@ -25,6 +25,25 @@ final class DevSession {
     var agent: AgentConnection?
     /// Slots the process has: the executable's and the patches' new ones.
     var slots: Set<String>
+    /// The function symbol each slot points at.
+    var slotTargets: [String: String]
+    /// How many probe slots (see `stillStale`) the process has.
+    var probeSlotCount = 0
+
+    init(process: ProgramProcess, executable: String, reportPath: String, build: Build) {
+      self.process = process
+      self.executable = executable
+      self.reportPath = reportPath
+      self.build = build
+      slots = Codegen.slots(of: build.program)
+      slotTargets = Dictionary(
+        uniqueKeysWithValues: build.program.functions.map {
+          (Symbols.slot(of: $0), Symbols.version(0, of: $0))
+        })
+    }
+
+    /// A function of the executable, never freed: where a probe slot points when idle.
+    var anchor: String { Symbols.version(0, of: build.program.functions[0]) }
   }
 
   private let options: DevOptions
@@ -207,25 +226,32 @@ final class DevSession {
     }
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
-    guard let ack = send(patch, id: UInt64(version), to: agent) else {
+    let frame = AgentMessage.patch(
+      id: UInt64(version), newSlots: patch.newSlots, object: patch.object,
+      updates: patch.updates.map { ($0.slot, $0.function) })
+    guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .notApplied(reason: "the patch agent did not acknowledge the patch")
     }
     guard ack.applied else { return .notApplied(reason: "the patch failed: \(ack.error)") }
     running?.slots.formUnion(patch.newSlots)
+    let replaced = patch.updates.compactMap { update in
+      running?.slotTargets.updateValue(update.function, forKey: update.slot).map {
+        (slot: update.slot, function: $0)
+      }
+    }
     running?.build = build
     reporter.patch(
       functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
       applyMs: elapsedMs(since: sent))
     guard !ack.staleSlots.isEmpty else { return .applied(stale: []) }
-    return .applied(stale: stillStale(ack.staleSlots, agent: agent, build: build))
+    let stale = replaced.filter { ack.staleSlots.contains($0.slot) }
+    return .applied(stale: stillStale(stale, agent: agent, build: build))
   }
 
-  /// Sends a patch and waits for its acknowledgement; nil when none came.
-  private func send(_ patch: Patch, id: UInt64, to agent: AgentConnection) -> AgentMessage.PatchAck?
+  /// Sends a framed `PATCH` and waits for its acknowledgement; nil when none came.
+  private func send(_ frame: [UInt8], id: UInt64, to agent: AgentConnection)
+    -> AgentMessage.PatchAck?
   {
-    let frame = AgentMessage.patch(
-      id: id, newSlots: patch.newSlots, object: patch.object,
-      updates: patch.updates.map { ($0.slot, $0.function) })
     guard agent.send(frame) else { return nil }
     let answer = events.take(timeout: Self.acknowledgementTimeout) { event in
       switch event {
@@ -238,23 +264,56 @@ final class DevSession {
     return ack
   }
 
-  /// The stale slots of an acknowledgement that still hold old frames after a moment: a
-  /// frame caught mid-call returns soon, one that loops or waits for input stays. The
-  /// re-check is an empty patch, whose acknowledgement lists the slots that still have
-  /// a replaced version on the stack.
-  private func stillStale(_ slots: [String], agent: AgentConnection, build: Build) -> [String] {
+  /// The replaced functions of an acknowledgement's stale slots that are still on the
+  /// stack a moment later: a frame caught mid-call returns soon, one that loops or waits
+  /// for input stays.
+  ///
+  /// The agent reports a slot as stale when the function the slot pointed at before the
+  /// patch is on the stack, so the re-check is two probe patches per function: the first
+  /// points a probe slot (one nobody calls through) at the old version, the second points
+  /// it back at a version-0 function, and its acknowledgement says whether the old version
+  /// is still on the stack. A first probe that fails means the old version is gone.
+  private func stillStale(
+    _ replaced: [(slot: String, function: String)], agent: AgentConnection, build: Build
+  ) -> [String] {
+    guard !replaced.isEmpty, let current = running else { return [] }
     usleep(Self.staleSettleMs * 1000)
+    var stuck: Set<String> = []
+    for (index, old) in replaced.enumerated() {
+      let probeSlot = "holo.probe.\(index)"
+      let isNew = index >= current.probeSlotCount
+      guard
+        sendProbe(newSlot: isNew ? probeSlot : nil, update: (probeSlot, old.function), to: agent)
+          != nil
+      else { continue }
+      if isNew { running?.probeSlotCount = index + 1 }
+      if let ack = sendProbe(newSlot: nil, update: (probeSlot, current.anchor), to: agent),
+        ack.staleSlots.contains(probeSlot)
+      {
+        stuck.insert(old.slot)
+      }
+    }
+    return build.program.functions.filter { stuck.contains(Symbols.slot(of: $0)) }.map(\.name)
+      .sorted()
+  }
+
+  /// Sends a patch with no code that sets one slot; its acknowledgement if it applied.
+  private func sendProbe(
+    newSlot: String?, update: (slot: String, function: String), to agent: AgentConnection
+  ) -> AgentMessage.PatchAck? {
+    guard let current = running else { return nil }
     let version = nextPatchVersion
     nextPatchVersion += 1
     guard
-      let probe = try? Codegen.generatePatch(
-        build.program, sources: build.sources, functions: [], version: version,
-        existingSlots: running?.slots ?? [], options: options.settings.codegenOptions(entry: .none)),
-      let ack = send(probe, id: UInt64(version), to: agent)
-    else { return [] }
-    let stuck = Set(slots).intersection(ack.staleSlots)
-    return build.program.functions.filter { stuck.contains(Symbols.slot(of: $0)) }.map(\.name)
-      .sorted()
+      let empty = try? Codegen.generatePatch(
+        current.build.program, sources: current.build.sources, functions: [], version: version,
+        existingSlots: current.slots, options: options.settings.codegenOptions(entry: .none))
+    else { return nil }
+    let frame = AgentMessage.patch(
+      id: UInt64(version), newSlots: newSlot.map { [$0] } ?? [], object: empty.object,
+      updates: [update])
+    guard let ack = send(frame, id: UInt64(version), to: agent), ack.applied else { return nil }
+    return ack
   }
 
   /// The running program's agent, waiting for its `HELLO` if it has not arrived yet.
@@ -318,8 +377,7 @@ final class DevSession {
         executable: executable, arguments: options.arguments, environment: environment,
         generation: generation, log: inputLog, input: input, events: events)
       running = Running(
-        process: process, executable: executable, reportPath: reportPath, build: build,
-        agent: nil, slots: Codegen.slots(of: build.program))
+        process: process, executable: executable, reportPath: reportPath, build: build)
       reporter.ready(buildMs: elapsedMs(since: began))
       return true
     } catch {

@@ -1,0 +1,476 @@
+import Foundation
+import XCTest
+
+/// End-to-end tests of `holoc dev`: each drives the built holoc on a temporary project with
+/// `--events FILE`, edits files on disk and watches the program's output. Every wait is for
+/// an event or an output line, with a time limit.
+final class DevTests: XCTestCase {
+  private var session: DevSession!
+
+  override func tearDown() {
+    session?.stop()
+    session = nil
+  }
+
+  // MARK: Patching live
+
+  func testBodyChangeIsPatchedIntoTheRunningProgram() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn message() -> string { "v1"; }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(`{message()} {line}`);
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("v1 a\n")
+
+    try session.edit("main.holo", replacing: "\"v1\"", with: "\"v2\"")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["message"])
+    XCTAssertNotNil(patch["compile_ms"] as? Int)
+    XCTAssertNotNil(patch["apply_ms"] as? Int)
+    session.send("b")
+    try session.waitForOutput("v1 a\nv2 b\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+    XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
+  }
+
+  func testSignatureChangeOfACalleeIsPatchedWithItsCaller() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      import text;
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(render(line));
+        }
+      }
+      """,
+      "text.holo": """
+      fn label(n: i64) -> string { `n={n}`; }
+      fn render(line: string) -> string { label(string_len(line)); }
+      """,
+    ])
+    try session.waitForEvent("ready")
+    session.send("abc")
+    try session.waitForOutput("n=3\n")
+
+    try session.write(
+      "text.holo",
+      """
+      fn label(n: i64, prefix: string) -> string { `{prefix}{n}`; }
+      fn render(line: string) -> string { label(string_len(line), "len "); }
+      """)
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["label", "render"])
+    session.send("abcd")
+    try session.waitForOutput("n=3\nlen 4\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  func testABrokenEditKeepsTheLastGoodCodeUntilItIsFixed() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn double(x: i64) -> i64 { x * 2; }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(double(string_len(line)));
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("ab")
+    try session.waitForOutput("4\n")
+
+    try session.edit("main.holo", replacing: "x * 2;", with: "x * 2.0;")
+    let diagnostics = try session.waitForEvent("diagnostics")
+    XCTAssertEqual(diagnostics["count"] as? Int, 1)
+    let first = (diagnostics["diagnostics"] as? [[String: Any]])?.first
+    XCTAssertEqual(first?["message"] as? String, "arithmetic operands must have the same type")
+    XCTAssertEqual(first?["line"] as? Int, 1)
+    session.send("abc")
+    try session.waitForOutput("4\n6\n")
+
+    try session.edit("main.holo", replacing: "x * 2.0;", with: "x * 3;")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["double"])
+    session.send("abc")
+    try session.waitForOutput("4\n6\n9\n")
+  }
+
+  // MARK: Restarting
+
+  func testAnEntryEditRestartsAndReplaysTheConsumedInput() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn main() {
+        let count = 0;
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          count += 1;
+          println(`line {count}: {line}`);
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    session.send("b")
+    try session.waitForOutput("line 1: a\nline 2: b\n")
+
+    try session.edit("main.holo", replacing: "`line {count}: {line}`", with: "`#{count} {line}`")
+    let restart = try session.waitForEvent("restart")
+    XCTAssertTrue((restart["reason"] as? String ?? "").contains("`main`"), "\(restart)")
+    try session.waitForEvent("ready", occurrence: 2)
+    session.send("c")
+    // The replayed lines rebuilt the count without printing again.
+    try session.waitForOutput("line 1: a\nline 2: b\n#3 c\n")
+  }
+
+  func testAFunctionStuckInOldCodeRestartsTheProgram() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn serve() {
+        let count = 0;
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          count += 1;
+          println(`{count} {line}`);
+        }
+      }
+      fn main() { serve(); }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("1 a\n")
+
+    // `serve` never returns, so its new version would never run: holoc says so and restarts.
+    try session.edit("main.holo", replacing: "`{count} {line}`", with: "`{count}: {line}`")
+    try session.waitForEvent("patch")
+    let restart = try session.waitForEvent("restart")
+    XCTAssertEqual(restart["reason"] as? String, "`serve` is still running old code")
+    try session.waitForEvent("ready", occurrence: 2)
+    session.send("b")
+    try session.waitForOutput("1 a\n2: b\n")
+  }
+
+  func testAFunctionBrieflyOnTheStackIsNotARestart() throws {
+    session = try DevSession(
+      files: [
+        "main.holo": """
+        fn spin() -> i64 { let total = 0; for i in 0..3000000 { total += i; } total; }
+        fn label() -> string { "first"; }
+        fn main() {
+          let shown = "";
+          while true {
+            spin();
+            let current = label();
+            if current != shown {
+              println(current);
+              shown = current;
+            }
+            sleep_ms(1);
+          }
+        }
+        """
+      ], flags: ["--no-tests"])
+    try session.waitForEvent("ready")
+    try session.waitForOutput("first\n")
+    // The program spends much of its time in `spin`: the patch often finds it on the stack.
+    try session.edit("main.holo", replacing: "0..3000000", with: "0..2999999")
+    try session.waitForEvent("patch")
+    try session.edit("main.holo", replacing: "\"first\"", with: "\"second\"")
+    try session.waitForEvent("patch", occurrence: 2)
+    try session.waitForOutput("first\nsecond\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  func testFreshRestartStartsWithoutTheConsumedInput() throws {
+    session = try DevSession(
+      files: [
+        "main.holo": """
+        fn main() {
+          let count = 0;
+          while true {
+            let line = read_line();
+            if stdin_eof() { return; }
+            count += 1;
+            println(`{count} {line}`);
+          }
+        }
+        """
+      ], flags: ["--restart", "fresh"])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("1 a\n")
+    try session.edit("main.holo", replacing: "`{count} {line}`", with: "`{count}: {line}`")
+    try session.waitForEvent("ready", occurrence: 2)
+    session.send("b")
+    try session.waitForOutput("1 a\n1: b\n")
+  }
+
+  func testARuntimeFailureIsReportedAndTheNextEditRunsAgain() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn share(n: i64) -> i64 { 100 / n; }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(share(string_len(line)));
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("abcd")
+    try session.waitForOutput("25\n")
+    session.send("")
+    let exit = try session.waitForEvent("exit")
+    XCTAssertEqual(exit["status"] as? Int, 101)
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "division by zero")
+    XCTAssertEqual(failure?["line"] as? Int, 1)
+    XCTAssertEqual(failure?["column"] as? Int, 27)
+
+    try session.edit("main.holo", replacing: "100 / n;", with: "if n == 0 { -1 } else { 100 / n };")
+    try session.waitForEvent("ready", occurrence: 2)
+    // Run again on the same input, now past the line that failed.
+    try session.waitForOutput("25\n25\n-1\n")
+    session.send("ab")
+    try session.waitForOutput("25\n25\n-1\n50\n")
+  }
+
+  // MARK: Tests
+
+  func testOnlyTestsReachingTheChangeRun() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      import math;
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(double(string_len(line)) + triple(1));
+        }
+      }
+      #[test] fn doubles() { assert(double(2) == 4); }
+      #[test] fn triples() { assert(triple(2) == 6); }
+      #[test] fn both() { assert(double(triple(1)) == 6); }
+      """,
+      "math.holo": """
+      fn double(x: i64) -> i64 { x * 2; }
+      fn triple(x: i64) -> i64 { x * 3; }
+      """,
+    ])
+    try session.waitForEvent("ready")
+    try session.edit("math.holo", replacing: "x * 3;", with: "x + x + x + 1;")
+    try session.waitForEvent("patch")
+    let tests = try session.waitForEvent("tests")
+    XCTAssertEqual(tests["selected"] as? Int, 2)
+    XCTAssertEqual(tests["total"] as? Int, 3)
+    XCTAssertEqual(tests["passed"] as? Int, 0)
+    XCTAssertEqual(tests["failed"] as? Int, 2)
+    let names = (tests["results"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+    XCTAssertEqual(names, ["triples", "both"])
+
+    try session.edit("math.holo", replacing: "x * 2;", with: "x + x;")
+    let second = try session.waitForEvent("tests", occurrence: 2)
+    XCTAssertEqual(second["selected"] as? Int, 2)
+    XCTAssertEqual(second["passed"] as? Int, 1)
+    let secondNames = (second["results"] as? [[String: Any]])?.compactMap {
+      $0["name"] as? String
+    }
+    XCTAssertEqual(secondNames, ["doubles", "both"])
+  }
+
+  // MARK: Memory
+
+  func testManyPatchesKeepTheProgramsMemoryBounded() throws {
+    session = try DevSession(
+      files: [
+        "main.holo": Self.counterProgram(value: 0)
+      ], flags: ["--no-tests"])
+    try session.waitForEvent("ready")
+    session.send("x")
+    try session.waitForOutput("value 0\n")
+    let program = try XCTUnwrap(session.programProcessID())
+    var baseline = 0
+    let patches = 300
+    for version in 1...patches {
+      try session.write("main.holo", Self.counterProgram(value: version))
+      try session.waitForEvent("patch", occurrence: version)
+      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: program)) }
+    }
+    session.send("y")
+    try session.waitForOutput("value 0\nvalue \(patches)\n")
+    XCTAssertEqual(session.programProcessID(), program, "every patch was applied live")
+    let resident = try XCTUnwrap(Self.residentKiB(of: program))
+    XCTAssertLessThan(
+      resident - baseline, 16 * 1024,
+      "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
+  }
+
+  private static func counterProgram(value: Int) -> String {
+    """
+    fn value() -> i64 { \(value); }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        println(`value {value()}`);
+      }
+    }
+    """
+  }
+
+  private static func residentKiB(of processID: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(processID)/status", encoding: .utf8)
+    else { return nil }
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    return line.flatMap { Int($0.split(separator: " ")[1]) }
+  }
+}
+
+/// One `holoc dev` run on a temporary project.
+private final class DevSession {
+  let project: String
+  private let process = Process()
+  private let input = Pipe()
+  private let eventsPath: String
+  private let outputPath: String
+  private let errorPath: String
+  private static let timeout = 60.0
+
+  /// The holoc next to the test bundle (SwiftPM puts every product in one folder).
+  private static let holocPath: String = {
+    let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
+  }()
+
+  init(files: [String: String], flags: [String] = []) throws {
+    project =
+      FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-dev-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+    eventsPath = "\(project)/.events"
+    outputPath = "\(project)/.stdout"
+    errorPath = "\(project)/.stderr"
+    for (path, text) in files { try write(path, text) }
+
+    process.executableURL = URL(fileURLWithPath: Self.holocPath)
+    process.arguments = ["dev", "--events", eventsPath] + flags
+    process.currentDirectoryURL = URL(fileURLWithPath: project, isDirectory: true)
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] =
+      FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
+    environment["NO_COLOR"] = "1"
+    process.environment = environment
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+    process.standardInput = input
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+    try process.run()
+  }
+
+  func stop() {
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    try? FileManager.default.removeItem(atPath: project)
+  }
+
+  /// Writes a project file atomically (write a temporary file, rename it), as editors do.
+  func write(_ path: String, _ text: String) throws {
+    let url = URL(fileURLWithPath: "\(project)/\(path)")
+    try FileManager.default.createDirectory(
+      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+  }
+
+  func edit(_ path: String, replacing old: String, with new: String) throws {
+    let text = try String(contentsOfFile: "\(project)/\(path)", encoding: .utf8)
+    XCTAssertTrue(text.contains(old), "`\(old)` is not in \(path)")
+    try write(path, text.replacingOccurrences(of: old, with: new))
+  }
+
+  /// Types a line on the program's stdin.
+  func send(_ line: String) {
+    input.fileHandleForWriting.write(Data((line + "\n").utf8))
+  }
+
+  var output: String { read(outputPath) }
+
+  func events(named name: String) -> [[String: Any]] {
+    read(eventsPath).split(separator: "\n").compactMap { line in
+      let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      return object?["event"] as? String == name ? object : nil
+    }
+  }
+
+  /// Waits for the `occurrence`-th event named `name`.
+  @discardableResult
+  func waitForEvent(_ name: String, occurrence: Int = 1) throws -> [String: Any] {
+    var found: [String: Any]?
+    try waitUntil("event `\(name)` #\(occurrence)") {
+      let events = self.events(named: name)
+      found = events.count >= occurrence ? events[occurrence - 1] : nil
+      return found != nil
+    }
+    return found!
+  }
+
+  /// Waits until the program's whole stdout so far is `expected`.
+  func waitForOutput(_ expected: String) throws {
+    try waitUntil("stdout \(expected.debugDescription)") { self.output == expected }
+  }
+
+  /// The process id of the program holoc runs (its only child).
+  func programProcessID() -> Int32? {
+    let tasks =
+      (try? FileManager.default.contentsOfDirectory(
+        atPath: "/proc/\(process.processIdentifier)/task")) ?? []
+    for task in tasks {
+      let children = read("/proc/\(process.processIdentifier)/task/\(task)/children")
+      if let child = children.split(separator: " ").first.flatMap({ Int32($0) }) { return child }
+    }
+    return nil
+  }
+
+  private func waitUntil(_ what: String, _ condition: () -> Bool) throws {
+    let deadline = Date(timeIntervalSinceNow: Self.timeout)
+    while !condition() {
+      guard Date() < deadline, process.isRunning else {
+        throw DevTestFailure(
+          "gave up waiting for \(what)\nstdout: \(output.debugDescription)\nevents:\n\(read(eventsPath))\nstderr:\n\(read(errorPath))"
+        )
+      }
+      usleep(10_000)
+    }
+  }
+
+  private func read(_ path: String) -> String {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+  }
+}
+
+private struct DevTestFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}

@@ -1,5 +1,9 @@
 import Foundation
+import HoloSema
+import HoloSource
 import XCTest
+
+@testable import HoloDev
 
 /// End-to-end tests of `holoc dev`: each drives the built holoc on a temporary project with
 /// `--events FILE`, edits files on disk and watches the program's output. Every wait is for
@@ -343,6 +347,69 @@ final class DevTests: XCTestCase {
     else { return nil }
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
     return line.flatMap { Int($0.split(separator: " ")[1]) }
+  }
+}
+
+/// What the live loop takes from an edit: the functions to patch and the tests to run.
+final class ChangeSetTests: XCTestCase {
+  /// The change between two versions of one file, and the names of the functions to patch.
+  private func change(from old: String, to new: String) throws -> (ChangeSet, [String]) {
+    let before = try index(old)
+    let after = try index(new)
+    let change = ChangeSet(from: before, to: after)
+    return (change, change.patch.map(after.name).sorted())
+  }
+
+  private let path = FileManager.default.temporaryDirectory
+    .appendingPathComponent("holo-change-\(UUID().uuidString).holo").path
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: path) }
+
+  private func index(_ text: String) throws -> ProgramIndex {
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let sources = SourceManager()
+    let program = try XCTUnwrap(Sema.analyze(rootPath: path, sources: sources).program)
+    return ProgramIndex(program, sources: sources)
+  }
+
+  private let program = """
+    fn a() -> i64 { 1; }
+    fn b() -> i64 { a() + 1; }
+    fn main() { println(b()); }
+    #[test] fn tests_a() { assert(a() == 1); }
+    #[test] fn tests_main() { main(); }
+    """
+
+  func testAnEditInsideALineThatMovesNothingChangesNothing() throws {
+    let (change, _) = try change(
+      from: program, to: program.replacingOccurrences(of: "{ 1; }", with: "{ 1; } // one"))
+    XCTAssertTrue(change.isEmpty)
+  }
+
+  func testAFunctionThatMovedIsPatchedAgain() throws {
+    let (change, patch) = try change(
+      from: program, to: program.replacingOccurrences(of: "fn b()", with: "\nfn b()"))
+    XCTAssertEqual(patch, ["b", "main"], "b and main moved one line down; a did not")
+    XCTAssertTrue(change.entryChanged)
+  }
+
+  func testASignatureChangePatchesTheCallers() throws {
+    let (change, patch) = try change(
+      from: program,
+      to: program.replacingOccurrences(of: "fn a() -> i64 { 1; }", with: "fn a() -> i32 { 1; }")
+        .replacingOccurrences(of: "a() + 1", with: "a() as i64 + 1")
+        .replacingOccurrences(of: "a() == 1", with: "a() == 1i32"))
+    XCTAssertEqual(patch, ["a", "b"])
+    XCTAssertFalse(change.entryChanged)
+  }
+
+  func testTheTestsReachingAChangeAreAffected() throws {
+    let (change, patch) = try change(
+      from: program, to: program.replacingOccurrences(of: "a() + 1", with: "a() + 2"))
+    XCTAssertEqual(patch, ["b"])
+    XCTAssertFalse(change.entryChanged)
+    let after = try index(program.replacingOccurrences(of: "a() + 1", with: "a() + 2"))
+    XCTAssertEqual(change.affectedTests.map(after.name), ["tests_main"])
   }
 }
 

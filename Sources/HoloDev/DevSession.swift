@@ -56,6 +56,8 @@ final class DevSession {
   private let agents: AgentServer
   private var signalSources: [DispatchSourceSignal] = []
 
+  /// The path and text of every file the latest analysis read.
+  private var analysedTexts: [[String]]?
   private var lastGood: Build?
   private var running: Running?
   /// What the next program started after one ended reads on stdin.
@@ -123,7 +125,13 @@ final class DevSession {
     let began = Posix.monotonicMs()
     let sources = SourceManager()
     let analysis = Sema.analyze(rootPath: rootFile, sources: sources)
-    watcher.watch(folderOf: [rootFile] + analysis.files.map { sources.file($0).path })
+    if watcher.watch(root: rootFile, analysis.files.map(sources.file)) {
+      events.post(.sourcesChanged)
+    }
+    // Saving a file unchanged, or looking again after new watches, is not an edit.
+    let texts = sources.allFiles.map { [$0.path, $0.text] }
+    guard texts != analysedTexts else { return }
+    analysedTexts = texts
     if !analysis.diagnostics.isEmpty {
       reporter.diagnostics(analysis.diagnostics, sources: sources)
     }

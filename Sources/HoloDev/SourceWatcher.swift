@@ -1,4 +1,6 @@
 import Foundation
+import HoloSource
+import HoloSyntax
 
 /// Watches the folders of the program's source files with inotify and posts
 /// `.sourcesChanged` once a burst of changes to `.holo` files has settled.
@@ -23,19 +25,40 @@ final class SourceWatcher: @unchecked Sendable {
     self.events = events
   }
 
-  /// Watches the folders holding `files` (already watched folders are kept).
-  func watch(folderOf files: [String]) {
-    let folders = Set(
-      files.map {
-        URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL
-          .resolvingSymlinksInPath().path
-      })
-    lock.withLock {
-      for folder in folders.subtracting(watched) {
-        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
-        if inotify_add_watch(fd, folder, UInt32(mask)) >= 0 { watched.insert(folder) }
+  /// Watches the folders of the root file, of a program's loaded `files` and those their
+  /// imports name (the nearest existing one when an imported folder does not exist yet),
+  /// keeping those already watched. True when a folder was added: a file may have appeared
+  /// there before the watch began, so the caller should look again.
+  func watch(root: String, _ files: [SourceFile]) -> Bool {
+    var folders = Set([Self.folder(of: root)] + files.map { Self.folder(of: $0.path) })
+    for file in files {
+      let (syntax, _) = Parser.parse(file)
+      for case .importDecl(let decl) in syntax.items {
+        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
+        var folder = URL(fileURLWithPath: Self.folder(of: file.path))
+          .appendingPathComponent(relative).deletingLastPathComponent().standardizedFileURL
+        while !FileManager.default.fileExists(atPath: folder.path) && folder.path != "/" {
+          folder.deleteLastPathComponent()
+        }
+        folders.insert(folder.resolvingSymlinksInPath().path)
       }
     }
+    return lock.withLock {
+      var added = false
+      for folder in folders.subtracting(watched) {
+        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
+        if inotify_add_watch(fd, folder, UInt32(mask)) >= 0 {
+          watched.insert(folder)
+          added = true
+        }
+      }
+      return added
+    }
+  }
+
+  private static func folder(of path: String) -> String {
+    URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
+      .resolvingSymlinksInPath().path
   }
 
   func start() {

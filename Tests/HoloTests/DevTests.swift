@@ -80,6 +80,38 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
   }
 
+  func testAFileImportedByAnEditIsLoadedAndWatched() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn suffix() -> string { "."; }
+      fn shout(line: string) -> string { `{line}{suffix()}`; }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(shout(line));
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("a.\n")
+
+    try session.edit(
+      "main.holo", replacing: "fn suffix() -> string { \".\"; }", with: "import util.marks;")
+    try session.waitForEvent("diagnostics")
+    try session.write("util/marks.holo", "fn suffix() -> string { \"!\"; }\n")
+    try session.waitForEvent("patch")
+    session.send("b")
+    try session.waitForOutput("a.\nb!\n")
+
+    try session.edit("util/marks.holo", replacing: "\"!\"", with: "\"?\"")
+    try session.waitForEvent("patch", occurrence: 2)
+    session.send("c")
+    try session.waitForOutput("a.\nb!\nc?\n")
+  }
+
   func testABrokenEditKeepsTheLastGoodCodeUntilItIsFixed() throws {
     session = try DevSession(files: [
       "main.holo": """

@@ -138,9 +138,11 @@ final class DevSession {
     guard let program = analysis.program else { return }
     let build = Build(
       program: program, sources: sources, index: ProgramIndex(program, sources: sources))
-    let previous = lastGood
+    // A running program is compared with the code it runs, so a change it did not take
+    // (a failed patch under `--restart never`) is tried again.
+    let base = running?.build ?? lastGood
     lastGood = build
-    let change = previous.map { ChangeSet(from: $0.index, to: build.index) }
+    let change = base.map { ChangeSet(from: $0.index, to: build.index) }
     if change?.isEmpty == true {
       // Same code at the same places: only the text around it changed.
       running?.build = build

@@ -37,7 +37,7 @@ final class Reporter {
     let renderer = humanRenderer(sources)
     let text = diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
     let hasErrors = diagnostics.contains { $0.severity == .error }
-    let note = hasErrors ? "the program keeps running its last good code" : "applying the change"
+    let note = hasErrors ? "keeping the last good code" : "applying the change"
     writeStatus(text + "holoc dev: \(Self.count(diagnostics.count, "diagnostic")); \(note)")
   }
 

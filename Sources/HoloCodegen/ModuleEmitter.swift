@@ -140,12 +140,13 @@ final class ModuleEmitter {
       return LLVMBuildCall2(builder, type, functions[id.index], &arguments, count, "")
     }
     let target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
-    guard options.optimizationLevel > 0, let known = functions[id.index] else {
-      return LLVMBuildCall2(builder, type, target, &arguments, count, "")
-    }
+    let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
     // Guarded direct call: while the slot still holds the version this module defines,
     // call it directly so the optimiser can inline it; once patched, call through the slot.
-    let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
+    // Recursive calls gain nothing from it (a function is not inlined into itself).
+    guard options.optimizationLevel > 0, let known = functions[id.index], known != function else {
+      return LLVMBuildCall2(builder, type, target, &arguments, count, "")
+    }
     let directBlock = LLVMAppendBasicBlockInContext(context, function, "call.direct")
     let slotBlock = LLVMAppendBasicBlockInContext(context, function, "call.slot")
     let joinBlock = LLVMAppendBasicBlockInContext(context, function, "call.join")

@@ -38,6 +38,8 @@ final class ModuleEmitter {
   private var cStringConstants: [String: LLVMValueRef] = [:]
   private var locationConstants: [Span: LLVMValueRef] = [:]
   private var programInfoGlobal: LLVMValueRef?
+  /// Dev builds carry DWARF line tables.
+  let debugInfo: DebugInfo?
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
@@ -62,6 +64,8 @@ final class ModuleEmitter {
     var locationFields: [LLVMTypeRef?] = [pointerType, i32Type, i32Type]
     locationType = LLVMStructTypeInContext(context, &locationFields, 3, 0)
     target.configure(module)
+    debugInfo =
+      options.mode == .dev ? DebugInfo(module: module, context: context, sources: sources) : nil
   }
 
   func dispose() {
@@ -85,6 +89,7 @@ final class ModuleEmitter {
     for function in program.functions where definedFunctions.contains(function.id) {
       FunctionEmitter(module: self, function: function).emit()
     }
+    debugInfo?.finalize()
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())

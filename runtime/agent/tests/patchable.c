@@ -5,7 +5,7 @@
  * Modes (argv[1]):
  *   sleep  loop: tick(), sleep 5 ms
  *   spin   main calls spin(), which loops forever: tick(), sleep 5 ms
- *   read   sleep 300 ms and report how long that took, then per line of stdin: tick(),
+ *   read   sleep 500 ms and report how long that took, then per line of stdin: tick(),
  *          then the line
  *   hold   per line of stdin: print the string greeting() returned for the previous
  *          line, so the string is held (in a frame of version 0) while waiting for input
@@ -77,7 +77,7 @@ static void hold_greetings(void) {
 
 static void read_lines(void) {
   int64_t start = holo_now_ms();
-  holo_sleep_ms(300);
+  holo_sleep_ms(500);
   print_text("slept ");
   holo_print_i64(holo_now_ms() - start);
   holo_print_newline();

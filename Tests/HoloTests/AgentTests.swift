@@ -114,6 +114,21 @@ final class AgentTests: XCTestCase {
     XCTAssertNil(facts.daemonError)
   }
 
+  func testPatchesWhileTheProgramRunsThePatchedCode() throws {
+    // Each safepoint most likely interrupts the version it replaces: only the registers say
+    // it is running. Freeing it then would crash the program.
+    let facts = try scenario("busy", as: BusyFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.failures, [])
+    let status = try XCTUnwrap(facts.status)
+    XCTAssertGreaterThanOrEqual(status.freed, 290)
+    XCTAssertLessThanOrEqual(status.live, 10)
+    XCTAssertEqual(facts.after, "value 2")
+    XCTAssertEqual(facts.running, true)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
   func testPatchesWhileSleepingAndReading() throws {
     let facts = try scenario("blocking", as: BlockingFacts.self)
     XCTAssertNil(facts.daemonError)
@@ -194,6 +209,15 @@ final class AgentTests: XCTestCase {
     var first, last: Status?
     var failures: [String]?
     var after: String?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct BusyFacts: Decodable {
+    var before, after: String?
+    var failures: [String]?
+    var status: Status?
+    var running: Bool?
     var stderr: String
     var daemonError: String?
   }

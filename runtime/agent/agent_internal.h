@@ -164,8 +164,8 @@ agent_tracker *jit_add_object(agent_jit *jit, const uint8_t *bytes, size_t lengt
                               const char *name, char *error);
 /* Looks a symbol up in the main JITDylib, linking whatever defines it. */
 bool jit_lookup(agent_jit *jit, const char *name, uintptr_t *address, char *error);
-/* Frees everything the tracker's object brought in. */
-bool jit_remove(agent_jit *jit, agent_tracker *tracker, char *error);
+/* Frees everything the tracker's object brought in, and the tracker. */
+void jit_remove(agent_jit *jit, agent_tracker *tracker);
 
 /* ---- patches.c: applying patches and freeing old ones ----------------------------- */
 
@@ -182,8 +182,8 @@ typedef struct patch_result {
 } patch_result;
 
 patch_state *patch_state_create(void);
-/* Applies the PATCH message payload after its type byte and patch id. */
-void patch_apply(patch_state *state, wire_reader *message, patch_result *result);
+/* Applies patch `id`: the rest of its PATCH message, after the id. */
+void patch_apply(patch_state *state, uint64_t id, wire_reader *message, patch_result *result);
 void patch_result_free(patch_result *result);
 uint32_t patch_live_count(const patch_state *state);
 uint32_t patch_freed_count(const patch_state *state);

@@ -12,7 +12,6 @@
 #include <time.h>
 
 typedef struct live_patch {
-  uint64_t id;
   agent_tracker *tracker;
   /* The patch's loaded sections whose address is known (code and the data it refers
    * to): a word pointing in here keeps the patch alive. */
@@ -396,8 +395,8 @@ static void free_unused_patches(patch_state *state, const safepoint_request *req
     for (size_t j = 0; j < state->written_count && !used; j++) {
       used = in_ranges(patch->footprint, patch->footprint_count, (uintptr_t)*state->written[j]);
     }
-    char ignored[AGENT_ERROR_MAX];
-    if (!used && jit_remove(state->jit, patch->tracker, ignored)) {
+    if (!used) {
+      jit_remove(state->jit, patch->tracker);
       live_patch_free(patch);
       state->freed++;
     } else {
@@ -506,7 +505,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
     return;
   }
   update *updates = calloc(message->update_count + 1, sizeof *updates);
-  live_patch patch = {.id = message->id};
+  live_patch patch = {0};
   scan_plan plan = {0};
   if (updates == NULL || !reserve(state, message->update_count)) {
     agent_error(result->error, "out of memory");
@@ -545,8 +544,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   if (!result->applied) {
     result->link_us = elapsed_us(start);
     if (patch.tracker != NULL) {
-      char ignored[AGENT_ERROR_MAX];
-      jit_remove(state->jit, patch.tracker, ignored);
+      jit_remove(state->jit, patch.tracker);
     }
     live_patch_free(&patch);
   }
@@ -555,8 +553,8 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   object_info_free(&object);
 }
 
-void patch_apply(patch_state *state, wire_reader *reader, patch_result *result) {
-  patch_message message = {0};
+void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_result *result) {
+  patch_message message = {.id = id};
   if (!parse_message(reader, &message)) {
     agent_error(result->error, "malformed PATCH message");
   } else if (state->jit == NULL) {

@@ -181,7 +181,7 @@ class Session:
         return self.process.stderr.read().decode()
 
 
-def compile_patch(workdir, source, version, value=0, text=""):
+def compile_patch(workdir, source, version, value=0, text="", delay=0):
     """The object of patches/SOURCE.c, compiled once per work directory."""
     output = os.path.join(workdir, f"{source}-{version}.o")
     if not os.path.exists(output):
@@ -189,6 +189,7 @@ def compile_patch(workdir, source, version, value=0, text=""):
             [
                 "cc", "-std=c11", "-O2", "-fPIC", "-I", RUNTIME_INCLUDE,
                 f'-DVERSION="{version}"', f"-DVALUE={value}", f'-DTEXT="{text}"',
+                f"-DDELAY={delay}",
                 "-c", os.path.join(TESTS, "patches", source + ".c"), "-o", output,
             ],
             check=True,
@@ -299,6 +300,24 @@ def scenario_memory(session, workdir, facts, count=1000):
     facts["after"] = session.next_line(r"value 2")
 
 
+def scenario_busy(session, workdir, facts, count=300):
+    """Patches while the program calls value() without pause. Each version spins a little,
+    so most safepoints interrupt it: only the scan of the registers keeps it alive."""
+    template = compile_patch(workdir, "value", "@@@@", value=2, delay=2000)
+    facts["before"] = session.next_line(r"value \d+")
+    failures = []
+    for version in range(1, count + 1):
+        suffix = "%04d" % version
+        obj = template.replace(b"#@@@@", b"#" + suffix.encode())
+        ack = session.patch(version, obj, [value_update(suffix)])
+        if ack["status"] != 0:
+            failures.append(ack["error"])
+    facts["failures"] = failures[:5]
+    facts["status"] = session.status(1)
+    facts["after"] = session.next_line(r"value \d+")
+    facts["running"] = session.running()
+
+
 def scenario_blocking(session, workdir, facts):
     """Patches arriving while the program sleeps and while it blocks in read_line."""
     acks = []
@@ -354,6 +373,7 @@ SCENARIOS = {
     "patches": ("sleep", scenario_patches),
     "stale": ("spin", scenario_stale),
     "memory": ("sleep", scenario_memory),
+    "busy": ("busy", scenario_busy),
     "blocking": ("read", scenario_blocking),
     "hold": ("hold", scenario_hold),
 }

@@ -89,16 +89,14 @@ const agent_range *function_table_find(const function_table *table, uintptr_t ad
 typedef struct object_section {
   uint64_t size;
   bool allocated; /* SHF_ALLOC: the linker loads it into memory */
-  bool is_code;   /* SHF_EXECINSTR */
 } object_section;
 
-/* A symbol table entry; `name` points into the object's bytes. */
+/* A symbol table entry; `name` points into object_info's copy of the file. */
 typedef struct object_symbol {
   const char *name;
   uint64_t value; /* offset in its section */
   uint64_t size;
   uint32_t section; /* 0 when undefined or not in a section */
-  bool is_function;
   bool is_global; /* STB_GLOBAL: visible to lookups, and not replaceable like a weak one */
 } object_symbol;
 
@@ -113,6 +111,7 @@ typedef struct object_relocation {
 /* A relocatable x86-64 ELF object, indexed as in the file (section and symbol 0 are the
  * null entries). */
 typedef struct object_info {
+  uint8_t *bytes; /* a copy of the file, which symbol names point into */
   object_section *sections;
   size_t section_count;
   object_symbol *symbols;

@@ -1,0 +1,190 @@
+/* Private declarations shared by the patch agent's source files (docs/PATCHING.md). */
+#ifndef HOLO_AGENT_INTERNAL_H
+#define HOLO_AGENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Room for one error text sent back in a PATCH_ACK. */
+enum { AGENT_ERROR_MAX = 1024 };
+
+/* Formats an error text into `error` (AGENT_ERROR_MAX bytes). */
+void agent_error(char *error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Grows a malloc'd array to hold at least `needed` elements (doubling); NULL, with the
+ * array left as it was, when memory runs out or the size overflows. */
+void *agent_array_grow(void *array, size_t *capacity, size_t needed, size_t element_size);
+
+/* A half-open address range [start, end). */
+typedef struct agent_range {
+  uintptr_t start;
+  uintptr_t end;
+} agent_range;
+
+/* ---- wire.c: the message framing of the patch protocol ---------------------------- */
+
+enum {
+  WIRE_HELLO = 1,
+  WIRE_PATCH = 2,
+  WIRE_PATCH_ACK = 3,
+  WIRE_STATUS = 4,
+  WIRE_STATUS_REPLY = 5,
+  WIRE_PROTOCOL_VERSION = 1,
+};
+
+/* A message being built; `failed` is set when memory ran out. */
+typedef struct wire_writer {
+  uint8_t *bytes;
+  size_t length;
+  size_t capacity;
+  bool failed;
+} wire_writer;
+
+void wire_begin(wire_writer *writer, uint8_t type);
+void wire_put_u8(wire_writer *writer, uint8_t value);
+void wire_put_u32(wire_writer *writer, uint32_t value);
+void wire_put_u64(wire_writer *writer, uint64_t value);
+void wire_put_string(wire_writer *writer, const char *text);
+/* Sends the message with its length prefix and frees the writer's memory. */
+bool wire_send(int fd, wire_writer *writer);
+
+/* Reads a received payload; any read past its end sets `failed` and yields zeros. */
+typedef struct wire_reader {
+  const uint8_t *bytes;
+  size_t length;
+  size_t offset;
+  bool failed;
+} wire_reader;
+
+uint8_t wire_get_u8(wire_reader *reader);
+uint32_t wire_get_u32(wire_reader *reader);
+uint64_t wire_get_u64(wire_reader *reader);
+/* A string's bytes in place (not NUL-terminated). */
+const uint8_t *wire_get_bytes(wire_reader *reader, size_t *length);
+/* A string as a new NUL-terminated copy; NULL (and `failed`) when it is truncated or
+ * contains a NUL byte. */
+char *wire_get_string(wire_reader *reader);
+
+/* Receives one message into a new buffer. False on end of stream, error, or a length
+ * beyond what the agent accepts (the stream cannot be resynchronised after that). */
+bool wire_receive(int fd, uint8_t **payload, size_t *length);
+
+/* ---- elf.c: symbols, sections and relocations of ELF files ------------------------
+ * Parsed by hand with bounds checks: the LLVM Object C API ends the process
+ * (report_fatal_error) on some malformed inputs, and a patch must never do that. */
+
+/* Function ranges sorted by start address. */
+typedef struct function_table {
+  agent_range *ranges;
+  size_t count;
+} function_table;
+
+/* Reads the function symbols of the running executable (version 0 of every holo
+ * function), at their run-time addresses. */
+bool function_table_read_executable(function_table *table, char *error);
+/* The range of a function containing `address`, or NULL. */
+const agent_range *function_table_find(const function_table *table, uintptr_t address);
+
+typedef struct object_section {
+  uint64_t size;
+  bool allocated; /* SHF_ALLOC: the linker loads it into memory */
+} object_section;
+
+/* A symbol table entry; `name` points into object_info's copy of the file. */
+typedef struct object_symbol {
+  const char *name;
+  uint64_t value; /* offset in its section */
+  uint64_t size;
+  uint32_t section; /* 0 when undefined or not in a section */
+  bool is_global; /* STB_GLOBAL: visible to lookups, and not replaceable like a weak one */
+} object_symbol;
+
+typedef struct object_relocation {
+  uint32_t target_section; /* the section whose bytes the relocation patches */
+  uint64_t offset;
+  uint32_t type;
+  uint32_t symbol;
+  int64_t addend;
+} object_relocation;
+
+/* A relocatable x86-64 ELF object, indexed as in the file (section and symbol 0 are the
+ * null entries). */
+typedef struct object_info {
+  uint8_t *bytes; /* a copy of the file, which symbol names point into */
+  object_section *sections;
+  size_t section_count;
+  object_symbol *symbols;
+  size_t symbol_count;
+  object_relocation *relocations;
+  size_t relocation_count;
+} object_info;
+
+bool object_info_read(const uint8_t *bytes, size_t length, object_info *info, char *error);
+/* The defined symbol named `name`, or NULL. */
+const object_symbol *object_info_find(const object_info *info, const char *name);
+void object_info_free(object_info *info);
+
+/* ---- safepoint.c: running slot writes and a stack scan on the main thread --------- */
+
+/* What the main thread does at one safepoint. Prepared by the agent thread; the signal
+ * handler only reads the inputs and writes the outputs (no allocation). */
+typedef struct safepoint_request {
+  /* Slot writes, applied in order. */
+  void **slots;
+  void **values;
+  size_t write_count;
+  /* Ranges to look for on the stack and in the registers; range i belongs to owner
+   * owners[i], and owner_hit[owner] is set when any word falls inside it. */
+  const agent_range *ranges;
+  const size_t *owners;
+  size_t range_count;
+  bool *owner_hit;
+  /* Set when the whole stack was scanned; false leaves owner_hit meaningless. */
+  bool scanned;
+} safepoint_request;
+
+/* Records the calling thread as the main thread and installs the SIGURG handler. */
+bool safepoint_install(char *error);
+/* Runs `request` on the main thread. False (nothing written) when the main thread does
+ * not reach the safepoint in time. */
+bool safepoint_run(safepoint_request *request, char *error);
+
+/* ---- jit.c: ORC LLJIT --------------------------------------------------------------- */
+
+typedef struct agent_jit agent_jit;
+typedef struct agent_tracker agent_tracker;
+
+agent_jit *jit_create(char *error);
+/* Defines `name` as an absolute symbol at `address` for good. */
+bool jit_define_absolute(agent_jit *jit, const char *name, uintptr_t address, char *error);
+/* Adds an object (copied) under a new resource tracker; the tracker is returned. */
+agent_tracker *jit_add_object(agent_jit *jit, const uint8_t *bytes, size_t length,
+                              const char *name, char *error);
+/* Looks a symbol up in the main JITDylib, linking whatever defines it. */
+bool jit_lookup(agent_jit *jit, const char *name, uintptr_t *address, char *error);
+/* Frees everything the tracker's object brought in, and the tracker. */
+void jit_remove(agent_jit *jit, agent_tracker *tracker);
+
+/* ---- patches.c: applying patches and freeing old ones ----------------------------- */
+
+typedef struct patch_state patch_state;
+
+typedef struct patch_result {
+  bool applied;
+  uint32_t link_us;
+  uint32_t apply_us;
+  char error[AGENT_ERROR_MAX];
+  /* Slot symbols whose previous version is still on the stack (owned by the result). */
+  char **stale_slots;
+  size_t stale_count;
+} patch_result;
+
+patch_state *patch_state_create(void);
+/* Applies patch `id`: the rest of its PATCH message, after the id. */
+void patch_apply(patch_state *state, uint64_t id, wire_reader *message, patch_result *result);
+void patch_result_free(patch_result *result);
+uint32_t patch_live_count(const patch_state *state);
+uint32_t patch_freed_count(const patch_state *state);
+
+#endif

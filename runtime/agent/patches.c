@@ -1,0 +1,613 @@
+/* Applying a patch (docs/PATCHING.md, "Applying a patch") and freeing the versions no one
+ * uses any more ("Freeing old versions"). Runs on the agent thread only. */
+#define _GNU_SOURCE
+
+#include "agent_internal.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct live_patch {
+  agent_tracker *tracker;
+  /* The patch's loaded sections whose address is known (code and the data it refers
+   * to): a word pointing in here keeps the patch alive. */
+  agent_range *footprint;
+  size_t footprint_count;
+  /* The functions the patch put into slots, for stale-frame reports. */
+  agent_range *functions;
+  size_t function_count;
+} live_patch;
+
+/* A slot the agent created for a new signature: a zeroed cell it owns for good. */
+typedef struct owned_slot {
+  char *name;
+  void **cell;
+} owned_slot;
+
+struct patch_state {
+  agent_jit *jit;
+  char jit_error[AGENT_ERROR_MAX];
+  function_table version0;
+  live_patch *patches;
+  size_t patch_count;
+  size_t patch_capacity;
+  owned_slot *owned;
+  size_t owned_count;
+  size_t owned_capacity;
+  /* Every slot ever written: what they point at is in use. */
+  void ***written;
+  size_t written_count;
+  size_t written_capacity;
+  uint32_t freed;
+};
+
+/* A PATCH message, parsed. */
+typedef struct patch_message {
+  uint64_t id;
+  char **new_slots;
+  size_t new_slot_count;
+  const uint8_t *object;
+  size_t object_length;
+  char **update_slots;
+  char **update_functions;
+  size_t update_count;
+} patch_message;
+
+/* One slot update being applied. */
+typedef struct update {
+  void **slot;
+  uintptr_t function;
+  /* The range of the function the slot pointed at before; empty when unknown. */
+  agent_range previous;
+} update;
+
+static uint64_t now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
+static uint32_t elapsed_us(uint64_t start) {
+  uint64_t elapsed = now_us() - start;
+  return elapsed > UINT32_MAX ? UINT32_MAX : (uint32_t)elapsed;
+}
+
+patch_state *patch_state_create(void) {
+  patch_state *state = calloc(1, sizeof *state);
+  if (state == NULL) {
+    return NULL;
+  }
+  state->jit = jit_create(state->jit_error);
+  /* Without the executable's symbols, stale frames of version 0 go unreported; patching
+   * still works. */
+  char ignored[AGENT_ERROR_MAX];
+  function_table_read_executable(&state->version0, ignored);
+  return state;
+}
+
+uint32_t patch_live_count(const patch_state *state) { return (uint32_t)state->patch_count; }
+uint32_t patch_freed_count(const patch_state *state) { return state->freed; }
+
+/* ---- Parsing ---------------------------------------------------------------------- */
+
+static void free_strings(char **strings, size_t count) {
+  if (strings != NULL) {
+    for (size_t i = 0; i < count; i++) {
+      free(strings[i]);
+    }
+    free(strings);
+  }
+}
+
+static void message_free(patch_message *message) {
+  free_strings(message->new_slots, message->new_slot_count);
+  free_strings(message->update_slots, message->update_count);
+  free_strings(message->update_functions, message->update_count);
+}
+
+/* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
+static char **read_strings(wire_reader *reader, size_t count) {
+  if (reader->failed || count > (reader->length - reader->offset) / 4) {
+    reader->failed = true;
+    return NULL;
+  }
+  char **strings = calloc(count == 0 ? 1 : count, sizeof *strings);
+  if (strings == NULL) {
+    reader->failed = true;
+    return NULL;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    strings[i] = wire_get_string(reader);
+  }
+  return strings;
+}
+
+static bool parse_message(wire_reader *reader, patch_message *message) {
+  message->new_slot_count = wire_get_u32(reader);
+  message->new_slots = read_strings(reader, message->new_slot_count);
+  message->object = wire_get_bytes(reader, &message->object_length);
+  size_t count = wire_get_u32(reader);
+  if (reader->failed || count > (reader->length - reader->offset) / 8) {
+    reader->failed = true;
+    return false;
+  }
+  message->update_count = count;
+  message->update_slots = calloc(count == 0 ? 1 : count, sizeof(char *));
+  message->update_functions = calloc(count == 0 ? 1 : count, sizeof(char *));
+  if (message->update_slots == NULL || message->update_functions == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    message->update_slots[i] = wire_get_string(reader);
+    message->update_functions[i] = wire_get_string(reader);
+  }
+  return !reader->failed && reader->offset == reader->length;
+}
+
+/* ---- New slots -------------------------------------------------------------------- */
+
+static void **owned_slot_named(const patch_state *state, const char *name) {
+  for (size_t i = 0; i < state->owned_count; i++) {
+    if (strcmp(state->owned[i].name, name) == 0) {
+      return state->owned[i].cell;
+    }
+  }
+  return NULL;
+}
+
+/* Creates the cells of the message's new slots. A slot the program or an earlier patch
+ * already has is reused: the daemon keys slots by signature, so it is the same slot. The
+ * cells stay defined even if the patch then fails; they hold null and nothing calls them. */
+static bool define_new_slots(patch_state *state, const patch_message *message, char *error) {
+  for (size_t i = 0; i < message->new_slot_count; i++) {
+    const char *name = message->new_slots[i];
+    if (owned_slot_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
+      continue;
+    }
+    owned_slot *grown = agent_array_grow(state->owned, &state->owned_capacity,
+                                         state->owned_count + 1, sizeof *state->owned);
+    void **cell = calloc(1, sizeof *cell);
+    char *copy = strdup(name);
+    if (grown != NULL) {
+      state->owned = grown;
+    }
+    if (grown == NULL || cell == NULL || copy == NULL) {
+      free(cell);
+      free(copy);
+      agent_error(error, "out of memory");
+      return false;
+    }
+    if (!jit_define_absolute(state->jit, name, (uintptr_t)cell, error)) {
+      free(cell);
+      free(copy);
+      return false;
+    }
+    state->owned[state->owned_count++] = (owned_slot){copy, cell};
+  }
+  return true;
+}
+
+/* ---- Where the patch's code and data are -------------------------------------------- */
+
+static bool learn_base(const object_info *object, uintptr_t *bases, uint32_t section,
+                       uintptr_t base) {
+  if (section == 0 || section >= object->section_count || !object->sections[section].allocated ||
+      bases[section] != 0 || base == 0) {
+    return false;
+  }
+  bases[section] = base;
+  return true;
+}
+
+/* Where a relocation made its place point, read back from the linked memory; false for
+ * kinds the linker may have rewritten (GOT accesses) or that say nothing about an
+ * address. */
+static bool relocated_target(const object_relocation *relocation, uintptr_t place,
+                             uintptr_t *target) {
+  switch (relocation->type) {
+  case R_X86_64_PC32:
+  case R_X86_64_PLT32: {
+    int32_t displacement;
+    memcpy(&displacement, (const void *)place, sizeof displacement);
+    *target = place + (uintptr_t)(intptr_t)displacement - (uintptr_t)relocation->addend;
+    return true;
+  }
+  case R_X86_64_64: {
+    uint64_t value;
+    memcpy(&value, (const void *)place, sizeof value);
+    *target = (uintptr_t)value - (uintptr_t)relocation->addend;
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+/* Finds the load address of every section of the object it can: from the symbols the
+ * JIT looks up, then, to a fixed point, from the relocations in sections already placed
+ * (a function's `lea` of a string literal reveals where the literal's section is). The
+ * JIT loads each ELF section as one contiguous block, so one address places a section. */
+static void find_section_bases(patch_state *state, const object_info *object, uintptr_t *bases) {
+  char ignored[AGENT_ERROR_MAX];
+  for (size_t i = 1; i < object->symbol_count; i++) {
+    const object_symbol *symbol = &object->symbols[i];
+    uintptr_t address;
+    if (symbol->is_global && symbol->section != 0 && symbol->section < object->section_count &&
+        object->sections[symbol->section].allocated && bases[symbol->section] == 0 &&
+        jit_lookup(state->jit, symbol->name, &address, ignored)) {
+      learn_base(object, bases, symbol->section, address - (uintptr_t)symbol->value);
+    }
+  }
+  bool learned = true;
+  while (learned) {
+    learned = false;
+    for (size_t i = 0; i < object->relocation_count; i++) {
+      const object_relocation *relocation = &object->relocations[i];
+      const object_symbol *symbol = &object->symbols[relocation->symbol];
+      uint32_t source = relocation->target_section;
+      uint64_t width = relocation->type == R_X86_64_64 ? 8 : 4;
+      uintptr_t target;
+      if (source == 0 || bases[source] == 0 || symbol->section == 0 ||
+          bases[symbol->section] != 0 || relocation->offset > object->sections[source].size ||
+          object->sections[source].size - relocation->offset < width ||
+          !relocated_target(relocation, bases[source] + (uintptr_t)relocation->offset,
+                            &target)) {
+        continue;
+      }
+      learned |= learn_base(object, bases, symbol->section, target - (uintptr_t)symbol->value);
+    }
+  }
+}
+
+static agent_range range_of(uintptr_t start, uint64_t size) {
+  return (agent_range){start, start + (uintptr_t)(size == 0 ? 1 : size)};
+}
+
+static bool in_ranges(const agent_range *ranges, size_t count, uintptr_t address) {
+  for (size_t i = 0; i < count; i++) {
+    if (ranges[i].start <= address && address < ranges[i].end) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The JIT's jump stub for calls to other modules: `jmp *GOT(%rip)`. */
+enum { JUMP_STUB_SIZE = 6 };
+
+static bool add_footprint(live_patch *patch, size_t *capacity, agent_range range) {
+  agent_range *grown = agent_array_grow(patch->footprint, capacity, patch->footprint_count + 1,
+                                        sizeof *patch->footprint);
+  if (grown == NULL) {
+    return false;
+  }
+  patch->footprint = grown;
+  patch->footprint[patch->footprint_count++] = range;
+  return true;
+}
+
+/* Adds the stubs that calls from placed sections to other modules go through: a safepoint
+ * can interrupt a tail call on its stub, when no frame of the patch is left. Where the JIT
+ * bypassed the stub (target in reach), the range is the callee's first bytes, which at
+ * worst keeps the patch alive a little longer. */
+static bool add_stubs(const object_info *object, const uintptr_t *bases, live_patch *patch,
+                      size_t *capacity) {
+  for (size_t i = 0; i < object->relocation_count; i++) {
+    const object_relocation *relocation = &object->relocations[i];
+    uint32_t source = relocation->target_section;
+    uintptr_t target;
+    if (relocation->type != R_X86_64_PLT32 || source == 0 || bases[source] == 0 ||
+        object->symbols[relocation->symbol].section != 0 ||
+        relocation->offset > object->sections[source].size ||
+        object->sections[source].size - relocation->offset < 4 ||
+        !relocated_target(relocation, bases[source] + (uintptr_t)relocation->offset, &target)) {
+      continue;
+    }
+    if (!in_ranges(patch->footprint, patch->footprint_count, target) &&
+        !add_footprint(patch, capacity, range_of(target, JUMP_STUB_SIZE))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Fills the footprint and function ranges of a linked patch. */
+static bool describe_patch(patch_state *state, const object_info *object,
+                           const patch_message *message, const update *updates,
+                           live_patch *patch) {
+  uintptr_t *bases = calloc(object->section_count + 1, sizeof *bases);
+  patch->functions = calloc(message->update_count + 1, sizeof *patch->functions);
+  if (bases == NULL || patch->functions == NULL) {
+    free(bases);
+    return false;
+  }
+  for (size_t i = 0; i < message->update_count; i++) {
+    const object_symbol *symbol = object_info_find(object, message->update_functions[i]);
+    if (symbol != NULL) {
+      learn_base(object, bases, symbol->section, updates[i].function - (uintptr_t)symbol->value);
+      patch->functions[patch->function_count++] = range_of(updates[i].function, symbol->size);
+    }
+  }
+  find_section_bases(state, object, bases);
+  size_t capacity = 0;
+  bool described = true;
+  for (size_t i = 1; i < object->section_count && described; i++) {
+    if (bases[i] != 0 && object->sections[i].size > 0) {
+      described = add_footprint(patch, &capacity, range_of(bases[i], object->sections[i].size));
+    }
+  }
+  described = described && add_stubs(object, bases, patch, &capacity);
+  free(bases);
+  return described;
+}
+
+static void live_patch_free(live_patch *patch) {
+  free(patch->footprint);
+  free(patch->functions);
+}
+
+/* The range of the function at `target` (a slot's current value), in a live patch or in
+ * the executable; empty when unknown. */
+static agent_range function_at(const patch_state *state, uintptr_t target) {
+  if (target != 0) {
+    for (size_t i = 0; i < state->patch_count; i++) {
+      const live_patch *patch = &state->patches[i];
+      for (size_t j = 0; j < patch->function_count; j++) {
+        if (patch->functions[j].start <= target && target < patch->functions[j].end) {
+          return patch->functions[j];
+        }
+      }
+    }
+    const agent_range *range = function_table_find(&state->version0, target);
+    if (range != NULL) {
+      return *range;
+    }
+  }
+  return (agent_range){0, 0};
+}
+
+/* ---- The safepoint and what follows it ---------------------------------------------- */
+
+/* Owners in the safepoint request: live patch i is owner i, the new patch is owner
+ * `patch_count`, and update i's previous function is owner `patch_count + 1 + i`. */
+typedef struct scan_plan {
+  agent_range *ranges;
+  size_t *owners;
+  size_t range_count;
+  bool *owner_hit;
+  void **slots;
+  void **values;
+} scan_plan;
+
+static void plan_free(scan_plan *plan) {
+  free(plan->ranges);
+  free(plan->owners);
+  free(plan->owner_hit);
+  free(plan->slots);
+  free(plan->values);
+}
+
+static bool plan_scan(const patch_state *state, const live_patch *patch, const update *updates,
+                      size_t update_count, scan_plan *plan) {
+  size_t capacity = patch->footprint_count + update_count;
+  for (size_t i = 0; i < state->patch_count; i++) {
+    capacity += state->patches[i].footprint_count;
+  }
+  plan->ranges = calloc(capacity + 1, sizeof *plan->ranges);
+  plan->owners = calloc(capacity + 1, sizeof *plan->owners);
+  plan->owner_hit = calloc(state->patch_count + 1 + update_count, sizeof *plan->owner_hit);
+  plan->slots = calloc(update_count + 1, sizeof *plan->slots);
+  plan->values = calloc(update_count + 1, sizeof *plan->values);
+  if (plan->ranges == NULL || plan->owners == NULL || plan->owner_hit == NULL ||
+      plan->slots == NULL || plan->values == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i <= state->patch_count; i++) {
+    const live_patch *owner = i < state->patch_count ? &state->patches[i] : patch;
+    for (size_t j = 0; j < owner->footprint_count; j++) {
+      plan->ranges[plan->range_count] = owner->footprint[j];
+      plan->owners[plan->range_count++] = i;
+    }
+  }
+  for (size_t i = 0; i < update_count; i++) {
+    if (updates[i].previous.end != 0) {
+      plan->ranges[plan->range_count] = updates[i].previous;
+      plan->owners[plan->range_count++] = state->patch_count + 1 + i;
+    }
+    plan->slots[i] = (void *)updates[i].slot;
+    plan->values[i] = (void *)updates[i].function;
+  }
+  return true;
+}
+
+/* Frees every patch that no slot points into and no scanned word hit. */
+static void free_unused_patches(patch_state *state, const safepoint_request *request) {
+  if (!request->scanned) {
+    return;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < state->patch_count; i++) {
+    live_patch *patch = &state->patches[i];
+    bool used = request->owner_hit[i] || patch->footprint_count == 0;
+    for (size_t j = 0; j < state->written_count && !used; j++) {
+      used = in_ranges(patch->footprint, patch->footprint_count, (uintptr_t)*state->written[j]);
+    }
+    if (!used) {
+      jit_remove(state->jit, patch->tracker);
+      live_patch_free(patch);
+      state->freed++;
+    } else {
+      state->patches[kept++] = *patch;
+    }
+  }
+  state->patch_count = kept;
+}
+
+static void remember_written_slots(patch_state *state, const update *updates, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    bool known = false;
+    for (size_t j = 0; j < state->written_count && !known; j++) {
+      known = state->written[j] == updates[i].slot;
+    }
+    if (!known) {
+      state->written[state->written_count++] = updates[i].slot;
+    }
+  }
+}
+
+/* Moves the names of slots whose previous function is still on the stack into `result`. */
+static void collect_stale_slots(patch_message *message, const update *updates,
+                                const safepoint_request *request, size_t first_owner,
+                                patch_result *result) {
+  result->stale_slots = calloc(message->update_count + 1, sizeof *result->stale_slots);
+  if (result->stale_slots == NULL || !request->scanned) {
+    return;
+  }
+  for (size_t i = 0; i < message->update_count; i++) {
+    if (updates[i].previous.end == 0 || !request->owner_hit[first_owner + i]) {
+      continue;
+    }
+    bool listed = false;
+    for (size_t j = 0; j < result->stale_count && !listed; j++) {
+      listed = strcmp(result->stale_slots[j], message->update_slots[i]) == 0;
+    }
+    if (!listed) {
+      result->stale_slots[result->stale_count++] = message->update_slots[i];
+      message->update_slots[i] = NULL;
+    }
+  }
+}
+
+/* Makes room for the patch and its slots before anything is written, so that nothing
+ * after the safepoint can fail. */
+static bool reserve(patch_state *state, size_t update_count) {
+  live_patch *patches = agent_array_grow(state->patches, &state->patch_capacity,
+                                         state->patch_count + 1, sizeof *state->patches);
+  if (patches == NULL) {
+    return false;
+  }
+  state->patches = patches;
+  void ***written = agent_array_grow(state->written, &state->written_capacity,
+                                     state->written_count + update_count, sizeof *state->written);
+  if (written == NULL) {
+    return false;
+  }
+  state->written = written;
+  return true;
+}
+
+/* ---- Applying --------------------------------------------------------------------- */
+
+/* Links the object and resolves every update; on success the caller owns `tracker`. */
+static bool link_patch(patch_state *state, const patch_message *message, update *updates,
+                       agent_tracker **tracker, char *error) {
+  char name[64];
+  snprintf(name, sizeof name, "holo-patch-%llu", (unsigned long long)message->id);
+  *tracker = jit_add_object(state->jit, message->object, message->object_length, name, error);
+  if (*tracker == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < message->update_count; i++) {
+    if (!jit_lookup(state->jit, message->update_functions[i], &updates[i].function, error)) {
+      return false;
+    }
+    uintptr_t slot;
+    char ignored[AGENT_ERROR_MAX];
+    if (!jit_lookup(state->jit, message->update_slots[i], &slot, ignored)) {
+      agent_error(error, "unknown slot `%s`", message->update_slots[i]);
+      return false;
+    }
+    updates[i].slot = (void **)slot;
+  }
+  for (size_t i = 0; i < message->new_slot_count; i++) {
+    void **cell = owned_slot_named(state, message->new_slots[i]);
+    bool written = false;
+    for (size_t j = 0; j < message->update_count && !written; j++) {
+      written = updates[j].slot == cell;
+    }
+    if (cell != NULL && *cell == NULL && !written) {
+      agent_error(error, "new slot `%s` is given no function", message->new_slots[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void run_patch(patch_state *state, patch_message *message, patch_result *result) {
+  uint64_t start = now_us();
+  object_info object;
+  char object_error[AGENT_ERROR_MAX];
+  if (!object_info_read(message->object, message->object_length, &object, object_error)) {
+    agent_error(result->error, "invalid patch object: %s", object_error);
+    return;
+  }
+  update *updates = calloc(message->update_count + 1, sizeof *updates);
+  live_patch patch = {0};
+  scan_plan plan = {0};
+  if (updates == NULL || !reserve(state, message->update_count)) {
+    agent_error(result->error, "out of memory");
+  } else if (define_new_slots(state, message, result->error) &&
+             link_patch(state, message, updates, &patch.tracker, result->error)) {
+    for (size_t i = 0; i < message->update_count; i++) {
+      updates[i].previous = function_at(state, (uintptr_t)*updates[i].slot);
+    }
+    if (!describe_patch(state, &object, message, updates, &patch) ||
+        !plan_scan(state, &patch, updates, message->update_count, &plan)) {
+      agent_error(result->error, "out of memory");
+    } else {
+      result->link_us = elapsed_us(start);
+      safepoint_request request = {
+          .slots = plan.slots,
+          .values = plan.values,
+          .write_count = message->update_count,
+          .ranges = plan.ranges,
+          .owners = plan.owners,
+          .range_count = plan.range_count,
+          .owner_hit = plan.owner_hit,
+      };
+      uint64_t apply_start = now_us();
+      if (safepoint_run(&request, result->error)) {
+        result->apply_us = elapsed_us(apply_start);
+        result->applied = true;
+        size_t first_stale_owner = state->patch_count + 1;
+        state->patches[state->patch_count++] = patch;
+        patch.tracker = NULL;
+        remember_written_slots(state, updates, message->update_count);
+        collect_stale_slots(message, updates, &request, first_stale_owner, result);
+        free_unused_patches(state, &request);
+      }
+    }
+  }
+  if (!result->applied) {
+    result->link_us = elapsed_us(start);
+    if (patch.tracker != NULL) {
+      jit_remove(state->jit, patch.tracker);
+    }
+    live_patch_free(&patch);
+  }
+  plan_free(&plan);
+  free(updates);
+  object_info_free(&object);
+}
+
+void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_result *result) {
+  patch_message message = {.id = id};
+  if (!parse_message(reader, &message)) {
+    agent_error(result->error, "malformed PATCH message");
+  } else if (state->jit == NULL) {
+    agent_error(result->error, "the agent has no JIT: %s", state->jit_error);
+  } else {
+    run_patch(state, &message, result);
+  }
+  message_free(&message);
+}
+
+void patch_result_free(patch_result *result) {
+  free_strings(result->stale_slots, result->stale_count);
+  result->stale_slots = NULL;
+  result->stale_count = 0;
+}

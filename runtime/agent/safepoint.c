@@ -1,0 +1,184 @@
+/* The safepoint: the agent thread signals the main thread (SIGURG); the handler, running
+ * on the main thread between two of its instructions, writes the slots and scans the
+ * main thread's registers and stack, then wakes the agent thread.
+ *
+ * The handler is async-signal-safe: it reads a request the agent thread prepared, writes
+ * only into it, and calls nothing but sem_post.
+ */
+#define _GNU_SOURCE
+
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+/* How long the agent waits for the main thread to take the signal. */
+enum { SAFEPOINT_TIMEOUT_SECONDS = 5 };
+/* The x86-64 ABI lets a function keep data in the 128 bytes below its stack pointer. */
+enum { RED_ZONE_BYTES = 128 };
+
+enum request_state { REQUEST_PENDING, REQUEST_RUNNING, REQUEST_DONE, REQUEST_CANCELLED };
+
+static pthread_t main_thread;
+static pid_t main_thread_id;
+static uintptr_t main_stack_low;
+static uintptr_t main_stack_high;
+
+static sem_t request_done;
+static safepoint_request *_Atomic pending_request;
+static atomic_int request_state;
+
+static void note_word(safepoint_request *request, uintptr_t word, uintptr_t lowest,
+                      uintptr_t highest) {
+  if (word < lowest || word >= highest) {
+    return;
+  }
+  for (size_t i = 0; i < request->range_count; i++) {
+    if (request->ranges[i].start <= word && word < request->ranges[i].end) {
+      request->owner_hit[request->owners[i]] = true;
+    }
+  }
+}
+
+static void scan(safepoint_request *request, const ucontext_t *context) {
+  if (request->range_count == 0) {
+    request->scanned = true;
+    return;
+  }
+  /* Bounds of all ranges, to discard most words with two comparisons. */
+  uintptr_t lowest = UINTPTR_MAX;
+  uintptr_t highest = 0;
+  for (size_t i = 0; i < request->range_count; i++) {
+    lowest = request->ranges[i].start < lowest ? request->ranges[i].start : lowest;
+    highest = request->ranges[i].end > highest ? request->ranges[i].end : highest;
+  }
+  /* Registers first: the interrupted code may hold a target it loaded from a slot
+   * (or be executing one: the instruction pointer is a register too). */
+  const mcontext_t *machine = &context->uc_mcontext;
+  for (size_t i = 0; i < NGREG; i++) {
+    note_word(request, (uintptr_t)machine->gregs[i], lowest, highest);
+  }
+  if (machine->fpregs != NULL) {
+    for (size_t i = 0; i < 16; i++) {
+      for (size_t j = 0; j < 4; j += 2) {
+        const uint32_t *parts = machine->fpregs->_xmm[i].element;
+        note_word(request, (uintptr_t)parts[j] | (uintptr_t)parts[j + 1] << 32, lowest,
+                  highest);
+      }
+    }
+  }
+  uintptr_t stack_pointer = (uintptr_t)machine->gregs[REG_RSP];
+  if (stack_pointer < main_stack_low + RED_ZONE_BYTES || stack_pointer > main_stack_high) {
+    /* Not on the main stack (an alternate signal stack, say): nothing is known. */
+    request->scanned = false;
+    return;
+  }
+  uintptr_t first = (stack_pointer - RED_ZONE_BYTES) & ~(uintptr_t)7;
+  for (const uintptr_t *word = (const uintptr_t *)first; (uintptr_t)word < main_stack_high;
+       word++) {
+    note_word(request, *word, lowest, highest);
+  }
+  request->scanned = true;
+}
+
+static void on_safepoint_signal(int signal_number, siginfo_t *info, void *context) {
+  (void)signal_number;
+  (void)info;
+  int saved_errno = errno;
+  safepoint_request *request = atomic_load(&pending_request);
+  int expected = REQUEST_PENDING;
+  /* SIGURG sent by anything else (or to another thread) is ignored, as by default. */
+  if (request != NULL && gettid() == main_thread_id &&
+      atomic_compare_exchange_strong(&request_state, &expected, REQUEST_RUNNING)) {
+    for (size_t i = 0; i < request->write_count; i++) {
+      *(void *volatile *)request->slots[i] = request->values[i];
+    }
+    scan(request, context);
+    atomic_store(&request_state, REQUEST_DONE);
+    sem_post(&request_done);
+  }
+  errno = saved_errno;
+}
+
+bool safepoint_install(char *error) {
+  main_thread = pthread_self();
+  main_thread_id = gettid();
+  pthread_attr_t attributes;
+  void *stack_address;
+  size_t stack_size;
+  if (pthread_getattr_np(main_thread, &attributes) != 0) {
+    agent_error(error, "cannot read the main thread's stack bounds");
+    return false;
+  }
+  int found = pthread_attr_getstack(&attributes, &stack_address, &stack_size);
+  pthread_attr_destroy(&attributes);
+  if (found != 0) {
+    agent_error(error, "cannot read the main thread's stack bounds");
+    return false;
+  }
+  main_stack_low = (uintptr_t)stack_address;
+  main_stack_high = main_stack_low + stack_size;
+  if (sem_init(&request_done, 0, 0) != 0) {
+    agent_error(error, "cannot create a semaphore");
+    return false;
+  }
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_safepoint_signal;
+  /* SA_RESTART: most interrupted system calls resume by themselves; the runtime retries
+   * the rest (sleep, EINTR). SA_ONSTACK: use the runtime's alternate stack if any. */
+  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(SIGURG, &action, NULL) != 0) {
+    agent_error(error, "cannot install the SIGURG handler");
+    return false;
+  }
+  return true;
+}
+
+static bool wait_until(const struct timespec *deadline) {
+  for (;;) {
+    if (sem_timedwait(&request_done, deadline) == 0) {
+      return true;
+    }
+    if (errno != EINTR) {
+      return false;
+    }
+  }
+}
+
+bool safepoint_run(safepoint_request *request, char *error) {
+  request->scanned = false;
+  atomic_store(&request_state, REQUEST_PENDING);
+  atomic_store(&pending_request, request);
+  int sent = pthread_kill(main_thread, SIGURG);
+  if (sent != 0) {
+    atomic_store(&pending_request, NULL);
+    agent_error(error, "cannot signal the main thread: %s", strerror(sent));
+    return false;
+  }
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += SAFEPOINT_TIMEOUT_SECONDS;
+  if (!wait_until(&deadline)) {
+    int expected = REQUEST_PENDING;
+    if (atomic_compare_exchange_strong(&request_state, &expected, REQUEST_CANCELLED)) {
+      atomic_store(&pending_request, NULL);
+      agent_error(error, "the main thread did not reach a safepoint within %d s",
+                  SAFEPOINT_TIMEOUT_SECONDS);
+      return false;
+    }
+    /* The handler started just now: it finishes quickly. */
+    while (sem_wait(&request_done) != 0 && errno == EINTR) {
+    }
+  }
+  atomic_store(&pending_request, NULL);
+  return true;
+}

@@ -4,7 +4,10 @@ and NAME.c built with `cc -O2`. Both must print the same output. Each round runs
 executables back to back, alternating which goes first; the table reports the median of
 each and their ratio (holo / C), then the geometric mean of the ratios.
 
-Usage: bench/bench.py --holoc PATH [--rounds N] [--cc CC] [NAME ...]
+With `--baseline dev`, it instead times the dev build (`holoc build -O2`: calls through
+the patch slots) against the release build (`holoc build --release -O2`), both at -O2.
+
+Usage: bench/bench.py --holoc PATH [--rounds N] [--cc CC] [--baseline c|dev] [NAME ...]
 """
 
 import argparse
@@ -54,14 +57,26 @@ def program_names(selected):
     return [name for name in names if name in selected]
 
 
-def prepare(name, holoc, cc, out_dir):
+def build_commands(name, holoc, cc, baseline, holo_exe, c_exe):
+    """The commands that build the measured program and its baseline."""
+    source = PROGRAMS / f"{name}.holo"
+    if baseline == "dev":
+        return (
+            [holoc, "build", "-O2", "-o", holo_exe, source],
+            [holoc, "build", "--release", "-O2", "-o", c_exe, source],
+        )
+    return (
+        [holoc, "build", "--release", "-o", holo_exe, source],
+        [cc, "-O2", "-o", c_exe, PROGRAMS / f"{name}.c", "-lm"],
+    )
+
+
+def prepare(name, holoc, cc, baseline, out_dir):
     """Builds both versions and checks they agree; returns (holo_exe, c_exe) or an error."""
     holo_exe = out_dir / f"{name}.holo.exe"
     c_exe = out_dir / f"{name}.c.exe"
-    for error in (
-        build([holoc, "build", "--release", "-o", holo_exe, PROGRAMS / f"{name}.holo"], holo_exe),
-        build([cc, "-O2", "-o", c_exe, PROGRAMS / f"{name}.c", "-lm"], c_exe),
-    ):
+    holo_command, baseline_command = build_commands(name, holoc, cc, baseline, holo_exe, c_exe)
+    for error in (build(holo_command, holo_exe), build(baseline_command, c_exe)):
         if error:
             return None, f"build failed:\n{error}"
     holo_run, c_run = run_output(holo_exe), run_output(c_exe)
@@ -87,13 +102,14 @@ def measure(holo_exe, c_exe, rounds):
     return statistics.median(holo_times), statistics.median(c_times)
 
 
-def print_table(rows):
+def print_table(rows, baseline):
     width = max([len("program")] + [len(row[0]) for row in rows])
-    print(f"{'program':<{width}}  {'holo_ms':>8}  {'c_ms':>8}  {'ratio':>6}")
+    measured, base = ("dev_ms", "release_ms") if baseline == "dev" else ("holo_ms", "c_ms")
+    print(f"{'program':<{width}}  {measured:>8}  {base:>10}  {'ratio':>6}")
     for name, holo_ms, c_ms, ratio in rows:
-        print(f"{name:<{width}}  {holo_ms:8.1f}  {c_ms:8.1f}  {ratio:6.2f}")
+        print(f"{name:<{width}}  {holo_ms:8.1f}  {c_ms:10.1f}  {ratio:6.2f}")
     geomean = math.exp(statistics.fmean(math.log(row[3]) for row in rows))
-    print(f"{'geomean':<{width}}  {'':>8}  {'':>8}  {geomean:6.2f}")
+    print(f"{'geomean':<{width}}  {'':>8}  {'':>10}  {geomean:6.2f}")
 
 
 def main():
@@ -101,6 +117,9 @@ def main():
     parser.add_argument("--holoc", required=True, help="the holoc executable")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each (default 5)")
     parser.add_argument("--cc", default=os.environ.get("CC", "cc"), help="C compiler (default $CC or cc)")
+    parser.add_argument(
+        "--baseline", choices=["c", "dev"], default="c",
+        help="c: holo release vs C (default); dev: holo dev vs holo release, both -O2")
     parser.add_argument("names", nargs="*", help="programs to run (default: all)")
     args = parser.parse_args()
     if args.rounds < 1:
@@ -110,7 +129,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="holo-bench-") as out:
         for name in program_names(args.names):
             log(f"bench: {name}")
-            executables, error = prepare(name, args.holoc, args.cc, Path(out))
+            executables, error = prepare(name, args.holoc, args.cc, args.baseline, Path(out))
             if error:
                 failures.append(name)
                 log(f"bench: {name}: {error}")
@@ -119,7 +138,7 @@ def main():
             rows.append((name, holo_ms, c_ms, holo_ms / c_ms))
 
     if rows:
-        print_table(rows)
+        print_table(rows, args.baseline)
     if failures:
         log(f"bench: failed: {', '.join(failures)}")
         return 1

@@ -26,6 +26,8 @@ final class FunctionEmitter {
   private var slots: [LLVMValueRef?]
   /// String locals to release, innermost scope last.
   private var scopes: [[LocalID]] = []
+  /// The function's debug-info scope (dev builds).
+  private var debugScope: LLVMMetadataRef?
   private var loops:
     [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
 
@@ -40,6 +42,9 @@ final class FunctionEmitter {
   func emit() {
     let entry = LLVMAppendBasicBlockInContext(module.context, llvmFunction, "entry")
     LLVMPositionBuilderAtEnd(builder, entry)
+    debugScope = module.debugInfo?.attach(
+      function, to: llvmFunction, linkageName: module.symbol(of: function))
+    setLocation(function.span)
     // Every local gets a stack slot in the entry block; mem2reg turns them into registers.
     for local in function.locals where ModuleEmitter.hasValue(local.type) {
       slots[local.id.index] = LLVMBuildAlloca(builder, module.llvmType(local.type), local.name)
@@ -56,6 +61,12 @@ final class FunctionEmitter {
     }
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
     emitReturn(result)
+    LLVMSetCurrentDebugLocation2(builder, nil)
+  }
+
+  private func setLocation(_ span: Span) {
+    guard let debugInfo = module.debugInfo, let debugScope else { return }
+    LLVMSetCurrentDebugLocation2(builder, debugInfo.location(span, scope: debugScope))
   }
 
   // MARK: Control flow helpers
@@ -139,6 +150,7 @@ final class FunctionEmitter {
   }
 
   private func emitStatement(_ statement: IRStmt) {
+    setLocation(statement.span)
     switch statement.kind {
     case .letBinding(let id, let valueExpr):
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
@@ -264,6 +276,7 @@ final class FunctionEmitter {
   // MARK: Expressions
 
   private func emitExpr(_ expr: IRExpr) -> EmittedValue {
+    setLocation(expr.span)
     let type = expr.type
     switch expr.kind {
     case .integerConstant(let bits):

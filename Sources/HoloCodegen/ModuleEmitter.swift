@@ -38,6 +38,8 @@ final class ModuleEmitter {
   private var cStringConstants: [String: LLVMValueRef] = [:]
   private var locationConstants: [Span: LLVMValueRef] = [:]
   private var programInfoGlobal: LLVMValueRef?
+  /// Dev builds carry DWARF line tables.
+  let debugInfo: DebugInfo?
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
@@ -62,6 +64,8 @@ final class ModuleEmitter {
     var locationFields: [LLVMTypeRef?] = [pointerType, i32Type, i32Type]
     locationType = LLVMStructTypeInContext(context, &locationFields, 3, 0)
     target.configure(module)
+    debugInfo =
+      options.mode == .dev ? DebugInfo(module: module, context: context, sources: sources) : nil
   }
 
   func dispose() {
@@ -85,6 +89,7 @@ final class ModuleEmitter {
     for function in program.functions where definedFunctions.contains(function.id) {
       FunctionEmitter(module: self, function: function).emit()
     }
+    debugInfo?.finalize()
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
@@ -134,14 +139,37 @@ final class ModuleEmitter {
   /// directly; dev builds load the callee's current version from its slot and call that.
   func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
     var arguments = arguments
-    let target: LLVMValueRef?
-    if options.mode == .dev {
-      target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
-    } else {
-      target = functions[id.index]
+    let type = functionTypes[id.index]
+    let count = UInt32(arguments.count)
+    guard options.mode == .dev else {
+      return LLVMBuildCall2(builder, type, functions[id.index], &arguments, count, "")
     }
-    return LLVMBuildCall2(
-      builder, functionTypes[id.index], target, &arguments, UInt32(arguments.count), "")
+    let target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
+    let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
+    // Guarded direct call: while the slot still holds the version this module defines,
+    // call it directly so the optimiser can inline it; once patched, call through the slot.
+    // Recursive calls gain nothing from it (a function is not inlined into itself).
+    guard options.optimizationLevel > 0, let known = functions[id.index], known != function else {
+      return LLVMBuildCall2(builder, type, target, &arguments, count, "")
+    }
+    let directBlock = LLVMAppendBasicBlockInContext(context, function, "call.direct")
+    let slotBlock = LLVMAppendBasicBlockInContext(context, function, "call.slot")
+    let joinBlock = LLVMAppendBasicBlockInContext(context, function, "call.join")
+    let isKnown = LLVMBuildICmp(builder, LLVMIntEQ, target, known, "")
+    LLVMBuildCondBr(builder, isKnown, directBlock, slotBlock)
+    LLVMPositionBuilderAtEnd(builder, directBlock)
+    let direct = LLVMBuildCall2(builder, type, known, &arguments, count, "")
+    LLVMBuildBr(builder, joinBlock)
+    LLVMPositionBuilderAtEnd(builder, slotBlock)
+    let indirect = LLVMBuildCall2(builder, type, target, &arguments, count, "")
+    LLVMBuildBr(builder, joinBlock)
+    LLVMPositionBuilderAtEnd(builder, joinBlock)
+    guard LLVMGetReturnType(type) != voidType else { return direct! }
+    let phi = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
+    var values: [LLVMValueRef?] = [direct, indirect]
+    var blocks: [LLVMBasicBlockRef?] = [directBlock, slotBlock]
+    LLVMAddIncoming(phi, &values, &blocks, 2)
+    return phi
   }
 
   /// A function's slot: defined by a full dev build, declared by a patch (the process

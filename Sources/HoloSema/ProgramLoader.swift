@@ -15,12 +15,14 @@ struct LoadedFile {
 /// loaded once, so import cycles are harmless.
 struct ProgramLoader {
   let sources: SourceManager
+  let cache: ParseCache?
   private(set) var files: [LoadedFile] = []
   private(set) var diagnostics = DiagnosticBag()
   private var loadedPaths: Set<String> = []
 
-  init(sources: SourceManager) {
+  init(sources: SourceManager, cache: ParseCache?) {
     self.sources = sources
+    self.cache = cache
   }
 
   mutating func load(rootPath: String) {
@@ -32,8 +34,8 @@ struct ProgramLoader {
     loadedPaths.insert(Self.canonical(rootPath))
     while !queue.isEmpty {
       let (displayPath, text) = queue.removeFirst()
-      let source = sources.add(path: displayPath, text: text)
-      let (syntax, parseDiagnostics) = Parser.parse(source)
+      let source = sources.update(path: displayPath, text: text)
+      let (syntax, parseDiagnostics) = cache?.parse(source) ?? Parser.parse(source)
       diagnostics.append(contentsOf: parseDiagnostics)
       files.append(
         LoadedFile(source: source, syntax: syntax, canonicalPath: Self.canonical(displayPath)))
@@ -72,5 +74,28 @@ struct ProgramLoader {
 
   private static func canonical(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+}
+
+/// Keeps each file's syntax tree while its text is unchanged, so that re-analysing a
+/// program after an edit re-parses only the files that changed. Use it with one
+/// long-lived `SourceManager`.
+public final class ParseCache: @unchecked Sendable {
+  private var entries:
+    [FileID: (source: SourceFile, syntax: FileSyntax, diagnostics: [Diagnostic])] =
+      [:]
+  private let lock = NSLock()
+
+  public init() {}
+
+  func parse(_ source: SourceFile) -> (FileSyntax, [Diagnostic]) {
+    lock.lock()
+    defer { lock.unlock() }
+    if let entry = entries[source.id], entry.source === source {
+      return (entry.syntax, entry.diagnostics)
+    }
+    let (syntax, diagnostics) = Parser.parse(source)
+    entries[source.id] = (source, syntax, diagnostics)
+    return (syntax, diagnostics)
   }
 }

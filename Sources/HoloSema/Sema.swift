@@ -19,9 +19,12 @@ public struct Analysis: Sendable {
 }
 
 public enum Sema {
-  /// Loads `rootPath` and the files it imports, parses and typechecks them.
-  public static func analyze(rootPath: String, sources: SourceManager) -> Analysis {
-    var loader = ProgramLoader(sources: sources)
+  /// Loads `rootPath` and the files it imports, parses and typechecks them. With a
+  /// `cache`, files whose text did not change since the last analysis are not re-parsed.
+  public static func analyze(
+    rootPath: String, sources: SourceManager, cache: ParseCache? = nil
+  ) -> Analysis {
+    var loader = ProgramLoader(sources: sources, cache: cache)
     loader.load(rootPath: rootPath)
     var checker = ProgramChecker(files: loader.files)
     checker.diagnostics.append(contentsOf: loader.diagnostics.diagnostics)

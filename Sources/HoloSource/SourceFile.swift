@@ -127,6 +127,22 @@ public final class SourceManager: @unchecked Sendable {
     return file
   }
 
+  /// The file at `path` with `text`: the registered one when its text is unchanged, the
+  /// same `FileID` with the new text when it changed, or a new file. Long-lived users (the
+  /// dev daemon) reload files through this so IDs stay stable and memory stays bounded.
+  public func update(path: String, text: String) -> SourceFile {
+    lock.lock()
+    defer { lock.unlock() }
+    if let index = files.firstIndex(where: { $0.path == path }) {
+      if files[index].text == text { return files[index] }
+      files[index] = SourceFile(id: FileID(index), path: path, text: text)
+      return files[index]
+    }
+    let file = SourceFile(id: FileID(files.count), path: path, text: text)
+    files.append(file)
+    return file
+  }
+
   public func file(_ id: FileID) -> SourceFile {
     lock.lock()
     defer { lock.unlock() }

@@ -212,6 +212,25 @@ final class CLITests: XCTestCase {
 
   // MARK: build
 
+  func testDevBuildsCallThroughSlotsWithLineTablesAndReleaseBuildsDoNot() throws {
+    try write("fn twice(x: i64) -> i64 { x * 2 }\nprintln(twice(21));\n", to: "app.holo")
+    XCTAssertEqual(try run(["build", "app.holo", "-o", "dev"]).status, 0)
+    XCTAssertEqual(try run(["build", "--release", "app.holo", "-o", "release"]).status, 0)
+    for binary in ["dev", "release"] {
+      XCTAssertEqual(try run([], executable: "\(project!)/\(binary)").stdout, "42\n")
+    }
+    let devSymbols = try run(["-C", "dev"], executable: "/usr/bin/nm").stdout
+    let releaseSymbols = try run(["-C", "release"], executable: "/usr/bin/nm").stdout
+    XCTAssertTrue(devSymbols.contains("holo.slot.twice(i64)->i64"), devSymbols)
+    XCTAssertFalse(releaseSymbols.contains("holo.slot"), releaseSymbols)
+    // Line tables naming the holo source: dev only (the runtime has its own, in both).
+    let devLines = try run(["--dwarf=decodedline", "dev"], executable: "/usr/bin/objdump").stdout
+    let releaseLines = try run(["--dwarf=decodedline", "release"], executable: "/usr/bin/objdump")
+      .stdout
+    XCTAssertTrue(devLines.contains("app.holo"), devLines)
+    XCTAssertFalse(releaseLines.contains("app.holo"), releaseLines)
+  }
+
   func testBuildWritesExecutableNamedAfterTheFile() throws {
     try write(hello, to: "hello.holo")
     let outcome = try run(["build", "hello.holo"])

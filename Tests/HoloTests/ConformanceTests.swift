@@ -463,11 +463,15 @@ struct ConformanceRun: Sendable {
 
   static let timeout: TimeInterval = 30
 
-  /// Succeeding and runtime-failing programs run in both build modes.
+  /// Succeeding and runtime-failing programs run in both build modes, and as an optimised
+  /// dev build, whose calls through slots are guarded direct calls.
   static func runs(of testCase: ConformanceCase) -> [ConformanceRun] {
     switch testCase.expectation {
     case .runs, .failsAtRuntime:
-      return [["run", "main.holo"], ["run", "--release", "main.holo"]].map {
+      let modes = [
+        ["run", "main.holo"], ["run", "--release", "main.holo"], ["run", "-O2", "main.holo"],
+      ]
+      return modes.map {
         ConformanceRun(testCase: testCase, arguments: $0)
       }
     case .failsToCompile:

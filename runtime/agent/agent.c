@@ -63,7 +63,7 @@ static bool answer_patch(int fd, patch_state *state, wire_reader *reader) {
   if (state == NULL) {
     agent_error(result.error, "the agent ran out of memory");
   } else {
-    patch_apply(state, reader, &result);
+    patch_apply(state, id, reader, &result);
   }
   wire_writer writer;
   wire_begin(&writer, WIRE_PATCH_ACK);

@@ -89,16 +89,14 @@ const agent_range *function_table_find(const function_table *table, uintptr_t ad
 typedef struct object_section {
   uint64_t size;
   bool allocated; /* SHF_ALLOC: the linker loads it into memory */
-  bool is_code;   /* SHF_EXECINSTR */
 } object_section;
 
-/* A symbol table entry; `name` points into the object's bytes. */
+/* A symbol table entry; `name` points into object_info's copy of the file. */
 typedef struct object_symbol {
   const char *name;
   uint64_t value; /* offset in its section */
   uint64_t size;
   uint32_t section; /* 0 when undefined or not in a section */
-  bool is_function;
   bool is_global; /* STB_GLOBAL: visible to lookups, and not replaceable like a weak one */
 } object_symbol;
 
@@ -113,6 +111,7 @@ typedef struct object_relocation {
 /* A relocatable x86-64 ELF object, indexed as in the file (section and symbol 0 are the
  * null entries). */
 typedef struct object_info {
+  uint8_t *bytes; /* a copy of the file, which symbol names point into */
   object_section *sections;
   size_t section_count;
   object_symbol *symbols;
@@ -164,8 +163,8 @@ agent_tracker *jit_add_object(agent_jit *jit, const uint8_t *bytes, size_t lengt
                               const char *name, char *error);
 /* Looks a symbol up in the main JITDylib, linking whatever defines it. */
 bool jit_lookup(agent_jit *jit, const char *name, uintptr_t *address, char *error);
-/* Frees everything the tracker's object brought in. */
-bool jit_remove(agent_jit *jit, agent_tracker *tracker, char *error);
+/* Frees everything the tracker's object brought in, and the tracker. */
+void jit_remove(agent_jit *jit, agent_tracker *tracker);
 
 /* ---- patches.c: applying patches and freeing old ones ----------------------------- */
 
@@ -182,8 +181,8 @@ typedef struct patch_result {
 } patch_result;
 
 patch_state *patch_state_create(void);
-/* Applies the PATCH message payload after its type byte and patch id. */
-void patch_apply(patch_state *state, wire_reader *message, patch_result *result);
+/* Applies patch `id`: the rest of its PATCH message, after the id. */
+void patch_apply(patch_state *state, uint64_t id, wire_reader *message, patch_result *result);
 void patch_result_free(patch_result *result);
 uint32_t patch_live_count(const patch_state *state);
 uint32_t patch_freed_count(const patch_state *state);

@@ -47,13 +47,14 @@ static bool elf_open(elf_file *file, const uint8_t *bytes, size_t length, uint16
   return true;
 }
 
-/* A section's bytes, checked to lie in the file and to hold whole `entry_size` entries
- * aligned for reading in place. */
+/* A section's bytes, checked to lie in the file and to hold whole `entry_size` entries,
+ * aligned for reading in place (the file itself is read from an aligned address). */
 static const uint8_t *section_bytes(const elf_file *file, size_t index, size_t entry_size,
                                     size_t *count) {
   const Elf64_Shdr *section = &file->sections[index];
   if (section->sh_type == SHT_NOBITS || !fits(file, section->sh_offset, section->sh_size) ||
-      section->sh_size % entry_size != 0 || section->sh_offset % 8 != 0) {
+      section->sh_size % entry_size != 0 ||
+      (entry_size > 1 && section->sh_offset % _Alignof(Elf64_Sym) != 0)) {
     return NULL;
   }
   *count = section->sh_size / entry_size;
@@ -222,8 +223,18 @@ static bool read_relocations(const elf_file *file, object_info *info, char *erro
 
 bool object_info_read(const uint8_t *bytes, size_t length, object_info *info, char *error) {
   *info = (object_info){0};
+  /* A copy at an address malloc aligns, so the ELF structures can be read in place. */
+  info->bytes = malloc(length == 0 ? 1 : length);
+  if (info->bytes == NULL) {
+    agent_error(error, "out of memory");
+    return false;
+  }
+  if (length > 0) {
+    memcpy(info->bytes, bytes, length);
+  }
   elf_file file;
-  if (!elf_open(&file, bytes, length, ET_REL, error)) {
+  if (!elf_open(&file, info->bytes, length, ET_REL, error)) {
+    object_info_free(info);
     return false;
   }
   info->section_count = file.section_count;
@@ -231,6 +242,7 @@ bool object_info_read(const uint8_t *bytes, size_t length, object_info *info, ch
                           sizeof *info->sections);
   if (info->sections == NULL) {
     agent_error(error, "out of memory");
+    object_info_free(info);
     return false;
   }
   for (size_t i = 0; i < file.section_count; i++) {
@@ -238,7 +250,6 @@ bool object_info_read(const uint8_t *bytes, size_t length, object_info *info, ch
     info->sections[i] = (object_section){
         .size = section->sh_size,
         .allocated = (section->sh_flags & SHF_ALLOC) != 0,
-        .is_code = (section->sh_flags & SHF_EXECINSTR) != 0,
     };
   }
   const Elf64_Sym *symbols;
@@ -266,7 +277,6 @@ bool object_info_read(const uint8_t *bytes, size_t length, object_info *info, ch
         .value = symbol->st_value,
         .size = symbol->st_size,
         .section = in_section ? symbol->st_shndx : 0,
-        .is_function = ELF64_ST_TYPE(symbol->st_info) == STT_FUNC,
         .is_global = ELF64_ST_BIND(symbol->st_info) == STB_GLOBAL,
     };
   }
@@ -288,6 +298,7 @@ const object_symbol *object_info_find(const object_info *info, const char *name)
 }
 
 void object_info_free(object_info *info) {
+  free(info->bytes);
   free(info->sections);
   free(info->symbols);
   free(info->relocations);

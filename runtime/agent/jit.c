@@ -102,8 +102,7 @@ agent_tracker *jit_add_object(agent_jit *jit, const uint8_t *bytes, size_t lengt
   /* The JIT takes the buffer, whether it succeeds or not. */
   if (!succeeded(jit, LLVMOrcLLJITAddObjectFileWithRT(jit->lljit, tracker, buffer),
                  "cannot add the object", error)) {
-    char ignored[AGENT_ERROR_MAX];
-    jit_remove(jit, (agent_tracker *)tracker, ignored);
+    jit_remove(jit, (agent_tracker *)tracker);
     return NULL;
   }
   return (agent_tracker *)tracker;
@@ -121,13 +120,16 @@ bool jit_lookup(agent_jit *jit, const char *name, uintptr_t *address, char *erro
   return true;
 }
 
-bool jit_remove(agent_jit *jit, agent_tracker *tracker, char *error) {
-  jit->reported[0] = '\0';
+void jit_remove(agent_jit *jit, agent_tracker *tracker) {
   LLVMOrcResourceTrackerRef handle = (LLVMOrcResourceTrackerRef)tracker;
-  bool removed = succeeded(jit, LLVMOrcResourceTrackerRemove(handle), "cannot free", error);
+  /* An error here comes from a resource manager (say, unregistering unwind info); the
+   * tracker is defunct either way, so there is nothing left to retry. */
+  LLVMErrorRef failure = LLVMOrcResourceTrackerRemove(handle);
+  if (failure != NULL) {
+    LLVMConsumeError(failure);
+  }
   LLVMOrcReleaseResourceTracker(handle);
   /* Names only the removed code used (its version symbols) are dropped from the pool. */
   LLVMOrcSymbolStringPoolClearDeadEntries(
       LLVMOrcExecutionSessionGetSymbolStringPool(LLVMOrcLLJITGetExecutionSession(jit->lljit)));
-  return removed;
 }

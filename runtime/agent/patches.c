@@ -12,7 +12,6 @@
 #include <time.h>
 
 typedef struct live_patch {
-  uint64_t id;
   agent_tracker *tracker;
   /* The patch's loaded sections whose address is known (code and the data it refers
    * to): a word pointing in here keeps the patch alive. */
@@ -277,14 +276,52 @@ static bool in_ranges(const agent_range *ranges, size_t count, uintptr_t address
   return false;
 }
 
+/* The JIT's jump stub for calls to other modules: `jmp *GOT(%rip)`. */
+enum { JUMP_STUB_SIZE = 6 };
+
+static bool add_footprint(live_patch *patch, size_t *capacity, agent_range range) {
+  agent_range *grown = agent_array_grow(patch->footprint, capacity, patch->footprint_count + 1,
+                                        sizeof *patch->footprint);
+  if (grown == NULL) {
+    return false;
+  }
+  patch->footprint = grown;
+  patch->footprint[patch->footprint_count++] = range;
+  return true;
+}
+
+/* Adds the stubs that calls from placed sections to other modules go through: a safepoint
+ * can interrupt a tail call on its stub, when no frame of the patch is left. Where the JIT
+ * bypassed the stub (target in reach), the range is the callee's first bytes, which at
+ * worst keeps the patch alive a little longer. */
+static bool add_stubs(const object_info *object, const uintptr_t *bases, live_patch *patch,
+                      size_t *capacity) {
+  for (size_t i = 0; i < object->relocation_count; i++) {
+    const object_relocation *relocation = &object->relocations[i];
+    uint32_t source = relocation->target_section;
+    uintptr_t target;
+    if (relocation->type != R_X86_64_PLT32 || source == 0 || bases[source] == 0 ||
+        object->symbols[relocation->symbol].section != 0 ||
+        relocation->offset > object->sections[source].size ||
+        object->sections[source].size - relocation->offset < 4 ||
+        !relocated_target(relocation, bases[source] + (uintptr_t)relocation->offset, &target)) {
+      continue;
+    }
+    if (!in_ranges(patch->footprint, patch->footprint_count, target) &&
+        !add_footprint(patch, capacity, range_of(target, JUMP_STUB_SIZE))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Fills the footprint and function ranges of a linked patch. */
 static bool describe_patch(patch_state *state, const object_info *object,
                            const patch_message *message, const update *updates,
                            live_patch *patch) {
   uintptr_t *bases = calloc(object->section_count + 1, sizeof *bases);
   patch->functions = calloc(message->update_count + 1, sizeof *patch->functions);
-  patch->footprint = calloc(object->section_count + 1, sizeof *patch->footprint);
-  if (bases == NULL || patch->functions == NULL || patch->footprint == NULL) {
+  if (bases == NULL || patch->functions == NULL) {
     free(bases);
     return false;
   }
@@ -296,13 +333,16 @@ static bool describe_patch(patch_state *state, const object_info *object,
     }
   }
   find_section_bases(state, object, bases);
-  for (size_t i = 1; i < object->section_count; i++) {
+  size_t capacity = 0;
+  bool described = true;
+  for (size_t i = 1; i < object->section_count && described; i++) {
     if (bases[i] != 0 && object->sections[i].size > 0) {
-      patch->footprint[patch->footprint_count++] = range_of(bases[i], object->sections[i].size);
+      described = add_footprint(patch, &capacity, range_of(bases[i], object->sections[i].size));
     }
   }
+  described = described && add_stubs(object, bases, patch, &capacity);
   free(bases);
-  return true;
+  return described;
 }
 
 static void live_patch_free(live_patch *patch) {
@@ -396,8 +436,8 @@ static void free_unused_patches(patch_state *state, const safepoint_request *req
     for (size_t j = 0; j < state->written_count && !used; j++) {
       used = in_ranges(patch->footprint, patch->footprint_count, (uintptr_t)*state->written[j]);
     }
-    char ignored[AGENT_ERROR_MAX];
-    if (!used && jit_remove(state->jit, patch->tracker, ignored)) {
+    if (!used) {
+      jit_remove(state->jit, patch->tracker);
       live_patch_free(patch);
       state->freed++;
     } else {
@@ -506,7 +546,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
     return;
   }
   update *updates = calloc(message->update_count + 1, sizeof *updates);
-  live_patch patch = {.id = message->id};
+  live_patch patch = {0};
   scan_plan plan = {0};
   if (updates == NULL || !reserve(state, message->update_count)) {
     agent_error(result->error, "out of memory");
@@ -545,8 +585,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   if (!result->applied) {
     result->link_us = elapsed_us(start);
     if (patch.tracker != NULL) {
-      char ignored[AGENT_ERROR_MAX];
-      jit_remove(state->jit, patch.tracker, ignored);
+      jit_remove(state->jit, patch.tracker);
     }
     live_patch_free(&patch);
   }
@@ -555,8 +594,8 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   object_info_free(&object);
 }
 
-void patch_apply(patch_state *state, wire_reader *reader, patch_result *result) {
-  patch_message message = {0};
+void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_result *result) {
+  patch_message message = {.id = id};
   if (!parse_message(reader, &message)) {
     agent_error(result->error, "malformed PATCH message");
   } else if (state->jit == NULL) {

@@ -181,29 +181,46 @@ class Session:
         return self.process.stderr.read().decode()
 
 
-def compile_patch(workdir, source, version, value=0, text=""):
+def compile_patch(workdir, source, version, value=0, text="", delay=0):
+    """The object of patches/SOURCE.c, compiled once per work directory."""
     output = os.path.join(workdir, f"{source}-{version}.o")
-    subprocess.run(
-        [
-            "cc", "-std=c11", "-O2", "-fPIC", "-I", RUNTIME_INCLUDE,
-            f'-DVERSION="{version}"', f"-DVALUE={value}", f'-DTEXT="{text}"',
-            "-c", os.path.join(TESTS, "patches", source + ".c"), "-o", output,
-        ],
-        check=True,
-    )
+    if not os.path.exists(output):
+        subprocess.run(
+            [
+                "cc", "-std=c11", "-O2", "-fPIC", "-I", RUNTIME_INCLUDE,
+                f'-DVERSION="{version}"', f"-DVALUE={value}", f'-DTEXT="{text}"',
+                f"-DDELAY={delay}",
+                "-c", os.path.join(TESTS, "patches", source + ".c"), "-o", output,
+            ],
+            check=True,
+        )
     with open(output, "rb") as file:
         return file.read()
+
+
+def corrupt_symbol_name(obj):
+    """The object with its last symbol's name pointing past the string table."""
+    data = bytearray(obj)
+    (sections,) = struct.unpack_from("<Q", data, 0x28)
+    (count,) = struct.unpack_from("<H", data, 0x3C)
+    for index in range(count):
+        header = sections + index * 64
+        if struct.unpack_from("<I", data, header + 4)[0] == 2:  # SHT_SYMTAB
+            offset, size = struct.unpack_from("<QQ", data, header + 24)
+            struct.pack_into("<I", data, offset + size - 24, 0x7FFFFFFF)
+    return bytes(data)
 
 
 def value_update(version):
     return (SLOT_VALUE, f"holo.value()->i64#{version}")
 
 
-# ---- Scenarios: each returns what it observed -------------------------------------------
+# ---- Scenarios: each records what it observes in `facts` --------------------------------
 
 
 def scenario_patches(session, workdir, facts):
-    """Body patch, a patch with a new signature and several updates, a broken patch."""
+    """A body patch; a new signature with several updates at once; rejected patches; the
+    daemon going away."""
     facts["hello"] = session.hello
     facts["before"] = session.next_line(r"value \d+")
     body = compile_patch(workdir, "value", "1", value=2)
@@ -227,20 +244,36 @@ def scenario_patches(session, workdir, facts):
     facts["broken_ack"] = session.patch(3, broken, [value_update(3)])
     facts["garbage_ack"] = session.patch(4, b"not an object", [value_update(4)])
     facts["unknown_slot_ack"] = session.patch(
-        5, compile_patch(workdir, "value", "5", value=5), [("holo.slot.nothing()->()", "holo.value()->i64#5")]
+        5,
+        compile_patch(workdir, "value", "5", value=5),
+        [("holo.slot.nothing()->()", "holo.value()->i64#5")],
     )
     session.send(bytes([PATCH]) + struct.pack("<Q", 6) + b"\xff\xff")
     facts["malformed_ack"] = session.read_ack()
+    facts["corrupt_ack"] = session.patch(
+        7, corrupt_symbol_name(compile_patch(workdir, "value", "7", value=7)), [value_update(7)]
+    )
+    facts["unfilled_slot_ack"] = session.patch(
+        8,
+        compile_patch(workdir, "value", "8", value=8),
+        [value_update(8)],
+        new_slots=["holo.slot.value(bool)->i64"],
+    )
     facts["after_failures"] = session.next_line(r"wide \d+ \d+")
-    facts["status"] = session.status(7)
+    session.send(bytes([99]) + b"unknown message")
+    facts["status"] = session.status(9)
+    session.connection.shutdown(socket.SHUT_RDWR)
+    facts["after_disconnect"] = session.next_line(r"wide \d+ \d+")
     facts["running"] = session.running()
 
 
 def scenario_stale(session, workdir, facts):
     """spin() never returns: after its slot is patched it is still on the stack."""
     facts["before"] = session.next_line(r"value 1")
-    facts["spin_ack"] = session.patch(1, compile_patch(workdir, "spin", "1"), [(SLOT_SPIN, "holo.spin()->()#1")])
-    facts["value_ack"] = session.patch(2, compile_patch(workdir, "value", "1", value=2), [value_update(1)])
+    spin = compile_patch(workdir, "spin", "1")
+    facts["spin_ack"] = session.patch(1, spin, [(SLOT_SPIN, "holo.spin()->()#1")])
+    value = compile_patch(workdir, "value", "1", value=2)
+    facts["value_ack"] = session.patch(2, value, [value_update(1)])
     facts["after"] = session.next_line(r"value 2")
     facts["status"] = session.status(3)
 
@@ -253,7 +286,9 @@ def scenario_memory(session, workdir, facts, count=1000):
     failures = []
     link_us, apply_us = [], []
     for version in range(2, count + 2):
-        ack = session.patch(version, template.replace(b"#@@@@", b"#%04d" % version), [value_update("%04d" % version)])
+        suffix = "%04d" % version
+        obj = template.replace(b"#@@@@", b"#" + suffix.encode())
+        ack = session.patch(version, obj, [value_update(suffix)])
         if ack["status"] != 0:
             failures.append(ack["error"])
         link_us.append(ack["link_us"])
@@ -265,24 +300,44 @@ def scenario_memory(session, workdir, facts, count=1000):
     facts["after"] = session.next_line(r"value 2")
 
 
+def scenario_busy(session, workdir, facts, count=300):
+    """Patches while the program calls value() without pause. Each version spins a little,
+    so most safepoints interrupt it: only the scan of the registers keeps it alive."""
+    template = compile_patch(workdir, "value", "@@@@", value=2, delay=2000)
+    facts["before"] = session.next_line(r"value \d+")
+    failures = []
+    for version in range(1, count + 1):
+        suffix = "%04d" % version
+        obj = template.replace(b"#@@@@", b"#" + suffix.encode())
+        ack = session.patch(version, obj, [value_update(suffix)])
+        if ack["status"] != 0:
+            failures.append(ack["error"])
+    facts["failures"] = failures[:5]
+    facts["status"] = session.status(1)
+    facts["after"] = session.next_line(r"value \d+")
+    facts["running"] = session.running()
+
+
 def scenario_blocking(session, workdir, facts):
     """Patches arriving while the program sleeps and while it blocks in read_line."""
     acks = []
     for version in range(1, 4):
         obj = compile_patch(workdir, "value", str(version), value=10 + version)
         acks.append(session.patch(version, obj, [value_update(version)]))
-    # The program sleeps 300 ms from just after HELLO: acks sooner than that came mid-sleep.
+    # The program sleeps 500 ms from just after HELLO: acks sooner than that came mid-sleep.
     acked_ms = (time.monotonic() - session.connected_at) * 1000
     facts["acked_ms"] = acked_ms
     facts["sleep_acks"] = acks
     facts["slept"] = session.next_line(r"slept \d+")
     time.sleep(0.1)  # now blocked in read_line
-    facts["read_ack"] = session.patch(4, compile_patch(workdir, "value", "4", value=20), [value_update(4)])
+    obj = compile_patch(workdir, "value", "4", value=20)
+    facts["read_ack"] = session.patch(4, obj, [value_update(4)])
     session.skip_output()
     session.process.stdin.write(b"first line\n")
     session.process.stdin.flush()
     facts["first"] = session.take_lines(2)
-    facts["write_ack"] = session.patch(5, compile_patch(workdir, "value", "5", value=30), [value_update(5)])
+    obj = compile_patch(workdir, "value", "5", value=30)
+    facts["write_ack"] = session.patch(5, obj, [value_update(5)])
     session.process.stdin.write(b"second line\n")
     session.process.stdin.flush()
     facts["second"] = session.take_lines(2)
@@ -318,8 +373,14 @@ SCENARIOS = {
     "patches": ("sleep", scenario_patches),
     "stale": ("spin", scenario_stale),
     "memory": ("sleep", scenario_memory),
+    "busy": ("busy", scenario_busy),
     "blocking": ("read", scenario_blocking),
     "hold": ("hold", scenario_hold),
+}
+
+# Objects to compile before the program starts, where the scenario's timing matters.
+PREPARED = {
+    "blocking": [("value", str(version), 10 + version) for version in range(1, 4)],
 }
 
 
@@ -329,6 +390,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="holo-agent-test-")  # mode 0700
     facts = {}
     try:
+        for source, version, value in PREPARED.get(name, []):
+            compile_patch(workdir, source, version, value=value)
         session = Session(program, mode, workdir)
         try:
             scenario(session, workdir, facts)

@@ -5,8 +5,9 @@
  * Modes (argv[1]):
  *   sleep  loop: tick(), sleep 5 ms
  *   spin   main calls spin(), which loops forever: tick(), sleep 5 ms
- *   read   sleep 300 ms and report how long that took, then per line of stdin: tick(),
+ *   read   sleep 500 ms and report how long that took, then per line of stdin: tick(),
  *          then the line
+ *   busy   call value() in a tight loop, printing `value V` (and flushing) every 20 ms
  *   hold   per line of stdin: print the string greeting() returned for the previous
  *          line, so the string is held (in a frame of version 0) while waiting for input
  * tick() prints `value V` with V = value().
@@ -77,7 +78,7 @@ static void hold_greetings(void) {
 
 static void read_lines(void) {
   int64_t start = holo_now_ms();
-  holo_sleep_ms(300);
+  holo_sleep_ms(500);
   print_text("slept ");
   holo_print_i64(holo_now_ms() - start);
   holo_print_newline();
@@ -94,8 +95,27 @@ static void read_lines(void) {
   }
 }
 
+/* Never blocks: safepoints land anywhere in the calls, also between loading a slot and
+ * calling the target it held. */
+static void call_busily(void) {
+  int64_t printed = 0;
+  for (;;) {
+    int64_t value = value_slot();
+    int64_t now = holo_now_ms();
+    if (now - printed >= 20) {
+      print_text("value ");
+      holo_print_i64(value);
+      holo_print_newline();
+      holo_flush();
+      printed = now;
+    }
+  }
+}
+
 static void entry(void) {
-  if (strcmp(mode, "spin") == 0) {
+  if (strcmp(mode, "busy") == 0) {
+    call_busily();
+  } else if (strcmp(mode, "spin") == 0) {
     spin_slot();
   } else if (strcmp(mode, "read") == 0) {
     read_lines();

@@ -1,0 +1,438 @@
+import Foundation
+import XCTest
+
+/// The patch agent (runtime/agent, docs/PATCHING.md): builds it into an archive, links it
+/// with runtime/agent/tests/patchable.c (a C imitation of a dev-built holo program) and
+/// lets runtime/agent/tests/daemon.py (a stand-in for `holoc dev`) patch the running
+/// program. The daemon reports what it saw as JSON; the assertions are here.
+final class AgentTests: XCTestCase {
+  func testAgentCompilesWithoutWarnings() throws {
+    XCTAssertNil(AgentBuild.shared.failure)
+    for compiler in ["cc", "clang"] where commandExists(compiler) {
+      for source in AgentLayout.agentSources {
+        let result = try runProcess(
+          "/usr/bin/env",
+          [compiler] + AgentLayout.agentFlags + ["-Werror", "-c", source.path, "-o", "/dev/null"])
+        XCTAssertEqual(
+          result.status, 0, "\(compiler) \(source.lastPathComponent): \(result.stderr)")
+        XCTAssertEqual(result.stderr, "", "\(compiler) \(source.lastPathComponent)")
+      }
+    }
+  }
+
+  func testExecutablesWithoutTheAgentHaveNoTraceOfIt() throws {
+    let program = try AgentBuild.shared.program(withAgent: false)
+    let symbols = try runProcess("/usr/bin/env", ["nm", "--defined-only", program])
+    XCTAssertFalse(symbols.stdout.contains("holo_agent"), symbols.stdout)
+    let dynamic = try runProcess("/usr/bin/env", ["readelf", "-d", program])
+    XCTAssertFalse(dynamic.stdout.contains("LLVM"), dynamic.stdout)
+
+    // The variable alone does nothing without the agent.
+    let result = try runProcess(
+      program, ["read"], environment: ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"])
+    XCTAssertEqual(result.status, 0)
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertTrue(result.stdout.hasPrefix("slept "), result.stdout)
+  }
+
+  func testAgentIsDormantWithoutItsSocket() throws {
+    let program = try AgentBuild.shared.program(withAgent: true)
+    let dormant = try runProcess(program, ["read"])
+    XCTAssertEqual(dormant.status, 0)
+    XCTAssertEqual(dormant.stderr, "")
+
+    // A daemon that is not there is worth a warning, not a failure.
+    let missing = try runProcess(
+      program, ["read"], environment: ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"])
+    XCTAssertEqual(missing.status, 0)
+    XCTAssertTrue(missing.stdout.hasPrefix("slept "), missing.stdout)
+    XCTAssertEqual(
+      missing.stderr,
+      "holo agent: cannot connect to /nonexistent/holo.sock: No such file or directory\n")
+  }
+
+  func testBodySignatureAndRejectedPatches() throws {
+    let facts = try scenario("patches", as: PatchFacts.self)
+    XCTAssertEqual(facts.hello, Hello(type: 1, version: 1, pidMatches: true))
+    XCTAssertEqual(facts.before, "value 1")
+
+    assertApplied(facts.bodyAck, id: 1, stale: [])
+    XCTAssertEqual(facts.afterBody, "value 2")
+
+    // A new slot for a new signature, a caller using it and a new body, all at once.
+    assertApplied(facts.wideAck, id: 2, stale: [])
+    XCTAssertEqual(facts.afterWide, "wide 3 70")
+
+    assertRejected(facts.brokenAck, id: 3, containing: "holo_agent_test_missing_function")
+    assertRejected(facts.garbageAck, id: 4, containing: "invalid patch object")
+    assertRejected(
+      facts.unknownSlotAck, id: 5, containing: "unknown slot `holo.slot.nothing()->()`")
+    assertRejected(facts.malformedAck, id: 6, containing: "malformed PATCH message")
+    // A symbol name past the string table: LLVM's Object C API would abort the process.
+    assertRejected(facts.corruptAck, id: 7, containing: "past the end of the string table")
+    assertRejected(
+      facts.unfilledSlotAck, id: 8,
+      containing: "new slot `holo.slot.value(bool)->i64` is given no function")
+    // The failures changed nothing: the program still runs the code of patch 2.
+    XCTAssertEqual(facts.afterFailures, "wide 3 70")
+
+    // Unknown messages are skipped. Patch 1's value() is in no slot and on no stack any more.
+    XCTAssertEqual(facts.status?.id, 9)
+    XCTAssertEqual(facts.status?.live, 1)
+    XCTAssertEqual(facts.status?.freed, 1)
+
+    // Without the daemon the program runs on, patched.
+    XCTAssertEqual(facts.afterDisconnect, "wide 3 70")
+    XCTAssertEqual(facts.running, true)
+    XCTAssertEqual(facts.stderr, "")
+    XCTAssertNil(facts.daemonError)
+  }
+
+  func testStaleFramesAreReported() throws {
+    let facts = try scenario("stale", as: StaleFacts.self)
+    XCTAssertEqual(facts.before, "value 1")
+    // spin() version 0 loops forever, so it is still running after its slot changes.
+    assertApplied(facts.spinAck, id: 1, stale: ["holo.slot.spin()->()"])
+    assertApplied(facts.valueAck, id: 2, stale: [])
+    XCTAssertEqual(facts.after, "value 2")
+    XCTAssertEqual(facts.status?.live, 2)
+    XCTAssertEqual(facts.stderr, "")
+    XCTAssertNil(facts.daemonError)
+  }
+
+  func testThousandPatchesKeepMemoryBounded() throws {
+    let facts = try scenario("memory", as: MemoryFacts.self)
+    XCTAssertEqual(facts.failures, [])
+    let first = try XCTUnwrap(facts.first)
+    let last = try XCTUnwrap(facts.last)
+    XCTAssertEqual(first.freed, 0)
+    XCTAssertGreaterThanOrEqual(last.freed, 990)
+    XCTAssertLessThanOrEqual(last.live, 10)
+    XCTAssertLessThan(last.rssKib, first.rssKib + 8 * 1024, "RSS grew from \(first) to \(last)")
+    XCTAssertEqual(facts.after, "value 2")
+    XCTAssertEqual(facts.stderr, "")
+    XCTAssertNil(facts.daemonError)
+  }
+
+  func testPatchesWhileTheProgramRunsThePatchedCode() throws {
+    // Each safepoint most likely interrupts the version it replaces: only the registers say
+    // it is running. Freeing it then would crash the program.
+    let facts = try scenario("busy", as: BusyFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.failures, [])
+    let status = try XCTUnwrap(facts.status)
+    XCTAssertGreaterThanOrEqual(status.freed, 290)
+    XCTAssertLessThanOrEqual(status.live, 10)
+    XCTAssertEqual(facts.after, "value 2")
+    XCTAssertEqual(facts.running, true)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
+  func testPatchesWhileSleepingAndReading() throws {
+    let facts = try scenario("blocking", as: BlockingFacts.self)
+    XCTAssertNil(facts.daemonError)
+    let acks = facts.sleepAcks ?? []
+    XCTAssertEqual(acks.map(\.status), [0, 0, 0])
+    // The patches landed during the 500 ms sleep, which still lasted its full time.
+    XCTAssertLessThan(facts.ackedMs ?? .infinity, 500)
+    let slept = Int(facts.slept?.dropFirst("slept ".count) ?? "") ?? 0
+    XCTAssertGreaterThanOrEqual(slept, 500, facts.slept ?? "no sleep report")
+    XCTAssertLessThan(slept, 1500)
+
+    // Patched while blocked in read_line; the read still returns the whole line.
+    assertApplied(facts.readAck, id: 4, stale: [])
+    XCTAssertEqual(facts.first, ["value 20", "first line"])
+    assertApplied(facts.writeAck, id: 5, stale: [])
+    XCTAssertEqual(facts.second, ["value 30", "second line"])
+    XCTAssertEqual(facts.exitStatus, 0)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
+  func testDataOfAPatchStaysWhileTheStackPointsIntoIt() throws {
+    let facts = try scenario("hold", as: HoldFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.acks?.map(\.status), [0, 0, 0])
+    // Version 0 holds the string literal patch 1 returned while patch 2 replaces it.
+    XCTAssertEqual(facts.whileHeld?.live, 2)
+    XCTAssertEqual(facts.whileHeld?.freed, 0)
+    XCTAssertEqual(facts.held, ["held hello", "held one", "held two"])
+    XCTAssertEqual(facts.afterRelease?.freed, 1)
+    XCTAssertEqual(facts.exitStatus, 0)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
+  // MARK: - Scenario results
+
+  struct Hello: Decodable, Equatable {
+    var type: Int
+    var version: Int
+    var pidMatches: Bool
+  }
+
+  struct Ack: Decodable {
+    var id: UInt64
+    var status: Int
+    var linkUs: UInt32
+    var applyUs: UInt32
+    var error: String
+    var stale: [String]
+  }
+
+  struct Status: Decodable {
+    var id: UInt64
+    var live: Int
+    var freed: Int
+    var rssKib: Int
+  }
+
+  struct PatchFacts: Decodable {
+    var hello: Hello?
+    var before, afterBody, afterWide, afterFailures, afterDisconnect: String?
+    var bodyAck, wideAck, brokenAck, garbageAck, unknownSlotAck, malformedAck: Ack?
+    var corruptAck, unfilledSlotAck: Ack?
+    var status: Status?
+    var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct StaleFacts: Decodable {
+    var before, after: String?
+    var spinAck, valueAck: Ack?
+    var status: Status?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct MemoryFacts: Decodable {
+    var first, last: Status?
+    var failures: [String]?
+    var after: String?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct BusyFacts: Decodable {
+    var before, after: String?
+    var failures: [String]?
+    var status: Status?
+    var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct BlockingFacts: Decodable {
+    var ackedMs: Double?
+    var sleepAcks: [Ack]?
+    var slept: String?
+    var readAck, writeAck: Ack?
+    var first, second: [String]?
+    var exitStatus: Int32?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct HoldFacts: Decodable {
+    var acks: [Ack]?
+    var held: [String]?
+    var whileHeld, afterRelease: Status?
+    var exitStatus: Int32?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  private func assertApplied(
+    _ ack: Ack?, id: UInt64, stale: [String], file: StaticString = #filePath, line: UInt = #line
+  ) {
+    guard let ack else {
+      return XCTFail("no PATCH_ACK for patch \(id)", file: file, line: line)
+    }
+    XCTAssertEqual(ack.id, id, file: file, line: line)
+    XCTAssertEqual(ack.status, 0, ack.error, file: file, line: line)
+    XCTAssertEqual(ack.error, "", file: file, line: line)
+    XCTAssertEqual(ack.stale, stale, file: file, line: line)
+    XCTAssertGreaterThan(ack.linkUs, 0, file: file, line: line)
+    XCTAssertGreaterThan(ack.applyUs, 0, file: file, line: line)
+  }
+
+  private func assertRejected(
+    _ ack: Ack?, id: UInt64, containing text: String, file: StaticString = #filePath,
+    line: UInt = #line
+  ) {
+    guard let ack else {
+      return XCTFail("no PATCH_ACK for patch \(id)", file: file, line: line)
+    }
+    XCTAssertEqual(ack.id, id, file: file, line: line)
+    XCTAssertEqual(ack.status, 1, file: file, line: line)
+    XCTAssertTrue(ack.error.contains(text), ack.error, file: file, line: line)
+    XCTAssertEqual(ack.applyUs, 0, file: file, line: line)
+    XCTAssertEqual(ack.stale, [], file: file, line: line)
+  }
+
+  /// Runs one scenario of daemon.py against the patchable program built with the agent.
+  private func scenario<Facts: Decodable>(_ name: String, as type: Facts.Type) throws -> Facts {
+    guard commandExists("python3") else {
+      throw XCTSkip("python3 is needed to run the test daemon")
+    }
+    let program = try AgentBuild.shared.program(withAgent: true)
+    let result = try runProcess(
+      "/usr/bin/env",
+      [
+        "python3", AgentLayout.testsDirectory.appendingPathComponent("daemon.py").path, program,
+        name,
+      ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    do {
+      return try decoder.decode(type, from: Data(result.stdout.utf8))
+    } catch {
+      XCTFail("daemon output: \(result.stdout)\n\(result.stderr)")
+      throw error
+    }
+  }
+}
+
+// MARK: - Building and running
+
+/// Where the agent's sources and tests are, found from this file's path.
+enum AgentLayout {
+  static let agentDirectory = RuntimeLayout.runtimeDirectory.appendingPathComponent("agent")
+  static let testsDirectory = agentDirectory.appendingPathComponent("tests")
+  static let llvmPrefix = "/usr/lib/llvm-19"
+  /// The flags the driver compiles the agent with (the runtime's, plus LLVM's headers).
+  static let agentFlags = RuntimeLayout.runtimeFlags + ["-g", "-I", "\(llvmPrefix)/include"]
+  /// What a dev executable is linked with besides the runtime. The runtime refers to the
+  /// agent only weakly, which does not pull an archive member in: `-u` does.
+  static let agentLinkFlags = [
+    "-Wl,--undefined=holo_agent_start", "-L\(llvmPrefix)/lib", "-lLLVM-19",
+    "-Wl,-rpath,\(llvmPrefix)/lib", "-rdynamic", "-lpthread",
+  ]
+
+  static var agentSources: [URL] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: agentDirectory.path)) ?? []
+    return names.filter { $0.hasSuffix(".c") }.sorted().map {
+      agentDirectory.appendingPathComponent($0)
+    }
+  }
+}
+
+/// The agent archive and the patchable test program, built once per test process.
+final class AgentBuild: Sendable {
+  static let shared = AgentBuild()
+
+  let directory: URL
+  let failure: String?
+  private let archive: String
+
+  private init() {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "holo-agent-build-\(UUID().uuidString)")
+    archive = directory.appendingPathComponent("libholoagent.a").path
+    var failure: String?
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      var objects: [String] = []
+      for source in AgentLayout.agentSources {
+        let object = directory.appendingPathComponent(source.lastPathComponent + ".o").path
+        let compiled = try runProcess(
+          "/usr/bin/env", ["cc"] + AgentLayout.agentFlags + ["-c", source.path, "-o", object])
+        if compiled.status != 0 {
+          failure = "cannot compile \(source.lastPathComponent): \(compiled.stderr)"
+        }
+        objects.append(object)
+      }
+      let archived = try runProcess("/usr/bin/env", ["ar", "rcs", archive] + objects)
+      if failure == nil && archived.status != 0 {
+        failure = "cannot archive the agent: \(archived.stderr)"
+      }
+    } catch {
+      failure = "cannot build the agent: \(error)"
+    }
+    self.failure = failure
+  }
+
+  /// Links patchable.c with the runtime, and with the agent when asked.
+  func program(withAgent: Bool) throws -> String {
+    if let failure = failure ?? CompiledRuntime.shared.failure {
+      throw RuntimeTestError.compilation(failure)
+    }
+    let executable = directory.appendingPathComponent(
+      withAgent ? "patchable-dev" : "patchable-release"
+    ).path
+    if FileManager.default.fileExists(atPath: executable) {
+      return executable
+    }
+    let source = AgentLayout.testsDirectory.appendingPathComponent("patchable.c").path
+    var arguments = ["cc"] + RuntimeLayout.runtimeFlags + ["-Werror", source]
+    arguments += CompiledRuntime.shared.objects
+    arguments += withAgent ? [archive] + AgentLayout.agentLinkFlags : []
+    arguments += ["-o", executable, "-lm"]
+    let linked = try runProcess("/usr/bin/env", arguments)
+    if linked.status != 0 {
+      throw RuntimeTestError.compilation(linked.stderr)
+    }
+    return executable
+  }
+}
+
+struct ProcessOutput {
+  var stdout: String
+  var stderr: String
+  var status: Int32
+}
+
+/// Runs a program to completion (at most 60 s) with its output captured in files.
+private func runProcess(
+  _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+) throws -> ProcessOutput {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
+  var processEnvironment = ProcessInfo.processInfo.environment
+  processEnvironment["HOLO_AGENT_SOCKET"] = nil
+  processEnvironment.merge(environment) { _, new in new }
+  process.environment = processEnvironment
+  let outputs = (0..<2).map { _ in
+    FileManager.default.temporaryDirectory.appendingPathComponent("holo-agent-\(UUID().uuidString)")
+  }
+  defer {
+    for output in outputs {
+      try? FileManager.default.removeItem(at: output)
+    }
+  }
+  for output in outputs {
+    try Data().write(to: output)
+  }
+  let stdout = try FileHandle(forWritingTo: outputs[0])
+  let stderr = try FileHandle(forWritingTo: outputs[1])
+  defer {
+    try? stdout.close()
+    try? stderr.close()
+  }
+  process.standardInput = FileHandle.nullDevice
+  process.standardOutput = stdout
+  process.standardError = stderr
+  try process.run()
+  let deadline = Date().addingTimeInterval(60)
+  while process.isRunning && Date() < deadline {
+    usleep(10_000)
+  }
+  if process.isRunning {
+    process.terminate()
+    XCTFail("\(executable) \(arguments) timed out")
+  }
+  process.waitUntilExit()
+  return ProcessOutput(
+    stdout: String(decoding: try Data(contentsOf: outputs[0]), as: UTF8.self),
+    stderr: String(decoding: try Data(contentsOf: outputs[1]), as: UTF8.self),
+    status: process.terminationStatus)
+}
+
+private func commandExists(_ name: String) -> Bool {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+  return path.split(separator: ":").contains {
+    FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+  }
+}

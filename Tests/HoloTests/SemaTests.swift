@@ -1,0 +1,59 @@
+import Foundation
+import HoloIR
+import HoloSema
+import HoloSource
+import XCTest
+
+final class SemaTests: XCTestCase {
+  private var folder: URL!
+
+  override func setUpWithError() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent("holo-sema-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: folder)
+  }
+
+  private func write(_ text: String, to name: String) throws -> String {
+    let path = folder.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  func testUpdateKeepsFileIdentityAndID() {
+    let sources = SourceManager()
+    let first = sources.update(path: "a.holo", text: "fn a() {}")
+    XCTAssertTrue(sources.update(path: "a.holo", text: "fn a() {}") === first)
+    let changed = sources.update(path: "a.holo", text: "fn a() { println(1); }")
+    XCTAssertEqual(changed.id, first.id)
+    XCTAssertEqual(sources.file(first.id).text, "fn a() { println(1); }")
+    XCTAssertEqual(sources.allFiles.count, 1)
+  }
+
+  func testReanalysisWithCacheSeesEditsAndKeepsFileIDs() throws {
+    let root = try write("import lib;\nfn main() { println(helper()); }\n", to: "main.holo")
+    _ = try write("fn helper() -> i64 { 1 }\n", to: "lib.holo")
+    let sources = SourceManager()
+    let cache = ParseCache()
+    let before = Sema.analyze(rootPath: root, sources: sources, cache: cache)
+    XCTAssertNotNil(before.program)
+    _ = try write("fn helper() -> string { \"two\" }\n", to: "lib.holo")
+    let after = Sema.analyze(rootPath: root, sources: sources, cache: cache)
+    XCTAssertEqual(after.files, before.files)
+    let helper = try XCTUnwrap(after.program?.functions.first { $0.name == "helper" })
+    XCTAssertEqual(helper.returnType, .string)
+    XCTAssertEqual(sources.allFiles.count, 2)
+  }
+
+  func testScriptModeEntryAndTests() throws {
+    let root = try write(
+      "#[test] fn t() { assert(true); }\nlet x = 1;\nprintln(x);\n", to: "script.holo")
+    let analysis = Sema.analyze(rootPath: root, sources: SourceManager())
+    let program = try XCTUnwrap(analysis.program)
+    let entry = try XCTUnwrap(program.entry)
+    XCTAssertEqual(program.functions[entry.index].kind, .scriptEntry)
+    XCTAssertEqual(program.tests.map { program.functions[$0.index].name }, ["t"])
+  }
+}

@@ -6,7 +6,7 @@ import HoloSource
 struct ProgramIndex {
   struct Function {
     var key: String
-    var fingerprint: String
+    var fingerprint: Int
     var callees: Set<FunctionID>
   }
 

@@ -2,165 +2,211 @@ import HoloCodegen
 import HoloIR
 import HoloSource
 
-/// A stable text of one function's typed IR: everything its machine code depends on.
-/// Two functions with the same fingerprint compile to the same code, so only functions
-/// whose fingerprint changed need patching.
+/// A hash of one function's typed IR: everything its machine code depends on. Two
+/// functions with the same fingerprint compile to the same code, so only functions whose
+/// fingerprint changed need patching. It is hashed, not written out, because the live loop
+/// fingerprints every function of the program after each edit.
 ///
 /// Callees are named by name and signature (`Symbols.key`), not by `FunctionID` (ids
 /// shift when functions are added), so a caller's fingerprint changes when a callee's
 /// signature does. Source positions are included as line and column (what the runtime
 /// reports), so a function that moved to another line is re-patched and its runtime
 /// failures keep pointing at the right place; edits that shift only byte offsets do not
-/// count.
+/// count. Every node starts with a distinct tag, so different trees cannot hash alike by
+/// construction (only by a 64-bit collision).
 struct Fingerprint {
   private let program: IRProgram
-  private let sources: SourceManager
-  private var text = ""
+  private let file: SourceFile
+  private var hasher = Hasher()
   /// The holo functions the function calls directly (its edges in the call graph).
   private var callees: Set<FunctionID> = []
 
   static func of(_ function: IRFunction, in program: IRProgram, sources: SourceManager)
-    -> (text: String, callees: Set<FunctionID>)
+    -> (hash: Int, callees: Set<FunctionID>)
   {
-    var writer = Fingerprint(program: program, sources: sources)
+    var writer = Fingerprint(program: program, file: sources.file(function.span.file))
     writer.function(function)
-    return (writer.text, writer.callees)
+    return (writer.hasher.finalize(), writer.callees)
   }
 
-  private init(program: IRProgram, sources: SourceManager) {
+  private init(program: IRProgram, file: SourceFile) {
     self.program = program
-    self.sources = sources
+    self.file = file
   }
+
+  private enum Tag: UInt8 {
+    case function, local, block, result, statement, expression, templateText, templateValue
+    case callee, extern, builtin, elseBranch, message, noValue
+  }
+
+  private mutating func tag(_ tag: Tag) { hasher.combine(tag.rawValue) }
 
   private mutating func function(_ function: IRFunction) {
-    text += "fn \(Symbols.key(of: function)) \(function.kind) export=\(function.isExport)"
+    tag(.function)
+    hasher.combine(Symbols.key(of: function))
+    hasher.combine(function.kind)
+    hasher.combine(function.isExport)
+    hasher.combine(file.path)
     position(function.span)
-    text += " locals("
-    for local in function.locals { text += "\(local.name):\(local.type) " }
-    text += ") "
+    for local in function.locals {
+      tag(.local)
+      hasher.combine(local.name)
+      hasher.combine(local.type)
+    }
     block(function.body)
   }
 
   private mutating func position(_ span: Span) {
-    let file = sources.file(span.file)
-    let (start, end) = sources.location(of: span)
-    text += "@\(file.path):\(start.line):\(start.column)-\(end.line):\(end.column)"
+    let start = file.location(of: span.start)
+    let end = file.location(of: span.end)
+    hasher.combine(start.line)
+    hasher.combine(start.column)
+    hasher.combine(end.line)
+    hasher.combine(end.column)
   }
 
   private mutating func block(_ block: IRBlock) {
-    text += "{"
-    for statement in block.statements {
-      self.statement(statement)
-      text += ";"
-    }
+    tag(.block)
+    hasher.combine(block.statements.count)
+    for statement in block.statements { self.statement(statement) }
     if let result = block.result {
-      text += "=> "
+      tag(.result)
       expression(result)
     }
-    text += "}:\(block.type)"
+    hasher.combine(block.type)
   }
 
   private mutating func statement(_ statement: IRStmt) {
+    tag(.statement)
     switch statement.kind {
     case .letBinding(let local, let value):
-      text += "let %\(local.index) = "
+      hasher.combine(0)
+      hasher.combine(local.index)
       expression(value)
     case .assign(let local, let value):
-      text += "%\(local.index) = "
+      hasher.combine(1)
+      hasher.combine(local.index)
       expression(value)
     case .expression(let value):
+      hasher.combine(2)
       expression(value)
     case .whileLoop(let condition, let body):
-      text += "while "
+      hasher.combine(3)
       expression(condition)
       block(body)
     case .forLoop(let variable, let start, let end, let inclusive, let body):
-      text += "for %\(variable.index) in "
+      hasher.combine(4)
+      hasher.combine(variable.index)
+      hasher.combine(inclusive)
       expression(start)
-      text += inclusive ? "..=" : ".."
       expression(end)
       block(body)
     case .breakLoop:
-      text += "break"
+      hasher.combine(5)
     case .continueLoop:
-      text += "continue"
+      hasher.combine(6)
     case .returnValue(let value):
-      text += "return "
-      if let value { expression(value) }
+      hasher.combine(7)
+      optionalExpression(value)
     case .assert(let condition, let message):
-      text += "assert("
+      hasher.combine(8)
       expression(condition)
-      if let message {
-        text += ", "
-        expression(message)
-      }
-      text += ")"
+      optionalExpression(message)
     }
     position(statement.span)
   }
 
+  private mutating func optionalExpression(_ expression: IRExpr?) {
+    if let expression {
+      tag(.message)
+      self.expression(expression)
+    } else {
+      tag(.noValue)
+    }
+  }
+
   private mutating func expression(_ expression: IRExpr) {
-    text += "("
+    tag(.expression)
     switch expression.kind {
-    case .integerConstant(let bits): text += "int \(bits)"
-    case .floatConstant(let value): text += "float \(value.bitPattern)"
-    case .boolConstant(let value): text += "bool \(value)"
-    case .stringConstant(let value): text += "str \(value.utf8.count):\(value)"
-    case .unitConstant: text += "unit"
+    case .integerConstant(let bits):
+      hasher.combine(0)
+      hasher.combine(bits)
+    case .floatConstant(let value):
+      hasher.combine(1)
+      hasher.combine(value.bitPattern)
+    case .boolConstant(let value):
+      hasher.combine(2)
+      hasher.combine(value)
+    case .stringConstant(let value):
+      hasher.combine(3)
+      hasher.combine(value)
+    case .unitConstant:
+      hasher.combine(4)
     case .template(let parts):
-      text += "template"
+      hasher.combine(5)
+      hasher.combine(parts.count)
       for part in parts {
         switch part {
-        case .text(let value): text += " text \(value.utf8.count):\(value)"
+        case .text(let value):
+          tag(.templateText)
+          hasher.combine(value)
         case .value(let value):
-          text += " "
+          tag(.templateValue)
           self.expression(value)
         }
       }
-    case .local(let local): text += "%\(local.index)"
+    case .local(let local):
+      hasher.combine(6)
+      hasher.combine(local.index)
     case .call(let callee, let arguments):
       callees.insert(callee)
-      text += "call \(Symbols.key(of: program.functions[callee.index]))"
+      tag(.callee)
+      hasher.combine(Symbols.key(of: program.functions[callee.index]))
       list(arguments)
     case .callExtern(let callee, let arguments):
       let external = program.externs[callee.index]
-      let parameters = external.parameterTypes.map(\.description).joined(separator: ",")
-      text += "extern \(external.name)(\(parameters))->\(external.returnType)"
+      tag(.extern)
+      hasher.combine(external.name)
+      hasher.combine(external.parameterTypes)
+      hasher.combine(external.returnType)
       list(arguments)
     case .callBuiltin(let builtin, let arguments):
-      text += "builtin \(builtin.rawValue)"
+      tag(.builtin)
+      hasher.combine(builtin)
       list(arguments)
     case .unary(let op, let operand):
-      text += "unary \(op)"
+      hasher.combine(7)
+      hasher.combine(op)
       list([operand])
     case .binary(let op, let left, let right):
-      text += "binary \(op)"
+      hasher.combine(8)
+      hasher.combine(op)
       list([left, right])
     case .logical(let isAnd, let left, let right):
-      text += isAnd ? "and" : "or"
+      hasher.combine(9)
+      hasher.combine(isAnd)
       list([left, right])
     case .cast(let operand):
-      text += "cast"
+      hasher.combine(10)
       list([operand])
     case .block(let body):
+      hasher.combine(11)
       block(body)
     case .ifElse(let condition, let then, let elseBranch):
-      text += "if "
+      hasher.combine(12)
       self.expression(condition)
       block(then)
       if let elseBranch {
-        text += " else "
+        tag(.elseBranch)
         self.expression(elseBranch)
       }
     }
-    text += "):\(expression.type)"
+    hasher.combine(expression.type)
     position(expression.span)
   }
 
   private mutating func list(_ expressions: [IRExpr]) {
-    for expression in expressions {
-      text += " "
-      self.expression(expression)
-    }
+    hasher.combine(expressions.count)
+    for expression in expressions { self.expression(expression) }
   }
 }

@@ -14,8 +14,10 @@ final class SourceWatcher: @unchecked Sendable {
   private let lock = NSLock()
   private var watched: Set<String> = []
 
-  /// A burst of events ends after this much quiet (editors write, rename, chmod...).
-  static let debounceMs: Int32 = 20
+  /// A burst of events ends after this much quiet. The events of one save (write and
+  /// close, or rename into place) arrive within microseconds; this wait is part of every
+  /// edit's latency, so it stays short.
+  static let debounceMs: Int32 = 3
   /// A continuous stream of changes is still reported this often.
   static let maximumDelayMs = 300.0
 

@@ -125,7 +125,9 @@ final class DevSession {
     let began = Posix.monotonicMs()
     let sources = SourceManager()
     let analysis = Sema.analyze(rootPath: rootFile, sources: sources)
-    if watcher.watch(root: rootFile, analysis.files.map(sources.file)) {
+    if watcher.watch(
+      root: rootFile, analysis.files.map(sources.file), imports: analysis.importPaths)
+    {
       events.post(.sourcesChanged)
     }
     // Saving a file unchanged, or looking again after new watches, is not an edit.

@@ -9,11 +9,12 @@ import HoloSource
 ///
 /// Callees are named by name and signature (`Symbols.key`), not by `FunctionID` (ids
 /// shift when functions are added), so a caller's fingerprint changes when a callee's
-/// signature does. Source positions are included as line and column (what the runtime
-/// reports), so a function that moved to another line is re-patched and its runtime
-/// failures keep pointing at the right place; edits that shift only byte offsets do not
-/// count. Every node starts with a distinct tag, so different trees cannot hash alike by
-/// construction (only by a 64-bit collision).
+/// signature does. Source positions enter as the line and column where the function
+/// starts plus the function's own source text: together they fix the line and column of
+/// every expression in it (what runtime failures report), so a function that moved is
+/// re-patched and its failures keep pointing at the right place. Every node starts with a
+/// distinct tag, so different trees cannot hash alike by construction (only by a 64-bit
+/// collision).
 struct Fingerprint {
   private let program: IRProgram
   private let file: SourceFile
@@ -47,22 +48,17 @@ struct Fingerprint {
     hasher.combine(function.kind)
     hasher.combine(function.isExport)
     hasher.combine(file.path)
-    position(function.span)
+    let start = file.location(of: function.span.start)
+    hasher.combine(start.line)
+    hasher.combine(start.column)
+    let end = max(function.span.end, function.body.span.end)
+    file.bytes[function.span.start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
     for local in function.locals {
       tag(.local)
       hasher.combine(local.name)
       hasher.combine(local.type)
     }
     block(function.body)
-  }
-
-  private mutating func position(_ span: Span) {
-    let start = file.location(of: span.start)
-    let end = file.location(of: span.end)
-    hasher.combine(start.line)
-    hasher.combine(start.column)
-    hasher.combine(end.line)
-    hasher.combine(end.column)
   }
 
   private mutating func block(_ block: IRBlock) {
@@ -113,7 +109,6 @@ struct Fingerprint {
       expression(condition)
       optionalExpression(message)
     }
-    position(statement.span)
   }
 
   private mutating func optionalExpression(_ expression: IRExpr?) {
@@ -202,7 +197,6 @@ struct Fingerprint {
       }
     }
     hasher.combine(expression.type)
-    position(expression.span)
   }
 
   private mutating func list(_ expressions: [IRExpr]) {

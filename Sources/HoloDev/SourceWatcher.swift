@@ -1,6 +1,5 @@
 import Foundation
 import HoloSource
-import HoloSyntax
 
 /// Watches the folders of the program's source files with inotify and posts
 /// `.sourcesChanged` once a burst of changes to `.holo` files has settled.
@@ -27,23 +26,18 @@ final class SourceWatcher: @unchecked Sendable {
     self.events = events
   }
 
-  /// Watches the folders of the root file, of a program's loaded `files` and those their
-  /// imports name (the nearest existing one when an imported folder does not exist yet),
-  /// keeping those already watched. True when a folder was added: a file may have appeared
-  /// there before the watch began, so the caller should look again.
-  func watch(root: String, _ files: [SourceFile]) -> Bool {
+  /// Watches the folders of the root file, of a program's loaded `files` and of the files
+  /// its imports name (the nearest existing folder when an imported one does not exist
+  /// yet), keeping those already watched. True when a folder was added: a file may have
+  /// appeared there before the watch began, so the caller should look again.
+  func watch(root: String, _ files: [SourceFile], imports: [String]) -> Bool {
     var folders = Set([Self.folder(of: root)] + files.map { Self.folder(of: $0.path) })
-    for file in files {
-      let (syntax, _) = Parser.parse(file)
-      for case .importDecl(let decl) in syntax.items {
-        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
-        var folder = URL(fileURLWithPath: Self.folder(of: file.path))
-          .appendingPathComponent(relative).deletingLastPathComponent().standardizedFileURL
-        while !FileManager.default.fileExists(atPath: folder.path) && folder.path != "/" {
-          folder.deleteLastPathComponent()
-        }
-        folders.insert(folder.resolvingSymlinksInPath().path)
+    for path in imports {
+      var folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
+      while !FileManager.default.fileExists(atPath: folder.path) && folder.path != "/" {
+        folder.deleteLastPathComponent()
       }
+      folders.insert(folder.resolvingSymlinksInPath().path)
     }
     return lock.withLock {
       var added = false

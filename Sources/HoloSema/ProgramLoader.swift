@@ -18,6 +18,8 @@ struct ProgramLoader {
   let cache: ParseCache?
   private(set) var files: [LoadedFile] = []
   private(set) var diagnostics = DiagnosticBag()
+  /// The path every `import` names, whether or not a file is there.
+  private(set) var importPaths: [String] = []
   private var loadedPaths: Set<String> = []
 
   init(sources: SourceManager, cache: ParseCache?) {
@@ -43,6 +45,7 @@ struct ProgramLoader {
       for case .importDecl(let decl) in syntax.items {
         let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
         let importedPath = Self.join(folder, relative)
+        importPaths.append(importedPath)
         let canonicalPath = Self.canonical(importedPath)
         if loadedPaths.contains(canonicalPath) { continue }
         guard let importedText = Self.read(importedPath) else {

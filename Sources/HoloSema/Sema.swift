@@ -10,11 +10,16 @@ public struct Analysis: Sendable {
   public var diagnostics: [Diagnostic]
   /// Every file loaded: the root first, then its imports.
   public var files: [FileID]
+  /// The path every `import` names, found or not (what a file watcher must watch).
+  public var importPaths: [String]
 
-  public init(program: IRProgram?, diagnostics: [Diagnostic], files: [FileID]) {
+  public init(
+    program: IRProgram?, diagnostics: [Diagnostic], files: [FileID], importPaths: [String] = []
+  ) {
     self.program = program
     self.diagnostics = diagnostics
     self.files = files
+    self.importPaths = importPaths
   }
 }
 
@@ -37,7 +42,7 @@ public enum Sema {
     return Analysis(
       program: checker.diagnostics.hasErrors ? nil : program,
       diagnostics: diagnostics,
-      files: loader.files.map(\.source.id))
+      files: loader.files.map(\.source.id), importPaths: loader.importPaths)
   }
 }
 

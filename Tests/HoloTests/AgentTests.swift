@@ -51,9 +51,40 @@ final class AgentTests: XCTestCase {
       "holo agent: cannot connect to /nonexistent/holo.sock: No such file or directory\n")
   }
 
+  func testDormantAgentDoesNotLoadLLVM() throws {
+    let program = try AgentBuild.shared.program(withAgent: true)
+    let dynamic = try runProcess("/usr/bin/env", ["readelf", "-d", program])
+    XCTAssertEqual(dynamic.status, 0, dynamic.stderr)
+    XCTAssertFalse(dynamic.stdout.contains("LLVM"), dynamic.stdout)
+
+    // Neither without the variable nor with no daemon behind it.
+    for environment in [[:], ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"]] {
+      let mapped = try XCTUnwrap(mappedFilesWhileRunning(program, environment: environment))
+      XCTAssertTrue(mapped.contains { $0.hasSuffix("/libc.so.6") }, "\(mapped)")
+      XCTAssertFalse(mapped.contains { $0.contains("/libLLVM") }, "\(environment): \(mapped)")
+    }
+  }
+
+  func testAgentThatCannotLoadLLVMStaysDormant() throws {
+    let facts = try scenario("unloadable", as: UnloadableFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertNil(facts.hello)
+    XCTAssertEqual(facts.llvmMapped, false)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.running, true)
+    let lines = facts.stderr.split(separator: "\n")
+    XCTAssertEqual(lines.count, 1, facts.stderr)
+    XCTAssertTrue(
+      facts.stderr.hasPrefix(
+        "holo agent: cannot load LLVM: /usr/lib/llvm-19/lib/libLLVM.so.19.1: "),
+      facts.stderr)
+  }
+
   func testBodySignatureAndRejectedPatches() throws {
     let facts = try scenario("patches", as: PatchFacts.self)
     XCTAssertEqual(facts.hello, Hello(type: 1, version: 1, pidMatches: true))
+    // The agent loaded LLVM when it activated.
+    XCTAssertEqual(facts.llvmMapped, true)
     XCTAssertEqual(facts.before, "value 1")
 
     assertApplied(facts.bodyAck, id: 1, stale: [])
@@ -188,10 +219,20 @@ final class AgentTests: XCTestCase {
 
   struct PatchFacts: Decodable {
     var hello: Hello?
+    var llvmMapped: Bool?
     var before, afterBody, afterWide, afterFailures, afterDisconnect: String?
     var bodyAck, wideAck, brokenAck, garbageAck, unknownSlotAck, malformedAck: Ack?
     var corruptAck, unfilledSlotAck: Ack?
     var status: Status?
+    var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct UnloadableFacts: Decodable {
+    var hello: Hello?
+    var llvmMapped: Bool?
+    var before: String?
     var running: Bool?
     var stderr: String
     var daemonError: String?
@@ -300,14 +341,13 @@ final class AgentTests: XCTestCase {
 enum AgentLayout {
   static let agentDirectory = RuntimeLayout.runtimeDirectory.appendingPathComponent("agent")
   static let testsDirectory = agentDirectory.appendingPathComponent("tests")
-  static let llvmPrefix = "/usr/lib/llvm-19"
   /// The flags the driver compiles the agent with (the runtime's, plus LLVM's headers).
-  static let agentFlags = RuntimeLayout.runtimeFlags + ["-g", "-I", "\(llvmPrefix)/include"]
+  static let agentFlags = RuntimeLayout.runtimeFlags + ["-g", "-I", "/usr/lib/llvm-19/include"]
   /// What a dev executable is linked with besides the runtime. The runtime refers to the
-  /// agent only weakly, which does not pull an archive member in: `-u` does.
+  /// agent only weakly, which does not pull an archive member in: `-u` does. LLVM is not
+  /// linked: the agent loads it with dlopen when it activates.
   static let agentLinkFlags = [
-    "-Wl,--undefined=holo_agent_start", "-L\(llvmPrefix)/lib", "-lLLVM-19",
-    "-Wl,-rpath,\(llvmPrefix)/lib", "-rdynamic", "-lpthread",
+    "-Wl,--undefined=holo_agent_start", "-rdynamic", "-lpthread", "-ldl",
   ]
 
   static var agentSources: [URL] {
@@ -428,6 +468,43 @@ private func runProcess(
     stdout: String(decoding: try Data(contentsOf: outputs[0]), as: UTF8.self),
     stderr: String(decoding: try Data(contentsOf: outputs[1]), as: UTF8.self),
     status: process.terminationStatus)
+}
+
+/// The files mapped into `program` once it has started its entry function (run in `read`
+/// mode, it reports its sleep and then waits for input); nil if it ended before that.
+private func mappedFilesWhileRunning(
+  _ program: String, environment: [String: String]
+) throws -> [String]? {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: program)
+  process.arguments = ["read"]
+  var processEnvironment = ProcessInfo.processInfo.environment
+  processEnvironment["HOLO_AGENT_SOCKET"] = nil
+  processEnvironment.merge(environment) { _, new in new }
+  process.environment = processEnvironment
+  let input = Pipe()
+  let output = Pipe()
+  process.standardInput = input
+  process.standardOutput = output
+  process.standardError = FileHandle.nullDevice
+  try process.run()
+  defer {
+    try? input.fileHandleForWriting.close()
+    process.waitUntilExit()
+  }
+  var printed = Data()
+  while !printed.contains(UInt8(ascii: "\n")) {
+    let chunk = output.fileHandleForReading.availableData
+    if chunk.isEmpty {
+      return nil
+    }
+    printed.append(chunk)
+  }
+  let maps = try String(
+    contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8)
+  return maps.split(separator: "\n").compactMap { line in
+    line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first.map(String.init)
+  }
 }
 
 private func commandExists(_ name: String) -> Bool {

@@ -162,6 +162,12 @@ void holo_agent_start(void) {
     warn(error);
     return;
   }
+  /* Only now, with a daemon listening, is LLVM worth loading. */
+  if (!jit_load_llvm(error)) {
+    warn(error);
+    close(fd);
+    return;
+  }
   if (!safepoint_install(error)) {
     warn(error);
     close(fd);

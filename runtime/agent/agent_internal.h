@@ -155,6 +155,11 @@ bool safepoint_run(safepoint_request *request, char *error);
 typedef struct agent_jit agent_jit;
 typedef struct agent_tracker agent_tracker;
 
+/* Loads libLLVM and resolves every function the agent calls. Called once, on the main
+ * thread before the agent thread starts; every other jit_ function needs it to have
+ * succeeded. */
+bool jit_load_llvm(char *error);
+
 agent_jit *jit_create(char *error);
 /* Defines `name` as an absolute symbol at `address` for good. */
 bool jit_define_absolute(agent_jit *jit, const char *name, uintptr_t address, char *error);

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import re
+import resource
 import shutil
 import socket
 import struct
@@ -58,7 +59,7 @@ class Reader:
 class Session:
     """A running patchable program connected to this daemon."""
 
-    def __init__(self, program, mode, workdir):
+    def __init__(self, program, mode, workdir, address_space=None):
         self.workdir = workdir
         path = os.path.join(workdir, "agent.sock")
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,12 +67,17 @@ class Session:
         server.listen(1)
         server.settimeout(10)
         environment = dict(os.environ, HOLO_AGENT_SOCKET=path)
+
+        def limit_address_space():
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
         self.process = subprocess.Popen(
             [program, mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=environment,
+            preexec_fn=limit_address_space if address_space else None,
         )
         self.connection, _ = server.accept()
         self.connected_at = time.monotonic()
@@ -79,7 +85,11 @@ class Session:
         self.connection.settimeout(30)
         self.lines = queue.Queue()
         threading.Thread(target=self._collect_output, daemon=True).start()
-        kind, reader = self.receive()
+        try:
+            kind, reader = self.receive()
+        except EOFError:  # the agent hung up before HELLO
+            self.hello = None
+            return
         self.hello = {
             "type": kind,
             "version": reader.take("<I"),
@@ -173,6 +183,11 @@ class Session:
     def running(self):
         return self.process.poll() is None
 
+    def llvm_mapped(self):
+        """Whether libLLVM is among the program's mapped files."""
+        with open(f"/proc/{self.process.pid}/maps") as maps:
+            return "/libLLVM" in maps.read()
+
     def close(self):
         if self.running():
             self.process.kill()
@@ -222,6 +237,7 @@ def scenario_patches(session, workdir, facts):
     """A body patch; a new signature with several updates at once; rejected patches; the
     daemon going away."""
     facts["hello"] = session.hello
+    facts["llvm_mapped"] = session.llvm_mapped()
     facts["before"] = session.next_line(r"value \d+")
     body = compile_patch(workdir, "value", "1", value=2)
     facts["body_ack"] = session.patch(1, body, [value_update(1)])
@@ -369,6 +385,15 @@ def scenario_hold(session, workdir, facts):
     session.process.wait(timeout=5)
 
 
+def scenario_unloadable(session, workdir, facts):
+    """The program cannot map libLLVM (its address space is too small): the agent hangs up
+    and the program runs on."""
+    facts["hello"] = session.hello
+    facts["llvm_mapped"] = session.llvm_mapped()
+    facts["before"] = session.next_line(r"value 1")
+    facts["running"] = session.running()
+
+
 SCENARIOS = {
     "patches": ("sleep", scenario_patches),
     "stale": ("spin", scenario_stale),
@@ -376,6 +401,12 @@ SCENARIOS = {
     "busy": ("busy", scenario_busy),
     "blocking": ("read", scenario_blocking),
     "hold": ("hold", scenario_hold),
+    "unloadable": ("sleep", scenario_unloadable),
+}
+
+# Address-space limits (bytes): libLLVM alone needs more than 100 MiB, the program far less.
+ADDRESS_SPACE = {
+    "unloadable": 64 << 20,
 }
 
 # Objects to compile before the program starts, where the scenario's timing matters.
@@ -392,7 +423,7 @@ def main():
     try:
         for source, version, value in PREPARED.get(name, []):
             compile_patch(workdir, source, version, value=value)
-        session = Session(program, mode, workdir)
+        session = Session(program, mode, workdir, ADDRESS_SPACE.get(name))
         try:
             scenario(session, workdir, facts)
         except Exception as error:  # reported, not raised: the facts so far tell what broke

@@ -48,7 +48,6 @@ public enum LiveLoop {
   public static func run(_ options: DevOptions) -> Int32 {
     var settings = options.settings
     settings.mode = .dev
-    settings.linksAgent = true
     var options = options
     options.settings = settings
     let rootFile: String

@@ -32,9 +32,6 @@ public struct BuildSettings: Sendable {
   public var targetCPU: String?
   /// C libraries to link (`-l NAME`).
   public var libraries: [String]
-  /// Links the patch agent into dev programs (`holoc dev`). It brings LLVM's shared
-  /// library, which costs every run tens of MiB of memory, so other commands leave it out.
-  public var linksAgent = false
 
   public init(
     mode: CodegenOptions.Mode = .dev, optimizationLevel: Int? = nil, targetCPU: String? = nil,
@@ -194,9 +191,8 @@ public final class Driver {
   ) throws(DiagnosticsError) {
     let object = try generate(program, settings.codegenOptions(entry: entry), emit: .executable)
     let runtime = try runtimeArchive()
-    // Test executables are never patched.
-    let linksAgent = settings.linksAgent && settings.mode == .dev && entry == .program
-    let agent = linksAgent ? try runtimeArchive(.agent) : nil
+    // Every dev program carries the (dormant) patch agent; test executables are never patched.
+    let agent = settings.mode == .dev && entry == .program ? try runtimeArchive(.agent) : nil
     guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
       throw DiagnosticsError(
         .runtimeNotFound, "cannot find the C compiler `cc`",

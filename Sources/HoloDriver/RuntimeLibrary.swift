@@ -7,7 +7,8 @@ import HoloSource
 enum RuntimeLibrary {
   static let compileFlags = ["-std=c11", "-O2", "-g", "-fPIC"]
   private static let header = "include/holo.h"
-  /// LLVM 19 from Debian's llvm-19-dev, as in Package.swift: the patch agent links with it.
+  /// LLVM 19 from Debian's llvm-19-dev, as in Package.swift: the agent compiles against its
+  /// headers (and loads the library itself only when it activates).
   static let llvmPrefix = "/usr/lib/llvm-19"
 
   /// The static archives built from the runtime folder.
@@ -28,12 +29,10 @@ enum RuntimeLibrary {
 
   /// What `cc` needs, after the object and before the runtime archive, to link the agent
   /// archive `agentArchive` into an executable: a weak reference from the runtime alone
-  /// would not pull it in.
+  /// would not pull it in. The agent `dlopen`s LLVM when it activates, so a dormant dev
+  /// program does not load LLVM at all.
   static func agentLinkArguments(agentArchive: String) -> [String] {
-    [
-      "-Wl,--undefined=holo_agent_start", agentArchive, "-L\(llvmPrefix)/lib", "-lLLVM-19",
-      "-Wl,-rpath,\(llvmPrefix)/lib", "-lpthread",
-    ]
+    ["-Wl,--undefined=holo_agent_start", agentArchive, "-lpthread", "-ldl"]
   }
 
   /// The runtime folder (holding include/holo.h and src/): `HOLO_RUNTIME_DIR`, else the

@@ -56,6 +56,10 @@ final class DevSession {
   private let agents: AgentServer
   private var signalSources: [DispatchSourceSignal] = []
 
+  /// Every file read so far, updated in place on edits, and the syntax of the unchanged
+  /// ones: re-analysis re-parses only the files that changed.
+  private let liveSources = SourceManager()
+  private let parseCache = ParseCache()
   /// The path and text of every file the latest analysis read.
   private var analysedTexts: [[String]]?
   private var lastGood: Build?
@@ -123,8 +127,9 @@ final class DevSession {
   /// Analyses the program again and applies what changed since the last good version.
   private func sourcesChanged() {
     let began = Posix.monotonicMs()
-    let sources = SourceManager()
-    let analysis = Sema.analyze(rootPath: rootFile, sources: sources)
+    let analysis = Sema.analyze(rootPath: rootFile, sources: liveSources, cache: parseCache)
+    // Builds keep the text they were compiled from, for rendering failures of their code.
+    let sources = liveSources.snapshot()
     if watcher.watch(
       root: rootFile, analysis.files.map(sources.file), imports: analysis.importPaths)
     {

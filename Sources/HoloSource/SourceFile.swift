@@ -143,6 +143,14 @@ public final class SourceManager: @unchecked Sendable {
     return file
   }
 
+  /// A manager holding the files as they are now; later updates here do not change it.
+  /// A long-lived program keeps one to render diagnostics about code it compiled earlier.
+  public func snapshot() -> SourceManager {
+    let copy = SourceManager()
+    copy.files = allFiles
+    return copy
+  }
+
   public func file(_ id: FileID) -> SourceFile {
     lock.lock()
     defer { lock.unlock() }

@@ -32,6 +32,15 @@ final class SemaTests: XCTestCase {
     XCTAssertEqual(sources.allFiles.count, 1)
   }
 
+  func testSnapshotKeepsTheTextItWasTakenWith() {
+    let sources = SourceManager()
+    let file = sources.update(path: "a.holo", text: "old")
+    let snapshot = sources.snapshot()
+    _ = sources.update(path: "a.holo", text: "new")
+    XCTAssertEqual(snapshot.file(file.id).text, "old")
+    XCTAssertEqual(sources.file(file.id).text, "new")
+  }
+
   func testReanalysisWithCacheSeesEditsAndKeepsFileIDs() throws {
     let root = try write("import lib;\nfn main() { println(helper()); }\n", to: "main.holo")
     _ = try write("fn helper() -> i64 { 1 }\n", to: "lib.holo")

@@ -14,6 +14,13 @@ final class DevSession {
     let program: IRProgram
     let sources: SourceManager
     let index: ProgramIndex
+
+    /// `file:line` of the function named `name`, where a stale frame of it is running.
+    func location(ofFunction name: String) -> String {
+      guard let function = program.functions.first(where: { $0.name == name }) else { return name }
+      let file = sources.file(function.span.file)
+      return "\(file.path):\(file.location(of: function.span.start).line)"
+    }
   }
 
   struct Running {
@@ -177,10 +184,11 @@ final class DevSession {
       switch patch(change, build, since: began) {
       case .applied(let stale):
         if !stale.isEmpty {
-          let names = stale.joined(separator: "`, `")
+          let places = stale.map { "`\($0)` (\(build.location(ofFunction: $0)))" }
           return restartOrWarn(
             build, functions: stale,
-            reason: "`\(names)` \(stale.count == 1 ? "is" : "are") still running old code",
+            reason:
+              "\(places.joined(separator: ", ")) \(stale.count == 1 ? "is" : "are") still running old code",
             since: began)
         }
       case .notApplied(let reason):

@@ -198,7 +198,7 @@ final class DevTests: XCTestCase {
     try session.edit("main.holo", replacing: "`{count} {line}`", with: "`{count}: {line}`")
     try session.waitForEvent("patch")
     let restart = try session.waitForEvent("restart")
-    XCTAssertEqual(restart["reason"] as? String, "`serve` is still running old code")
+    XCTAssertEqual(restart["reason"] as? String, "`serve` (main.holo:1) is still running old code")
     try session.waitForEvent("ready", occurrence: 2)
     session.send("b")
     try session.waitForOutput("1 a\n2: b\n")

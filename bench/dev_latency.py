@@ -4,7 +4,8 @@
 - start-up: from starting `holoc dev` to the program's first line of output;
 - edit-to-new-output latency: from writing a one-function edit to the file to the first
   line of output that shows the new behaviour, over many edits (median and p90);
-- the program's resident memory before and after all the edits (each edit is a patch).
+- the resident memory of the program and of holoc itself before and after all the edits
+  (each edit is a patch).
 
 Usage: bench/dev_latency.py --holoc PATH [--functions N] [--edits N]
 """
@@ -68,14 +69,19 @@ def read_line(stream, deadline):
     return None
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def program_rss_kib(holoc_pid):
     """Resident memory of the program `holoc dev` runs (its child process)."""
     with open(f"/proc/{holoc_pid}/task/{holoc_pid}/children") as children:
         for pid in children.read().split():
-            with open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
+            return rss_kib(pid)
     return 0
 
 
@@ -106,6 +112,7 @@ def main():
                 sys.exit(f"dev_latency: expected the first line `0`, got {first!r}")
             startup_ms = (time.monotonic() - started) * 1000
             rss_before = program_rss_kib(child.pid)
+            holoc_before = rss_kib(child.pid)
             latencies = []
             for edit in range(1, args.edits + 1):
                 time.sleep(0.05)
@@ -117,6 +124,7 @@ def main():
                     sys.exit(f"dev_latency: edit {edit}: expected `{edit}`, got {line!r}")
                 latencies.append((time.monotonic() - written) * 1000)
             rss_after = program_rss_kib(child.pid)
+            holoc_after = rss_kib(child.pid)
         finally:
             child.terminate()
             child.wait(timeout=10)
@@ -127,6 +135,7 @@ def main():
     print(f"edit_to_output_median  {statistics.median(latencies):.1f} ms")
     print(f"edit_to_output_p90     {percentile(latencies, 0.9):.1f} ms")
     print(f"program_rss_growth     {(rss_after - rss_before) / 1024:.1f} MiB over {len(latencies)} patches")
+    print(f"holoc_rss_growth       {(holoc_after - holoc_before) / 1024:.1f} MiB over {len(latencies)} patches")
     return 0
 
 

@@ -18,7 +18,9 @@ final class SourceTests: XCTestCase {
     let right = Span(file: file.id, start: 25, end: 31)
     let diagnostic = Diagnostic(
       .arithmeticSameType, "arithmetic operands must have the same type", at: left,
-      labels: [Label(left, "left operand has type `i64`"), Label(right, "right operand has type `f64`")])
+      labels: [
+        Label(left, "left operand has type `i64`"), Label(right, "right operand has type `f64`"),
+      ])
     let rendered = DiagnosticRenderer(sources: sources).renderHuman(diagnostic)
     XCTAssertEqual(
       rendered,

@@ -36,11 +36,8 @@ struct CommonOptions: ParsableArguments {
   var format: OutputFormat = .human
 }
 
-/// The flags that choose how a program is compiled and linked.
-struct BuildFlags: ParsableArguments {
-  @Flag(help: "Build for release: direct calls, full optimisation (default -O3).")
-  var release = false
-
+/// The flags that choose how code is generated and linked, for dev and release builds.
+struct CodegenFlags: ParsableArguments {
   @Option(
     name: .customShort("O", allowingJoined: true),
     help: ArgumentHelp(
@@ -61,11 +58,21 @@ struct BuildFlags: ParsableArguments {
     }
   }
 
-  var settings: BuildSettings {
+  func settings(release: Bool) -> BuildSettings {
     BuildSettings(
       mode: release ? .release : .dev, optimizationLevel: optimizationLevel,
       targetCPU: targetCPU, libraries: libraries)
   }
+}
+
+/// The flags of the commands that build either a dev or a release program.
+struct BuildFlags: ParsableArguments {
+  @Flag(help: "Build for release: direct calls, full optimisation (default -O3).")
+  var release = false
+
+  @OptionGroup var codegen: CodegenFlags
+
+  var settings: BuildSettings { codegen.settings(release: release) }
 }
 
 /// Ends holoc with `status` (ArgumentParser treats a thrown ExitCode as the status).
@@ -173,18 +180,7 @@ struct Dev: ParsableCommand {
   @Argument(help: "A .holo root file, or a folder holding main.holo.")
   var path: String = "."
 
-  @Option(
-    name: .customShort("O", allowingJoined: true),
-    help: ArgumentHelp("Optimisation level, 0 to 3 (default 0).", valueName: "LEVEL"))
-  var optimizationLevel: Int?
-
-  @Option(help: ArgumentHelp("The CPU to generate code for, or `native`.", valueName: "NAME"))
-  var targetCPU: String?
-
-  @Option(
-    name: .customShort("l", allowingJoined: true),
-    help: ArgumentHelp("Link the C library NAME (repeatable).", valueName: "NAME"))
-  var libraries: [String] = []
+  @OptionGroup var codegen: CodegenFlags
 
   @Option(
     help: ArgumentHelp(
@@ -208,18 +204,13 @@ struct Dev: ParsableCommand {
   var arguments: [String] = []
 
   func validate() throws {
-    if let level = optimizationLevel, !(0...3).contains(level) {
-      throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
-    }
     if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
   }
 
   func run() throws {
     let options = DevOptions(
       path: path, arguments: arguments, eventsPath: events, runsTests: !noTests, restart: restart,
-      settings: BuildSettings(
-        mode: .dev, optimizationLevel: optimizationLevel, targetCPU: targetCPU,
-        libraries: libraries),
+      settings: codegen.settings(release: false),
       testTimeout: timeout)
     try finish(with: LiveLoop.run(options))
   }

@@ -212,7 +212,7 @@ final class CLITests: XCTestCase {
 
   // MARK: build
 
-  func testDevBuildsCallThroughSlotsWithLineTablesAndReleaseBuildsDoNot() throws {
+  func testDevBuildsCarrySlotsAgentAndLineTablesAndReleaseBuildsNone() throws {
     try write("fn twice(x: i64) -> i64 { x * 2 }\nprintln(twice(21));\n", to: "app.holo")
     XCTAssertEqual(try run(["build", "app.holo", "-o", "dev"]).status, 0)
     XCTAssertEqual(try run(["build", "--release", "app.holo", "-o", "release"]).status, 0)
@@ -222,7 +222,18 @@ final class CLITests: XCTestCase {
     let devSymbols = try run(["-C", "dev"], executable: "/usr/bin/nm").stdout
     let releaseSymbols = try run(["-C", "release"], executable: "/usr/bin/nm").stdout
     XCTAssertTrue(devSymbols.contains("holo.slot.twice(i64)->i64"), devSymbols)
+    XCTAssertTrue(devSymbols.contains("holo_agent_start"), devSymbols)
     XCTAssertFalse(releaseSymbols.contains("holo.slot"), releaseSymbols)
+    // The runtime's weak, undefined reference to the agent is all a release build has of it.
+    let releaseAgentSymbols = releaseSymbols.split(separator: "\n").filter {
+      $0.contains("holo_agent")
+    }
+    XCTAssertEqual(releaseAgentSymbols, ["                 w holo_agent_start"])
+    for binary in ["dev", "release"] {
+      // Neither loads LLVM: the dev program's agent would dlopen it only under holoc dev.
+      let dynamic = try run(["-d", binary], executable: "/usr/bin/readelf").stdout
+      XCTAssertFalse(dynamic.contains("LLVM"), dynamic)
+    }
     // Line tables naming the holo source: dev only (the runtime has its own, in both).
     let devLines = try run(["--dwarf=decodedline", "dev"], executable: "/usr/bin/objdump").stdout
     let releaseLines = try run(["--dwarf=decodedline", "release"], executable: "/usr/bin/objdump")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages holoc needs (LLVM 19, libffi) and builds the release holoc.
+# Installs the system packages holoc needs (LLVM 19, libffi; cmake and pkg-config for C
+# projects using holo) and builds the release holoc.
 # Safe to run again: installed packages are left alone and the build is incremental.
 #
 #   bash toolchain/setup.sh                  packages, then the release holoc
@@ -7,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly packages=(llvm-19-dev libffi-dev)
+readonly packages=(llvm-19-dev libffi-dev cmake pkg-config)
 
 say() { echo "setup: $*"; }
 fail() { echo "setup: $*" >&2; exit 1; }

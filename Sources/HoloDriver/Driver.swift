@@ -22,6 +22,10 @@ public enum OutputKind: Sendable {
   case object
   case assembly
   case llvmIR
+  /// A static archive for C hosts: the program, the runtime and, in dev builds, the agent.
+  case library
+  /// The C header declaring the program's `export fn`s.
+  case header
 }
 
 /// The build flags shared by `build`, `run` and `test`.
@@ -103,6 +107,11 @@ public final class Driver {
       switch kind {
       case .executable:
         try linkExecutable(program, settings: settings, entry: .program, to: destination)
+      case .library:
+        try writeLibrary(program, settings: settings, to: destination)
+      case .header:
+        let name = output.map(ProjectRoot.stem(of:)) ?? root.name
+        try write(Array(CHeader.generate(program, name: name).utf8), to: destination)
       case .object, .assembly, .llvmIR:
         // With an entry point the object carries `main`, so linking it with the runtime
         // gives the program; without one it is a plain object for a C host.
@@ -174,7 +183,7 @@ public final class Driver {
   {
     let emit: EmitKind
     switch kind {
-    case .executable, .object: emit = .object
+    case .executable, .object, .library, .header: emit = .object
     case .assembly: emit = .assembly
     case .llvmIR: emit = .llvmIR
     }
@@ -222,6 +231,23 @@ public final class Driver {
           .linkFailed,
           "linking with `cc` failed:\n\(messages.trimmingCharacters(in: .newlines))", hint: hint)
       }
+    }
+  }
+
+  /// Compiles `program` without a `main` and archives it with the runtime (and, in dev
+  /// builds, the patch agent) into the static library `output`.
+  func writeLibrary(_ program: IRProgram, settings: BuildSettings, to output: String)
+    throws(DiagnosticsError)
+  {
+    let object = try generate(program, settings.codegenOptions(entry: .none), emit: .library)
+    let runtime = try runtimeArchive()
+    let agent = settings.mode == .dev ? try runtimeArchive(.agent) : nil
+    try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let objectPath = "\(directory)/\(ProjectRoot.stem(of: output)).o"
+      try write(object, to: objectPath)
+      try LibraryArchive.write(
+        programObject: objectPath, runtimeArchive: runtime, agentArchive: agent, to: output,
+        in: directory, environment: environment)
     }
   }
 

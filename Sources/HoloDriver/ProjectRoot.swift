@@ -40,6 +40,17 @@ struct ProjectRoot: Equatable {
     case .object: return name + ".o"
     case .assembly: return name + ".s"
     case .llvmIR: return name + ".ll"
+    case .library: return "lib" + name + ".a"
+    case .header: return name + ".h"
     }
+  }
+
+  /// A file name without its folder and extension, and without the `lib` of a library
+  /// (`out/libgame.a` → `game`).
+  static func stem(of path: String) -> String {
+    let url = URL(fileURLWithPath: path)
+    let stem = url.deletingPathExtension().lastPathComponent
+    guard url.pathExtension == "a", stem.hasPrefix("lib"), stem.count > 3 else { return stem }
+    return String(stem.dropFirst(3))
   }
 }

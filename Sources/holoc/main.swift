@@ -101,23 +101,21 @@ struct Build: ParsableCommand {
   @Option(name: .customShort("o"), help: ArgumentHelp("Write the output to OUT.", valueName: "OUT"))
   var output: String?
 
-  @Option(help: "What to write: exe, obj, llvm-ir or asm.")
+  @Option(
+    help: ArgumentHelp(
+      "What to write: exe, obj, lib (a static archive for C: libNAME.a), llvm-ir, asm or header (NAME.h).",
+      valueName: "KIND"))
   var emit: Emit = .exe
-
-  func validate() throws {
-    if emit == .lib || emit == .header {
-      throw ValidationError("`--emit \(emit.rawValue)` is not supported yet")
-    }
-  }
 
   func run() throws {
     let kind: OutputKind
     switch emit {
     case .exe: kind = .executable
     case .obj: kind = .object
+    case .lib: kind = .library
     case .asm: kind = .assembly
     case .llvmIR: kind = .llvmIR
-    case .lib, .header: preconditionFailure("rejected by validate()")
+    case .header: kind = .header
     }
     let driver = Driver(format: common.format.diagnosticFormat)
     try finish(

@@ -148,14 +148,11 @@ static bool start_thread(int fd) {
   return created == 0;
 }
 
-/* Called by holo_main on the main thread before the entry function runs. */
-void holo_agent_start(void) {
-  static bool started;
+static void start_once(void) {
   const char *path = getenv("HOLO_AGENT_SOCKET");
-  if (started || path == NULL || path[0] == '\0') {
+  if (path == NULL || path[0] == '\0') {
     return;
   }
-  started = true;
   char error[AGENT_ERROR_MAX];
   int fd = connect_to_daemon(path, error);
   if (fd < 0) {
@@ -182,4 +179,11 @@ void holo_agent_start(void) {
     warn("cannot start the agent thread");
     close(fd);
   }
+}
+
+/* Called on the main thread before holo code runs: by holo_main, or by the constructor of
+ * a dev library linked into a C host. Only the first call does anything. */
+void holo_agent_start(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, start_once);
 }

@@ -43,6 +43,24 @@ holo_string *holo_string_from_bytes(const char *bytes, int64_t length);
 int64_t holo_string_len(const holo_string *s);
 bool holo_string_equal(const holo_string *a, const holo_string *b);
 
+/* ---- Strings across the C boundary (LANGUAGE.md §10) ---------------------------------
+ * An `export fn` takes a `string` parameter as a holo_str by value, borrowed for the call:
+ * the caller keeps ownership of the bytes, which need not be NUL-terminated and need only
+ * live until the call returns. A `string` result is a holo_str whose reference the caller
+ * owns: it points at the bytes of a holo string (NUL-terminated, not counted in `len`)
+ * and must be given back exactly once with holo_str_release. A generated header defines
+ * the same type under the same guard, so either may come first. */
+#ifndef HOLO_STR_DEFINED
+#define HOLO_STR_DEFINED
+typedef struct holo_str {
+  const char *ptr;
+  int64_t len;
+} holo_str;
+#endif
+
+/* Gives back a holo_str returned by an `export fn`. A NULL `ptr` is ignored. */
+void holo_str_release(holo_str s);
+
 /* Template strings are built by appending parts to a builder, then finishing it into a
  * new string (refcount 1). The builder is freed by finish. */
 typedef struct holo_builder holo_builder;
@@ -59,7 +77,9 @@ holo_string *holo_builder_finish(holo_builder *b);
 /* ---- Output -----------------------------------------------------------------------
  * stdout is buffered by the runtime and flushed at exit, before sleep_ms, before
  * read_line, on a runtime failure, and when the buffer fills. Formatting follows
- * LANGUAGE.md §8 (floats: shortest round-trip, JavaScript-style). */
+ * LANGUAGE.md §8 (floats: shortest round-trip, JavaScript-style). The buffer is not
+ * stdio's: a C host that prints with both calls holo_flush() before its own output to
+ * keep the order. Exit flushes it even when holo_main never ran (a C host). */
 void holo_print_i64(int64_t value);
 void holo_print_u64(uint64_t value);
 void holo_print_f64(double value);
@@ -91,9 +111,23 @@ typedef struct holo_location {
 /* Reports a runtime failure and ends the program with status 101. The report is the line
  * `FILE:LINE:COL: runtime failure: MESSAGE` on stderr; when the environment variable
  * HOLO_FAILURE_REPORT names a file, the runtime writes the failure there instead as four
- * lines (file, line, column, message) so that holoc can render it with a source excerpt. */
+ * lines (file, line, column, message) so that holoc can render it with a source excerpt.
+ * An installed failure handler is called first (see holo_set_failure_handler). */
 HOLO_NORETURN void holo_fail(const char *message, const holo_location *location);
 HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_location *location);
+
+/* A C host's hook into runtime failures in the holo code it calls. holo_fail calls the
+ * handler after flushing the runtime's stdout, with the message and the failing
+ * expression's location (never NULL; an unknown location is file "<unknown>", line 0,
+ * column 0). Both are valid only during the call. The holo code that failed cannot
+ * continue, so the handler should not return: it may exit, or longjmp to a point the
+ * host set up before calling into holo (holo values the failed call owned are leaked).
+ * If it returns, the runtime prints the usual report and exits with status 101.
+ * Crashes caught by signal handlers (stack overflow) do not call it. Set it before
+ * calling holo code; NULL removes it. */
+typedef void (*holo_failure_handler)(const char *message, const holo_location *location,
+                                     void *context);
+void holo_set_failure_handler(holo_failure_handler handler, void *context);
 
 /* ---- Program start ----------------------------------------------------------------
  * The compiler describes every holo function so a stack overflow (caught on an

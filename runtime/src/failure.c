@@ -99,7 +99,28 @@ void holo_report_failure(const char *message, size_t message_length, const char 
   _exit(HOLO_FAILURE_EXIT_STATUS);
 }
 
+static holo_failure_handler failure_handler;
+static void *failure_handler_context;
+
+void holo_set_failure_handler(holo_failure_handler handler, void *context) {
+  failure_handler = handler;
+  failure_handler_context = context;
+}
+
+/* Gives an installed handler the failure first; `message` is NUL-terminated. */
+static void call_failure_handler(const char *message, const holo_location *location) {
+  if (failure_handler == NULL) {
+    return;
+  }
+  static const holo_location unknown = {"<unknown>", 0, 0};
+  holo_flush();
+  fflush(NULL);
+  failure_handler(message, location != NULL && location->file != NULL ? location : &unknown,
+                  failure_handler_context);
+}
+
 void holo_fail(const char *message, const holo_location *location) {
+  call_failure_handler(message, location);
   const char *file = location != NULL ? location->file : NULL;
   int64_t line = location != NULL ? location->line : 0;
   int64_t column = location != NULL ? location->column : 0;
@@ -107,6 +128,8 @@ void holo_fail(const char *message, const holo_location *location) {
 }
 
 void holo_fail_string(const holo_string *message, const holo_location *location) {
+  /* A holo string's bytes are followed by a NUL. */
+  call_failure_handler(message->bytes, location);
   const char *file = location != NULL ? location->file : NULL;
   int64_t line = location != NULL ? location->line : 0;
   int64_t column = location != NULL ? location->column : 0;

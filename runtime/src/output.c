@@ -18,6 +18,7 @@ enum { OUTPUT_CAPACITY = 64 * 1024 };
 static char output_buffer[OUTPUT_CAPACITY];
 static size_t output_length;
 static bool output_line_buffered;
+static bool output_initialised;
 
 void holo_write_all(int fd, const char *bytes, size_t length) {
   while (length > 0) {
@@ -44,17 +45,21 @@ void holo_flush(void) {
 static void flush_at_exit(void) { holo_flush(); }
 
 void holo_output_init(void) {
-  static bool initialised;
-  if (initialised) {
+  if (output_initialised) {
     return;
   }
-  initialised = true;
+  output_initialised = true;
   output_line_buffered = isatty(STDOUT_FILENO) == 1;
   /* Also covers exit() called by C code the program links against. */
   atexit(flush_at_exit);
 }
 
 void holo_output_write(const char *bytes, size_t length) {
+  /* A C host calls holo functions without holo_main: the first write arranges the flush
+   * at exit that holo_main would have. */
+  if (!output_initialised) {
+    holo_output_init();
+  }
   if (length > OUTPUT_CAPACITY - output_length) {
     holo_flush();
     if (length >= OUTPUT_CAPACITY) {

@@ -23,7 +23,8 @@ void holo_output_write(const char *bytes, size_t length);
 void holo_write_all(int fd, const char *bytes, size_t length);
 
 /* Makes stdout line buffered if it is a terminal, and flushes at process exit. Called by
- * holo_main and holo_test_main; the runtime also works without it (fully buffered). */
+ * holo_main and holo_test_main, and by the first write to stdout (a C host has no
+ * holo_main); a second call does nothing. */
 void holo_output_init(void);
 
 /* Reports a runtime failure and ends the process with status 101. `file` NULL means

@@ -41,6 +41,14 @@ void holo_string_release(holo_string *s) {
   }
 }
 
+void holo_str_release(holo_str s) {
+  if (s.ptr == NULL) {
+    return;
+  }
+  /* An exported `string` result points at the bytes of a holo string. */
+  holo_string_release((holo_string *)(uintptr_t)(s.ptr - offsetof(holo_string, bytes)));
+}
+
 holo_string *holo_string_from_bytes(const char *bytes, int64_t length) {
   holo_string *s = allocate_string(length);
   s->refcount = 1;

@@ -311,10 +311,27 @@ final class FunctionEmitter {
     case .callExtern(let id, let arguments):
       let (values, cleanup) = emitArguments(arguments)
       let (function, functionType) = module.externFunction(id)
-      var args = values
+      // Strings go to C as `holo_str`, borrowed for the call.
+      var args: [LLVMValueRef?] = []
+      for (argument, value) in zip(arguments, values) {
+        if argument.type == .string, let value {
+          let (bytes, length) = module.holoStrParts(of: value)
+          args += [bytes, length]
+        } else {
+          args.append(value)
+        }
+      }
       let result = LLVMBuildCall2(builder, functionType, function, &args, UInt32(args.count), "")!
       cleanup()
-      return afterCall(result, type: type)
+      guard type == .string else { return afterCall(result, type: type) }
+      // A string from C is copied: the C side keeps its memory.
+      let copy = module.callRuntime(
+        "holo_string_from_bytes",
+        [
+          LLVMBuildExtractValue(builder, result, 0, ""),
+          LLVMBuildExtractValue(builder, result, 1, ""),
+        ])
+      return EmittedValue(value: copy, owned: true)
     case .callBuiltin(let builtin, let arguments):
       return emitBuiltin(builtin, arguments, span: expr.span, type: type)
     case .unary(let op, let operandExpr):

@@ -32,7 +32,7 @@ final class ModuleEmitter {
   private(set) var functionTypes: [LLVMTypeRef] = []
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
-  private var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
+  var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var runtimeFunctions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var stringConstants: [String: LLVMValueRef] = [:]
   private var cStringConstants: [String: LLVMValueRef] = [:]
@@ -90,6 +90,12 @@ final class ModuleEmitter {
       FunctionEmitter(module: self, function: function).emit()
     }
     debugInfo?.finalize()
+    // C entry points are part of the executable or library; patches only replace the
+    // functions behind them.
+    if version == 0 {
+      for function in program.functions where function.isExport { emitExportWrapper(function) }
+    }
+    if options.mode == .dev, options.entry == .none, version == 0 { emitAgentConstructor() }
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
@@ -194,21 +200,26 @@ final class ModuleEmitter {
     slots.keys.sorted().map { Symbols.slot(of: program.functions[$0.index]) }
   }
 
-  func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {
-    if let known = externFunctions[id] { return known }
-    let external = program.externs[id.index]
-    var parameters: [LLVMTypeRef?] = external.parameterTypes.map { llvmType($0) }
-    let type = LLVMFunctionType(
-      returnLLVMType(external.returnType), &parameters, UInt32(parameters.count), 0)!
-    let value =
-      LLVMGetNamedFunction(module, external.name) ?? LLVMAddFunction(module, external.name, type)!
-    // The C ABI passes `bool` zero-extended.
-    for (index, parameter) in external.parameterTypes.enumerated() where parameter == .bool {
-      addAttribute("zeroext", to: value, index: UInt32(index + 1))
-    }
-    if external.returnType == .bool { addAttribute("zeroext", to: value, index: 0) }
-    externFunctions[id] = (value, type)
-    return (value, type)
+  /// A dev library has no `holo_main` to start the patch agent, so a constructor does it
+  /// when the C host starts (on its main thread, as the agent's safepoints need).
+  private func emitAgentConstructor() {
+    let type = LLVMFunctionType(voidType, nil, 0, 0)!
+    let constructor = LLVMAddFunction(module, "holo.start_agent", type)!
+    LLVMSetLinkage(constructor, LLVMInternalLinkage)
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
+    let start = LLVMAddFunction(module, "holo_agent_start", type)!
+    LLVMBuildCall2(builder, type, start, nil, 0, "")
+    LLVMBuildRetVoid(builder)
+    var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
+    let entryType = LLVMStructTypeInContext(context, &fields, 3, 0)!
+    var entry: [LLVMValueRef?] = [
+      LLVMConstInt(i32Type, 65535, 0), constructor, LLVMConstNull(pointerType),
+    ]
+    var entries: [LLVMValueRef?] = [LLVMConstStructInContext(context, &entry, 3, 0)]
+    let table = LLVMConstArray2(entryType, &entries, 1)!
+    let global = LLVMAddGlobal(module, LLVMTypeOf(table), "llvm.global_ctors")!
+    LLVMSetInitializer(global, table)
+    LLVMSetLinkage(global, LLVMAppendingLinkage)
   }
 
   /// The entry of a program with neither `fn main` nor top-level statements: it does nothing.

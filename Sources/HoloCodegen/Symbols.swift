@@ -17,8 +17,6 @@ public enum Symbols {
   }
 
   /// A release-built function. No C identifier contains a dot, so holo symbols never
-  /// collide with C symbols; `export fn` keeps its plain name.
-  public static func release(of function: IRFunction) -> String {
-    function.isExport ? function.name : "holo." + function.name
-  }
+  /// collide with C symbols; an `export fn` gets a C entry point under its plain name too.
+  public static func release(of function: IRFunction) -> String { "holo." + function.name }
 }

@@ -70,6 +70,9 @@ final class DevSession {
   /// The path and text of every file the latest analysis read.
   private var analysedTexts: [[String]]?
   private var lastGood: Build?
+  /// `--host`: the code the host was linked with (the first good analysis). A new host
+  /// process runs it, so it is caught up to the current code with a patch.
+  private var hostBuild: Build?
   private var running: Running?
   /// What the next program started after one ended reads on stdin.
   private var nextInput = InputPlan(base: 0, replayLength: 0)
@@ -152,6 +155,7 @@ final class DevSession {
     guard let program = analysis.program else { return }
     let build = Build(
       program: program, sources: sources, index: ProgramIndex(program, sources: sources))
+    if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take
     // (a failed patch under `--restart never`) is tried again.
     let base = running?.build ?? lastGood
@@ -174,7 +178,9 @@ final class DevSession {
   /// change could not be applied at all.
   private func update(with change: ChangeSet, _ build: Build, since began: Double) -> Bool {
     let entryName = build.program.entry.map { build.program.functions[$0.index].name } ?? "main"
-    if change.entryChanged && options.restart != .never {
+    // A C host never runs the library's entry function, so changing it is an ordinary change.
+    let entryChanged = change.entryChanged && options.host == nil
+    if entryChanged && options.restart != .never {
       return restart(
         build,
         reason: "the entry function `\(entryName)` changed; its running frame cannot be patched",
@@ -200,7 +206,7 @@ final class DevSession {
     } else {
       running?.build = build
     }
-    if change.entryChanged {
+    if entryChanged {
       reporter.stale(
         functions: [entryName],
         reason:
@@ -368,7 +374,9 @@ final class DevSession {
   // MARK: Starting and ending programs
 
   /// Builds `build` into an executable; nil (diagnostics reported) when linking failed.
+  /// With `--host`, the program is the host, already built.
   private func link(_ build: Build, entry: CodegenOptions.Entry, name: String) -> String? {
+    if entry == .program, let host = options.host { return host }
     let executable = "\(workDirectory)/\(name)"
     do throws(DriverFailure) {
       try Driver(format: .human, sources: build.sources).buildExecutable(
@@ -388,9 +396,24 @@ final class DevSession {
     return launch(build, executable: executable, input: input, since: began)
   }
 
+  /// Starts a process of the host or of a new executable, then, for a host (which runs
+  /// the code it was linked with), patches it up to `build`.
   private func launch(_ build: Build, executable: String, input: InputPlan, since began: Double)
     -> Bool
   {
+    guard let hostBuild, options.host != nil else {
+      return launchProcess(build, executable: executable, input: input, since: began)
+    }
+    guard launchProcess(hostBuild, executable: executable, input: input, since: began) else {
+      return false
+    }
+    let change = ChangeSet(from: hostBuild.index, to: build.index)
+    return change.isEmpty || update(with: change, build, since: began)
+  }
+
+  private func launchProcess(
+    _ build: Build, executable: String, input: InputPlan, since began: Double
+  ) -> Bool {
     let generation = nextGeneration
     nextGeneration += 1
     let reportPath = "\(workDirectory)/failure-\(generation)"
@@ -407,7 +430,7 @@ final class DevSession {
       return true
     } catch {
       reporter.note(error.description)
-      try? FileManager.default.removeItem(atPath: executable)
+      if options.host == nil { try? FileManager.default.removeItem(atPath: executable) }
       return false
     }
   }
@@ -442,7 +465,7 @@ final class DevSession {
   /// Frees what a program that ended held; returns how much of its input it consumed.
   private func release(_ program: Running) -> Int {
     program.agent?.close()
-    try? FileManager.default.removeItem(atPath: program.executable)
+    if options.host == nil { try? FileManager.default.removeItem(atPath: program.executable) }
     try? FileManager.default.removeItem(atPath: program.reportPath)
     return program.process.finishInput()
   }

@@ -25,12 +25,16 @@ public struct DevOptions: Sendable {
   public var settings: BuildSettings
   /// Seconds each affected test may run.
   public var testTimeout: Double
+  /// A C program linked with a dev build of the holo library at `path` (`--host`): holoc
+  /// runs and patches it instead of building an executable.
+  public var host: String?
 
   public init(
     path: String, arguments: [String] = [], eventsPath: String? = nil, runsTests: Bool = true,
     restart: RestartPolicy = .replay, settings: BuildSettings = BuildSettings(),
-    testTimeout: Double = 10
+    testTimeout: Double = 10, host: String? = nil
   ) {
+    self.host = host
     self.path = path
     self.arguments = arguments
     self.eventsPath = eventsPath

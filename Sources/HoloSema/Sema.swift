@@ -104,20 +104,18 @@ struct ProgramChecker {
               .invalidTest, "a `#[test]` function takes no parameters and returns `()`",
               at: decl.signatureSpan, labels: [Label(decl.signatureSpan, "declared here")])
           }
+          if decl.isExport, decl.isTest || decl.name.name == "main" {
+            diagnostics.error(
+              .invalidExport,
+              decl.isTest
+                ? "a `#[test]` function cannot be exported" : "`main` cannot be exported",
+              at: decl.signatureSpan,
+              labels: [Label(decl.signatureSpan, "C programs have their own entry point")])
+          }
         case .externFunction(let decl):
           let id = ExternID(externs.count)
           guard register(decl.name, as: .externFunction(id)) else { continue }
           let signature = signature(of: decl.name, decl.params, decl.returnType)
-          for (type, param) in zip(signature.parameterTypes, decl.params) where type == .string {
-            diagnostics.error(
-              .invalidExtern, "`string` cannot be passed to a C function yet",
-              at: param.type.span, labels: [Label(param.type.span, "not a C scalar type")])
-          }
-          if signature.returnType == .string, let returnType = decl.returnType {
-            diagnostics.error(
-              .invalidExtern, "`string` cannot be returned from a C function yet",
-              at: returnType.span, labels: [Label(returnType.span, "not a C scalar type")])
-          }
           externs.append(
             IRExtern(
               id: id, name: decl.name.name, parameterTypes: signature.parameterTypes,

@@ -51,7 +51,7 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case branchTypeMismatch = "E0226"
   case notPrintable = "E0227"
   case invalidMain = "E0228"
-  case invalidExtern = "E0229"
+  case invalidExport = "E0230"
 
   // Link
   case linkFailed = "E0301"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HoloDev
 import HoloDriver
 import HoloSource
@@ -182,6 +183,12 @@ struct Dev: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
+      "Run and patch this C program, linked with a dev build (--emit lib) of the holo library at PATH, instead of building an executable.",
+      valueName: "HOST"))
+  var host: String?
+
+  @Option(
+    help: ArgumentHelp(
       "Write events as JSON lines to FILE instead of status lines to stderr.", valueName: "FILE"))
   var events: String?
 
@@ -209,9 +216,14 @@ struct Dev: ParsableCommand {
     let options = DevOptions(
       path: path, arguments: arguments, eventsPath: events, runsTests: !noTests, restart: restart,
       settings: codegen.settings(release: false),
-      testTimeout: timeout)
+      testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))
   }
+}
+
+/// `path` made absolute against the working directory.
+func absolutePath(_ path: String) -> String {
+  path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 Holoc.main()

@@ -1,0 +1,83 @@
+import Foundation
+import HoloCodegen
+import HoloIR
+import HoloSema
+import HoloSource
+import XCTest
+
+/// The C-facing output of the code generator: export symbols and the generated header.
+final class CodegenTests: XCTestCase {
+  private var folder: URL!
+
+  override func setUpWithError() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent("holo-codegen-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: folder)
+  }
+
+  private let library = """
+    export fn add(a: i64, b: i64) -> i64 { a + b }
+    export fn greet(name: string, loud: bool) -> string { if loud { `{name}!` } else { name } }
+    export fn tick(int: i32) { }
+    fn helper() -> f64 { 1.5 }
+    """
+
+  private func analyze(_ text: String) throws -> (IRProgram, SourceManager) {
+    let path = folder.appendingPathComponent("lib.holo").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let sources = SourceManager()
+    let analysis = Sema.analyze(rootPath: path, sources: sources)
+    return (try XCTUnwrap(analysis.program, "\(analysis.diagnostics)"), sources)
+  }
+
+  private func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  func testHeaderDeclaresExportsWithCTypesAndCompilesAsCAndCPlusPlus() throws {
+    let (program, _) = try analyze(library)
+    let header = CHeader.generate(program, name: "game-play")
+    XCTAssertTrue(header.contains("#ifndef HOLO_GAME_PLAY_H"), header)
+    XCTAssertTrue(header.contains("int64_t add(int64_t a, int64_t b);"), header)
+    XCTAssertTrue(header.contains("holo_str greet(holo_str name, bool loud);"), header)
+    XCTAssertTrue(header.contains("void tick(int32_t int_);"), header)
+    XCTAssertTrue(header.contains("extern \"C\" {"), header)
+    XCTAssertFalse(header.contains("helper"), header)
+    let headerPath = folder.appendingPathComponent("game.h").path
+    try header.write(toFile: headerPath, atomically: true, encoding: .utf8)
+    for (compiler, language) in [("cc", "c"), ("c++", "c++")] {
+      let (status, output) = try run(
+        compiler, ["-fsyntax-only", "-Wall", "-Werror", "-x", language, headerPath])
+      XCTAssertEqual(status, 0, "\(compiler): \(output)")
+    }
+  }
+
+  func testOnlyExportsHavePlainSymbolsInBothModes() throws {
+    let (program, sources) = try analyze(library)
+    for mode in [CodegenOptions.Mode.release, .dev] {
+      let object = try Codegen.generate(
+        program, sources: sources,
+        options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .object)
+      let path = folder.appendingPathComponent("lib-\(mode).o").path
+      XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(object)))
+      let (status, symbols) = try run("nm", ["--defined-only", "--extern-only", path])
+      XCTAssertEqual(status, 0, symbols)
+      let names = symbols.split(separator: "\n").compactMap { $0.split(separator: " ").last }
+        .map(String.init)
+      let plain = names.filter { !$0.hasPrefix("holo.") }.sorted()
+      XCTAssertEqual(plain, ["add", "greet", "tick"], "\(mode): \(symbols)")
+    }
+  }
+}

@@ -1,0 +1,444 @@
+import Foundation
+import XCTest
+
+/// C programs that use holo code: holo is installed with toolchain/install.sh into a
+/// temporary prefix (with the holoc next to the test bundle), then C hosts are built with
+/// CMake (examples/c-host) and with plain `cc` and pkg-config, and run.
+final class CHostTests: XCTestCase {
+  private var work: String!
+
+  override func setUpWithError() throws {
+    for tool in ["cmake", "pkg-config", "nm", "cc"] where Host.find(tool) == nil {
+      throw XCTSkip("`\(tool)` is not installed (toolchain/setup.sh installs it)")
+    }
+    work =
+      FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-c-host-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    if let work { try? FileManager.default.removeItem(atPath: work) }
+  }
+
+  // MARK: CMake and examples/c-host
+
+  func testCMakeReleaseExampleRunsAndRebuildsAfterAnEdit() throws {
+    let prefix = try Installation.prefix()
+    let source = try copyExample()
+    let build = "\(work!)/build"
+    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)"])
+    try cmake(["--build", build])
+    let first = try Host.run("\(build)/c-host", ["3", "0"])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    XCTAssertEqual(
+      first.stdout,
+      """
+      c-host starts a game of 6 letters
+      tick 0: the ball is at 2
+      tick 1: the ball is at 4
+      tick 2: the ball is at 6
+
+      """)
+
+    let archive = "\(build)/holo/gameplay/libgameplay.a"
+    let symbols = try Host.symbols(of: archive)
+    XCTAssertTrue(symbols.contains(" T update"), symbols)
+    // The runtime's weak reference to the agent (`w holo_agent_start`) stays undefined.
+    XCTAssertFalse(symbols.contains("T holo_agent_start"), "a release library carries no agent")
+    XCTAssertFalse(symbols.contains("safepoint"), "a release library carries no agent")
+    XCTAssertFalse(symbols.contains("holo.slot."), "a release library has no slots")
+    XCTAssertFalse(symbols.contains("LLVM"), "a release library needs no LLVM")
+
+    // The build depends on the holo source: editing it rebuilds the library and the host.
+    let gameplay = "\(source)/gameplay.holo"
+    let text = try String(contentsOfFile: gameplay, encoding: .utf8)
+    try text.replacingOccurrences(of: "the ball is at", with: "ball at")
+      .write(toFile: gameplay, atomically: true, encoding: .utf8)
+    try cmake(["--build", build])
+    let second = try Host.run("\(build)/c-host", ["1", "0"])
+    XCTAssertEqual(second.stdout, "c-host starts a game of 6 letters\ntick 0: ball at 2\n")
+  }
+
+  func testCMakeDevExampleRunsWithTheAgentLinked() throws {
+    let prefix = try Installation.prefix()
+    let build = "\(work!)/build"
+    try cmake([
+      "-S", Installation.repository + "/examples/c-host", "-B", build,
+      "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON",
+    ])
+    try cmake(["--build", build])
+    let result = try Host.run("\(build)/c-host", ["2", "1"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(
+      result.stdout,
+      "c-host starts a game of 6 letters\ntick 0: the ball is at 2\ntick 1: the ball is at 4\n")
+
+    let archiveSymbols = try Host.symbols(of: "\(build)/holo/gameplay/libgameplay.a")
+    XCTAssertTrue(archiveSymbols.contains(" T holo_agent_start"), archiveSymbols)
+    XCTAssertTrue(archiveSymbols.contains("holo.slot.update(i64,i64)->i64"), archiveSymbols)
+    // The agent's internals are local, so they cannot collide with the host's names.
+    XCTAssertFalse(archiveSymbols.contains(" T patch_apply"), archiveSymbols)
+    XCTAssertTrue(archiveSymbols.contains(" t patch_apply"), archiveSymbols)
+    // -rdynamic: the agent finds the slots in the host's dynamic symbol table.
+    let dynamicSymbols = try Host.output("nm", ["-D", "--defined-only", "\(build)/c-host"])
+    XCTAssertTrue(dynamicSymbols.contains("holo.slot.describe(i64,i64)->string"), dynamicSymbols)
+  }
+
+  // MARK: Plain cc and pkg-config
+
+  func testPlainCCWithPkgConfigAndFlushAtExit() throws {
+    try write(
+      "report.holo",
+      """
+      export fn report(count: i64) -> i64 {
+          for i in 0..count { println(`holo line {i}`); }
+          count * 2
+      }
+      """)
+    try write(
+      "host.c",
+      """
+      #include "report.h"
+      int main(void) { return report(3) == 6 ? 0 : 1; }
+      """)
+    for (flavour, release) in [("holo", true), ("holo-dev", false)] {
+      let archive = "\(work!)/lib\(flavour).a"
+      try holoc(
+        ["build", "--emit", "lib", "-o", archive, "report.holo"] + (release ? ["--release"] : []))
+      try holoc(["build", "--emit", "header", "report.holo"])
+      let flags = try pkgConfig(["--cflags", "--libs", flavour])
+      let executable = "\(work!)/host-\(flavour)"
+      try Host.check("cc", ["host.c", archive] + flags + ["-o", executable], in: work)
+      // stdout is a file here, so holo's output stays buffered until the exit flush.
+      let result = try Host.run(executable)
+      XCTAssertEqual(result.status, 0, "\(flavour): \(result.stderr)")
+      XCTAssertEqual(result.stdout, "holo line 0\nholo line 1\nholo line 2\n", flavour)
+      XCTAssertEqual(result.stderr, "", flavour)
+    }
+  }
+
+  // MARK: Runtime failures and the failure handler
+
+  private static let failingLibrary = """
+    export fn ratio(a: i64, b: i64) -> i64 {
+        println("dividing");
+        a / b
+    }
+    """
+
+  func testRuntimeFailureInHoloCalledFromCReportsTheHoloLocation() throws {
+    try write("calc.holo", Self.failingLibrary)
+    try write(
+      "host.c",
+      """
+      #include "calc.h"
+      #include <holo.h>
+      #include <stdio.h>
+      int main(void) {
+        long long quotient = ratio(7, 2);
+        holo_flush(); /* holo's output first, then ours */
+        printf("%lld\\n", quotient);
+        fflush(stdout);
+        printf("%lld\\n", (long long)ratio(1, 0));
+        return 0;
+      }
+      """)
+    let executable = try buildHost(root: "calc.holo", release: true)
+    let result = try Host.run(executable)
+    XCTAssertEqual(result.status, 101)
+    XCTAssertEqual(result.stdout, "dividing\n3\ndividing\n")
+    XCTAssertEqual(result.stderr, "calc.holo:3:5: runtime failure: division by zero\n")
+  }
+
+  func testFailureHandlerIsCalledAndMayLongjmp() throws {
+    try write("calc.holo", Self.failingLibrary)
+    try write(
+      "host.c",
+      """
+      #include "calc.h"
+      #include <holo.h>
+      #include <setjmp.h>
+      #include <stdio.h>
+      #include <string.h>
+
+      static jmp_buf recover;
+
+      static void on_failure(const char *message, const holo_location *at, void *context) {
+        printf("%s: %s at %s:%d:%d\\n", (const char *)context, message, at->file, at->line,
+               at->column);
+        fflush(stdout);
+        if (strcmp(context, "jump") == 0) {
+          longjmp(recover, 1);
+        }
+      }
+
+      int main(int argc, char **argv) {
+        const char *mode = argc > 1 ? argv[1] : "jump";
+        holo_set_failure_handler(on_failure, (void *)mode);
+        if (setjmp(recover) == 0) {
+          printf("%lld\\n", (long long)ratio(1, 0));
+        } else {
+          printf("recovered, then %lld\\n", (long long)ratio(9, 3));
+        }
+        return 0;
+      }
+      """)
+    let executable = try buildHost(root: "calc.holo", release: false)
+
+    let jumped = try Host.run(executable, ["jump"])
+    XCTAssertEqual(jumped.status, 0, jumped.stderr)
+    XCTAssertEqual(
+      jumped.stdout,
+      "dividing\njump: division by zero at calc.holo:3:5\ndividing\nrecovered, then 3\n")
+    XCTAssertEqual(jumped.stderr, "")
+
+    // A handler that returns: the usual report, and status 101.
+    let returned = try Host.run(executable, ["return"])
+    XCTAssertEqual(returned.status, 101)
+    XCTAssertEqual(returned.stdout, "dividing\nreturn: division by zero at calc.holo:3:5\n")
+    XCTAssertEqual(returned.stderr, "calc.holo:3:5: runtime failure: division by zero\n")
+  }
+
+  // MARK: Strings
+
+  func testHoloStrRoundTripWithoutLeaks() throws {
+    try write(
+      "text.holo",
+      """
+      export fn greet(name: string) -> string { `Hello, {name}! ({string_len(name)} bytes)` }
+      export fn same(text: string) -> string { text }
+      export fn constant() -> string { "a literal" }
+      """)
+    try write(
+      "host.c",
+      """
+      #define _POSIX_C_SOURCE 200809L
+      #include "text.h"
+      #include <holo.h>
+      #include <stdio.h>
+      #include <string.h>
+      #include <unistd.h>
+
+      static long resident_kib(void) {
+        long pages = 0, resident = 0;
+        FILE *statm = fopen("/proc/self/statm", "r");
+        if (statm == NULL || fscanf(statm, "%ld %ld", &pages, &resident) != 2) return -1;
+        fclose(statm);
+        return resident * sysconf(_SC_PAGESIZE) / 1024;
+      }
+
+      static void show(holo_str s) {
+        printf("[%.*s] %lld %s\\n", (int)s.len, s.ptr, (long long)s.len,
+               s.ptr[s.len] == '\\0' ? "nul" : "no-nul");
+      }
+
+      int main(void) {
+        /* Not NUL-terminated: holo must use the length. */
+        const char buffer[] = {'w', 'o', 'r', 'l', 'd', '?', '?'};
+        holo_str name = {buffer, 5};
+        holo_str greeting = greet(name);
+        show(greeting);
+        holo_str_release(greeting);
+
+        char scratch[] = "mutable";
+        holo_str copy = same((holo_str){scratch, 7});
+        scratch[0] = 'M'; /* holo copied the borrowed argument */
+        show(copy);
+        holo_str_release(copy);
+
+        holo_str literal = constant();
+        show(literal);
+        holo_str_release(literal);
+        holo_str_release((holo_str){NULL, 0});
+
+        long before = resident_kib();
+        for (int i = 0; i < 1000000; i++) {
+          holo_str_release(greet(name));
+          holo_str_release(same(name));
+          holo_str_release(constant());
+        }
+        long grown = resident_kib() - before;
+        printf("grew %s\\n", grown < 4096 ? "little" : "a lot");
+        return 0;
+      }
+      """)
+    let executable = try buildHost(root: "text.holo", release: true)
+    let result = try Host.run(executable)
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(
+      result.stdout,
+      """
+      [Hello, world! (5 bytes)] 23 nul
+      [mutable] 7 nul
+      [a literal] 9 nul
+      grew little
+
+      """)
+  }
+
+  // MARK: Helpers
+
+  private func write(_ relativePath: String, _ text: String) throws {
+    try text.write(toFile: "\(work!)/\(relativePath)", atomically: true, encoding: .utf8)
+  }
+
+  private func copyExample() throws -> String {
+    let copy = "\(work!)/c-host"
+    try FileManager.default.copyItem(
+      atPath: Installation.repository + "/examples/c-host", toPath: copy)
+    return copy
+  }
+
+  private func holoc(_ arguments: [String]) throws {
+    try Host.check(
+      Installation.prefixHoloc(), arguments, in: work, environment: Installation.environment)
+  }
+
+  private func cmake(_ arguments: [String]) throws {
+    try Host.check("cmake", arguments, in: work, environment: Installation.environment)
+  }
+
+  private func pkgConfig(_ arguments: [String]) throws -> [String] {
+    var environment = Installation.environment
+    environment["PKG_CONFIG_PATH"] = try Installation.prefix() + "/lib/pkgconfig"
+    return try Host.output("pkg-config", arguments, environment: environment)
+      .split(whereSeparator: \.isWhitespace).map(String.init)
+  }
+
+  /// Builds `host.c` against a `--emit lib` archive and header of `root`, linked with the
+  /// flags of holo.pc (release) or holo-dev.pc (dev).
+  private func buildHost(root: String, release: Bool) throws -> String {
+    let name = URL(fileURLWithPath: root).deletingPathExtension().lastPathComponent
+    try holoc(["build", "--emit", "lib", root] + (release ? ["--release"] : []))
+    try holoc(["build", "--emit", "header", root])
+    let flags = try pkgConfig(["--cflags", "--libs", release ? "holo" : "holo-dev"])
+    let executable = "\(work!)/host"
+    try Host.check(
+      "cc",
+      ["-std=c11", "-Wall", "-Werror", "host.c", "lib\(name).a"] + flags + ["-o", executable],
+      in: work)
+    return executable
+  }
+}
+
+/// holo installed once per test run with toolchain/install.sh into a temporary prefix.
+private enum Installation {
+  static let repository = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+  /// The holoc next to the test bundle (SwiftPM puts every product in one folder).
+  static let builtHoloc: String = {
+    let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
+  }()
+
+  /// The runtime cache the CLI tests use too, so the runtime is compiled once.
+  static let environment: [String: String] = {
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] =
+      FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
+    environment["NO_COLOR"] = "1"
+    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    environment.removeValue(forKey: "HOLO_RUNTIME_DIR")
+    environment.removeValue(forKey: "HOLO_AGENT_SOCKET")
+    return environment
+  }()
+
+  private static let installed = Swift.Result<String, any Error>(catching: {
+    let prefix = FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-c-host-prefix-\(UUID().uuidString)").path
+    try Host.check(
+      "bash", ["toolchain/install.sh", "--prefix", prefix, "--holoc", builtHoloc],
+      in: repository, environment: environment)
+    return prefix
+  })
+
+  static func prefix() throws -> String { try installed.get() }
+
+  static func prefixHoloc() throws -> String { try prefix() + "/bin/holoc" }
+}
+
+/// Running the tools and the built hosts.
+private enum Host {
+  struct Outcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  static func find(_ tool: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(tool)" }
+      .first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+
+  /// Runs `executable` (a path, or a tool found on PATH) with stdout and stderr captured
+  /// in files, so that neither can fill a pipe and block it.
+  static func run(
+    _ executable: String, _ arguments: [String] = [], in directory: String? = nil,
+    environment: [String: String] = Installation.environment
+  ) throws -> Outcome {
+    let path = executable.contains("/") ? executable : find(executable) ?? executable
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.environment = environment
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let captures = FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-c-host-output-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: captures, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: captures) }
+    let stdoutPath = "\(captures)/stdout"
+    let stderrPath = "\(captures)/stderr"
+    _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+    let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+    defer {
+      try? stdout.close()
+      try? stderr.close()
+    }
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    process.waitUntilExit()
+    let read = { (file: String) in
+      String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
+    }
+    return Outcome(
+      status: process.terminationStatus, stdout: read(stdoutPath), stderr: read(stderrPath))
+  }
+
+  /// Runs a tool that must succeed.
+  static func check(
+    _ tool: String, _ arguments: [String], in directory: String? = nil,
+    environment: [String: String] = Installation.environment
+  ) throws {
+    _ = try output(tool, arguments, in: directory, environment: environment)
+  }
+
+  /// The stdout of a tool that must succeed.
+  static func output(
+    _ tool: String, _ arguments: [String], in directory: String? = nil,
+    environment: [String: String] = Installation.environment
+  ) throws -> String {
+    let result = try run(tool, arguments, in: directory, environment: environment)
+    guard result.status == 0 else {
+      throw Failure(
+        description:
+          "`\(tool) \(arguments.joined(separator: " "))` exited with \(result.status):\n"
+          + result.stdout + result.stderr)
+    }
+    return result.stdout
+  }
+
+  static func symbols(of archive: String) throws -> String {
+    try output("nm", [archive])
+  }
+}

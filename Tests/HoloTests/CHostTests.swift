@@ -21,6 +21,11 @@ final class CHostTests: XCTestCase {
     if let work { try? FileManager.default.removeItem(atPath: work) }
   }
 
+  override class func tearDown() {
+    Installation.remove()
+    super.tearDown()
+  }
+
   // MARK: CMake and examples/c-host
 
   func testCMakeReleaseExampleRunsAndRebuildsAfterAnEdit() throws {
@@ -345,16 +350,21 @@ private enum Installation {
     return environment
   }()
 
+  private static let directory = FileManager.default.temporaryDirectory
+    .appendingPathComponent("holo-c-host-prefix-\(UUID().uuidString)").path
+
+  /// Installs on first use; later calls get the same outcome.
   private static let installed = Swift.Result<String, any Error>(catching: {
-    let prefix = FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-c-host-prefix-\(UUID().uuidString)").path
     try Host.check(
-      "bash", ["toolchain/install.sh", "--prefix", prefix, "--holoc", builtHoloc],
+      "bash", ["toolchain/install.sh", "--prefix", directory, "--holoc", builtHoloc],
       in: repository, environment: environment)
-    return prefix
+    return directory
   })
 
   static func prefix() throws -> String { try installed.get() }
+
+  /// Deletes the prefix (nothing when no test installed it).
+  static func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
   static func prefixHoloc() throws -> String { try prefix() + "/bin/holoc" }
 }

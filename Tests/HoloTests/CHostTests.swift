@@ -90,6 +90,60 @@ final class CHostTests: XCTestCase {
     XCTAssertTrue(dynamicSymbols.contains("holo.slot.describe(i64,i64)->string"), dynamicSymbols)
   }
 
+  func testDevHostIsPatchedWhileItRuns() throws {
+    let prefix = try Installation.prefix()
+    let source = try copyExample()
+    let build = "\(work!)/build"
+    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON"])
+    try cmake(["--build", build])
+
+    let events = "\(work!)/events"
+    let output = "\(work!)/output"
+    _ = FileManager.default.createFile(atPath: output, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
+    process.arguments = [
+      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
+      "\(source)/gameplay.holo", "--", "400", "20",
+    ]
+    process.environment = Installation.environment
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    let read = { (path: String) in
+      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+    XCTAssertTrue(wait { read(output).contains("tick 2:") }, read(output))
+
+    let gameplay = "\(source)/gameplay.holo"
+    let text = try String(contentsOfFile: gameplay, encoding: .utf8)
+    try text.replacingOccurrences(of: "the ball is at", with: "patched, at")
+      .write(toFile: gameplay, atomically: true, encoding: .utf8)
+    XCTAssertTrue(wait { read(output).contains("patched, at") }, read(events))
+    XCTAssertTrue(read(events).contains(#""functions":["describe"]"#), read(events))
+    // The host kept its state: positions go on growing by 2 across the patch.
+    let lines = read(output).split(separator: "\n")
+    let patched = try XCTUnwrap(lines.firstIndex { $0.contains("patched, at") })
+    XCTAssertEqual(
+      lines[patched - 1].split(separator: " ").last.flatMap { Int($0) }.map { $0 + 2 },
+      lines[patched].split(separator: " ").last.flatMap { Int($0) })
+  }
+
+  /// Polls `condition` for up to 30 s.
+  private func wait(_ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+      if condition() { return true }
+      usleep(20_000)
+    }
+    return condition()
+  }
+
   // MARK: Plain cc and pkg-config
 
   func testPlainCCWithPkgConfigAndFlushAtExit() throws {

@@ -211,8 +211,14 @@ public final class Driver {
       let objectPath = "\(directory)/program.o"
       try write(object, to: objectPath)
       var arguments = [objectPath]
-      if let agent { arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent) }
-      arguments += [runtime, "-lm"] + settings.libraries.map { "-l\($0)" }
+      if let agent {
+        arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent)
+        // All of the runtime, not just what this code uses: a patch may call any of it.
+        arguments += ["-Wl,--whole-archive", runtime, "-Wl,--no-whole-archive"]
+      } else {
+        arguments.append(runtime)
+      }
+      arguments += ["-lm"] + settings.libraries.map { "-l\($0)" }
       // Dev builds export their symbols so the patch agent can find them.
       if settings.mode == .dev { arguments.append("-rdynamic") }
       arguments += ["-o", output]

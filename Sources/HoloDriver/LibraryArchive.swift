@@ -3,10 +3,14 @@ import Foundation
 /// `holoc build --emit lib`: one static archive holding everything a C host links besides
 /// libc and libm — the program's object, every runtime object and, in dev builds, the
 /// patch agent — so `cc host.c libNAME.a -lm` is the whole link line.
+///
+/// In a dev library the runtime and the agent are one member: linking any of it links all
+/// of the runtime, so a patch may call a runtime function the original code never used.
 enum LibraryArchive {
-  /// The symbols a C host may see from the agent; its other globals (`patch_apply`,
-  /// `wire_send`, ...) are made local so they cannot collide with the host's.
-  static let agentExportedSymbols = "holo_*"
+  /// The symbols a C host may see from the runtime and the agent; the agent's other
+  /// globals (`patch_apply`, `wire_send`, ...) are made local so they cannot collide with
+  /// the host's.
+  static let exportedSymbols = "holo_*"
 
   /// Writes the archive to `output` (replacing it atomically) from the program object
   /// `programObject`, the runtime archive and, when given, the agent archive.
@@ -16,13 +20,17 @@ enum LibraryArchive {
   ) throws(DiagnosticsError) {
     let ar = try tool("ar", environment: environment, hint: "install binutils")
     var members = [programObject]
-    members += try extract(runtimeArchive, into: "\(directory)/runtime", prefix: "holo-rt-", ar: ar)
+    let runtimeObjects = try extract(
+      runtimeArchive, into: "\(directory)/runtime", prefix: "holo-rt-", ar: ar)
     if let agentArchive {
       let agentObjects = try extract(
         agentArchive, into: "\(directory)/agent", prefix: "holo-agent-", ar: ar)
       members.append(
         try combineHidingInternals(
-          agentObjects, into: "\(directory)/holo-agent.o", environment: environment))
+          runtimeObjects + agentObjects, into: "\(directory)/holo-runtime-agent.o",
+          environment: environment))
+    } else {
+      members += runtimeObjects
     }
     // Build next to the destination, then rename: a reader never sees half an archive.
     // (ar runs in `directory`, so the paths it gets must be absolute.)
@@ -74,9 +82,9 @@ enum LibraryArchive {
     let folder = URL(fileURLWithPath: combined).deletingLastPathComponent().path
     try run(
       cc, ["-r", "-nostdlib", "-o", combined] + objects, in: folder,
-      what: "combining the agent's objects")
+      what: "combining the runtime and agent objects")
     try run(
-      objcopy, ["--wildcard", "--keep-global-symbol=\(agentExportedSymbols)", combined],
+      objcopy, ["--wildcard", "--keep-global-symbol=\(exportedSymbols)", combined],
       in: folder, what: "hiding the agent's internal symbols")
     return combined
   }

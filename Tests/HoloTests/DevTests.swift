@@ -46,6 +46,31 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
   }
 
+  func testAPatchMayUseRuntimeFunctionsTheProgramNeverUsed() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      fn message(line: string) -> string { line; }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(message(line));
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("a\n")
+    // Templates, float formatting and string_len appear only in the patch.
+    try session.edit(
+      "main.holo", replacing: "{ line; }", with: "{ `{line} {string_len(line)} {0.5 + 1.0}`; }")
+    try session.waitForEvent("patch")
+    session.send("bcd")
+    try session.waitForOutput("a\nbcd 3 1.5\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
   func testSignatureChangeOfACalleeIsPatchedWithItsCaller() throws {
     session = try DevSession(files: [
       "main.holo": """

@@ -417,57 +417,14 @@ final class AgentBuild: Sendable {
   }
 }
 
-struct ProcessOutput {
-  var stdout: String
-  var stderr: String
-  var status: Int32
-}
-
 /// Runs a program to completion (at most 60 s) with its output captured in files.
 private func runProcess(
   _ executable: String, _ arguments: [String], environment: [String: String] = [:]
-) throws -> ProcessOutput {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: executable)
-  process.arguments = arguments
+) throws -> CapturedOutput {
   var processEnvironment = ProcessInfo.processInfo.environment
   processEnvironment["HOLO_AGENT_SOCKET"] = nil
   processEnvironment.merge(environment) { _, new in new }
-  process.environment = processEnvironment
-  let outputs = (0..<2).map { _ in
-    FileManager.default.temporaryDirectory.appendingPathComponent("holo-agent-\(UUID().uuidString)")
-  }
-  defer {
-    for output in outputs {
-      try? FileManager.default.removeItem(at: output)
-    }
-  }
-  for output in outputs {
-    try Data().write(to: output)
-  }
-  let stdout = try FileHandle(forWritingTo: outputs[0])
-  let stderr = try FileHandle(forWritingTo: outputs[1])
-  defer {
-    try? stdout.close()
-    try? stderr.close()
-  }
-  process.standardInput = FileHandle.nullDevice
-  process.standardOutput = stdout
-  process.standardError = stderr
-  try process.run()
-  let deadline = Date().addingTimeInterval(60)
-  while process.isRunning && Date() < deadline {
-    usleep(10_000)
-  }
-  if process.isRunning {
-    process.terminate()
-    XCTFail("\(executable) \(arguments) timed out")
-  }
-  process.waitUntilExit()
-  return ProcessOutput(
-    stdout: String(decoding: try Data(contentsOf: outputs[0]), as: UTF8.self),
-    stderr: String(decoding: try Data(contentsOf: outputs[1]), as: UTF8.self),
-    status: process.terminationStatus)
+  return try runCapturingOutput(executable, arguments, environment: processEnvironment)
 }
 
 /// The files mapped into `program` once it has started its entry function (run in `read`

@@ -425,12 +425,6 @@ private enum Installation {
 
 /// Running the tools and the built hosts.
 private enum Host {
-  struct Outcome {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
   struct Failure: Error, CustomStringConvertible {
     var description: String
   }
@@ -446,37 +440,11 @@ private enum Host {
   static func run(
     _ executable: String, _ arguments: [String] = [], in directory: String? = nil,
     environment: [String: String] = Installation.environment
-  ) throws -> Outcome {
+  ) throws -> CapturedOutput {
     let path = executable.contains("/") ? executable : find(executable) ?? executable
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.environment = environment
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let captures = FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-c-host-output-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: captures, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: captures) }
-    let stdoutPath = "\(captures)/stdout"
-    let stderrPath = "\(captures)/stderr"
-    _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-    let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-    let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-    defer {
-      try? stdout.close()
-      try? stderr.close()
-    }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    process.waitUntilExit()
-    let read = { (file: String) in
-      String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
-    }
-    return Outcome(
-      status: process.terminationStatus, stdout: read(stdoutPath), stderr: read(stderrPath))
+    // Tools such as CMake builds may be slow on a loaded machine: a generous limit.
+    return try runCapturingOutput(
+      path, arguments, environment: environment, directory: directory, timeout: 600)
   }
 
   /// Runs a tool that must succeed.

@@ -18,9 +18,18 @@ enum AgentMessage: Equatable, Sendable {
     var residentKiB: UInt64
   }
 
+  struct FramesReply: Equatable, Sendable {
+    var requestID: UInt64
+    /// False when the agent could not stop the main thread to look: nothing is known.
+    var scanned: Bool
+    /// Slots one of whose replaced versions still has a frame on the main thread's stack.
+    var staleSlots: [String]
+  }
+
   case hello(version: UInt32, processID: UInt32)
   case patchAck(PatchAck)
   case statusReply(StatusReply)
+  case framesReply(FramesReply)
 
   static let protocolVersion: UInt32 = 1
 
@@ -30,6 +39,8 @@ enum AgentMessage: Equatable, Sendable {
     case patchAck = 3
     case status = 4
     case statusReply = 5
+    case frames = 6
+    case framesReply = 7
   }
 
   /// Decodes an agent → daemon payload; nil when malformed or of another type.
@@ -42,13 +53,8 @@ enum AgentMessage: Equatable, Sendable {
       self = .hello(version: version, processID: processID)
     case .patchAck:
       guard let patchID = reader.u64(), let status = reader.u8(), let link = reader.u32(),
-        let apply = reader.u32(), let error = reader.string(), let count = reader.u32()
+        let apply = reader.u32(), let error = reader.string(), let slots = reader.strings()
       else { return nil }
-      var slots: [String] = []
-      for _ in 0..<count {
-        guard let slot = reader.string() else { return nil }
-        slots.append(slot)
-      }
       self = .patchAck(
         PatchAck(
           patchID: patchID, applied: status == 0, linkMicroseconds: link,
@@ -60,7 +66,12 @@ enum AgentMessage: Equatable, Sendable {
       self = .statusReply(
         StatusReply(
           requestID: requestID, livePatches: live, freedPatches: freed, residentKiB: resident))
-    case .patch, .status:
+    case .framesReply:
+      guard let requestID = reader.u64(), let scanned = reader.u8(), let slots = reader.strings()
+      else { return nil }
+      self = .framesReply(
+        FramesReply(requestID: requestID, scanned: scanned != 0, staleSlots: slots))
+    case .patch, .status, .frames:
       return nil
     }
   }
@@ -88,6 +99,13 @@ enum AgentMessage: Equatable, Sendable {
     writer.u64(requestID)
     return writer.framed
   }
+
+  /// A framed `FRAMES` message: which replaced versions are still on the stack?
+  static func frames(requestID: UInt64) -> [UInt8] {
+    var writer = ByteWriter(type: .frames)
+    writer.u64(requestID)
+    return writer.framed
+  }
 }
 
 private struct ByteReader {
@@ -104,6 +122,17 @@ private struct ByteReader {
     guard let length = u32(), bytes.count - offset >= Int(length) else { return nil }
     defer { offset += Int(length) }
     return String(decoding: bytes[offset..<offset + Int(length)], as: UTF8.self)
+  }
+
+  /// A u32 count, then that many strings.
+  mutating func strings() -> [String]? {
+    guard let count = u32() else { return nil }
+    var strings: [String] = []
+    for _ in 0..<count {
+      guard let string = string() else { return nil }
+      strings.append(string)
+    }
+    return strings
   }
 
   private mutating func integer(_ size: Int) -> UInt64? {

@@ -23,6 +23,20 @@ final class DevSession {
     }
   }
 
+  /// Patched functions whose previous version still had a frame on the stack: holoc asks
+  /// the agent (`FRAMES`) until they have returned, or restarts the program once they
+  /// have kept running old code for `staleFrameBoundMs`.
+  struct WaitingFrames {
+    /// The slots whose old versions are still on the stack.
+    var slots: Set<String>
+    var since: Double
+    var nextQueryMs: Double
+    /// The `FRAMES` request whose reply is awaited.
+    var pendingRequest: UInt64?
+    /// Past the bound under `--restart never`: reported once, then asked about rarely.
+    var overdue = false
+  }
+
   struct Running {
     let process: ProgramProcess
     let executable: String
@@ -32,10 +46,7 @@ final class DevSession {
     var agent: AgentConnection?
     /// Slots the process has: the executable's and the patches' new ones.
     var slots: Set<String>
-    /// The function symbol each slot points at.
-    var slotTargets: [String: String]
-    /// How many probe slots (see `stillStale`) the process has.
-    var probeSlotCount = 0
+    var waiting: WaitingFrames?
 
     init(process: ProgramProcess, executable: String, reportPath: String, build: Build) {
       self.process = process
@@ -43,14 +54,16 @@ final class DevSession {
       self.reportPath = reportPath
       self.build = build
       slots = Codegen.slots(of: build.program)
-      slotTargets = Dictionary(
-        uniqueKeysWithValues: build.program.functions.map {
-          (Symbols.slot(of: $0), Symbols.version(0, of: $0))
-        })
     }
+  }
 
-    /// A function of the executable, never freed: where a probe slot points when idle.
-    var anchor: String { Symbols.version(0, of: build.program.functions[0]) }
+  /// A run of affected tests in the background.
+  struct TestRun {
+    let id: Int
+    let cancellation: TestCancellation
+    /// The names of the tests it runs, kept when a newer run supersedes it.
+    let tests: Set<String>
+    let build: Build
   }
 
   private let options: DevOptions
@@ -70,6 +83,8 @@ final class DevSession {
   /// The path and text of every file the latest analysis read.
   private var analysedTexts: [[String]]?
   private var lastGood: Build?
+  /// Whether the latest analysis reported errors (so the next clean one says so).
+  private var hasErrors = false
   /// `--host`: the code the host was linked with (the first good analysis). A new host
   /// process runs it, so it is caught up to the current code with a patch.
   private var hostBuild: Build?
@@ -78,13 +93,23 @@ final class DevSession {
   private var nextInput = InputPlan(base: 0, replayLength: 0)
   private var nextGeneration = 1
   private var nextPatchVersion = 1
+  private var nextRequestID: UInt64 = 1
+  private var testRun: TestRun?
+  private var nextTestRun = 1
 
   /// How long a patch may take to be acknowledged before the program is restarted.
   private static let acknowledgementTimeout = 10.0
   /// How long a new program may take to connect its agent.
   private static let helloTimeout = 5.0
-  /// How long frames of replaced code may stay on the stack before holoc calls them stuck.
-  private static let staleSettleMs: UInt32 = 200
+  /// How long a frame of replaced code may keep running before holoc calls it stuck and
+  /// restarts: long enough for any call that returns (a slow step, a sleep, a blocking
+  /// read the user answers), short enough that a loop that never returns is not left
+  /// running old code for long (docs/DECISIONS.md).
+  static let staleFrameBoundMs = 3000.0
+  /// How often the agent is asked whether waiting frames have returned; past the bound
+  /// under `--restart never`, how often it is asked still.
+  private static let frameQueryIntervalMs = 50.0
+  private static let overdueQueryIntervalMs = 1000.0
 
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
@@ -93,6 +118,7 @@ final class DevSession {
     workDirectory = try Self.makePrivateDirectory()
     watcher = try SourceWatcher(events: events)
     agents = try AgentServer(directory: workDirectory, events: events)
+    if let host = options.host { watcher.watchHost(host) }
   }
 
   func run() -> Int32 {
@@ -109,8 +135,14 @@ final class DevSession {
     inputLog.record(from: STDIN_FILENO)
     sourcesChanged()
     while true {
-      switch events.next() {
+      guard let event = events.next(until: running?.waiting?.nextQueryMs) else {
+        queryFrames()
+        continue
+      }
+      switch event {
       case .sourcesChanged:
+        // Saves queued behind the one being handled are one change of the final text.
+        _ = events.removeAll { if case .sourcesChanged = $0 { true } else { false } }
         sourcesChanged()
       case .agentConnected(let connection):
         if running?.process.processID == connection.processID && running?.agent == nil {
@@ -118,6 +150,8 @@ final class DevSession {
         } else {
           connection.close()
         }
+      case .agentMessage(let id, .framesReply(let reply)):
+        if running?.agent?.id == id { framesFound(reply) }
       case .agentMessage:
         // A late acknowledgement or status reply nobody waits for any more.
         break
@@ -125,6 +159,10 @@ final class DevSession {
         if running?.agent?.id == id { running?.agent = nil }
       case .programExited(let generation, let termination):
         if running?.process.generation == generation { programEnded(termination) }
+      case .testsFinished(let id, let result):
+        testsFinished(id, result)
+      case .hostChanged:
+        hostRebuilt()
       case .terminate:
         shutDown()
         return 0
@@ -145,14 +183,21 @@ final class DevSession {
     {
       events.post(.sourcesChanged)
     }
+    // A newer save is on its way: this text is outdated, the next analysis handles it.
+    guard !isSuperseded else { return }
     // Saving a file unchanged, or looking again after new watches, is not an edit.
-    let texts = sources.allFiles.map { [$0.path, $0.text] }
+    let texts = analysis.files.map(sources.file).map { [$0.path, $0.text] }
     guard texts != analysedTexts else { return }
     analysedTexts = texts
+    let hadErrors = hasErrors
+    hasErrors = analysis.diagnostics.contains { $0.severity == .error }
     if !analysis.diagnostics.isEmpty {
-      reporter.diagnostics(analysis.diagnostics, sources: sources)
+      reporter.diagnostics(analysis.diagnostics, sources: sources, hasGoodCode: lastGood != nil)
     }
-    guard let program = analysis.program else { return }
+    guard let program = analysis.program else {
+      if analysis.files.isEmpty { nothingToRun(reason: "`\(rootFile)` is missing") }
+      return
+    }
     let build = Build(
       program: program, sources: sources, index: ProgramIndex(program, sources: sources))
     if options.host != nil, hostBuild == nil { hostBuild = build }
@@ -160,18 +205,63 @@ final class DevSession {
     // (a failed patch under `--restart never`) is tried again.
     let base = running?.build ?? lastGood
     lastGood = build
+    if program.entry == nil && options.host == nil {
+      reportNoEntryPoint(build, analysis)
+      return
+    }
     let change = base.map { ChangeSet(from: $0.index, to: build.index) }
+    let applied: Bool
     if change?.isEmpty == true {
       // Same code at the same places: only the text around it changed.
       running?.build = build
+      applied = true
+    } else if running == nil {
+      applied = start(build, input: nextInput, since: began)
+    } else {
+      applied = update(with: change!, build, since: began)
+    }
+    if applied && hadErrors && !hasErrors { reporter.noErrors() }
+    if applied, let change, !change.isEmpty { runAffectedTests(change, build) }
+  }
+
+  /// Whether a save newer than the text just analysed has arrived or is being collected.
+  private var isSuperseded: Bool {
+    watcher.hasPendingChanges
+      || events.contains { if case .sourcesChanged = $0 { true } else { false } }
+  }
+
+  /// The program has neither `fn main` nor top-level statements (say, `main.holo` was
+  /// emptied): a program that does nothing is not what the user is developing.
+  private func reportNoEntryPoint(_ build: Build, _ analysis: Analysis) {
+    let root = analysis.files.first.map { Span(file: $0, start: 0, end: 0) }
+    reporter.diagnostics(
+      [
+        Diagnostic(
+          .noEntryPoint, "the program has no entry point: no `fn main` and no top-level statements",
+          at: root, hint: "add `fn main() { ... }` to `\(rootFile)`")
+      ], sources: build.sources, hasGoodCode: running != nil)
+    hasErrors = true
+    nothingToRun(reason: "the program has no entry point")
+  }
+
+  /// Stops the running program, which runs code that no longer exists, unless
+  /// `--restart never` keeps it. Under `replay` its input is fed again to the program the
+  /// next good edit starts, so it comes back in the same state.
+  private func nothingToRun(reason: String) {
+    guard let current = running else { return }
+    guard options.restart != .never else {
+      reporter.stale(
+        functions: [], reason: "\(reason); the program keeps running its old code (--restart never)"
+      )
       return
     }
-    if running == nil {
-      guard start(build, input: nextInput, since: began) else { return }
-    } else if let change {
-      guard update(with: change, build, since: began) else { return }
-    }
-    if let change { runAffectedTests(change, build) }
+    reporter.stopped(reason: reason)
+    let consumed = stop(current)
+    let base = current.process.input.base
+    nextInput =
+      options.restart == .replay
+      ? InputPlan(base: base, replayLength: consumed)
+      : InputPlan(base: base + consumed, replayLength: 0)
   }
 
   /// Brings the running program to `build`: live, or by restarting it. False when the
@@ -186,17 +276,11 @@ final class DevSession {
         reason: "the entry function `\(entryName)` changed; its running frame cannot be patched",
         since: began)
     }
+    if options.host != nil, let running { reportHostABIChanges(from: running.build, to: build) }
     if !change.patch.isEmpty {
       switch patch(change, build, since: began) {
-      case .applied(let stale):
-        if !stale.isEmpty {
-          let places = stale.map { "`\($0)` (\(build.location(ofFunction: $0)))" }
-          return restartOrWarn(
-            build, functions: stale,
-            reason:
-              "\(places.joined(separator: ", ")) \(stale.count == 1 ? "is" : "are") still running old code",
-            since: began)
-        }
+      case .applied(let staleSlots):
+        if !staleSlots.isEmpty { waitForFrames(staleSlots, build) }
       case .notApplied(let reason):
         return restartOrWarn(
           build, functions: change.patch.map(build.index.name), reason: reason, since: began)
@@ -230,8 +314,8 @@ final class DevSession {
   // MARK: Patching
 
   private enum PatchOutcome {
-    /// Applied; the functions still running their old code (after a re-check).
-    case applied(stale: [String])
+    /// Applied; the slots whose previous version is still on the stack.
+    case applied(staleSlots: Set<String>)
     case notApplied(reason: String)
     /// The program ended meanwhile (its end has been reported).
     case programEnded
@@ -252,7 +336,7 @@ final class DevSession {
     } catch {
       reporter.diagnostics(
         [Diagnostic(.codegenFailed, "compiling the patch failed: \(error)", at: nil)],
-        sources: build.sources)
+        sources: build.sources, hasGoodCode: true)
       return .notApplied(reason: "the patch could not be compiled")
     }
     let compileMs = elapsedMs(since: began)
@@ -265,18 +349,11 @@ final class DevSession {
     }
     guard ack.applied else { return .notApplied(reason: "the patch failed: \(ack.error)") }
     running?.slots.formUnion(patch.newSlots)
-    let replaced = patch.updates.compactMap { update in
-      running?.slotTargets.updateValue(update.function, forKey: update.slot).map {
-        (slot: update.slot, function: $0)
-      }
-    }
     running?.build = build
     reporter.patch(
       functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
       applyMs: elapsedMs(since: sent))
-    guard !ack.staleSlots.isEmpty else { return .applied(stale: []) }
-    let stale = replaced.filter { ack.staleSlots.contains($0.slot) }
-    return .applied(stale: stillStale(stale, agent: agent, build: build))
+    return .applied(staleSlots: Set(ack.staleSlots))
   }
 
   /// Sends a framed `PATCH` and waits for its acknowledgement; nil when none came.
@@ -295,56 +372,119 @@ final class DevSession {
     return ack
   }
 
-  /// The replaced functions of an acknowledgement's stale slots that are still on the
-  /// stack a moment later: a frame caught mid-call returns soon, one that loops or waits
-  /// for input stays.
-  ///
-  /// The agent reports a slot as stale when the function the slot pointed at before the
-  /// patch is on the stack, so the re-check is two probe patches per function: the first
-  /// points a probe slot (one nobody calls through) at the old version, the second points
-  /// it back at a version-0 function, and its acknowledgement says whether the old version
-  /// is still on the stack. A first probe that fails means the old version is gone.
-  private func stillStale(
-    _ replaced: [(slot: String, function: String)], agent: AgentConnection, build: Build
-  ) -> [String] {
-    guard !replaced.isEmpty, let current = running else { return [] }
-    usleep(Self.staleSettleMs * 1000)
-    var stuck: Set<String> = []
-    for (index, old) in replaced.enumerated() {
-      let probeSlot = "holo.probe.\(index)"
-      let isNew = index >= current.probeSlotCount
-      guard
-        sendProbe(newSlot: isNew ? probeSlot : nil, update: (probeSlot, old.function), to: agent)
-          != nil
-      else { continue }
-      if isNew { running?.probeSlotCount = index + 1 }
-      if let ack = sendProbe(newSlot: nil, update: (probeSlot, current.anchor), to: agent),
-        ack.staleSlots.contains(probeSlot)
-      {
-        stuck.insert(old.slot)
-      }
-    }
-    return build.program.functions.filter { stuck.contains(Symbols.slot(of: $0)) }.map(\.name)
-      .sorted()
+  // MARK: Frames of replaced code
+
+  /// The names of the functions whose slots are `slots`, sorted.
+  private func functionNames(ofSlots slots: Set<String>, in build: Build) -> [String] {
+    build.program.functions.filter { slots.contains(Symbols.slot(of: $0)) }.map(\.name).sorted()
   }
 
-  /// Sends a patch with no code that sets one slot; its acknowledgement if it applied.
-  private func sendProbe(
-    newSlot: String?, update: (slot: String, function: String), to agent: AgentConnection
-  ) -> AgentMessage.PatchAck? {
-    guard let current = running else { return nil }
-    let version = nextPatchVersion
-    nextPatchVersion += 1
-    guard
-      let empty = try? Codegen.generatePatch(
-        current.build.program, sources: current.build.sources, functions: [], version: version,
-        existingSlots: current.slots, options: options.settings.codegenOptions(entry: .none))
-    else { return nil }
-    let frame = AgentMessage.patch(
-      id: UInt64(version), newSlots: newSlot.map { [$0] } ?? [], object: empty.object,
-      updates: [update])
-    guard let ack = send(frame, id: UInt64(version), to: agent), ack.applied else { return nil }
-    return ack
+  private func describe(_ functions: [String], in build: Build) -> String {
+    let places = functions.map { "`\($0)` (\(build.location(ofFunction: $0)))" }
+    return "\(places.joined(separator: ", ")) \(functions.count == 1 ? "is" : "are")"
+  }
+
+  /// A patch left frames of old versions on the stack: they finish on their old code
+  /// (the next call runs the new one), so holoc waits for them to return.
+  private func waitForFrames(_ slots: Set<String>, _ build: Build) {
+    guard var current = running else { return }
+    let now = Posix.monotonicMs()
+    var waiting =
+      current.waiting ?? WaitingFrames(slots: [], since: now, nextQueryMs: now)
+    waiting.slots.formUnion(slots)
+    waiting.nextQueryMs = now + Self.frameQueryIntervalMs
+    current.waiting = waiting
+    running = current
+    let functions = functionNames(ofSlots: waiting.slots, in: build)
+    guard !functions.isEmpty else { return }
+    reporter.waiting(
+      functions: functions,
+      reason:
+        "\(describe(functions, in: build)) still running old code; waiting up to \(Int(Self.staleFrameBoundMs / 1000)) s for \(functions.count == 1 ? "it" : "them") to return"
+    )
+  }
+
+  /// Asks the agent which replaced versions are still on the stack.
+  private func queryFrames() {
+    guard var waiting = running?.waiting else { return }
+    let now = Posix.monotonicMs()
+    waiting.nextQueryMs =
+      now + (waiting.overdue ? Self.overdueQueryIntervalMs : Self.frameQueryIntervalMs)
+    if waiting.pendingRequest == nil, let agent = running?.agent {
+      let id = nextRequestID
+      nextRequestID += 1
+      if agent.send(AgentMessage.frames(requestID: id)) { waiting.pendingRequest = id }
+    } else if running?.agent == nil {
+      // No agent any more: nothing can be learned about the frames.
+      running?.waiting = nil
+      return
+    }
+    running?.waiting = waiting
+  }
+
+  private func framesFound(_ reply: AgentMessage.FramesReply) {
+    guard let current = running, var waiting = current.waiting,
+      waiting.pendingRequest == reply.requestID
+    else { return }
+    waiting.pendingRequest = nil
+    defer { if running?.waiting != nil { running?.waiting = waiting } }
+    guard reply.scanned else { return }
+    let stillStale = Set(reply.staleSlots)
+    let returned = functionNames(ofSlots: waiting.slots.subtracting(stillStale), in: current.build)
+    waiting.slots = stillStale
+    if stillStale.isEmpty {
+      running?.waiting = nil
+      if !returned.isEmpty { reporter.returned(functions: returned) }
+      return
+    }
+    guard Posix.monotonicMs() - waiting.since >= Self.staleFrameBoundMs, !waiting.overdue else {
+      return
+    }
+    let functions = functionNames(ofSlots: stillStale, in: current.build)
+    let reason = "\(describe(functions, in: current.build)) still running old code"
+    guard options.restart != .never else {
+      waiting.overdue = true
+      reporter.stale(functions: functions, reason: "\(reason); not restarting (--restart never)")
+      return
+    }
+    waiting.overdue = true
+    _ = restart(current.build, reason: reason, since: Posix.monotonicMs())
+  }
+
+  /// `--host`: the host calls each `export fn` through the C signature it was compiled
+  /// with, so a changed signature cannot reach it until the host is rebuilt.
+  private func reportHostABIChanges(from old: Build, to new: Build) {
+    let newKeys = Dictionary(
+      new.program.functions.filter(\.isExport).map { ($0.name, Symbols.key(of: $0)) },
+      uniquingKeysWith: { first, _ in first })
+    let changed = old.program.functions.filter {
+      $0.isExport && newKeys[$0.name] != Symbols.key(of: $0)
+    }.map(\.name).sorted()
+    guard !changed.isEmpty, let host = options.host else { return }
+    let names = changed.map { "`export fn \($0)`" }.joined(separator: ", ")
+    let restarts =
+      options.restart == .never
+      ? "" : "; holoc dev restarts it when its executable is rebuilt"
+    reporter.hostABIChanged(
+      functions: changed,
+      message:
+        "the C signature of \(names) changed: the host `\(host)` keeps calling the old version until it is rebuilt\(restarts)"
+    )
+  }
+
+  /// `--host`: the host executable was rebuilt, with the current code.
+  private func hostRebuilt() {
+    guard let host = options.host, let build = lastGood else { return }
+    let began = Posix.monotonicMs()
+    if running == nil {
+      hostBuild = build
+      _ = start(build, input: nextInput, since: began)
+    } else if options.restart == .never {
+      reporter.note("the host `\(host)` was rebuilt; not restarting (--restart never)")
+    } else {
+      hostBuild = build
+      _ = restart(build, reason: "the host `\(host)` was rebuilt", since: began)
+    }
   }
 
   /// The running program's agent, waiting for its `HELLO` if it has not arrived yet.
@@ -383,7 +523,7 @@ final class DevSession {
         build.program, settings: options.settings, entry: entry, to: executable)
       return executable
     } catch {
-      reporter.diagnostics(error.diagnostics, sources: build.sources)
+      reporter.diagnostics(error.diagnostics, sources: build.sources, hasGoodCode: running != nil)
       return nil
     }
   }
@@ -498,33 +638,58 @@ final class DevSession {
 
   // MARK: Tests
 
-  /// Runs the tests whose call graph reaches a changed function, each isolated.
+  /// Starts the tests whose call graph reaches a changed function in the background, each
+  /// isolated. A run still going is outdated: it is cancelled, and its tests join this one.
   private func runAffectedTests(_ change: ChangeSet, _ build: Build) {
-    guard options.runsTests else { return }
-    let start = Posix.monotonicMs()
-    let total = build.program.tests.count
-    guard !change.affectedTests.isEmpty else {
-      reporter.tests([], total: total, milliseconds: 0, sources: build.sources)
+    guard options.runsTests, !build.program.tests.isEmpty else { return }
+    var names = Set(change.affectedTests.map(build.index.name))
+    if let outdated = testRun {
+      outdated.cancellation.cancel()
+      names.formUnion(outdated.tests)
+      testRun = nil
+    }
+    let tests = build.program.tests.filter { names.contains(build.index.name($0)) }
+      .sorted {
+        let (a, b) = (
+          build.program.functions[$0.index].span, build.program.functions[$1.index].span
+        )
+        return (a.file, a.start) < (b.file, b.start)
+      }
+    guard !tests.isEmpty else {
+      reporter.tests(
+        [], total: build.program.tests.count, milliseconds: 0, sources: build.sources)
       return
     }
-    let name = "tests-\(nextGeneration)-\(nextPatchVersion)"
-    guard let executable = link(build, entry: .tests, name: name) else { return }
-    let directory = "\(workDirectory)/\(name).d"
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-    defer {
-      try? FileManager.default.removeItem(atPath: executable)
-      try? FileManager.default.removeItem(atPath: directory)
+    let run = TestRun(
+      id: nextTestRun, cancellation: TestCancellation(), tests: names, build: build)
+    nextTestRun += 1
+    testRun = run
+    let executable = "\(workDirectory)/tests-\(run.id)"
+    let (events, settings, timeout) = (self.events, options.settings, options.testTimeout)
+    Thread {
+      let result = TestRunResult.run(
+        tests, of: build.program, sources: build.sources, settings: settings,
+        executable: executable, timeout: timeout, cancellation: run.cancellation)
+      events.post(.testsFinished(run: run.id, result))
+    }.start()
+  }
+
+  private func testsFinished(_ id: Int, _ result: TestRunResult) {
+    guard let run = testRun, run.id == id else { return }
+    testRun = nil
+    if !result.diagnostics.isEmpty {
+      reporter.diagnostics(result.diagnostics, sources: run.build.sources, hasGoodCode: true)
+      return
     }
-    let outcomes = Driver(format: .human, sources: build.sources).runTests(
-      change.affectedTests, of: build.program, executable: executable, directory: directory,
-      timeout: options.testTimeout, jobs: ProcessInfo.processInfo.activeProcessorCount)
     reporter.tests(
-      outcomes, total: total, milliseconds: elapsedMs(since: start), sources: build.sources)
+      result.outcomes, total: run.build.program.tests.count, milliseconds: result.milliseconds,
+      sources: run.build.sources)
   }
 
   // MARK: Session
 
   private func shutDown() {
+    testRun?.cancellation.cancel()
     if let current = running {
       kill(current.process.processID, SIGTERM)
       let ended = events.take(timeout: 1) { event in
@@ -548,5 +713,42 @@ final class DevSession {
       throw Posix.Failure("cannot create a private folder in `\(base)`")
     }
     return String(cString: made)
+  }
+}
+
+/// What a background run of affected tests found.
+struct TestRunResult: Sendable {
+  var outcomes: [TestOutcome] = []
+  /// Why the test executable could not be built.
+  var diagnostics: [Diagnostic] = []
+  var milliseconds = 0
+
+  /// Builds the test executable of `program` at `executable` and runs `tests`, each in its
+  /// own process; removes what it wrote.
+  static func run(
+    _ tests: [FunctionID], of program: IRProgram, sources: SourceManager,
+    settings: BuildSettings, executable: String, timeout: Double,
+    cancellation: TestCancellation
+  ) -> TestRunResult {
+    let start = Posix.monotonicMs()
+    var result = TestRunResult()
+    let driver = Driver(format: .human, sources: sources)
+    let directory = executable + ".d"
+    defer {
+      try? FileManager.default.removeItem(atPath: executable)
+      try? FileManager.default.removeItem(atPath: directory)
+    }
+    do throws(DriverFailure) {
+      try driver.buildExecutable(program, settings: settings, entry: .tests, to: executable)
+    } catch {
+      result.diagnostics = error.diagnostics
+      return result
+    }
+    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    result.outcomes = driver.runTests(
+      tests, of: program, executable: executable, directory: directory, timeout: timeout,
+      jobs: ProcessInfo.processInfo.activeProcessorCount, cancellation: cancellation)
+    result.milliseconds = Int(Posix.monotonicMs() - start)
+    return result
   }
 }

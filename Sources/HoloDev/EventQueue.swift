@@ -11,6 +11,10 @@ enum DevEvent: Sendable {
   case agentDisconnected(connection: Int)
   /// A program ended (`generation` numbers the programs the session started).
   case programExited(generation: Int, ProgramTermination)
+  /// A background run of affected tests finished (`run` numbers the runs).
+  case testsFinished(run: Int, TestRunResult)
+  /// The `--host` executable was written (rebuilt) on disk.
+  case hostChanged
   /// holoc was asked to stop (SIGINT, SIGTERM, SIGHUP).
   case terminate
 }
@@ -27,12 +31,35 @@ final class EventQueue: @unchecked Sendable {
     }
   }
 
-  /// The oldest event; waits for one.
-  func next() -> DevEvent {
+  /// The oldest event; waits for one until `deadline` (in `Posix.monotonicMs()`, nil: for
+  /// ever) and returns nil when none came by then.
+  func next(until deadline: Double?) -> DevEvent? {
     condition.withLock {
-      while events.isEmpty { condition.wait() }
+      while events.isEmpty {
+        guard let deadline else {
+          condition.wait()
+          continue
+        }
+        let remaining = deadline - Posix.monotonicMs()
+        if remaining <= 0 { return nil }
+        _ = condition.wait(until: Date(timeIntervalSinceNow: remaining / 1000))
+      }
       return events.removeFirst()
     }
+  }
+
+  /// Removes every queued event `matches` accepts; true when there was one.
+  func removeAll(matching matches: (DevEvent) -> Bool) -> Bool {
+    condition.withLock {
+      let count = events.count
+      events.removeAll(where: matches)
+      return events.count != count
+    }
+  }
+
+  /// Whether an event `matches` accepts is queued.
+  func contains(matching matches: (DevEvent) -> Bool) -> Bool {
+    condition.withLock { events.contains(where: matches) }
   }
 
   /// The oldest event `matches` accepts, leaving the others queued in order; nil when none

@@ -24,7 +24,8 @@ final class Reporter {
       human: "ready (built in \(buildMs) ms)")
   }
 
-  func diagnostics(_ diagnostics: [Diagnostic], sources: SourceManager) {
+  /// `hasGoodCode`: whether an earlier version built, which keeps running meanwhile.
+  func diagnostics(_ diagnostics: [Diagnostic], sources: SourceManager, hasGoodCode: Bool) {
     guard eventsFile == nil else {
       // The diagnostics are the `--format json` objects.
       let renderer = DiagnosticRenderer(sources: sources)
@@ -37,8 +38,18 @@ final class Reporter {
     let renderer = humanRenderer(sources)
     let text = diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
     let hasErrors = diagnostics.contains { $0.severity == .error }
-    let note = hasErrors ? "keeping the last good code" : "applying the change"
+    let note =
+      !hasErrors
+      ? "applying the change"
+      : hasGoodCode ? "keeping the last good code" : "nothing runs until they are fixed"
     writeStatus(text + "holoc dev: \(Self.count(diagnostics.count, "diagnostic")); \(note)")
+  }
+
+  /// An edit fixed the last error: the diagnostics event with count 0.
+  func noErrors() {
+    emit(
+      [("event", .string("diagnostics")), ("count", .int(0))],
+      human: "no errors; running the current code")
   }
 
   func patch(functions: [String], compileMs: Int, applyMs: Int) {
@@ -55,6 +66,39 @@ final class Reporter {
   func restart(reason: String) {
     emit(
       [("event", .string("restart")), ("reason", .string(reason))], human: "restarting: \(reason)")
+  }
+
+  /// Patched functions whose old version is still running; holoc waits for it to return.
+  func waiting(functions: [String], reason: String) {
+    emit(
+      [
+        ("event", .string("waiting")), ("functions", .array(functions.map { .string($0) })),
+        ("reason", .string(reason)),
+      ], human: reason)
+  }
+
+  /// The frames `waiting` named have returned: every frame runs the current code.
+  func returned(functions: [String]) {
+    let names = functions.map { "`\($0)`" }.joined(separator: ", ")
+    emit(
+      [("event", .string("returned")), ("functions", .array(functions.map { .string($0) }))],
+      human: "\(names) returned; the program runs the current code")
+  }
+
+  /// The program was stopped because there is nothing to run.
+  func stopped(reason: String) {
+    emit(
+      [("event", .string("stopped")), ("reason", .string(reason))],
+      human: "stopped the program: \(reason)")
+  }
+
+  /// `--host`: exported functions whose C signature changed, which the host cannot call.
+  func hostABIChanged(functions: [String], message: String) {
+    emit(
+      [
+        ("event", .string("host_abi_changed")),
+        ("functions", .array(functions.map { .string($0) })), ("message", .string(message)),
+      ], human: message)
   }
 
   /// Code still running old versions that holoc will not restart (`--restart never`).

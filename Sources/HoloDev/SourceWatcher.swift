@@ -12,11 +12,21 @@ final class SourceWatcher: @unchecked Sendable {
   private let events: EventQueue
   private let lock = NSLock()
   private var watched: Set<String> = []
+  /// `--host`: the host executable, whose rewriting (a rebuild) is reported as `.hostChanged`.
+  private var hostFile: (folder: String, name: String)?
+  /// True while a burst is being collected: a newer save is on its way.
+  private var collecting = false
 
   /// A burst of events ends after this much quiet. The events of one save (write and
   /// close, or rename into place) arrive within microseconds; this wait is part of every
   /// edit's latency, so it stays short.
   static let debounceMs: Int32 = 3
+  /// A save less than this after the previous burst was reported belongs to a series of
+  /// saves (a formatter, a script, an editor saving all files): the series is collected
+  /// with `seriesQuietMs` of quiet, so it becomes one change of the final text. A lone
+  /// save waits only `debounceMs`.
+  static let seriesGapMs = 60.0
+  static let seriesQuietMs: Int32 = 40
   /// A continuous stream of changes is still reported this often.
   static let maximumDelayMs = 300.0
 
@@ -52,6 +62,23 @@ final class SourceWatcher: @unchecked Sendable {
     }
   }
 
+  /// Also watches `path` (the `--host` executable) for being rewritten.
+  func watchHost(_ path: String) {
+    let folder = Self.folder(of: path)
+    let name = URL(fileURLWithPath: path).lastPathComponent
+    lock.withLock {
+      hostFile = (folder, name)
+      if !watched.contains(folder) {
+        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
+        if inotify_add_watch(fd, folder, UInt32(mask)) >= 0 { watched.insert(folder) }
+      }
+    }
+  }
+
+  /// Whether a change is being collected: whatever the session is about to apply is
+  /// already outdated, and a `.sourcesChanged` follows.
+  var hasPendingChanges: Bool { lock.withLock { collecting } }
+
   private static func folder(of path: String) -> String {
     URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
       .resolvingSymlinksInPath().path
@@ -59,25 +86,37 @@ final class SourceWatcher: @unchecked Sendable {
 
   func start() {
     Thread { [self] in
+      var lastReportMs = -Double.infinity
       while Posix.waitReadable(fd, timeout: -1) || errno == EINTR {
-        guard readRelevantChanges() else { continue }
+        let (sources, host) = readRelevantChanges()
+        if host { events.post(.hostChanged) }
+        guard sources else { continue }
+        lock.withLock { collecting = true }
         let burstStart = Posix.monotonicMs()
+        let quiet =
+          burstStart - lastReportMs < Self.seriesGapMs ? Self.seriesQuietMs : Self.debounceMs
         while Posix.monotonicMs() - burstStart < Self.maximumDelayMs,
-          Posix.waitReadable(fd, timeout: Self.debounceMs)
+          Posix.waitReadable(fd, timeout: quiet)
         {
-          _ = readRelevantChanges()
+          if readRelevantChanges().host { events.post(.hostChanged) }
         }
+        lastReportMs = Posix.monotonicMs()
+        // Cleared first: a session that sees the event must not find itself superseded.
+        lock.withLock { collecting = false }
         events.post(.sourcesChanged)
       }
     }.start()
   }
 
-  /// Reads the pending inotify events; true when one concerns a `.holo` file or a folder
-  /// (a new folder may hold a file a new `import` names). A file's creation does not
-  /// count: it is still empty, and the write that follows ends with IN_CLOSE_WRITE.
-  private func readRelevantChanges() -> Bool {
-    guard let buffer = Posix.read(fd) else { return false }
+  /// Reads the pending inotify events: whether one concerns a `.holo` file or a folder
+  /// (a new folder may hold a file a new `import` names), and whether the host executable
+  /// was written or moved into place. A file's creation does not count: it is still
+  /// empty, and the write that follows ends with IN_CLOSE_WRITE.
+  private func readRelevantChanges() -> (sources: Bool, host: Bool) {
+    guard let buffer = Posix.read(fd) else { return (false, false) }
+    let host = lock.withLock { hostFile?.name }
     var relevant = false
+    var hostWritten = false
     var offset = 0
     // struct inotify_event: i32 wd, u32 mask, u32 cookie, u32 len, then len name bytes.
     let headerSize = 16
@@ -93,9 +132,11 @@ final class SourceWatcher: @unchecked Sendable {
         relevant = true
       } else if name.hasSuffix(".holo") && mask & UInt32(IN_CREATE) == 0 {
         relevant = true
+      } else if name == host && mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
+        hostWritten = true
       }
       offset += headerSize + length
     }
-    return relevant
+    return (relevant, hostWritten)
   }
 }

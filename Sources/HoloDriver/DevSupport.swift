@@ -21,6 +21,35 @@ public struct TestOutcome: Sendable {
   public var json: JSONValue
 }
 
+/// Lets `holoc dev` stop a run of tests that a newer save made outdated: no test starts
+/// after `cancel()`, and the running ones are killed.
+public final class TestCancellation: @unchecked Sendable {
+  private let lock = NSLock()
+  private var cancelled = false
+  private var running: Set<pid_t> = []
+
+  public init() {}
+
+  public func cancel() {
+    lock.withLock {
+      cancelled = true
+      for processID in running { kill(processID, SIGKILL) }
+    }
+  }
+
+  public var isCancelled: Bool { lock.withLock { cancelled } }
+
+  /// Records a started test process; false (the caller kills it) when already cancelled.
+  func started(_ processID: pid_t) -> Bool {
+    lock.withLock {
+      if !cancelled { running.insert(processID) }
+      return !cancelled
+    }
+  }
+
+  func ended(_ processID: pid_t) { _ = lock.withLock { running.remove(processID) } }
+}
+
 /// The driver steps `holoc dev` reuses: it analyses programs itself (keeping each
 /// program's `SourceManager`), so these take an already checked program.
 extension Driver {
@@ -45,17 +74,19 @@ extension Driver {
   }
 
   /// Runs the named tests of the test executable `executable` (built with entry `.tests`),
-  /// each in its own process, `jobs` at a time; per-test files go to `directory`.
+  /// each in its own process, `jobs` at a time; per-test files go to `directory`. After
+  /// `cancellation` is cancelled no test starts and the outcomes are incomplete.
   public func runTests(
     _ tests: [FunctionID], of program: IRProgram, executable: String, directory: String,
-    timeout: Double, jobs: Int
+    timeout: Double, jobs: Int, cancellation: TestCancellation? = nil
   ) -> [TestOutcome] {
     let functions = tests.map { program.functions[$0.index] }
     let context = TestContext(
       executable: executable, directory: directory, environment: environment, timeout: timeout,
-      sources: sources, program: program)
+      sources: sources, program: program, cancellation: cancellation)
     let results = TestResults(count: functions.count)
     runInParallel(count: functions.count, jobs: jobs) { index in
+      guard cancellation?.isCancelled != true else { return }
       results.set(context.run(functions[index], index: index), at: index)
     }
     return results.all.map {

@@ -26,7 +26,8 @@ enum Subprocess {
   static func run(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
     currentDirectory: String? = nil, inheritInput: Bool = true, output: Output = .inherit,
-    timeout: Double? = nil, ignoringInterrupts: Bool = false
+    timeout: Double? = nil, ignoringInterrupts: Bool = false,
+    cancellation: TestCancellation? = nil
   ) throws(SpawnError) -> Termination {
     let process = makeProcess(executable, arguments, environment, currentDirectory)
     if !inheritInput { process.standardInput = FileHandle.nullDevice }
@@ -43,6 +44,9 @@ enum Subprocess {
     let finished = DispatchSemaphore(value: 0)
     process.terminationHandler = { _ in finished.signal() }
     try launch(process, executable)
+    let processID = process.processIdentifier
+    if cancellation?.started(processID) == false { kill(processID, SIGKILL) }
+    defer { cancellation?.ended(processID) }
     if ignoringInterrupts { signal(SIGINT, SIG_IGN) }
     defer { if ignoringInterrupts { signal(SIGINT, SIG_DFL) } }
     if let timeout {

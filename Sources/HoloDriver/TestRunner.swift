@@ -137,6 +137,7 @@ struct TestContext: Sendable {
   var timeout: Double
   let sources: SourceManager
   let program: IRProgram
+  var cancellation: TestCancellation? = nil
 
   func run(_ test: IRFunction, index: Int) -> TestResult {
     let file = sources.file(test.span.file)
@@ -150,7 +151,7 @@ struct TestContext: Sendable {
     let termination = Result { () throws(Subprocess.SpawnError) in
       try Subprocess.run(
         executable, ["--run", test.name], environment: environment, inheritInput: false,
-        output: .file(outputPath), timeout: timeout)
+        output: .file(outputPath), timeout: timeout, cancellation: cancellation)
     }
     let durationMs = Int(Date().timeIntervalSince(start) * 1000)
     let output = FileManager.default.contents(atPath: outputPath).map {

@@ -94,6 +94,27 @@ static bool answer_status(int fd, const patch_state *state, wire_reader *reader)
   return wire_send(fd, &writer);
 }
 
+static bool answer_frames(int fd, patch_state *state, wire_reader *reader) {
+  uint64_t id = wire_get_u64(reader);
+  if (reader->failed) {
+    return true;
+  }
+  frames_result result = {0};
+  if (state != NULL) {
+    patch_find_frames(state, &result);
+  }
+  wire_writer writer;
+  wire_begin(&writer, WIRE_FRAMES_REPLY);
+  wire_put_u64(&writer, id);
+  wire_put_u8(&writer, result.scanned ? 1 : 0);
+  wire_put_u32(&writer, (uint32_t)result.stale_count);
+  for (size_t i = 0; i < result.stale_count; i++) {
+    wire_put_string(&writer, result.stale_slots[i]);
+  }
+  frames_result_free(&result);
+  return wire_send(fd, &writer);
+}
+
 /* The agent thread: serves the connection until it closes, then ends. Everything it
  * linked stays: the program may be running it. */
 static void *serve(void *argument) {
@@ -113,6 +134,9 @@ static void *serve(void *argument) {
       break;
     case WIRE_STATUS:
       connected = answer_status(fd, state, &reader);
+      break;
+    case WIRE_FRAMES:
+      connected = answer_frames(fd, state, &reader);
       break;
     default:
       /* Unknown or empty messages are skipped; the framing keeps the stream in sync. */

@@ -30,6 +30,8 @@ enum {
   WIRE_PATCH_ACK = 3,
   WIRE_STATUS = 4,
   WIRE_STATUS_REPLY = 5,
+  WIRE_FRAMES = 6,
+  WIRE_FRAMES_REPLY = 7,
   WIRE_PROTOCOL_VERSION = 1,
 };
 
@@ -139,6 +141,14 @@ typedef struct safepoint_request {
   const agent_range *ranges;
   const size_t *owners;
   size_t range_count;
+  /* Functions whose frames are looked for: owner_hit[frame_owners[i]] is set when the
+   * interrupted instruction pointer is inside frames[i], or a stack word is a return
+   * address into it (it follows a call instruction inside the function). A mere pointer
+   * to a function (a slot's value in a register, the constant an optimised guard compares
+   * with) is not a frame. */
+  const agent_range *frames;
+  const size_t *frame_owners;
+  size_t frame_count;
   bool *owner_hit;
   /* Set when the whole stack was scanned; false leaves owner_hit meaningless. */
   bool scanned;
@@ -189,6 +199,18 @@ patch_state *patch_state_create(void);
 /* Applies patch `id`: the rest of its PATCH message, after the id. */
 void patch_apply(patch_state *state, uint64_t id, wire_reader *message, patch_result *result);
 void patch_result_free(patch_result *result);
+
+/* Slot symbols whose replaced versions still have frames on the main thread's stack. */
+typedef struct frames_result {
+  bool scanned; /* false: the main thread was not reached, nothing is known */
+  char **stale_slots; /* owned by the result */
+  size_t stale_count;
+} frames_result;
+
+/* Scans the stack for frames of every replaced version still reported stale, forgets
+ * those that returned, and frees the patches nothing uses any more. */
+void patch_find_frames(patch_state *state, frames_result *result);
+void frames_result_free(frames_result *result);
 uint32_t patch_live_count(const patch_state *state);
 uint32_t patch_freed_count(const patch_state *state);
 

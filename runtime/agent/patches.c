@@ -22,6 +22,13 @@ typedef struct live_patch {
   size_t function_count;
 } live_patch;
 
+/* A replaced version that still had a frame on the stack when last looked for: the slot
+ * it was replaced in, and its code. */
+typedef struct superseded {
+  char *slot;
+  agent_range function;
+} superseded;
+
 /* A slot the agent created for a new signature: a zeroed cell it owns for good. */
 typedef struct owned_slot {
   char *name;
@@ -43,6 +50,9 @@ struct patch_state {
   size_t written_count;
   size_t written_capacity;
   uint32_t freed;
+  superseded *superseded;
+  size_t superseded_count;
+  size_t superseded_capacity;
 };
 
 /* A PATCH message, parsed. */
@@ -372,12 +382,16 @@ static agent_range function_at(const patch_state *state, uintptr_t target) {
 
 /* ---- The safepoint and what follows it ---------------------------------------------- */
 
-/* Owners in the safepoint request: live patch i is owner i, the new patch is owner
- * `patch_count`, and update i's previous function is owner `patch_count + 1 + i`. */
+/* Owners in the safepoint request: live patch i is owner i, the new patch (if any) is
+ * owner `patch_count`, update i's previous function is owner `patch_count + 1 + i`, and
+ * superseded version j is owner `patch_count + 1 + update_count + j`. */
 typedef struct scan_plan {
   agent_range *ranges;
   size_t *owners;
   size_t range_count;
+  agent_range *frames;
+  size_t *frame_owners;
+  size_t frame_count;
   bool *owner_hit;
   void **slots;
   void **values;
@@ -386,40 +400,54 @@ typedef struct scan_plan {
 static void plan_free(scan_plan *plan) {
   free(plan->ranges);
   free(plan->owners);
+  free(plan->frames);
+  free(plan->frame_owners);
   free(plan->owner_hit);
   free(plan->slots);
   free(plan->values);
 }
 
+static void plan_frame(scan_plan *plan, agent_range function, size_t owner) {
+  plan->frames[plan->frame_count] = function;
+  plan->frame_owners[plan->frame_count++] = owner;
+}
+
 static bool plan_scan(const patch_state *state, const live_patch *patch, const update *updates,
                       size_t update_count, scan_plan *plan) {
-  size_t capacity = patch->footprint_count + update_count;
+  size_t capacity = patch == NULL ? 0 : patch->footprint_count;
   for (size_t i = 0; i < state->patch_count; i++) {
     capacity += state->patches[i].footprint_count;
   }
+  size_t frame_capacity = update_count + state->superseded_count;
   plan->ranges = calloc(capacity + 1, sizeof *plan->ranges);
   plan->owners = calloc(capacity + 1, sizeof *plan->owners);
-  plan->owner_hit = calloc(state->patch_count + 1 + update_count, sizeof *plan->owner_hit);
+  plan->frames = calloc(frame_capacity + 1, sizeof *plan->frames);
+  plan->frame_owners = calloc(frame_capacity + 1, sizeof *plan->frame_owners);
+  plan->owner_hit = calloc(state->patch_count + 1 + frame_capacity, sizeof *plan->owner_hit);
   plan->slots = calloc(update_count + 1, sizeof *plan->slots);
   plan->values = calloc(update_count + 1, sizeof *plan->values);
-  if (plan->ranges == NULL || plan->owners == NULL || plan->owner_hit == NULL ||
-      plan->slots == NULL || plan->values == NULL) {
+  if (plan->ranges == NULL || plan->owners == NULL || plan->frames == NULL ||
+      plan->frame_owners == NULL || plan->owner_hit == NULL || plan->slots == NULL ||
+      plan->values == NULL) {
     return false;
   }
   for (size_t i = 0; i <= state->patch_count; i++) {
     const live_patch *owner = i < state->patch_count ? &state->patches[i] : patch;
-    for (size_t j = 0; j < owner->footprint_count; j++) {
+    for (size_t j = 0; owner != NULL && j < owner->footprint_count; j++) {
       plan->ranges[plan->range_count] = owner->footprint[j];
       plan->owners[plan->range_count++] = i;
     }
   }
+  size_t first_frame_owner = state->patch_count + 1;
   for (size_t i = 0; i < update_count; i++) {
     if (updates[i].previous.end != 0) {
-      plan->ranges[plan->range_count] = updates[i].previous;
-      plan->owners[plan->range_count++] = state->patch_count + 1 + i;
+      plan_frame(plan, updates[i].previous, first_frame_owner + i);
     }
     plan->slots[i] = (void *)updates[i].slot;
     plan->values[i] = (void *)updates[i].function;
+  }
+  for (size_t j = 0; j < state->superseded_count; j++) {
+    plan_frame(plan, state->superseded[j].function, first_frame_owner + update_count + j);
   }
   return true;
 }
@@ -459,8 +487,52 @@ static void remember_written_slots(patch_state *state, const update *updates, si
   }
 }
 
-/* Moves the names of slots whose previous function is still on the stack into `result`. */
-static void collect_stale_slots(patch_message *message, const update *updates,
+/* Forgets the superseded versions the scan found no frame of; `first_owner` is the owner
+ * of the first one. */
+static void forget_returned(patch_state *state, const safepoint_request *request,
+                            size_t first_owner) {
+  if (!request->scanned) {
+    return;
+  }
+  size_t kept = 0;
+  for (size_t j = 0; j < state->superseded_count; j++) {
+    if (request->owner_hit[first_owner + j]) {
+      state->superseded[kept++] = state->superseded[j];
+    } else {
+      free(state->superseded[j].slot);
+    }
+  }
+  state->superseded_count = kept;
+}
+
+/* Remembers a replaced version found on the stack, so later FRAMES requests can tell
+ * when it returned; false when memory ran out (it is then simply not followed). */
+static bool remember_superseded(patch_state *state, const char *slot, agent_range function) {
+  superseded *grown =
+      agent_array_grow(state->superseded, &state->superseded_capacity,
+                       state->superseded_count + 1, sizeof *state->superseded);
+  char *copy = strdup(slot);
+  if (grown == NULL || copy == NULL) {
+    free(copy);
+    return false;
+  }
+  state->superseded = grown;
+  state->superseded[state->superseded_count++] = (superseded){copy, function};
+  return true;
+}
+
+static bool listed(char *const *names, size_t count, const char *name) {
+  for (size_t j = 0; j < count; j++) {
+    if (strcmp(names[j], name) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Moves the names of slots whose previous function is still on the stack into `result`,
+ * and follows those versions until they return. */
+static void collect_stale_slots(patch_state *state, patch_message *message, const update *updates,
                                 const safepoint_request *request, size_t first_owner,
                                 patch_result *result) {
   result->stale_slots = calloc(message->update_count + 1, sizeof *result->stale_slots);
@@ -471,11 +543,8 @@ static void collect_stale_slots(patch_message *message, const update *updates,
     if (updates[i].previous.end == 0 || !request->owner_hit[first_owner + i]) {
       continue;
     }
-    bool listed = false;
-    for (size_t j = 0; j < result->stale_count && !listed; j++) {
-      listed = strcmp(result->stale_slots[j], message->update_slots[i]) == 0;
-    }
-    if (!listed) {
+    remember_superseded(state, message->update_slots[i], updates[i].previous);
+    if (!listed(result->stale_slots, result->stale_count, message->update_slots[i])) {
       result->stale_slots[result->stale_count++] = message->update_slots[i];
       message->update_slots[i] = NULL;
     }
@@ -567,6 +636,9 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
           .ranges = plan.ranges,
           .owners = plan.owners,
           .range_count = plan.range_count,
+          .frames = plan.frames,
+          .frame_owners = plan.frame_owners,
+          .frame_count = plan.frame_count,
           .owner_hit = plan.owner_hit,
       };
       uint64_t apply_start = now_us();
@@ -574,10 +646,11 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
         result->apply_us = elapsed_us(apply_start);
         result->applied = true;
         size_t first_stale_owner = state->patch_count + 1;
+        forget_returned(state, &request, first_stale_owner + message->update_count);
         state->patches[state->patch_count++] = patch;
         patch.tracker = NULL;
         remember_written_slots(state, updates, message->update_count);
-        collect_stale_slots(message, updates, &request, first_stale_owner, result);
+        collect_stale_slots(state, message, updates, &request, first_stale_owner, result);
         free_unused_patches(state, &request);
       }
     }
@@ -607,6 +680,46 @@ void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_res
 }
 
 void patch_result_free(patch_result *result) {
+  free_strings(result->stale_slots, result->stale_count);
+  result->stale_slots = NULL;
+  result->stale_count = 0;
+}
+
+void patch_find_frames(patch_state *state, frames_result *result) {
+  memset(result, 0, sizeof *result);
+  scan_plan plan = {0};
+  result->stale_slots = calloc(state->superseded_count + 1, sizeof *result->stale_slots);
+  if (state->superseded_count == 0) {
+    /* Nothing to look for: no need to stop the program. */
+    result->scanned = result->stale_slots != NULL;
+  } else if (result->stale_slots != NULL && plan_scan(state, NULL, NULL, 0, &plan)) {
+    safepoint_request request = {
+        .ranges = plan.ranges,
+        .owners = plan.owners,
+        .range_count = plan.range_count,
+        .frames = plan.frames,
+        .frame_owners = plan.frame_owners,
+        .frame_count = plan.frame_count,
+        .owner_hit = plan.owner_hit,
+    };
+    char ignored[AGENT_ERROR_MAX];
+    if (safepoint_run(&request, ignored) && request.scanned) {
+      result->scanned = true;
+      forget_returned(state, &request, state->patch_count + 1);
+      for (size_t j = 0; j < state->superseded_count; j++) {
+        const char *slot = state->superseded[j].slot;
+        char *copy = listed(result->stale_slots, result->stale_count, slot) ? NULL : strdup(slot);
+        if (copy != NULL) {
+          result->stale_slots[result->stale_count++] = copy;
+        }
+      }
+      free_unused_patches(state, &request);
+    }
+  }
+  plan_free(&plan);
+}
+
+void frames_result_free(frames_result *result) {
   free_strings(result->stale_slots, result->stale_count);
   result->stale_slots = NULL;
   result->stale_count = 0;

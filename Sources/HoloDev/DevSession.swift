@@ -91,6 +91,9 @@ final class DevSession {
   private var running: Running?
   /// What the next program started after one ended reads on stdin.
   private var nextInput = InputPlan(base: 0, replayLength: 0)
+  /// The program was stopped for having nothing to run: the next good analysis starts
+  /// it, changed or not.
+  private var startsOnNextGoodAnalysis = false
   private var nextGeneration = 1
   private var nextPatchVersion = 1
   private var nextRequestID: UInt64 = 1
@@ -211,7 +214,10 @@ final class DevSession {
     }
     let change = base.map { ChangeSet(from: $0.index, to: build.index) }
     let applied: Bool
-    if change?.isEmpty == true {
+    if running == nil && startsOnNextGoodAnalysis {
+      startsOnNextGoodAnalysis = false
+      applied = start(build, input: nextInput, since: began)
+    } else if change?.isEmpty == true {
       // Same code at the same places: only the text around it changed.
       running?.build = build
       applied = true
@@ -256,6 +262,7 @@ final class DevSession {
       return
     }
     reporter.stopped(reason: reason)
+    startsOnNextGoodAnalysis = true
     let consumed = stop(current)
     let base = current.process.input.base
     nextInput =
@@ -286,6 +293,10 @@ final class DevSession {
           build, functions: change.patch.map(build.index.name), reason: reason, since: began)
       case .programEnded:
         return running == nil && start(build, input: nextInput, since: began)
+      case .superseded:
+        // The next analysis compares the newer text with the code the program runs.
+        analysedTexts = nil
+        return false
       }
     } else {
       running?.build = build
@@ -319,6 +330,8 @@ final class DevSession {
     case notApplied(reason: String)
     /// The program ended meanwhile (its end has been reported).
     case programEnded
+    /// A newer save arrived while the patch was compiled: it was not sent.
+    case superseded
   }
 
   private func patch(_ change: ChangeSet, _ build: Build, since began: Double) -> PatchOutcome {
@@ -339,6 +352,7 @@ final class DevSession {
         sources: build.sources, hasGoodCode: true)
       return .notApplied(reason: "the patch could not be compiled")
     }
+    guard !isSuperseded else { return .superseded }
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
     let frame = AgentMessage.patch(

@@ -149,12 +149,17 @@ final class Flag: @unchecked Sendable {
 }
 
 /// Passes one of the program's output pipes through to holoc's own descriptor, byte for
-/// byte, or drops what arrives while suppressed.
+/// byte, or drops what arrives while suppressed — all but the last unfinished line, which
+/// is shown when suppression ends: a replayed program that waits for input again has just
+/// printed its prompt, and the user must see it.
 final class OutputPump: @unchecked Sendable {
   private let source: Int32
   private let destination: Int32
   private let lock = NSLock()
   private var suppressed: Bool
+  /// While suppressed: what was written after the last newline (its last bytes).
+  private var unfinishedLine: [UInt8] = []
+  private static let unfinishedLineLimit = 4096
   private var closed = false
   private var latestOutputMs = 0.0
   private let drained = DispatchSemaphore(value: 0)
@@ -176,7 +181,7 @@ final class OutputPump: @unchecked Sendable {
           if let chunk, !chunk.isEmpty {
             latestOutputMs = Posix.monotonicMs()
             // A closed holoc stdout (EPIPE) only means nobody is reading the output.
-            if !suppressed { Posix.writeAll(destination, chunk) }
+            if suppressed { keepUnfinishedLine(chunk) } else { Posix.writeAll(destination, chunk) }
           }
           return chunk
         }
@@ -192,8 +197,23 @@ final class OutputPump: @unchecked Sendable {
 
   func endSuppression() {
     lock.withLock {
-      while !closed, let chunk = Posix.read(source), !chunk.isEmpty {}
+      guard suppressed else { return }
+      while !closed, let chunk = Posix.read(source), !chunk.isEmpty { keepUnfinishedLine(chunk) }
       suppressed = false
+      if !unfinishedLine.isEmpty { Posix.writeAll(destination, unfinishedLine) }
+      unfinishedLine = []
+    }
+  }
+
+  /// Called with the lock held.
+  private func keepUnfinishedLine(_ chunk: [UInt8]) {
+    if let newline = chunk.lastIndex(of: UInt8(ascii: "\n")) {
+      unfinishedLine = Array(chunk[(newline + 1)...])
+    } else {
+      unfinishedLine += chunk
+    }
+    if unfinishedLine.count > Self.unfinishedLineLimit {
+      unfinishedLine.removeFirst(unfinishedLine.count - Self.unfinishedLineLimit)
     }
   }
 

@@ -471,7 +471,7 @@ final class ChangeSetTests: XCTestCase {
 }
 
 /// One `holoc dev` run on a temporary project.
-private final class DevSession {
+final class DevSession {
   let project: String
   private let process = Process()
   private let input = Pipe()
@@ -486,7 +486,8 @@ private final class DevSession {
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
 
-  init(files: [String: String], flags: [String] = []) throws {
+  /// Without `events`, holoc writes its human status lines to stderr (`errors`).
+  init(files: [String: String], flags: [String] = [], events: Bool = true) throws {
     project =
       FileManager.default.temporaryDirectory
       .appendingPathComponent("holo-dev-tests-\(UUID().uuidString)").path
@@ -497,7 +498,7 @@ private final class DevSession {
     for (path, text) in files { try write(path, text) }
 
     process.executableURL = URL(fileURLWithPath: Self.holocPath)
-    process.arguments = ["dev", "--events", eventsPath] + flags
+    process.arguments = ["dev"] + (events ? ["--events", eventsPath] : []) + flags
     process.currentDirectoryURL = URL(fileURLWithPath: project, isDirectory: true)
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] =
@@ -540,6 +541,31 @@ private final class DevSession {
   }
 
   var output: String { read(outputPath) }
+  /// holoc's own stderr.
+  var errors: String { read(errorPath) }
+
+  /// Waits until holoc's stderr contains `text`.
+  func waitForErrors(containing text: String) throws {
+    try waitUntil("stderr containing \(text.debugDescription)") { self.errors.contains(text) }
+  }
+
+  /// Waits until the program's stdout so far ends with `suffix`.
+  func waitForOutput(endingWith suffix: String) throws {
+    try waitUntil("stdout ending with \(suffix.debugDescription)") { self.output.hasSuffix(suffix) }
+  }
+
+  /// Removes a project file.
+  func remove(_ path: String) throws {
+    try FileManager.default.removeItem(atPath: "\(project)/\(path)")
+  }
+
+  /// Whether the program with process id `processID` is still running.
+  static func isRunning(_ processID: Int32) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/\(processID)/stat", encoding: .utf8)
+    else { return false }
+    // A zombie (Z) has ended; holoc reaps it.
+    return !status.contains(") Z ")
+  }
 
   func events(named name: String) -> [[String: Any]] {
     read(eventsPath).split(separator: "\n").compactMap { line in
@@ -594,7 +620,7 @@ private final class DevSession {
   }
 }
 
-private struct DevTestFailure: Error, CustomStringConvertible {
+struct DevTestFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
 }

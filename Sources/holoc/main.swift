@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoloCodegen
 import HoloDev
 import HoloDriver
 import HoloSource
@@ -45,7 +46,10 @@ struct CodegenFlags: ParsableArguments {
       "Optimisation level, 0 to 3 (default: dev 0, release 3).", valueName: "LEVEL"))
   var optimizationLevel: Int?
 
-  @Option(help: ArgumentHelp("The CPU to generate code for, or `native`.", valueName: "NAME"))
+  @Option(
+    help: ArgumentHelp(
+      "The CPU to generate code for (default: x86-64, a portable baseline), `native`, or `help` to list the names.",
+      valueName: "NAME"))
   var targetCPU: String?
 
   @Option(
@@ -56,6 +60,14 @@ struct CodegenFlags: ParsableArguments {
   func validate() throws {
     if let level = optimizationLevel, !(0...3).contains(level) {
       throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
+    }
+    if let targetCPU, !TargetCPU.validNames.contains(targetCPU) {
+      if targetCPU == "help" {
+        throw CleanExit.message(TargetCPU.validNames.joined(separator: "\n"))
+      }
+      throw ValidationError(
+        "unknown target CPU `\(targetCPU)`; the valid names are:\n"
+          + wrapped(TargetCPU.validNames.joined(separator: ", "), width: 78, indent: "  "))
     }
   }
 
@@ -219,6 +231,21 @@ struct Dev: ParsableCommand {
       testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))
   }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (longer words stay whole),
+/// each starting with `indent`.
+func wrapped(_ text: String, width: Int, indent: String) -> String {
+  var lines: [String] = []
+  var line = indent
+  for word in text.split(separator: " ") {
+    if line.count > indent.count && line.count + 1 + word.count > width {
+      lines.append(line)
+      line = indent
+    }
+    line += (line.count > indent.count ? " " : "") + word
+  }
+  return (lines + [line]).joined(separator: "\n")
 }
 
 /// `path` made absolute against the working directory.

@@ -131,6 +131,35 @@ final class CLITests: XCTestCase {
     }
   }
 
+  func testAnUnknownTargetCPUIsAUsageErrorListingLLVMsNames() throws {
+    try write(hello, to: "hello.holo")
+    for command in ["build", "run", "test", "dev"] {
+      for cpu in ["frobnicator", "i386", ""] {
+        let outcome = try run([command, "hello.holo", "--target-cpu", cpu])
+        XCTAssertEqual(outcome.status, 64, "\(command) \(cpu): \(outcome.stderr)")
+        XCTAssertTrue(
+          outcome.stderr.hasPrefix(
+            "Error: unknown target CPU `\(cpu)`; the valid names are:\n  native, "),
+          outcome.stderr)
+        for name in ["x86-64,", "x86-64-v3,", "haswell,"] {
+          XCTAssertTrue(outcome.stderr.contains(name), "\(name) in \(outcome.stderr)")
+        }
+        XCTAssertFalse(outcome.stderr.contains("LLVM"), outcome.stderr)
+      }
+    }
+  }
+
+  func testTargetCPUHelpListsTheNames() throws {
+    for command in ["build", "run", "test", "dev"] {
+      let outcome = try run([command, "--target-cpu", "help"])
+      XCTAssertEqual(outcome.status, 0, "\(command): \(outcome.stderr)")
+      let names = outcome.stdout.split(separator: "\n")
+      XCTAssertEqual(names.first, "native", outcome.stdout)
+      XCTAssertTrue(names.contains("x86-64") && names.contains("znver3"), outcome.stdout)
+      XCTAssertFalse(names.contains("i386"), outcome.stdout)
+    }
+  }
+
   func testMissingPath() throws {
     let missing = try run(["check", "nope.holo"])
     XCTAssertEqual(missing.status, 1)

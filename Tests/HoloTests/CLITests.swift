@@ -204,6 +204,23 @@ final class CLITests: XCTestCase {
     XCTAssertFalse(outcome.stderr.contains("\u{1B}["), "no colour when stderr is not a terminal")
   }
 
+  func testAMissingSemicolonIsOneDiagnosticAtTheEndOfItsLine() throws {
+    try write("let a = 1\nlet b = 2;\nprintln(a + b);\n", to: "semi.holo")
+    let outcome = try run(["check", "semi.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertEqual(
+      outcome.stderr,
+      """
+      ⚒️ Parsing[E0010]: expected `;`, found keyword `let`
+
+      semi.holo:1:10
+         1 │ let a = 1
+           │          ─ add `;` here
+
+
+      """)
+  }
+
   func testJSONDiagnosticsShape() throws {
     try write(twoErrors, to: "bad.holo")
     let outcome = try run(["check", "--format", "json", "bad.holo"])

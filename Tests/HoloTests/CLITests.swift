@@ -119,12 +119,34 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(try run(["--help"]).status, 0)
   }
 
+  func testHelpStatesEachDefaultOnceAndDevHasNoRelease() throws {
+    /// The help text of `option`, its wrapped lines joined.
+    func help(_ command: String, _ option: String) throws -> String {
+      let text = try run([command, "--help"]).stdout
+      let start = try XCTUnwrap(text.range(of: "\n  \(option) "), "\(command): \(option)")
+      let rest = text[start.upperBound...]
+      let end = rest.range(of: "\n  -")?.lowerBound ?? rest.endIndex
+      return rest[..<end].split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    XCTAssertEqual(try help("dev", "-O"), "<LEVEL> Optimisation level, 0 to 3 (default: 0).")
+    for command in ["build", "run", "test"] {
+      XCTAssertEqual(
+        try help(command, "-O"),
+        "<LEVEL> Optimisation level, 0 to 3 (default: 0, or 3 with --release).")
+    }
+    for command in ["test", "dev"] {
+      let timeout = try help(command, "--timeout")
+      XCTAssertEqual(timeout.components(separatedBy: "default").count, 2, timeout)
+    }
+  }
+
   func testUsageErrorsExit64() throws {
     try write(hello, to: "hello.holo")
     for arguments in [
       ["build", "-O4", "hello.holo"], ["build", "--emit", "wasm", "hello.holo"],
       ["build", "--frobnicate"], ["run", "--emit", "obj", "hello.holo"], ["frobnicate"],
       ["test", "--jobs", "0"], ["test", "--timeout", "0"], ["check", "--format", "xml"],
+      ["dev", "-O4", "hello.holo"],
     ] {
       let outcome = try run(arguments)
       XCTAssertEqual(outcome.status, 64, "\(arguments): \(outcome.stderr)")

@@ -50,20 +50,27 @@ final class CLITests: XCTestCase {
     FileManager.default.fileExists(atPath: "\(project!)/\(relativePath)")
   }
 
+  /// The environment programs run with: this one, with a private cache, `NO_COLOR` set
+  /// unless `noColor` is false, and no `HOLO_FAILURE_REPORT`.
+  private func environment(noColor: Bool) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] = Self.cacheDirectory
+    environment["NO_COLOR"] = noColor ? "1" : nil
+    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    return environment
+  }
+
   /// Runs `executable` (default holoc) in the project folder (or `folder` inside it).
   @discardableResult
   private func run(
-    _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil
+    _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil,
+    noColor: Bool = true
   ) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable ?? Self.holocPath)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: "\(project!)/\(folder)", isDirectory: true)
-    var environment = ProcessInfo.processInfo.environment
-    environment["XDG_CACHE_HOME"] = Self.cacheDirectory
-    environment["NO_COLOR"] = "1"
-    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
-    process.environment = environment
+    process.environment = environment(noColor: noColor)
     let stdoutPath = "\(project!)/.stdout"
     let stderrPath = "\(project!)/.stderr"
     _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -84,6 +91,17 @@ final class CLITests: XCTestCase {
       status: process.terminationStatus,
       stdout: try String(contentsOfFile: stdoutPath, encoding: .utf8),
       stderr: try String(contentsOfFile: stderrPath, encoding: .utf8))
+  }
+
+  /// Runs holoc in the project folder with its stdout and stderr on a pseudo-terminal, as in
+  /// a user's terminal (through util-linux `script`, part of every Debian); returns the
+  /// status and what the terminal showed, its line ends read back as `\n`.
+  private func runOnTerminal(_ arguments: [String], noColor: Bool) throws -> (Int32, String) {
+    let command = ([Self.holocPath] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    let outcome = try run(
+      ["--quiet", "--return", "--command", command, "/dev/null"], executable: "/usr/bin/script",
+      noColor: noColor)
+    return (outcome.status, outcome.stdout.replacingOccurrences(of: "\r\n", with: "\n"))
   }
 
   private func jsonObjects(_ text: String) throws -> [[String: Any]] {
@@ -524,6 +542,27 @@ final class CLITests: XCTestCase {
       1 passed, 2 failed
 
       """)
+  }
+
+  func testTestColoursOkAndFailedOnlyOnATerminalWithoutNoColor() throws {
+    try write(suite, to: "suite.holo")
+    let (status, coloured) = try runOnTerminal(
+      ["test", "suite.holo", "--jobs", "1"], noColor: false)
+    XCTAssertEqual(status, 1)
+    let green = "\u{1B}[32mok\u{1B}[0m"
+    let red = "\u{1B}[31mFAILED\u{1B}[0m"
+    XCTAssertTrue(
+      coloured.hasPrefix(
+        "test adds ... \(green)\ntest wrong_sum ... \(red)\ntest divides ... \(red)\n"),
+      coloured)
+    XCTAssertTrue(coloured.hasSuffix("\n1 passed, 2 failed\n"), coloured)
+
+    let (_, noColor) = try runOnTerminal(["test", "suite.holo"], noColor: true)
+    XCTAssertTrue(noColor.hasPrefix("test adds ... ok\n"), noColor)
+    XCTAssertFalse(noColor.contains("\u{1B}["), noColor)
+    let piped = try run(["test", "suite.holo"], noColor: false)
+    XCTAssertTrue(piped.stdout.hasPrefix("test adds ... ok\n"), piped.stdout)
+    XCTAssertFalse(piped.stdout.contains("\u{1B}["), piped.stdout)
   }
 
   func testTestJSONOutput() throws {

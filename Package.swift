@@ -24,9 +24,15 @@ let package = Package(
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
     .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
     .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+    // A C function over LLVM's C++ API for what the C API lacks (the processors it knows).
+    .target(
+      name: "CLLVMProcessors",
+      cxxSettings: [.unsafeFlags(["-isystem", "\(llvmPrefix)/include", "-fno-exceptions"])],
+      linkerSettings: llvmLinkerSettings + [.linkedLibrary("LLVM-19")]
+    ),
     .target(
       name: "HoloCodegen",
-      dependencies: ["HoloSource", "HoloIR", "CLLVM"],
+      dependencies: ["HoloSource", "HoloIR", "CLLVM", "CLLVMProcessors"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
@@ -47,7 +53,7 @@ let package = Package(
     .executableTarget(
       name: "holoc",
       dependencies: [
-        "HoloDev", "HoloDriver", "HoloSource",
+        "HoloCodegen", "HoloDev", "HoloDriver", "HoloSource",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: llvmSwiftSettings,
@@ -62,5 +68,6 @@ let package = Package(
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
-  ]
+  ],
+  cxxLanguageStandard: .cxx17
 )

@@ -1,4 +1,5 @@
 import CLLVM
+import CLLVMProcessors
 import Foundation
 import HoloIR
 import HoloSource
@@ -23,7 +24,7 @@ public struct CodegenOptions: Sendable {
 
   public var mode: Mode
   public var optimizationLevel: Int
-  /// nil: a portable x86-64 baseline; "native": this machine's CPU; else an LLVM CPU name.
+  /// nil: a portable x86-64 baseline; else one of `TargetCPU.validNames`.
   public var targetCPU: String?
   public var entry: Entry
 
@@ -131,16 +132,25 @@ public enum Codegen {
   }
 }
 
+/// The CPU names code can be generated for.
+public enum TargetCPU {
+  /// This machine's CPU, as LLVM detects it.
+  public static let native = "native"
+
+  /// `native`, then every CPU LLVM can generate x86-64 code for, in LLVM's order. LLVM
+  /// aborts the process when asked for any other (an unknown name or a 32-bit CPU).
+  public static let validNames: [String] = [native] + TargetMachine.processorNames()
+}
+
 /// The LLVM target machine for x86-64 Linux, and the passes and emission that use it.
 final class TargetMachine {
   let machine: LLVMTargetMachineRef
-  let triple: String
+  let triple = TargetMachine.defaultTriple
 
   init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
-    Self.initializeLLVM
-    let defaultTriple = LLVMGetDefaultTargetTriple()!
-    defer { LLVMDisposeMessage(defaultTriple) }
-    triple = String(cString: defaultTriple)
+    if let requestedCPU, !TargetCPU.validNames.contains(requestedCPU) {
+      throw CodegenError("unknown target CPU `\(requestedCPU)`")
+    }
     var target: LLVMTargetRef?
     var error: UnsafeMutablePointer<CChar>?
     if LLVMGetTargetFromTriple(triple, &target, &error) != 0 {
@@ -149,7 +159,7 @@ final class TargetMachine {
     }
     var cpu = requestedCPU ?? "x86-64"
     var features = ""
-    if cpu == "native" {
+    if cpu == TargetCPU.native {
       let hostCPU = LLVMGetHostCPUName()!
       let hostFeatures = LLVMGetHostCPUFeatures()!
       cpu = String(cString: hostCPU)
@@ -173,6 +183,21 @@ final class TargetMachine {
   }
 
   deinit { LLVMDisposeTargetMachine(machine) }
+
+  /// This machine's triple, the one LLVM was configured for. Reading it initialises LLVM.
+  private static let defaultTriple: String = {
+    initializeLLVM
+    let triple = LLVMGetDefaultTargetTriple()!
+    defer { LLVMDisposeMessage(triple) }
+    return String(cString: triple)
+  }()
+
+  /// The processors LLVM knows that can run 64-bit x86 code.
+  fileprivate static func processorNames() -> [String] {
+    guard let names = holo_llvm_processor_names(defaultTriple, "+64bit") else { return [] }
+    defer { free(names) }
+    return String(cString: names).split(separator: "\n").map(String.init)
+  }
 
   private static let initializeLLVM: Void = {
     LLVMInitializeNativeTarget()

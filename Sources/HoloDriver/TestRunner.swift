@@ -84,7 +84,8 @@ extension Driver {
         try linkExecutable(program, settings: settings, entry: .tests, to: executable)
         let printer = TestPrinter(
           format: format, sources: sources, count: tests.count,
-          useColor: format == .human && isatty(1) != 0 && environment["NO_COLOR"] == nil)
+          useColor: format == .human
+            && DiagnosticRenderer.wantsColor(fileDescriptor: 1, environment: environment))
         let context = TestContext(
           executable: executable, directory: directory, environment: environment,
           timeout: options.timeout, sources: sources, program: program)
@@ -209,12 +210,14 @@ private final class TestPrinter: @unchecked Sendable {
   private let lock = NSLock()
   private let format: DiagnosticRenderer.Format
   private let renderer: DiagnosticRenderer
+  private let useColor: Bool
   private var results: [TestResult?]
   private var printed = 0
 
   init(format: DiagnosticRenderer.Format, sources: SourceManager, count: Int, useColor: Bool) {
     self.format = format
     self.renderer = DiagnosticRenderer(sources: sources, useColor: useColor)
+    self.useColor = useColor
     self.results = Array(repeating: nil, count: count)
   }
 
@@ -232,9 +235,15 @@ private final class TestPrinter: @unchecked Sendable {
 
   private func line(for result: TestResult) -> String {
     switch format {
-    case .human: return "test \(result.name) ... \(result.failure == nil ? "ok" : "FAILED")\n"
+    case .human: return "test \(result.name) ... \(status(of: result))\n"
     case .json: return result.json.serialized + "\n"
     }
+  }
+
+  /// `ok`, or `FAILED`; green or red when colouring, as cargo does.
+  private func status(of result: TestResult) -> String {
+    let (text, color) = result.failure == nil ? ("ok", "32") : ("FAILED", "31")
+    return useColor ? "\u{1B}[\(color)m\(text)\u{1B}[0m" : text
   }
 
   /// Prints the failures (human format) and the summary; true when every test passed.

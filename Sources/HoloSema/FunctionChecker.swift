@@ -149,9 +149,14 @@ struct FunctionChecker {
     switch statement.kind {
     case .letBinding(let name, let typeSyntax, let valueSyntax):
       let declared = typeSyntax.map { TypeResolver.resolve($0, diagnostics: &diagnostics) }
+      let errorsBefore = diagnostics.errorCount
       let value = checkExpr(valueSyntax, declared.map { .type($0) } ?? .none)
       if let declared { expect(value, declared) }
-      let type = declared ?? (value.type == .never ? .unit : value.type)
+      // A value that failed to parse or check binds a `never` local, which fits everywhere,
+      // so the name's uses report nothing more; one that only diverges (`panic`) binds `()`.
+      var failed = diagnostics.errorCount > errorsBefore
+      if case .invalid = valueSyntax.kind { failed = true }
+      let type = declared ?? (value.type != .never ? value.type : failed ? .never : .unit)
       let id = declareLocal(name, type: type)
       return ([IRStmt(.letBinding(id, value), span: span)], value.type == .never)
 

@@ -71,4 +71,6 @@ public struct DiagnosticBag: Sendable {
   }
 
   public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+  public var errorCount: Int { diagnostics.count { $0.severity == .error } }
 }

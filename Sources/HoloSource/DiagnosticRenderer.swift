@@ -16,8 +16,14 @@ public struct DiagnosticRenderer {
   }
 
   /// Whether stderr should get colour: a terminal, and `NO_COLOR` unset.
-  public static func stderrWantsColor() -> Bool {
-    isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+  public static func stderrWantsColor() -> Bool { wantsColor(fileDescriptor: 2) }
+
+  /// Whether output to `fileDescriptor` should get colour: it is a terminal, and `NO_COLOR`
+  /// is unset in `environment`.
+  public static func wantsColor(
+    fileDescriptor: Int32, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> Bool {
+    isatty(fileDescriptor) != 0 && environment["NO_COLOR"] == nil
   }
 
   public func render(_ diagnostic: Diagnostic, format: Format) -> String {

@@ -102,7 +102,7 @@ extension TokenParser {
     case .symbol(.leftParen):
       advance()
       let inner = try parseExpression()
-      try expect(.rightParen)
+      try expectClosingParenthesis(expected: "`)`")
       return Expr(.parenthesized(inner), span: span(token.start, previousEnd))
     case .symbol(.leftBrace):
       let block = try parseBlock()
@@ -123,9 +123,7 @@ extension TokenParser {
       arguments.append(try parseExpression())
       if eat(.comma) == nil { break }
     }
-    if eat(.rightParen) == nil {
-      throw unexpected(expected: "`,` or `)`")
-    }
+    try expectClosingParenthesis(expected: "`,` or `)`")
     return Expr(
       .call(callee: callee, arguments: arguments), span: span(callee.span.start, previousEnd))
   }

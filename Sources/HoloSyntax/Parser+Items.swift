@@ -117,9 +117,8 @@ extension TokenParser {
       params.append(Param(name: name, type: type, span: name.span.to(type.span)))
       if eat(.comma) == nil { break }
     }
-    if eat(.rightParen) == nil {
-      throw unexpected(expected: "`,` or `)`")
-    }
+    // Before `->` or `{` the rest of the signature is there, so the function is kept.
+    try expectClosingParenthesis(expected: "`,` or `)`", alsoBefore: [.arrow, .leftBrace])
     return params
   }
 

@@ -57,8 +57,19 @@ extension TokenParser {
       return try parseFor()
     case .keyword(.return):
       advance()
-      let value = atStatementEnd ? nil : try parseExpression()
-      try finishStatement()
+      guard !atStatementEnd else {
+        finishStatement()
+        return Stmt(.returnValue(nil), span: span(start, previousEnd))
+      }
+      let valueStart = current.start
+      let value: Expr
+      do throws(ParseFailure) {
+        value = try parseExpression()
+        finishStatement()
+      } catch {
+        // Still a return, so the function is not also reported as missing one.
+        value = skipBrokenExpression(from: valueStart)
+      }
       return Stmt(.returnValue(value), span: span(start, previousEnd))
     case .keyword(.global), .keyword(.struct):
       skipReservedItem()
@@ -89,28 +100,48 @@ extension TokenParser {
   /// at the end of the file for a top-level statement.
   private var atStatementEnd: Bool { at(.semicolon) || at(.rightBrace) || atEnd }
 
-  /// Consumes the statement's `;`; returns whether there was one.
+  /// Consumes the statement's `;`; returns whether there was one. Without `;` (which only
+  /// a `let` needs before its block's `}` or the end of the file) the statement is still
+  /// complete: the error is reported, and the rest of the line skipped unless the `;` was
+  /// only forgotten at its end.
   @discardableResult
-  private mutating func finishStatement() throws(ParseFailure) -> Bool {
+  private mutating func finishStatement(semicolonOptional: Bool = true) -> Bool {
     if eat(.semicolon) != nil { return true }
-    if atStatementEnd { return false }
-    throw unexpected(expected: "`;`")
+    if semicolonOptional && (at(.rightBrace) || atEnd) { return false }
+    reportMissing(.semicolon)
+    if !missingAtLineEnd { synchronize(stopAfterBlock: false) }
+    return false
   }
 
+  /// After a statement's expression failed to parse (and the error was reported): skips to
+  /// the end of the statement and returns an invalid expression in place of the broken one.
+  private mutating func skipBrokenExpression(from start: Int) -> Expr {
+    synchronize(stopAfterBlock: false)
+    return Expr(.invalid, span: span(start, max(start, previousEnd)))
+  }
+
+  /// A `let` whose type or value is broken still binds its name (to an invalid value), so
+  /// the name's uses report nothing more.
   private mutating func parseLet() throws(ParseFailure) -> Stmt {
     let start = current.start
     advance()
     let name = try expectIdentifier()
     var type: TypeSyntax?
-    if eat(.colon) != nil {
-      type = try parseType()
+    let value: Expr
+    let valueStart = current.start
+    do throws(ParseFailure) {
+      if eat(.colon) != nil {
+        type = try parseType()
+      }
+      if !at(.equal) {
+        throw unexpected(expected: type == nil ? "`:` or `=`" : "`=`")
+      }
+      advance()
+      value = try parseExpression()
+      finishStatement(semicolonOptional: false)
+    } catch {
+      value = skipBrokenExpression(from: valueStart)
     }
-    if !at(.equal) {
-      throw unexpected(expected: type == nil ? "`:` or `=`" : "`=`")
-    }
-    advance()
-    let value = try parseExpression()
-    try expect(.semicolon)
     return Stmt(.letBinding(name: name, type: type, value: value), span: span(start, previousEnd))
   }
 
@@ -136,13 +167,23 @@ extension TokenParser {
       span: span(start, previousEnd))
   }
 
-  private mutating func parseExpressionOrAssignment() throws(ParseFailure) -> Stmt {
+  /// An expression statement that fails to parse is kept, as an invalid expression, when
+  /// it is the last of its block: the block's value. Elsewhere it is dropped.
+  private mutating func parseExpressionOrAssignment() throws(ParseFailure) -> Stmt? {
     let start = current.start
-    let target = try parseExpression()
+    let target: Expr
+    do throws(ParseFailure) {
+      target = try parseExpression()
+    } catch {
+      guard blockDepth > 0 else { throw error }
+      let broken = skipBrokenExpression(from: start)
+      guard at(.rightBrace) else { return nil }
+      return Stmt(.expression(broken, hasSemicolon: false), span: broken.span)
+    }
     guard case .symbol(let symbol) = current.kind,
       symbol == .equal || AssignOperator(rawValue: symbol.rawValue) != nil
     else {
-      let hasSemicolon = try finishStatement()
+      let hasSemicolon = finishStatement()
       return Stmt(.expression(target, hasSemicolon: hasSemicolon), span: span(start, previousEnd))
     }
     let operatorSpan = span(of: current)
@@ -156,7 +197,7 @@ extension TokenParser {
         labels: [Label(target.span, "cannot assign to this expression")])
     }
     let value = try parseExpression()
-    let hasSemicolon = try finishStatement()
+    let hasSemicolon = finishStatement()
     let statementSpan = span(start, previousEnd)
     guard let name else {
       return Stmt(

@@ -96,6 +96,19 @@ struct TokenParser {
     if eat(keyword) == nil { throw unexpected(expected: "`\(keyword.rawValue)`") }
   }
 
+  /// Consumes the `)` closing a list. A `)` only forgotten (at the end of the line, or before
+  /// a token that cannot continue the list: `;`, `}`, the end of the file or one of
+  /// `alsoBefore`) is reported and read as present, so what it closes is kept.
+  mutating func expectClosingParenthesis(expected: String, alsoBefore: [Symbol] = [])
+    throws(ParseFailure)
+  {
+    if eat(.rightParen) != nil { return }
+    guard missingAtLineEnd || atExpressionEnd || alsoBefore.contains(where: at) else {
+      throw unexpected(expected: expected)
+    }
+    reportMissing(.rightParen, expected: expected)
+  }
+
   /// A keyword where a name belongs is reported and then read as that name, like rustc
   /// does: skipping ahead instead would restart at `fn` in `let fn = 1;` and cascade.
   mutating func expectIdentifier() throws(ParseFailure) -> Identifier {
@@ -142,6 +155,44 @@ struct TokenParser {
         labels: labels)
     }
     return ParseFailure()
+  }
+
+  /// Reports `expected` (such as `` `;` ``) missing before the current token. When it was
+  /// most likely forgotten at the end of the previous line, the error points just after
+  /// that line's last token, with the label "add `symbol` here", as rustc does.
+  mutating func reportMissing(_ symbol: Symbol, expected: String? = nil) {
+    let expected = expected ?? "`\(symbol.rawValue)`"
+    guard missingAtLineEnd, current.kind != .invalid else {
+      _ = unexpected(expected: expected)
+      return
+    }
+    let lineEnd = span(previousEnd, previousEnd)
+    report(
+      .expectedToken, "expected \(expected), found \(describe(current))", at: lineEnd,
+      labels: [Label(lineEnd, "add `\(symbol.rawValue)` here")])
+  }
+
+  /// Whether a `;` or `)` missing before the current token was most likely forgotten at the
+  /// end of the previous line: the current token starts a new line and can start a
+  /// statement (or ends the block or the file), so parsing can go on from it.
+  var missingAtLineEnd: Bool {
+    guard source.text(of: span(previousEnd, current.start)).contains("\n") else { return false }
+    switch current.kind {
+    case .identifier, .integer, .float, .string, .templateStart, .endOfFile:
+      return true
+    case .keyword(let keyword):
+      return keyword != .else && keyword != .in && keyword != .as
+    case .symbol(let symbol):
+      return [.leftBrace, .rightBrace, .leftParen, .minus, .bang, .hash].contains(symbol)
+    default:
+      return false
+    }
+  }
+
+  /// Whether the current token is one that no expression continues into, so a `)` missing
+  /// before it belongs right there.
+  var atExpressionEnd: Bool {
+    at(.semicolon) || at(.rightBrace) || atEnd || current.kind == .interpolationEnd
   }
 
   func describe(_ token: Token) -> String {

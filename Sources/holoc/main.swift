@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoloCodegen
 import HoloDev
 import HoloDriver
 import HoloSource
@@ -37,15 +38,13 @@ struct CommonOptions: ParsableArguments {
   var format: OutputFormat = .human
 }
 
-/// The flags that choose how code is generated and linked, for dev and release builds.
+/// The flags that choose how code is generated and linked, for dev and release builds,
+/// but for `-O`: each command declares it, with the default it has.
 struct CodegenFlags: ParsableArguments {
   @Option(
-    name: .customShort("O", allowingJoined: true),
     help: ArgumentHelp(
-      "Optimisation level, 0 to 3 (default: dev 0, release 3).", valueName: "LEVEL"))
-  var optimizationLevel: Int?
-
-  @Option(help: ArgumentHelp("The CPU to generate code for, or `native`.", valueName: "NAME"))
+      "The CPU to generate code for (default: x86-64, a portable baseline), `native`, or `help` to list the names.",
+      valueName: "NAME"))
   var targetCPU: String?
 
   @Option(
@@ -54,15 +53,27 @@ struct CodegenFlags: ParsableArguments {
   var libraries: [String] = []
 
   func validate() throws {
-    if let level = optimizationLevel, !(0...3).contains(level) {
-      throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
+    if let targetCPU, !TargetCPU.validNames.contains(targetCPU) {
+      if targetCPU == "help" {
+        throw CleanExit.message(TargetCPU.validNames.joined(separator: "\n"))
+      }
+      throw ValidationError(
+        "unknown target CPU `\(targetCPU)`; the valid names are:\n"
+          + wrapped(TargetCPU.validNames.joined(separator: ", "), width: 78, indent: "  "))
     }
   }
 
-  func settings(release: Bool) -> BuildSettings {
+  func settings(release: Bool, optimizationLevel: Int?) -> BuildSettings {
     BuildSettings(
       mode: release ? .release : .dev, optimizationLevel: optimizationLevel,
       targetCPU: targetCPU, libraries: libraries)
+  }
+}
+
+/// Rejects an `-O` level other than 0 to 3.
+func validateOptimizationLevel(_ level: Int?) throws {
+  if let level, !(0...3).contains(level) {
+    throw ValidationError("optimisation level must be 0, 1, 2 or 3, not \(level)")
   }
 }
 
@@ -71,9 +82,19 @@ struct BuildFlags: ParsableArguments {
   @Flag(help: "Build for release: direct calls, full optimisation (default -O3).")
   var release = false
 
+  @Option(
+    name: .customShort("O", allowingJoined: true),
+    help: ArgumentHelp(
+      "Optimisation level, 0 to 3 (default: 0, or 3 with --release).", valueName: "LEVEL"))
+  var optimizationLevel: Int?
+
   @OptionGroup var codegen: CodegenFlags
 
-  var settings: BuildSettings { codegen.settings(release: release) }
+  func validate() throws { try validateOptimizationLevel(optimizationLevel) }
+
+  var settings: BuildSettings {
+    codegen.settings(release: release, optimizationLevel: optimizationLevel)
+  }
 }
 
 /// Ends holoc with `status` (ArgumentParser treats a thrown ExitCode as the status).
@@ -155,7 +176,7 @@ struct Test: ParsableCommand {
   )
   var jobs: Int?
 
-  @Option(help: ArgumentHelp("Seconds each test may run (default 10).", valueName: "SECONDS"))
+  @Option(help: ArgumentHelp("Seconds each test may run.", valueName: "SECONDS"))
   var timeout: Double = 10
 
   func validate() throws {
@@ -179,6 +200,11 @@ struct Dev: ParsableCommand {
   @Argument(help: "A .holo root file, or a folder holding main.holo.")
   var path: String = "."
 
+  @Option(
+    name: .customShort("O", allowingJoined: true),
+    help: ArgumentHelp("Optimisation level, 0 to 3 (default: 0).", valueName: "LEVEL"))
+  var optimizationLevel: Int?
+
   @OptionGroup var codegen: CodegenFlags
 
   @Option(
@@ -201,24 +227,39 @@ struct Dev: ParsableCommand {
       valueName: "MODE"))
   var restart: RestartPolicy = .replay
 
-  @Option(
-    help: ArgumentHelp("Seconds each affected test may run (default 10).", valueName: "SECONDS"))
+  @Option(help: ArgumentHelp("Seconds each affected test may run.", valueName: "SECONDS"))
   var timeout: Double = 10
 
   @Argument(parsing: .postTerminator, help: "Arguments for the program, after `--`.")
   var arguments: [String] = []
 
   func validate() throws {
+    try validateOptimizationLevel(optimizationLevel)
     if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
   }
 
   func run() throws {
     let options = DevOptions(
       path: path, arguments: arguments, eventsPath: events, runsTests: !noTests, restart: restart,
-      settings: codegen.settings(release: false),
+      settings: codegen.settings(release: false, optimizationLevel: optimizationLevel),
       testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))
   }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (longer words stay whole),
+/// each starting with `indent`.
+func wrapped(_ text: String, width: Int, indent: String) -> String {
+  var lines: [String] = []
+  var line = indent
+  for word in text.split(separator: " ") {
+    if line.count > indent.count && line.count + 1 + word.count > width {
+      lines.append(line)
+      line = indent
+    }
+    line += (line.count > indent.count ? " " : "") + word
+  }
+  return (lines + [line]).joined(separator: "\n")
 }
 
 /// `path` made absolute against the working directory.

@@ -50,20 +50,27 @@ final class CLITests: XCTestCase {
     FileManager.default.fileExists(atPath: "\(project!)/\(relativePath)")
   }
 
+  /// The environment programs run with: this one, with a private cache, `NO_COLOR` set
+  /// unless `noColor` is false, and no `HOLO_FAILURE_REPORT`.
+  private func environment(noColor: Bool) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] = Self.cacheDirectory
+    environment["NO_COLOR"] = noColor ? "1" : nil
+    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    return environment
+  }
+
   /// Runs `executable` (default holoc) in the project folder (or `folder` inside it).
   @discardableResult
   private func run(
-    _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil
+    _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil,
+    noColor: Bool = true
   ) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable ?? Self.holocPath)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: "\(project!)/\(folder)", isDirectory: true)
-    var environment = ProcessInfo.processInfo.environment
-    environment["XDG_CACHE_HOME"] = Self.cacheDirectory
-    environment["NO_COLOR"] = "1"
-    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
-    process.environment = environment
+    process.environment = environment(noColor: noColor)
     let stdoutPath = "\(project!)/.stdout"
     let stderrPath = "\(project!)/.stderr"
     _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -84,6 +91,17 @@ final class CLITests: XCTestCase {
       status: process.terminationStatus,
       stdout: try String(contentsOfFile: stdoutPath, encoding: .utf8),
       stderr: try String(contentsOfFile: stderrPath, encoding: .utf8))
+  }
+
+  /// Runs holoc in the project folder with its stdout and stderr on a pseudo-terminal, as in
+  /// a user's terminal (through util-linux `script`, part of every Debian); returns the
+  /// status and what the terminal showed, its line ends read back as `\n`.
+  private func runOnTerminal(_ arguments: [String], noColor: Bool) throws -> (Int32, String) {
+    let command = ([Self.holocPath] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    let outcome = try run(
+      ["--quiet", "--return", "--command", command, "/dev/null"], executable: "/usr/bin/script",
+      noColor: noColor)
+    return (outcome.status, outcome.stdout.replacingOccurrences(of: "\r\n", with: "\n"))
   }
 
   private func jsonObjects(_ text: String) throws -> [[String: Any]] {
@@ -119,15 +137,66 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(try run(["--help"]).status, 0)
   }
 
+  func testHelpStatesEachDefaultOnceAndDevHasNoRelease() throws {
+    /// The help text of `option`, its wrapped lines joined.
+    func help(_ command: String, _ option: String) throws -> String {
+      let text = try run([command, "--help"]).stdout
+      let start = try XCTUnwrap(text.range(of: "\n  \(option) "), "\(command): \(option)")
+      let rest = text[start.upperBound...]
+      let end = rest.range(of: "\n  -")?.lowerBound ?? rest.endIndex
+      return rest[..<end].split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    XCTAssertEqual(try help("dev", "-O"), "<LEVEL> Optimisation level, 0 to 3 (default: 0).")
+    for command in ["build", "run", "test"] {
+      XCTAssertEqual(
+        try help(command, "-O"),
+        "<LEVEL> Optimisation level, 0 to 3 (default: 0, or 3 with --release).")
+    }
+    for command in ["test", "dev"] {
+      let timeout = try help(command, "--timeout")
+      XCTAssertEqual(timeout.components(separatedBy: "default").count, 2, timeout)
+    }
+  }
+
   func testUsageErrorsExit64() throws {
     try write(hello, to: "hello.holo")
     for arguments in [
       ["build", "-O4", "hello.holo"], ["build", "--emit", "wasm", "hello.holo"],
       ["build", "--frobnicate"], ["run", "--emit", "obj", "hello.holo"], ["frobnicate"],
       ["test", "--jobs", "0"], ["test", "--timeout", "0"], ["check", "--format", "xml"],
+      ["dev", "-O4", "hello.holo"],
     ] {
       let outcome = try run(arguments)
       XCTAssertEqual(outcome.status, 64, "\(arguments): \(outcome.stderr)")
+    }
+  }
+
+  func testAnUnknownTargetCPUIsAUsageErrorListingLLVMsNames() throws {
+    try write(hello, to: "hello.holo")
+    for command in ["build", "run", "test", "dev"] {
+      for cpu in ["frobnicator", "i386", ""] {
+        let outcome = try run([command, "hello.holo", "--target-cpu", cpu])
+        XCTAssertEqual(outcome.status, 64, "\(command) \(cpu): \(outcome.stderr)")
+        XCTAssertTrue(
+          outcome.stderr.hasPrefix(
+            "Error: unknown target CPU `\(cpu)`; the valid names are:\n  native, "),
+          outcome.stderr)
+        for name in ["x86-64,", "x86-64-v3,", "haswell,"] {
+          XCTAssertTrue(outcome.stderr.contains(name), "\(name) in \(outcome.stderr)")
+        }
+        XCTAssertFalse(outcome.stderr.contains("LLVM"), outcome.stderr)
+      }
+    }
+  }
+
+  func testTargetCPUHelpListsTheNames() throws {
+    for command in ["build", "run", "test", "dev"] {
+      let outcome = try run([command, "--target-cpu", "help"])
+      XCTAssertEqual(outcome.status, 0, "\(command): \(outcome.stderr)")
+      let names = outcome.stdout.split(separator: "\n")
+      XCTAssertEqual(names.first, "native", outcome.stdout)
+      XCTAssertTrue(names.contains("x86-64") && names.contains("znver3"), outcome.stdout)
+      XCTAssertFalse(names.contains("i386"), outcome.stdout)
     }
   }
 
@@ -173,6 +242,23 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(
       outcome.stderr.contains("⚒️ Typecheck[E0210]: unknown function `missing`"), outcome.stderr)
     XCTAssertFalse(outcome.stderr.contains("\u{1B}["), "no colour when stderr is not a terminal")
+  }
+
+  func testAMissingSemicolonIsOneDiagnosticAtTheEndOfItsLine() throws {
+    try write("let a = 1\nlet b = 2;\nprintln(a + b);\n", to: "semi.holo")
+    let outcome = try run(["check", "semi.holo"])
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertEqual(
+      outcome.stderr,
+      """
+      ⚒️ Parsing[E0010]: expected `;`, found keyword `let`
+
+      semi.holo:1:10
+         1 │ let a = 1
+           │          ─ add `;` here
+
+
+      """)
   }
 
   func testJSONDiagnosticsShape() throws {
@@ -456,6 +542,27 @@ final class CLITests: XCTestCase {
       1 passed, 2 failed
 
       """)
+  }
+
+  func testTestColoursOkAndFailedOnlyOnATerminalWithoutNoColor() throws {
+    try write(suite, to: "suite.holo")
+    let (status, coloured) = try runOnTerminal(
+      ["test", "suite.holo", "--jobs", "1"], noColor: false)
+    XCTAssertEqual(status, 1)
+    let green = "\u{1B}[32mok\u{1B}[0m"
+    let red = "\u{1B}[31mFAILED\u{1B}[0m"
+    XCTAssertTrue(
+      coloured.hasPrefix(
+        "test adds ... \(green)\ntest wrong_sum ... \(red)\ntest divides ... \(red)\n"),
+      coloured)
+    XCTAssertTrue(coloured.hasSuffix("\n1 passed, 2 failed\n"), coloured)
+
+    let (_, noColor) = try runOnTerminal(["test", "suite.holo"], noColor: true)
+    XCTAssertTrue(noColor.hasPrefix("test adds ... ok\n"), noColor)
+    XCTAssertFalse(noColor.contains("\u{1B}["), noColor)
+    let piped = try run(["test", "suite.holo"], noColor: false)
+    XCTAssertTrue(piped.stdout.hasPrefix("test adds ... ok\n"), piped.stdout)
+    XCTAssertFalse(piped.stdout.contains("\u{1B}["), piped.stdout)
   }
 
   func testTestJSONOutput() throws {

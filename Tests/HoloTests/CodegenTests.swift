@@ -80,4 +80,35 @@ final class CodegenTests: XCTestCase {
       XCTAssertEqual(plain, ["add", "greet", "tick"], "\(mode): \(symbols)")
     }
   }
+
+  func testTargetCPUsAreLLVMsSixtyFourBitProcessors() {
+    XCTAssertEqual(TargetCPU.validNames.first, "native")
+    for name in ["x86-64", "x86-64-v3", "generic", "haswell", "znver3"] {
+      XCTAssertTrue(TargetCPU.validNames.contains(name), name)
+    }
+    for name in ["i386", "pentium4", "help", ""] {
+      XCTAssertFalse(TargetCPU.validNames.contains(name), name)
+    }
+  }
+
+  func testEveryTargetCPUGeneratesCode() throws {
+    let (program, sources) = try analyze(library)
+    for cpu in TargetCPU.validNames {
+      let options = CodegenOptions(
+        mode: .release, optimizationLevel: 3, targetCPU: cpu, entry: .none)
+      XCTAssertFalse(
+        try Codegen.generate(program, sources: sources, options: options, emit: .object).isEmpty)
+    }
+  }
+
+  func testAnUnknownTargetCPUIsAnErrorNotAnLLVMAbort() throws {
+    let (program, sources) = try analyze(library)
+    for cpu in ["frobnicator", "i386"] {
+      let options = CodegenOptions(
+        mode: .release, optimizationLevel: 0, targetCPU: cpu, entry: .none)
+      XCTAssertThrowsError(
+        try Codegen.generate(program, sources: sources, options: options, emit: .object)
+      ) { XCTAssertEqual("\($0)", "unknown target CPU `\(cpu)`") }
+    }
+  }
 }

@@ -463,7 +463,7 @@ final class ParserTests: XCTestCase {
       + String(repeating: ")", count: depth) + ";\nlet y = 2;"
     let (syntax, diagnostics, _) = parse(text)
     XCTAssertEqual(diagnostics.map(\.code), [.nestingTooDeep])
-    XCTAssertEqual(syntax.items.map(SExpression.item), ["(let y 2)"])
+    XCTAssertEqual(syntax.items.map(SExpression.item), ["(let x <invalid>)", "(let y 2)"])
   }
 
   // MARK: Recovery
@@ -522,10 +522,115 @@ final class ParserTests: XCTestCase {
         "expected `,` or `)`, found `b`",
         "unexpected character `@`",
       ])
-    XCTAssertEqual(diagnostics.map { file.location(of: $0.span!.start).line }, [2, 4, 5, 6])
+    // The missing `;` is reported at the end of line 3, where it belongs.
+    XCTAssertEqual(diagnostics.map { file.location(of: $0.span!.start).line }, [2, 3, 5, 6])
     guard case .function(let main) = syntax.items.first else { return XCTFail("no main") }
-    // `let c` survives the missing `;` before it.
-    XCTAssertTrue(main.body.statements.map(SExpression.statement).contains("(let c 3)"))
+    // Both `let b` and `let c` survive the missing `;` between them.
+    let statements = main.body.statements.map(SExpression.statement)
+    XCTAssertTrue(
+      statements.contains("(let b 2)") && statements.contains("(let c 3)"), "\(statements)")
+  }
+
+  /// Asserts `text` has exactly one error, `message`, at the empty span just after the
+  /// first occurrence of `before`, labelled "add `symbol` here"; returns the items.
+  private func assertForgottenAtLineEnd(
+    _ text: String, _ message: String, after before: String, adding symbol: String,
+    file: StaticString = #filePath, line: UInt = #line
+  ) -> [String] {
+    let (syntax, diagnostics, _) = parse(text)
+    XCTAssertEqual(diagnostics.map(\.message), [message], file: file, line: line)
+    let expected = text.utf8.distance(
+      from: text.startIndex, to: text.range(of: before)!.upperBound)
+    XCTAssertEqual(diagnostics.first?.span?.start, expected, file: file, line: line)
+    XCTAssertEqual(diagnostics.first?.span?.end, expected, file: file, line: line)
+    XCTAssertEqual(
+      diagnostics.first?.labels.map(\.message), ["add `\(symbol)` here"], file: file, line: line)
+    XCTAssertEqual(
+      diagnostics.first?.labels.first?.span, diagnostics.first?.span, file: file, line: line)
+    return syntax.items.map(SExpression.item)
+  }
+
+  func testASemicolonForgottenAtTheEndOfALineIsReportedThereAndKeepsBothStatements() {
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "let a = 1\nlet b = 2;", "expected `;`, found keyword `let`", after: "= 1", adding: ";"),
+      ["(let a 1)", "(let b 2)"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "foo()\nbar(x);", "expected `;`, found `bar`", after: "foo()", adding: ";"),
+      ["(call foo)", "(call bar x);"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "x = 1\n// why\ny += 2;", "expected `;`, found `y`", after: "= 1", adding: ";"),
+      ["(= x 1)", "(+= y 2)"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "fn f() -> i64 {\n  return 1\n  g();\n}", "expected `;`, found `g`", after: "return 1",
+        adding: ";"),
+      ["(fn f -> i64 (block (return 1) (call g);))"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "fn f() {\n  let a = 1\n}", "expected `;`, found `}`", after: "= 1", adding: ";"),
+      ["(fn f (block (let a 1)))"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "let a = 1\n", "expected `;`, found end of file", after: "= 1", adding: ";"),
+      ["(let a 1)"])
+  }
+
+  func testAMissingSemicolonWithinALineSkipsTheRestButKeepsTheStatement() {
+    let (syntax, diagnostics, source) = parse("let a = 1 2 3;\nf(a) g(a);\nlet b = a;")
+    XCTAssertEqual(
+      diagnostics.map(\.message), ["expected `;`, found `2`", "expected `;`, found `g`"])
+    XCTAssertEqual(diagnostics.map { $0.span.map(source.text(of:)) }, ["2", "g"])
+    XCTAssertEqual(diagnostics.map(\.labels.count), [0, 0])
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item), ["(let a 1)", "(call f a)", "(let b a)"])
+  }
+
+  func testAForgottenClosingParenthesisKeepsWhatItCloses() {
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "let x = f(1, 2\nprintln(x);", "expected `,` or `)`, found `println`", after: "2",
+        adding: ")"),
+      ["(let x (call f 1 2))", "(call println x);"])
+    XCTAssertEqual(
+      assertForgottenAtLineEnd(
+        "let x = (1 + 2\nprintln(x);", "expected `)`, found `println`", after: "2", adding: ")"),
+      ["(let x (paren (+ 1 2)))", "(call println x);"])
+    // Before a token no list continues into, the error points at that token.
+    let (syntax, diagnostics, source) = parse("fn f(a: i64 {\n  a\n}\nlet y = g(f(1);\nf(y)")
+    XCTAssertEqual(
+      diagnostics.map(\.message),
+      ["expected `,` or `)`, found `{`", "expected `,` or `)`, found `;`"])
+    XCTAssertEqual(diagnostics.map { $0.span.map(source.text(of:)) }, ["{", ";"])
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item),
+      ["(fn f (a i64) (block a))", "(let y (call g (call f 1)))", "(call f y)"])
+  }
+
+  func testABrokenStatementKeepsWhatLaterCodeDependsOn() {
+    // A `let` still binds its name, a `return` still returns, and a block's last
+    // expression still gives the block's value; other broken statements are dropped.
+    let (syntax, diagnostics, _) = parse(
+      """
+      let a = 1 +;
+      let b: i64 = ) 2;
+      fn f() -> i64 {
+        return 1 * ;
+      }
+      fn g() -> i64 {
+        h(;
+        2 +
+      }
+      """)
+    XCTAssertEqual(diagnostics.count, 5, "\(diagnostics.map(\.message))")
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item),
+      [
+        "(let a <invalid>)", "(let b i64 <invalid>)", "(fn f -> i64 (block (return <invalid>)))",
+        "(fn g -> i64 (block <invalid>))",
+      ])
   }
 
   func testErrorsInsideTemplatesStayInside() {
@@ -541,7 +646,7 @@ final class ParserTests: XCTestCase {
       diagnostics.map(\.message),
       ["expected expression, found `;`", "expected identifier, found `(`"])
     XCTAssertEqual(
-      syntax.items.map(SExpression.item), ["(call println x);", "(call foo);"])
+      syntax.items.map(SExpression.item), ["(let x <invalid>)", "(call println x);", "(call foo);"])
   }
 
   // MARK: Performance

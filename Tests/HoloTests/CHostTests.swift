@@ -134,6 +134,58 @@ final class CHostTests: XCTestCase {
       lines[patched].split(separator: " ").last.flatMap { Int($0) })
   }
 
+  func testDevHostIsToldToRebuildWhenAnExportChangesItsSignature() throws {
+    let prefix = try Installation.prefix()
+    let source = try copyExample()
+    let build = "\(work!)/build"
+    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON"])
+    try cmake(["--build", build])
+
+    let events = "\(work!)/events"
+    let output = "\(work!)/output"
+    _ = FileManager.default.createFile(atPath: output, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
+    process.arguments = [
+      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
+      "\(source)/gameplay.holo", "--", "3000", "20",
+    ]
+    process.environment = Installation.environment
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    let read = { (path: String) in
+      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+    XCTAssertTrue(wait { read(output).contains("tick 2:") }, read(output))
+
+    // The host calls `describe` with the C signature it was compiled with.
+    let gameplay = "\(source)/gameplay.holo"
+    try String(contentsOfFile: gameplay, encoding: .utf8)
+      .replacingOccurrences(
+        of: "export fn describe(tick: i64, position: i64) -> string {\n    `tick",
+        with: "export fn describe(tick: i64, position: i64, round: i64) -> string {\n    `round {round}, tick"
+      )
+      .write(toFile: gameplay, atomically: true, encoding: .utf8)
+    XCTAssertTrue(wait { read(events).contains(#""event":"host_abi_changed""#) }, read(events))
+    XCTAssertTrue(read(events).contains(#""functions":["describe"]"#), read(events))
+    XCTAssertFalse(read(events).contains(#""event":"restart""#), read(events))
+
+    // Rebuilt against the new header, the host is restarted and calls the new version.
+    let main = "\(source)/main.c"
+    try String(contentsOfFile: main, encoding: .utf8)
+      .replacingOccurrences(of: "describe(tick, position)", with: "describe(tick, position, 7)")
+      .write(toFile: main, atomically: true, encoding: .utf8)
+    try cmake(["--build", build])
+    XCTAssertTrue(wait { read(output).contains("round 7, tick") }, read(events))
+    XCTAssertTrue(read(events).contains("was rebuilt"), read(events))
+  }
+
   /// Polls `condition` for up to 30 s.
   private func wait(_ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(30)

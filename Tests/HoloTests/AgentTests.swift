@@ -127,6 +127,10 @@ final class AgentTests: XCTestCase {
     assertApplied(facts.valueAck, id: 2, stale: [])
     XCTAssertEqual(facts.after, "value 2")
     XCTAssertEqual(facts.status?.live, 2)
+    // `value` was replaced too, but its old version returns at once: only spin is reported.
+    XCTAssertEqual(facts.frames?.id, 4)
+    XCTAssertEqual(facts.frames?.scanned, 1)
+    XCTAssertEqual(facts.frames?.stale, ["holo.slot.spin()->()"])
     XCTAssertEqual(facts.stderr, "")
     XCTAssertNil(facts.daemonError)
   }
@@ -238,10 +242,17 @@ final class AgentTests: XCTestCase {
     var daemonError: String?
   }
 
+  struct Frames: Decodable {
+    var id: UInt64
+    var scanned: Int
+    var stale: [String]
+  }
+
   struct StaleFacts: Decodable {
     var before, after: String?
     var spinAck, valueAck: Ack?
     var status: Status?
+    var frames: Frames?
     var stderr: String
     var daemonError: String?
   }

@@ -26,7 +26,7 @@ import time
 TESTS = os.path.dirname(os.path.abspath(__file__))
 RUNTIME_INCLUDE = os.path.join(TESTS, "..", "..", "include")
 
-HELLO, PATCH, PATCH_ACK, STATUS, STATUS_REPLY = 1, 2, 3, 4, 5
+HELLO, PATCH, PATCH_ACK, STATUS, STATUS_REPLY, FRAMES, FRAMES_REPLY = 1, 2, 3, 4, 5, 6, 7
 
 SLOT_VALUE = "holo.slot.value()->i64"
 SLOT_VALUE_WIDE = "holo.slot.value(i64)->i64"
@@ -147,6 +147,16 @@ class Session:
             "live": reader.take("<I"),
             "freed": reader.take("<I"),
             "rss_kib": reader.take("<Q"),
+        }
+
+    def frames(self, request_id):
+        self.send(bytes([FRAMES]) + struct.pack("<Q", request_id))
+        kind, reader = self.receive()
+        assert kind == FRAMES_REPLY, kind
+        return {
+            "id": reader.take("<Q"),
+            "scanned": reader.take("<B"),
+            "stale": [reader.string() for _ in range(reader.take("<I"))],
         }
 
     def next_line(self, pattern, timeout=5.0):
@@ -292,6 +302,8 @@ def scenario_stale(session, workdir, facts):
     facts["value_ack"] = session.patch(2, value, [value_update(1)])
     facts["after"] = session.next_line(r"value 2")
     facts["status"] = session.status(3)
+    # Still looping in version 0: asked again, the agent still finds its frame.
+    facts["frames"] = session.frames(4)
 
 
 def scenario_memory(session, workdir, facts, count=1000):

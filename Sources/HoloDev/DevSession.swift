@@ -388,9 +388,14 @@ final class DevSession {
 
   // MARK: Frames of replaced code
 
-  /// The names of the functions whose slots are `slots`, sorted.
+  /// The names of the functions whose slots are `slots`, sorted. A slot of a signature
+  /// the program no longer has is named after the function its symbol names.
   private func functionNames(ofSlots slots: Set<String>, in build: Build) -> [String] {
-    build.program.functions.filter { slots.contains(Symbols.slot(of: $0)) }.map(\.name).sorted()
+    let prefix = "holo.slot."
+    return slots.map { slot in
+      build.program.functions.first { Symbols.slot(of: $0) == slot }?.name
+        ?? String(slot.dropFirst(prefix.count).prefix { $0 != "(" })
+    }.sorted()
   }
 
   private func describe(_ functions: [String], in build: Build) -> String {
@@ -410,7 +415,6 @@ final class DevSession {
     current.waiting = waiting
     running = current
     let functions = functionNames(ofSlots: waiting.slots, in: build)
-    guard !functions.isEmpty else { return }
     reporter.waiting(
       functions: functions,
       reason:

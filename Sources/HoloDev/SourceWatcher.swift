@@ -25,8 +25,8 @@ final class SourceWatcher: @unchecked Sendable {
   /// saves (a formatter, a script, an editor saving all files): the series is collected
   /// with `seriesQuietMs` of quiet, so it becomes one change of the final text. A lone
   /// save waits only `debounceMs`.
-  static let seriesGapMs = 25.0
-  static let seriesQuietMs: Int32 = 20
+  static let seriesGapMs = 50.0
+  static let seriesQuietMs: Int32 = 30
   /// A continuous stream of changes is still reported this often.
   static let maximumDelayMs = 300.0
 

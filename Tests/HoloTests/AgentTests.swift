@@ -135,6 +135,16 @@ final class AgentTests: XCTestCase {
     XCTAssertNil(facts.daemonError)
   }
 
+  func testAPointerToAVersionIsNotAFrameOfIt() throws {
+    let facts = try scenario("pointer", as: PointerFacts.self)
+    XCTAssertEqual(facts.before, "value 1")
+    assertApplied(facts.valueAck, id: 1, stale: [])
+    XCTAssertEqual(facts.after, "value 2")
+    XCTAssertEqual(facts.frames?.scanned, 1)
+    XCTAssertEqual(facts.frames?.stale, [])
+    XCTAssertNil(facts.daemonError)
+  }
+
   func testThousandPatchesKeepMemoryBounded() throws {
     let facts = try scenario("memory", as: MemoryFacts.self)
     XCTAssertEqual(facts.failures, [])
@@ -254,6 +264,13 @@ final class AgentTests: XCTestCase {
     var status: Status?
     var frames: Frames?
     var stderr: String
+    var daemonError: String?
+  }
+
+  struct PointerFacts: Decodable {
+    var before, after: String?
+    var valueAck: Ack?
+    var frames: Frames?
     var daemonError: String?
   }
 

@@ -169,7 +169,8 @@ final class CHostTests: XCTestCase {
     try String(contentsOfFile: gameplay, encoding: .utf8)
       .replacingOccurrences(
         of: "export fn describe(tick: i64, position: i64) -> string {\n    `tick",
-        with: "export fn describe(tick: i64, position: i64, round: i64) -> string {\n    `round {round}, tick"
+        with:
+          "export fn describe(tick: i64, position: i64, round: i64) -> string {\n    `round {round}, tick"
       )
       .write(toFile: gameplay, atomically: true, encoding: .utf8)
     XCTAssertTrue(wait { read(events).contains(#""event":"host_abi_changed""#) }, read(events))

@@ -306,6 +306,15 @@ def scenario_stale(session, workdir, facts):
     facts["frames"] = session.frames(4)
 
 
+def scenario_pointer(session, workdir, facts):
+    """The stack holds value()'s address but no frame of it: patching value is not stale."""
+    facts["before"] = session.next_line(r"value 1")
+    value = compile_patch(workdir, "value", "1", value=2)
+    facts["value_ack"] = session.patch(1, value, [value_update(1)])
+    facts["after"] = session.next_line(r"value 2")
+    facts["frames"] = session.frames(2)
+
+
 def scenario_memory(session, workdir, facts, count=1000):
     """Many successive patches of one function: old versions are freed, memory stays flat."""
     template = compile_patch(workdir, "value", "@@@@", value=2)
@@ -409,6 +418,7 @@ def scenario_unloadable(session, workdir, facts):
 SCENARIOS = {
     "patches": ("sleep", scenario_patches),
     "stale": ("spin", scenario_stale),
+    "pointer": ("pointer", scenario_pointer),
     "memory": ("sleep", scenario_memory),
     "busy": ("busy", scenario_busy),
     "blocking": ("read", scenario_blocking),

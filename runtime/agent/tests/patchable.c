@@ -10,6 +10,8 @@
  *   busy   call value() in a tight loop, printing `value V` (and flushing) every 20 ms
  *   hold   per line of stdin: print the string greeting() returned for the previous
  *          line, so the string is held (in a frame of version 0) while waiting for input
+ *   pointer  as sleep, with the address of value()'s version 0 kept on the stack (as an
+ *          optimised caller that inlined it keeps it for its guard): not a frame of it
  * tick() prints `value V` with V = value().
  */
 #include "dev_symbols.h"
@@ -112,8 +114,18 @@ static void call_busily(void) {
   }
 }
 
+static void tick_holding_a_pointer(void) {
+  int64_t (*volatile held)(void) = value_0;
+  for (;;) {
+    tick_slot();
+    holo_sleep_ms(held == value_slot ? 5 : 6);
+  }
+}
+
 static void entry(void) {
-  if (strcmp(mode, "busy") == 0) {
+  if (strcmp(mode, "pointer") == 0) {
+    tick_holding_a_pointer();
+  } else if (strcmp(mode, "busy") == 0) {
     call_busily();
   } else if (strcmp(mode, "spin") == 0) {
     spin_slot();

@@ -207,8 +207,7 @@ final class ModuleEmitter {
     let constructor = LLVMAddFunction(module, "holo.start_agent", type)!
     LLVMSetLinkage(constructor, LLVMInternalLinkage)
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
-    let start = LLVMAddFunction(module, "holo_agent_start", type)!
-    LLVMBuildCall2(builder, type, start, nil, 0, "")
+    LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
     LLVMBuildRetVoid(builder)
     var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
     let entryType = LLVMStructTypeInContext(context, &fields, 3, 0)!
@@ -220,6 +219,13 @@ final class ModuleEmitter {
     let global = LLVMAddGlobal(module, LLVMTypeOf(table), "llvm.global_ctors")!
     LLVMSetInitializer(global, table)
     LLVMSetLinkage(global, LLVMAppendingLinkage)
+  }
+
+  /// The patch agent's entry point, `void holo_agent_start(void)`: a reference to it is what
+  /// links the agent into a dev program or library.
+  private func agentStart() -> LLVMValueRef {
+    if let known = LLVMGetNamedFunction(module, "holo_agent_start") { return known }
+    return LLVMAddFunction(module, "holo_agent_start", LLVMFunctionType(voidType, nil, 0, 0))!
   }
 
   /// The entry of a program with neither `fn main` nor top-level statements: it does nothing.
@@ -270,13 +276,14 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened. Until `finishProgramInfo` runs
-  /// (after optimisation) it is only a declaration: taking the functions' addresses
-  /// earlier would stop LLVM from optimising their calling convention.
+  /// name the function in which a stack overflow happened, and in a dev program the patch
+  /// agent's entry point. Until `finishProgramInfo` runs (after optimisation) it is only a
+  /// declaration: taking the functions' addresses earlier would stop LLVM from optimising
+  /// their calling convention.
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
-    var fields: [LLVMTypeRef?] = [pointerType, i64Type]
-    let type = LLVMStructTypeInContext(context, &fields, 2, 0)
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType]
+    let type = LLVMStructTypeInContext(context, &fields, 3, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
@@ -297,8 +304,13 @@ final class ModuleEmitter {
     }
     let table = constantArray(
       of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
-    var fields: [LLVMValueRef?] = [table, LLVMConstInt(i64Type, UInt64(entries.count), 0)]
-    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 2, 0))
+    // Test executables are never patched, so only dev programs carry the agent.
+    let startAgent =
+      options.mode == .dev && options.entry == .program ? agentStart() : LLVMConstNull(pointerType)
+    var fields: [LLVMValueRef?] = [
+      table, LLVMConstInt(i64Type, UInt64(entries.count), 0), startAgent,
+    ]
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
     LLVMSetGlobalConstant(global, 1)
     LLVMSetLinkage(global, LLVMPrivateLinkage)
   }

@@ -22,7 +22,7 @@ final class AgentTests: XCTestCase {
 
   func testExecutablesWithoutTheAgentHaveNoTraceOfIt() throws {
     let program = try AgentBuild.shared.program(withAgent: false)
-    let symbols = try runProcess("/usr/bin/env", ["nm", "--defined-only", program])
+    let symbols = try runProcess("/usr/bin/env", ["nm", program])
     XCTAssertFalse(symbols.stdout.contains("holo_agent"), symbols.stdout)
     let dynamic = try runProcess("/usr/bin/env", ["readelf", "-d", program])
     XCTAssertFalse(dynamic.stdout.contains("LLVM"), dynamic.stdout)
@@ -343,12 +343,10 @@ enum AgentLayout {
   static let testsDirectory = agentDirectory.appendingPathComponent("tests")
   /// The flags the driver compiles the agent with (the runtime's, plus LLVM's headers).
   static let agentFlags = RuntimeLayout.runtimeFlags + ["-g", "-I", "/usr/lib/llvm-19/include"]
-  /// What a dev executable is linked with besides the runtime. The runtime refers to the
-  /// agent only weakly, which does not pull an archive member in: `-u` does. LLVM is not
-  /// linked: the agent loads it with dlopen when it activates.
-  static let agentLinkFlags = [
-    "-Wl,--undefined=holo_agent_start", "-rdynamic", "-lpthread", "-ldl",
-  ]
+  /// What a dev executable is linked with besides the runtime and the agent archive (which
+  /// the program's reference to `holo_agent_start` pulls in). LLVM is not linked: the
+  /// agent loads it with dlopen when it activates.
+  static let agentLinkFlags = ["-rdynamic", "-lpthread", "-ldl"]
 
   static var agentSources: [URL] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: agentDirectory.path)) ?? []
@@ -406,6 +404,7 @@ final class AgentBuild: Sendable {
     }
     let source = AgentLayout.testsDirectory.appendingPathComponent("patchable.c").path
     var arguments = ["cc"] + RuntimeLayout.runtimeFlags + ["-Werror", source]
+    if !withAgent { arguments.append("-DPATCHABLE_RELEASE") }
     arguments += CompiledRuntime.shared.objects
     arguments += withAgent ? [archive] + AgentLayout.agentLinkFlags : []
     arguments += ["-o", executable, "-lm"]

@@ -141,6 +141,9 @@ typedef struct holo_function_info {
 typedef struct holo_program_info {
   const holo_function_info *functions;
   int64_t function_count;
+  /* Dev executables: holo_agent_start, which holo_main calls before the entry function.
+   * NULL elsewhere, so a release executable does not refer to the agent at all. */
+  void (*start_agent)(void);
 } holo_program_info;
 
 typedef struct holo_test_info {
@@ -158,6 +161,11 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
  * runtime failure). */
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program);
+
+/* ---- Dev builds (docs/PATCHING.md) -------------------------------------------------
+ * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
+ * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */
+void holo_agent_start(void);
 
 #ifdef __cplusplus
 }

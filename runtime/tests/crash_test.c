@@ -47,8 +47,8 @@ static const holo_function_info functions[] = {
     {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1}},
 };
 
-static const holo_program_info program = {functions, sizeof functions / sizeof functions[0]};
-static const holo_program_info empty_program = {NULL, 0};
+static const holo_program_info program = {functions, sizeof functions / sizeof functions[0], NULL};
+static const holo_program_info empty_program = {NULL, 0, NULL};
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";

@@ -45,6 +45,6 @@ static const holo_function_info functions[] = {
     {(const void *)recurse, "recurse", {"deep.holo", 14, 1}},
 };
 
-static const holo_program_info program = {functions, 1};
+static const holo_program_info program = {functions, 1, NULL};
 
 int main(int argc, char **argv) { return holo_test_main(argc, argv, tests, 3, &program); }

@@ -1,6 +1,6 @@
 /* Imitates a dev build of a holo program: every call goes through a slot holding the
  * current version of the callee, versions are named `holo.NAME(...)->R#N`, and the
- * program starts through holo_main, which starts the patch agent.
+ * program starts through holo_main, which starts the patch agent its program info names.
  *
  * Modes (argv[1]):
  *   sleep  loop: tick(), sleep 5 ms
@@ -129,7 +129,15 @@ static void entry(void) {
   }
 }
 
+/* A dev build names the agent in its program info; PATCHABLE_RELEASE builds the program
+ * as a release build would, without the agent. */
+#ifdef PATCHABLE_RELEASE
+static const holo_program_info program = {NULL, 0, NULL};
+#else
+static const holo_program_info program = {NULL, 0, holo_agent_start};
+#endif
+
 int main(int argc, char **argv) {
   mode = argc > 1 ? argv[1] : "sleep";
-  return holo_main(argc, argv, entry, NULL);
+  return holo_main(argc, argv, entry, &program);
 }

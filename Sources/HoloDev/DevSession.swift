@@ -167,7 +167,10 @@ final class DevSession {
       return
     }
     if running == nil {
-      guard start(build, input: nextInput, since: began) else { return }
+      // Code that only moved is no reason to run an ended program again.
+      guard change?.changesCode != false, start(build, input: nextInput, since: began) else {
+        return
+      }
     } else if let change {
       guard update(with: change, build, since: began) else { return }
     }
@@ -186,7 +189,7 @@ final class DevSession {
         reason: "the entry function `\(entryName)` changed; its running frame cannot be patched",
         since: began)
     }
-    if !change.patch.isEmpty {
+    if !change.patch.isEmpty || !change.moved.isEmpty {
       switch patch(change, build, since: began) {
       case .applied(let stale):
         if !stale.isEmpty {
@@ -199,7 +202,8 @@ final class DevSession {
         }
       case .notApplied(let reason):
         return restartOrWarn(
-          build, functions: change.patch.map(build.index.name), reason: reason, since: began)
+          build, functions: change.patch.union(change.moved).map(build.index.name),
+          reason: reason, since: began)
       case .programEnded:
         return running == nil && start(build, input: nextInput, since: began)
       }
@@ -246,9 +250,13 @@ final class DevSession {
     nextPatchVersion += 1
     let patch: Patch
     do {
-      patch = try Codegen.generatePatch(
-        build.program, sources: build.sources, functions: change.patch, version: version,
-        existingSlots: running!.slots, options: options.settings.codegenOptions(entry: .none))
+      // Functions that only moved need no code, only their line writes.
+      patch =
+        change.patch.isEmpty
+        ? .noCode
+        : try Codegen.generatePatch(
+          build.program, sources: build.sources, functions: change.patch, version: version,
+          existingSlots: running!.slots, options: options.settings.codegenOptions(entry: .none))
     } catch {
       reporter.diagnostics(
         [Diagnostic(.codegenFailed, "compiling the patch failed: \(error)", at: nil)],
@@ -257,9 +265,13 @@ final class DevSession {
     }
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
+    let lineWrites = change.startLines.map { id, line in
+      (symbol: Symbols.lineBase(of: build.program.functions[id.index]), value: UInt64(line))
+    }
     let frame = AgentMessage.patch(
-      id: UInt64(version), newSlots: patch.newSlots, object: patch.object,
-      updates: patch.updates.map { ($0.slot, $0.function) })
+      id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
+      object: patch.object, updates: patch.updates.map { ($0.slot, $0.function) },
+      dataWrites: lineWrites.sorted { $0.symbol < $1.symbol })
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .notApplied(reason: "the patch agent did not acknowledge the patch")
     }
@@ -271,9 +283,12 @@ final class DevSession {
       }
     }
     running?.build = build
-    reporter.patch(
-      functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
-      applyMs: elapsedMs(since: sent))
+    // Moving code is not patching it: a change that only moved functions is no `patch` event.
+    if !change.patch.isEmpty {
+      reporter.patch(
+        functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
+        applyMs: elapsedMs(since: sent))
+    }
     guard !ack.staleSlots.isEmpty else { return .applied(stale: []) }
     let stale = replaced.filter { ack.staleSlots.contains($0.slot) }
     return .applied(stale: stillStale(stale, agent: agent, build: build))
@@ -341,8 +356,8 @@ final class DevSession {
         existingSlots: current.slots, options: options.settings.codegenOptions(entry: .none))
     else { return nil }
     let frame = AgentMessage.patch(
-      id: UInt64(version), newSlots: newSlot.map { [$0] } ?? [], object: empty.object,
-      updates: [update])
+      id: UInt64(version), newSlots: newSlot.map { [$0] } ?? [], newCells: [],
+      object: empty.object, updates: [update], dataWrites: [])
     guard let ack = send(frame, id: UInt64(version), to: agent), ack.applied else { return nil }
     return ack
   }

@@ -82,7 +82,7 @@ final class AgentTests: XCTestCase {
 
   func testBodySignatureAndRejectedPatches() throws {
     let facts = try scenario("patches", as: PatchFacts.self)
-    XCTAssertEqual(facts.hello, Hello(type: 1, version: 1, pidMatches: true))
+    XCTAssertEqual(facts.hello, Hello(type: 1, version: 2, pidMatches: true))
     // The agent loaded LLVM when it activated.
     XCTAssertEqual(facts.llvmMapped, true)
     XCTAssertEqual(facts.before, "value 1")
@@ -193,6 +193,29 @@ final class AgentTests: XCTestCase {
     XCTAssertEqual(facts.stderr, "")
   }
 
+  func testDataWritesNewCellsAndPatchesWithoutAnObject() throws {
+    let facts = try scenario("cells", as: CellFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "line 7 value 1")
+    // An empty object: nothing linked, one cell written.
+    assertApplied(facts.movedAck, id: 1, stale: [])
+    XCTAssertEqual(facts.afterMove, "line 42 value 1")
+    // A new cell the agent creates, written before the slot that lets code read it.
+    assertApplied(facts.freshAck, id: 2, stale: [])
+    XCTAssertEqual(facts.afterFresh, "line 43 value 9")
+    // A failed write changes nothing, not even the writes before it.
+    assertRejected(
+      facts.unknownCellAck, id: 3, containing: "unknown cell `holo.line.nothing()->()`")
+    XCTAssertEqual(facts.afterUnknown, "line 43 value 9")
+    // No object, one slot update back to version 0.
+    assertApplied(facts.repointAck, id: 4, stale: [])
+    XCTAssertEqual(facts.afterRepoint, "line 43 value 1")
+    assertRejected(facts.truncatedAck, id: 5, containing: "malformed PATCH message")
+    // Only patch 2 linked code, and no slot points into it any more.
+    XCTAssertEqual(try XCTUnwrap(facts.status).live + facts.status!.freed, 1)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
   // MARK: - Scenario results
 
   struct Hello: Decodable, Equatable {
@@ -225,6 +248,14 @@ final class AgentTests: XCTestCase {
     var corruptAck, unfilledSlotAck: Ack?
     var status: Status?
     var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct CellFacts: Decodable {
+    var before, afterMove, afterFresh, afterUnknown, afterRepoint: String?
+    var movedAck, freshAck, unknownCellAck, repointAck, truncatedAck: Ack?
+    var status: Status?
     var stderr: String
     var daemonError: String?
   }

@@ -316,6 +316,76 @@ final class DevTests: XCTestCase {
     try session.waitForOutput("25\n25\n-1\n50\n")
   }
 
+  // MARK: Moving code
+
+  private static let sharingProgram = """
+    fn share(n: i64) -> i64 { 100 / n; }
+    fn main() {
+      let count = 0;
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        count += 1;
+        println(`{count}: {share(string_len(line))}`);
+      }
+    }
+    """
+
+  func testMovingCodeNeitherRestartsNorPatchesAndFailuresFollowIt() throws {
+    session = try DevSession(files: ["main.holo": Self.sharingProgram])
+    try session.waitForEvent("ready")
+    session.send("abcd")
+    try session.waitForOutput("1: 25\n")
+
+    // A blank line and a comment above everything: every function moves, main included.
+    try session.edit("main.holo", replacing: "fn share", with: "\n// shares\nfn share")
+    let moved = try session.waitForEvent("tests")
+    XCTAssertEqual(moved["selected"] as? Int, 0)
+    XCTAssertEqual(session.events(named: "patch").count, 0, "moving code patches nothing")
+    // A new function above main: it is patched in, main only moves.
+    try session.edit(
+      "main.holo", replacing: "fn main", with: "fn half(n: i64) -> i64 { n / 2; }\nfn main")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["half"])
+    session.send("ab")
+    try session.waitForOutput("1: 25\n2: 50\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+    XCTAssertEqual(session.events(named: "ready").count, 1, "the program kept running")
+
+    // share's code is still the executable's, which reads its new start line from its cell.
+    session.send("")
+    let exit = try session.waitForEvent("exit")
+    XCTAssertEqual(exit["status"] as? Int, 101)
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "division by zero")
+    XCTAssertEqual(failure?["line"] as? Int, 3)
+    XCTAssertEqual(failure?["column"] as? Int, 27)
+  }
+
+  func testAMovedFunctionEditedToFailReportsItsNewPlace() throws {
+    session = try DevSession(files: ["main.holo": Self.sharingProgram])
+    try session.waitForEvent("ready")
+    session.send("abcd")
+    try session.waitForOutput("1: 25\n")
+    try session.edit("main.holo", replacing: "fn share", with: "// shares\nfn share")
+    try session.waitForEvent("tests")
+
+    // Now share spans lines 2 to 5 and divides by zero for three-letter lines.
+    try session.edit(
+      "main.holo", replacing: "{ 100 / n; }", with: "{\n  let d = n - 3;\n  100 / d;\n}")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["share"])
+    session.send("abcde")
+    try session.waitForOutput("1: 25\n2: 50\n")
+    session.send("abc")
+    let exit = try session.waitForEvent("exit")
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "division by zero")
+    XCTAssertEqual(failure?["line"] as? Int, 4)
+    XCTAssertEqual(failure?["column"] as? Int, 3)
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
   // MARK: Tests
 
   func testOnlyTestsReachingTheChangeRun() throws {
@@ -443,11 +513,39 @@ final class ChangeSetTests: XCTestCase {
     XCTAssertTrue(change.isEmpty)
   }
 
-  func testAFunctionThatMovedIsPatchedAgain() throws {
+  /// The start lines the change writes, by function name.
+  private func startLines(_ change: ChangeSet, in text: String) throws -> [String: Int] {
+    let after = try index(text)
+    return Dictionary(uniqueKeysWithValues: change.startLines.map { (after.name($0), $1) })
+  }
+
+  func testAFunctionThatOnlyMovedIsNotPatchedButGetsItsNewStartLine() throws {
+    let moved = program.replacingOccurrences(of: "fn b()", with: "// two lines\n\nfn b()")
+    let (change, patch) = try change(from: program, to: moved)
+    XCTAssertEqual(patch, [])
+    XCTAssertFalse(change.isEmpty)
+    XCTAssertFalse(change.changesCode)
+    XCTAssertFalse(change.entryChanged, "the entry function only moved")
+    XCTAssertEqual(change.affectedTests, [])
+    // b and main moved two lines down, a did not; tests are not in the program's cells.
+    XCTAssertEqual(try startLines(change, in: moved), ["b": 4, "main": 5])
+    XCTAssertEqual(change.moved.count, 2)
+  }
+
+  func testAChangedFunctionThatMovedIsPatchedWithItsNewStartLine() throws {
+    let edited = program.replacingOccurrences(of: "fn a()", with: "\nfn a()")
+      .replacingOccurrences(of: "a() + 1", with: "a() + 2")
+    let (change, patch) = try change(from: program, to: edited)
+    XCTAssertEqual(patch, ["b"])
+    XCTAssertEqual(try startLines(change, in: edited), ["a": 2, "b": 3, "main": 4])
+    XCTAssertFalse(change.entryChanged)
+  }
+
+  func testAMoveOnTheSameLinesChangesTheColumnsAndIsPatched() throws {
     let (change, patch) = try change(
-      from: program, to: program.replacingOccurrences(of: "fn b()", with: "\nfn b()"))
-    XCTAssertEqual(patch, ["b", "main"], "b and main moved one line down; a did not")
-    XCTAssertTrue(change.entryChanged)
+      from: program, to: program.replacingOccurrences(of: "fn a()", with: "fn  a()"))
+    XCTAssertEqual(patch, ["a"])
+    XCTAssertEqual(change.moved, [])
   }
 
   func testASignatureChangePatchesTheCallers() throws {

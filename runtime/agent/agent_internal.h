@@ -30,7 +30,7 @@ enum {
   WIRE_PATCH_ACK = 3,
   WIRE_STATUS = 4,
   WIRE_STATUS_REPLY = 5,
-  WIRE_PROTOCOL_VERSION = 1,
+  WIRE_PROTOCOL_VERSION = 2,
 };
 
 /* A message being built; `failed` is set when memory ran out. */

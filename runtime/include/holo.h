@@ -101,11 +101,17 @@ void holo_sleep_ms(int64_t ms);
 HOLO_NORETURN void holo_exit(int32_t code);
 
 /* ---- Failures ---------------------------------------------------------------------
- * A source location the compiler emits as a constant next to each failing operation. */
+ * A source location the compiler emits as a constant next to each failing operation.
+ * In release builds `line` is the line and `line_base` is NULL. In dev builds `line_base`
+ * points at the enclosing function's line-base cell, which holds the line where the
+ * function starts, and `line` is relative to it: moving a function in its file then
+ * changes one cell (docs/PATCHING.md), not its code. The runtime resolves the line
+ * wherever it reports a location. */
 typedef struct holo_location {
   const char *file;
   int32_t line;
   int32_t column;
+  const int64_t *line_base;
 } holo_location;
 
 /* Reports a runtime failure and ends the program with status 101. The report is the line
@@ -118,8 +124,8 @@ HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_locat
 
 /* A C host's hook into runtime failures in the holo code it calls. holo_fail calls the
  * handler after flushing the runtime's stdout, with the message and the failing
- * expression's location (never NULL; an unknown location is file "<unknown>", line 0,
- * column 0). Both are valid only during the call. The holo code that failed cannot
+ * expression's location (never NULL, its line resolved and its line_base NULL; an unknown
+ * location is file "<unknown>", line 0, column 0). Both are valid only during the call. The holo code that failed cannot
  * continue, so the handler should not return: it may exit, or longjmp to a point the
  * host set up before calling into holo (holo values the failed call owned are leaked).
  * If it returns, the runtime prints the usual report and exits with status 101.

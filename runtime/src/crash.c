@@ -121,7 +121,8 @@ static void on_fatal_signal(int signal_number, siginfo_t *info, void *context) {
   const holo_function_info *function = function_containing(faulting_pc(context));
   if (function != NULL) {
     holo_report_failure(message, strlen(message), function->location.file,
-                        function->location.line, function->location.column, true);
+                        holo_location_line(&function->location), function->location.column,
+                        true);
   }
   holo_report_failure(message, strlen(message), NULL, 0, 0, true);
 }

@@ -36,7 +36,7 @@ static void list_tests(const holo_test_info *tests, int64_t test_count) {
     print_text("\t");
     print_text(tests[i].location.file);
     print_text("\t");
-    holo_print_i64(tests[i].location.line);
+    holo_print_i64(holo_location_line(&tests[i].location));
     print_text("\t");
     holo_print_i64(tests[i].location.column);
     holo_print_newline();

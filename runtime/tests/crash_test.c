@@ -39,12 +39,15 @@ __attribute__((noinline)) static void fault_in_c_library(void) {
   holo_print_u64(c_string_length((const char *)invalid_pointer));
 }
 
+/* A dev build's line-base cell: recurse starts on line 10 of deep.holo. */
+static int64_t recurse_line = 10;
+
 static const holo_function_info functions[] = {
-    {(const void *)overflow_stack, "overflow_stack", {"main.holo", 1, 1}},
-    {(const void *)recurse, "recurse", {"deep.holo", 10, 1}},
-    {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3}},
-    {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2}},
-    {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1}},
+    {(const void *)overflow_stack, "overflow_stack", {"main.holo", 1, 1, NULL}},
+    {(const void *)recurse, "recurse", {"deep.holo", 0, 1, &recurse_line}},
+    {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3, NULL}},
+    {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2, NULL}},
+    {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1, NULL}},
 };
 
 static const holo_program_info program = {functions, sizeof functions / sizeof functions[0], NULL};

@@ -10,6 +10,8 @@
  *   busy   call value() in a tight loop, printing `value V` (and flushing) every 20 ms
  *   hold   per line of stdin: print the string greeting() returned for the previous
  *          line, so the string is held (in a frame of version 0) while waiting for input
+ *   cells  loop: print `line L value V` with L = value()'s line-base cell, V = value(),
+ *          sleep 5 ms
  * tick() prints `value V` with V = value().
  */
 #include "dev_symbols.h"
@@ -26,6 +28,9 @@ int64_t (*value_slot)(void) HOLO_SYMBOL("holo.slot.value()->i64") = value_0;
 void (*tick_slot)(void) HOLO_SYMBOL("holo.slot.tick()->()") = tick_0;
 void (*spin_slot)(void) HOLO_SYMBOL("holo.slot.spin()->()") = spin_0;
 holo_string *(*greeting_slot)(void) HOLO_SYMBOL("holo.slot.greeting()->string") = greeting_0;
+
+/* value()'s line-base cell: the line where it starts. */
+int64_t value_line HOLO_SYMBOL("holo.line.value()->i64") = 7;
 
 static const char *mode;
 
@@ -112,6 +117,17 @@ static void call_busily(void) {
   }
 }
 
+static void print_lines(void) {
+  for (;;) {
+    print_text("line ");
+    holo_print_i64(value_line);
+    print_text(" value ");
+    holo_print_i64(value_slot());
+    holo_print_newline();
+    holo_sleep_ms(5);
+  }
+}
+
 static void entry(void) {
   if (strcmp(mode, "busy") == 0) {
     call_busily();
@@ -121,6 +137,8 @@ static void entry(void) {
     read_lines();
   } else if (strcmp(mode, "hold") == 0) {
     hold_greetings();
+  } else if (strcmp(mode, "cells") == 0) {
+    print_lines();
   } else {
     for (;;) {
       tick_slot();

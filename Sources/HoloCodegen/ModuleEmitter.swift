@@ -303,13 +303,43 @@ final class ModuleEmitter {
     return global
   }
 
-  /// Fills in the program info table with the functions that survived optimisation.
+  /// Fills in the program info table with the functions that survived optimisation, and
+  /// gives a patch the function table of its own functions.
   func finishProgramInfo() {
-    guard let global = programInfoGlobal else { return }
     // Optimisation may have merged or deleted the constants these caches point to.
     stringConstants.removeAll()
     cStringConstants.removeAll()
     locationConstants.removeAll()
+    if let global = programInfoGlobal {
+      let (table, count) = functionTable()
+      // Test executables are never patched, so only dev programs carry the agent.
+      let startAgent =
+        options.mode == .dev && options.entry == .program
+        ? agentStart() : LLVMConstNull(pointerType)
+      var fields: [LLVMValueRef?] = [table, count, startAgent]
+      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
+      LLVMSetGlobalConstant(global, 1)
+      LLVMSetLinkage(global, LLVMPrivateLinkage)
+    } else if version > 0, !definedFunctions.isEmpty {
+      emitPatchFunctionTable()
+    }
+  }
+
+  /// `holo_function_table` `holo.functions#N` of patch N: the agent registers it with the
+  /// runtime, so a stack overflow in the patch's code names its function as one in the
+  /// executable's code does.
+  private func emitPatchFunctionTable() {
+    let (table, count) = functionTable()
+    var fields: [LLVMValueRef?] = [table, count]
+    let value = LLVMConstStructInContext(context, &fields, 2, 0)!
+    let global = LLVMAddGlobal(module, LLVMTypeOf(value), Symbols.functionTable(ofPatch: version))!
+    LLVMSetInitializer(global, value)
+    LLVMSetGlobalConstant(global, 1)
+  }
+
+  /// The `holo_function_info` array of the functions this module defines (that survived
+  /// optimisation), and their count.
+  private func functionTable() -> (table: LLVMValueRef, count: LLVMValueRef) {
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
       guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
@@ -320,15 +350,7 @@ final class ModuleEmitter {
     }
     let table = constantArray(
       of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
-    // Test executables are never patched, so only dev programs carry the agent.
-    let startAgent =
-      options.mode == .dev && options.entry == .program ? agentStart() : LLVMConstNull(pointerType)
-    var fields: [LLVMValueRef?] = [
-      table, LLVMConstInt(i64Type, UInt64(entries.count), 0), startAgent,
-    ]
-    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
-    LLVMSetGlobalConstant(global, 1)
-    LLVMSetLinkage(global, LLVMPrivateLinkage)
+    return (table, LLVMConstInt(i64Type, UInt64(entries.count), 0))
   }
 
   private func constantArray(

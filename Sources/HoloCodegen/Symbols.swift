@@ -24,6 +24,10 @@ public enum Symbols {
     "holo.\(key(of: function))#\(version)"
   }
 
+  /// The function table (`holo_function_table`) of the patch that defines version
+  /// `version` of its functions: `holo.functions#3`.
+  public static func functionTable(ofPatch version: Int) -> String { "holo.functions#\(version)" }
+
   /// A release-built function. No C identifier contains a dot, so holo symbols never
   /// collide with C symbols; an `export fn` gets a C entry point under its plain name too.
   public static func release(of function: IRFunction) -> String { "holo." + function.name }

@@ -216,6 +216,14 @@ final class AgentTests: XCTestCase {
     XCTAssertEqual(facts.stderr, "")
   }
 
+  func testStackOverflowInPatchedCodeNamesThePatchedFunction() throws {
+    let facts = try scenario("overflow", as: OverflowFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.exitStatus, 101)
+    XCTAssertEqual(facts.stderr, "patch.holo:12:3: runtime failure: stack overflow\n")
+  }
+
   // MARK: - Scenario results
 
   struct Hello: Decodable, Equatable {
@@ -256,6 +264,13 @@ final class AgentTests: XCTestCase {
     var before, afterMove, afterFresh, afterUnknown, afterRepoint: String?
     var movedAck, freshAck, unknownCellAck, repointAck, truncatedAck: Ack?
     var status: Status?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct OverflowFacts: Decodable {
+    var before: String?
+    var exitStatus: Int32?
     var stderr: String
     var daemonError: String?
   }

@@ -386,6 +386,70 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
   }
 
+  // MARK: Crashes in patched code
+
+  private static let depthProgram = """
+    fn depth(n: i64) -> i64 { n; }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        println(depth(string_len(line)));
+      }
+    }
+    """
+
+  /// Replaces `depth` with a version on lines 2 to 6 that recurses without end.
+  private func makeDepthRecurse() throws {
+    try session.edit(
+      "main.holo", replacing: "fn depth(n: i64) -> i64 { n; }",
+      with: """
+        // depth recurses
+        fn depth(n: i64) -> i64 {
+          let below = depth(n + 1);
+          println(below);
+          below + 1
+        }
+        """)
+  }
+
+  func testAStackOverflowInPatchedCodeNamesThePatchedFunction() throws {
+    session = try DevSession(files: ["main.holo": Self.depthProgram])
+    try session.waitForEvent("ready")
+    session.send("ab")
+    try session.waitForOutput("2\n")
+    try makeDepthRecurse()
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["depth"])
+    session.send("a")
+    let exit = try session.waitForEvent("exit")
+    XCTAssertEqual(exit["status"] as? Int, 101)
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "stack overflow")
+    XCTAssertEqual(failure?["file"] as? String, "main.holo")
+    XCTAssertEqual(failure?["line"] as? Int, 2)
+    XCTAssertEqual(failure?["column"] as? Int, 4)
+  }
+
+  func testAStackOverflowInPatchedCodeIsShownWithItsExcerpt() throws {
+    session = try DevSession(files: ["main.holo": Self.depthProgram], humanOutput: true)
+    try session.waitForStatus(containing: "holoc dev: ready")
+    session.send("ab")
+    try session.waitForOutput("2\n")
+    try makeDepthRecurse()
+    try session.waitForStatus(containing: "holoc dev: patched depth")
+    session.send("a")
+    try session.waitForStatus(containing: "exited with status 101")
+    try session.waitForStatus(
+      containing: """
+        💥 Runtime: stack overflow
+
+        main.holo:2:4
+           2 │ fn depth(n: i64) -> i64 {
+             │    ─────
+        """)
+  }
+
   // MARK: Tests
 
   func testOnlyTestsReachingTheChangeRun() throws {
@@ -584,7 +648,9 @@ private final class DevSession {
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
 
-  init(files: [String: String], flags: [String] = []) throws {
+  /// `humanOutput`: without `--events`, so holoc's status lines and rendered failures go to
+  /// its stderr (`waitForStatus`).
+  init(files: [String: String], flags: [String] = [], humanOutput: Bool = false) throws {
     project =
       FileManager.default.temporaryDirectory
       .appendingPathComponent("holo-dev-tests-\(UUID().uuidString)").path
@@ -595,7 +661,7 @@ private final class DevSession {
     for (path, text) in files { try write(path, text) }
 
     process.executableURL = URL(fileURLWithPath: Self.holocPath)
-    process.arguments = ["dev", "--events", eventsPath] + flags
+    process.arguments = ["dev"] + (humanOutput ? [] : ["--events", eventsPath]) + flags
     process.currentDirectoryURL = URL(fileURLWithPath: project, isDirectory: true)
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] =
@@ -656,6 +722,13 @@ private final class DevSession {
       return found != nil
     }
     return found!
+  }
+
+  /// Waits until holoc's stderr (its human output) contains `text`.
+  func waitForStatus(containing text: String) throws {
+    try waitUntil("stderr containing \(text.debugDescription)") {
+      self.read(self.errorPath).contains(text)
+    }
   }
 
   /// Waits until the program's whole stdout so far is `expected`.

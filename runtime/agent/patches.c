@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
+#include "holo.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -20,6 +21,8 @@ typedef struct live_patch {
   /* The functions the patch put into slots, for stale-frame reports. */
   agent_range *functions;
   size_t function_count;
+  /* The runtime's handle of the patch's function table, -1 when it has none registered. */
+  int function_table;
 } live_patch;
 
 /* A cell the agent created: a zeroed 8-byte global it owns for good, named by the patch
@@ -381,6 +384,46 @@ static void live_patch_free(live_patch *patch) {
   free(patch->functions);
 }
 
+/* The function table a patch object defines, `holo.functions#N` (docs/PATCHING.md). */
+static const char function_table_prefix[] = "holo.functions#";
+
+/* Registers the linked patch's function table with the runtime, so that a stack overflow
+ * in its code names the function. A patch without a table (or a full registry) only
+ * goes unnamed. Before the safepoint: until then nothing runs the code, so early is
+ * harmless, and a crash right after it is named. */
+static void register_function_table(patch_state *state, const object_info *object,
+                                    live_patch *patch) {
+  if (patch->function_count == 0) {
+    return;
+  }
+  agent_range code = patch->functions[0];
+  for (size_t i = 1; i < patch->function_count; i++) {
+    code.start = patch->functions[i].start < code.start ? patch->functions[i].start : code.start;
+    code.end = patch->functions[i].end > code.end ? patch->functions[i].end : code.end;
+  }
+  char ignored[AGENT_ERROR_MAX];
+  for (size_t i = 1; i < object->symbol_count; i++) {
+    const object_symbol *symbol = &object->symbols[i];
+    uintptr_t table;
+    if (symbol->is_global && symbol->section != 0 &&
+        strncmp(symbol->name, function_table_prefix, sizeof function_table_prefix - 1) == 0 &&
+        jit_lookup(state->jit, symbol->name, &table, ignored)) {
+      patch->function_table = holo_register_patch_functions(
+          (const holo_function_table *)table, (const void *)code.start, (const void *)code.end);
+      return;
+    }
+  }
+}
+
+/* Frees a patch's code and data, and first takes its function table from the runtime. */
+static void unlink_patch(patch_state *state, live_patch *patch) {
+  if (patch->function_table >= 0) {
+    holo_unregister_patch_functions(patch->function_table);
+    patch->function_table = -1;
+  }
+  jit_remove(state->jit, patch->tracker);
+}
+
 /* The range of the function at `target` (a slot's current value), in a live patch or in
  * the executable; empty when unknown. */
 static agent_range function_at(const patch_state *state, uintptr_t target) {
@@ -476,7 +519,7 @@ static void free_unused_patches(patch_state *state, const safepoint_request *req
       used = in_ranges(patch->footprint, patch->footprint_count, (uintptr_t)*state->written[j]);
     }
     if (!used) {
-      jit_remove(state->jit, patch->tracker);
+      unlink_patch(state, patch);
       live_patch_free(patch);
       state->freed++;
     } else {
@@ -606,7 +649,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   }
   update *updates = calloc(message->update_count + 1, sizeof *updates);
   void **data_cells = calloc(message->data_count + 1, sizeof *data_cells);
-  live_patch patch = {0};
+  live_patch patch = {.function_table = -1};
   scan_plan plan = {0};
   if (updates == NULL || data_cells == NULL || !reserve(state, message->update_count)) {
     agent_error(result->error, "out of memory");
@@ -622,6 +665,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
         !plan_scan(state, &patch, updates, message->update_count, message, data_cells, &plan)) {
       agent_error(result->error, "out of memory");
     } else {
+      register_function_table(state, &object, &patch);
       result->link_us = elapsed_us(start);
       safepoint_request request = {
           .slots = plan.slots,
@@ -650,7 +694,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   if (!result->applied) {
     result->link_us = elapsed_us(start);
     if (patch.tracker != NULL) {
-      jit_remove(state->jit, patch.tracker);
+      unlink_patch(state, &patch);
     }
     live_patch_free(&patch);
   }

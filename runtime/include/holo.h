@@ -125,10 +125,11 @@ HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_locat
 /* A C host's hook into runtime failures in the holo code it calls. holo_fail calls the
  * handler after flushing the runtime's stdout, with the message and the failing
  * expression's location (never NULL, its line resolved and its line_base NULL; an unknown
- * location is file "<unknown>", line 0, column 0). Both are valid only during the call. The holo code that failed cannot
- * continue, so the handler should not return: it may exit, or longjmp to a point the
- * host set up before calling into holo (holo values the failed call owned are leaked).
- * If it returns, the runtime prints the usual report and exits with status 101.
+ * location is file "<unknown>", line 0, column 0). Both are valid only during the call.
+ * The holo code that failed cannot continue, so the handler should not return: it may
+ * exit, or longjmp to a point the host set up before calling into holo (holo values the
+ * failed call owned are leaked). If it returns, the runtime prints the usual report and
+ * exits with status 101.
  * Crashes caught by signal handlers (stack overflow) do not call it. Set it before
  * calling holo code; NULL removes it. */
 typedef void (*holo_failure_handler)(const char *message, const holo_location *location,
@@ -172,6 +173,24 @@ int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t t
  * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
  * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */
 void holo_agent_start(void);
+
+/* The functions a patch object defines, under the symbol `holo.functions#N`. */
+typedef struct holo_function_table {
+  const holo_function_info *functions;
+  int64_t function_count;
+} holo_function_table;
+
+/* The agent registers each linked patch's table, whose functions' code lies in
+ * [code_start, code_end), so that the stack-overflow handler names patched functions as
+ * it names the executable's. Returns a handle, or -1 when the runtime's fixed registry
+ * is full (a crash in that patch is then reported at "<unknown>"). The table must stay
+ * valid until holo_unregister_patch_functions(handle) returns, which the agent calls
+ * before freeing the patch; if a crash is being reported meanwhile, that call never
+ * returns (the process is exiting, and the handler may be reading the table). Both are
+ * called from one thread; the handler reads the registry without locks. */
+int holo_register_patch_functions(const holo_function_table *table, const void *code_start,
+                                  const void *code_end);
+void holo_unregister_patch_functions(int handle);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,7 @@ SLOT_SPIN = "holo.slot.spin()->()"
 SLOT_GREETING = "holo.slot.greeting()->string"
 LINE_VALUE = "holo.line.value()->i64"
 LINE_FRESH = "holo.line.fresh()->i64"
+LINE_TICK = "holo.line.tick()->()"
 
 
 def string(text):
@@ -423,6 +424,24 @@ def scenario_cells(session, workdir, facts):
     facts["status"] = session.status(6)
 
 
+def scenario_overflow(session, workdir, facts):
+    """A patch whose tick() recurses without end: the crash handler finds the function in
+    the patch's registered function table. The program may die before the ack is sent."""
+    facts["before"] = session.next_line(r"value 1")
+    deep = compile_patch(workdir, "deep", "1")
+    try:
+        session.patch(
+            1,
+            deep,
+            [(SLOT_TICK, "holo.tick()->()#1")],
+            new_cells=[LINE_TICK],
+            data_writes=[(LINE_TICK, 12)],
+        )
+    except (EOFError, ConnectionError):
+        pass
+    session.process.wait(timeout=10)
+
+
 def scenario_unloadable(session, workdir, facts):
     """The program cannot map libLLVM (its address space is too small): the agent hangs up
     and the program runs on."""
@@ -440,6 +459,7 @@ SCENARIOS = {
     "blocking": ("read", scenario_blocking),
     "hold": ("hold", scenario_hold),
     "cells": ("cells", scenario_cells),
+    "overflow": ("sleep", scenario_overflow),
     "unloadable": ("sleep", scenario_unloadable),
 }
 

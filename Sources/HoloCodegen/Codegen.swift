@@ -63,7 +63,15 @@ public struct Patch: Sendable {
   public var object: [UInt8]
   /// Slots the object uses that the running program does not have yet (new signatures).
   public var newSlots: [String]
+  /// Line-base cells of the functions the object defines that the running program does not
+  /// have yet (new functions and signatures). The agent creates them zeroed: the patch
+  /// must also write each one its function's start line.
+  public var newCells: [String]
   public var updates: [SlotUpdate]
+
+  /// A patch that links nothing (an empty object) and sets no slot: what carries the line
+  /// writes of functions that only moved.
+  public static let noCode = Patch(object: [], newSlots: [], newCells: [], updates: [])
 }
 
 public enum Codegen {
@@ -100,10 +108,21 @@ public enum Codegen {
     ) { module, target in
       let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
       let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
+      // A function's slot and line-base cell come into a process together, with its first
+      // version, so the process has the cell exactly when it has the slot.
+      let newCells = program.functions.filter {
+        functions.contains($0.id) && !existingSlots.contains(Symbols.slot(of: $0))
+      }.map(Symbols.lineBase(of:))
       return Patch(
         object: try target.emit(module.module, fileType: LLVMObjectFile),
-        newSlots: referenced.subtracting(existingSlots).sorted(), updates: updates)
+        newSlots: referenced.subtracting(existingSlots).sorted(), newCells: newCells.sorted(),
+        updates: updates)
     }
+  }
+
+  /// The line where `function` starts: what its line-base cell holds in a dev build.
+  public static func startLine(of function: IRFunction, _ sources: SourceManager) -> Int {
+    sources.file(function.span.file).location(of: function.span.start).line
   }
 
   /// The slots a full dev build of `program` defines.

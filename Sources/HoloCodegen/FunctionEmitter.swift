@@ -214,7 +214,7 @@ final class FunctionEmitter {
       let okBlock = appendBlock("assert.ok")
       if !isTerminated { LLVMBuildCondBr(builder, test, okBlock, failBlock) }
       LLVMPositionBuilderAtEnd(builder, failBlock)
-      let location = module.locationPointer(condition.span)
+      let location = module.locationPointer(condition.span, in: function)
       if let message {
         let text = emitExpr(message).value
         if !isTerminated { module.callRuntime("holo_fail_string", [text, location]) }
@@ -446,7 +446,7 @@ final class FunctionEmitter {
       return .none
     case .panic:
       guard let message = emitExpr(arguments[0]).value else { return .none }
-      module.callRuntime("holo_fail_string", [message, module.locationPointer(span)])
+      module.callRuntime("holo_fail_string", [message, module.locationPointer(span, in: function)])
       markUnreachable()
       return .none
     case .exit:
@@ -644,7 +644,8 @@ final class FunctionEmitter {
     let continueBlock = appendBlock("ok")
     LLVMBuildCondBr(builder, condition, failBlock, continueBlock)
     LLVMPositionBuilderAtEnd(builder, failBlock)
-    module.callRuntime("holo_fail", [module.cString(message), module.locationPointer(span)])
+    module.callRuntime(
+      "holo_fail", [module.cString(message), module.locationPointer(span, in: function)])
     LLVMBuildUnreachable(builder)
     LLVMPositionBuilderAtEnd(builder, continueBlock)
   }

@@ -20,7 +20,8 @@ final class ModuleEmitter {
   let f32Type: LLVMTypeRef
   let f64Type: LLVMTypeRef
   let pointerType: LLVMTypeRef
-  /// `holo_location`: { const char *file; int32_t line; int32_t column; }
+  /// `holo_location`: { const char *file; int32_t line; int32_t column;
+  /// const int64_t *line_base; }
   let locationType: LLVMTypeRef
 
   /// The functions this module defines: all of them, or a patch's.
@@ -61,8 +62,8 @@ final class ModuleEmitter {
     f32Type = LLVMFloatTypeInContext(context)
     f64Type = LLVMDoubleTypeInContext(context)
     pointerType = LLVMPointerTypeInContext(context, 0)
-    var locationFields: [LLVMTypeRef?] = [pointerType, i32Type, i32Type]
-    locationType = LLVMStructTypeInContext(context, &locationFields, 3, 0)
+    var locationFields: [LLVMTypeRef?] = [pointerType, i32Type, i32Type, pointerType]
+    locationType = LLVMStructTypeInContext(context, &locationFields, 4, 0)
     target.configure(module)
     debugInfo =
       options.mode == .dev ? DebugInfo(module: module, context: context, sources: sources) : nil
@@ -133,12 +134,25 @@ final class ModuleEmitter {
       LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
     }
     functions.append(value)
-    // A full dev build defines every function's slot, pointing at version 0.
+    // A full dev build defines every function's slot, pointing at version 0, and its
+    // line-base cell, holding the line where it starts now.
     if options.mode == .dev, version == 0 {
       let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function))!
       LLVMSetInitializer(slot, value)
       slots[function.id] = slot
+      let lineBase = LLVMAddGlobal(module, i64Type, Symbols.lineBase(of: function))!
+      LLVMSetInitializer(
+        lineBase, LLVMConstInt(i64Type, UInt64(Codegen.startLine(of: function, sources)), 0))
+      LLVMSetAlignment(lineBase, 8)
     }
+  }
+
+  /// A dev-built function's line-base cell: defined by a full dev build, declared by a
+  /// patch (the process or the agent defines it). Looked up by name each time, since
+  /// optimisation drops declarations nothing uses any more.
+  private func lineBase(of function: IRFunction) -> LLVMValueRef {
+    let name = Symbols.lineBase(of: function)
+    return LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, i64Type, name)!
   }
 
   /// The single point where a call to a holo function is lowered: release builds call
@@ -207,8 +221,7 @@ final class ModuleEmitter {
     let constructor = LLVMAddFunction(module, "holo.start_agent", type)!
     LLVMSetLinkage(constructor, LLVMInternalLinkage)
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
-    let start = LLVMAddFunction(module, "holo_agent_start", type)!
-    LLVMBuildCall2(builder, type, start, nil, 0, "")
+    LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
     LLVMBuildRetVoid(builder)
     var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
     let entryType = LLVMStructTypeInContext(context, &fields, 3, 0)!
@@ -220,6 +233,13 @@ final class ModuleEmitter {
     let global = LLVMAddGlobal(module, LLVMTypeOf(table), "llvm.global_ctors")!
     LLVMSetInitializer(global, table)
     LLVMSetLinkage(global, LLVMAppendingLinkage)
+  }
+
+  /// The patch agent's entry point, `void holo_agent_start(void)`: a reference to it is what
+  /// links the agent into a dev program or library.
+  private func agentStart() -> LLVMValueRef {
+    if let known = LLVMGetNamedFunction(module, "holo_agent_start") { return known }
+    return LLVMAddFunction(module, "holo_agent_start", LLVMFunctionType(voidType, nil, 0, 0))!
   }
 
   /// The entry of a program with neither `fn main` nor top-level statements: it does nothing.
@@ -245,7 +265,7 @@ final class ModuleEmitter {
     for id in program.tests {
       let function = program.functions[id.index]
       var fields: [LLVMValueRef?] = [
-        cString(function.name), functions[id.index], location(function.span),
+        cString(function.name), functions[id.index], location(function.span, in: function),
       ]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
@@ -270,37 +290,67 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened. Until `finishProgramInfo` runs
-  /// (after optimisation) it is only a declaration: taking the functions' addresses
-  /// earlier would stop LLVM from optimising their calling convention.
+  /// name the function in which a stack overflow happened, and in a dev program the patch
+  /// agent's entry point. Until `finishProgramInfo` runs (after optimisation) it is only a
+  /// declaration: taking the functions' addresses earlier would stop LLVM from optimising
+  /// their calling convention.
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
-    var fields: [LLVMTypeRef?] = [pointerType, i64Type]
-    let type = LLVMStructTypeInContext(context, &fields, 2, 0)
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType]
+    let type = LLVMStructTypeInContext(context, &fields, 3, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
   }
 
-  /// Fills in the program info table with the functions that survived optimisation.
+  /// Fills in the program info table with the functions that survived optimisation, and
+  /// gives a patch the function table of its own functions.
   func finishProgramInfo() {
-    guard let global = programInfoGlobal else { return }
     // Optimisation may have merged or deleted the constants these caches point to.
     stringConstants.removeAll()
     cStringConstants.removeAll()
     locationConstants.removeAll()
+    if let global = programInfoGlobal {
+      let (table, count) = functionTable()
+      // Test executables are never patched, so only dev programs carry the agent.
+      let startAgent =
+        options.mode == .dev && options.entry == .program
+        ? agentStart() : LLVMConstNull(pointerType)
+      var fields: [LLVMValueRef?] = [table, count, startAgent]
+      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
+      LLVMSetGlobalConstant(global, 1)
+      LLVMSetLinkage(global, LLVMPrivateLinkage)
+    } else if version > 0, !definedFunctions.isEmpty {
+      emitPatchFunctionTable()
+    }
+  }
+
+  /// `holo_function_table` `holo.functions#N` of patch N: the agent registers it with the
+  /// runtime, so a stack overflow in the patch's code names its function as one in the
+  /// executable's code does.
+  private func emitPatchFunctionTable() {
+    let (table, count) = functionTable()
+    var fields: [LLVMValueRef?] = [table, count]
+    let value = LLVMConstStructInContext(context, &fields, 2, 0)!
+    let global = LLVMAddGlobal(module, LLVMTypeOf(value), Symbols.functionTable(ofPatch: version))!
+    LLVMSetInitializer(global, value)
+    LLVMSetGlobalConstant(global, 1)
+  }
+
+  /// The `holo_function_info` array of the functions this module defines (that survived
+  /// optimisation), and their count.
+  private func functionTable() -> (table: LLVMValueRef, count: LLVMValueRef) {
     var entries: [LLVMValueRef?] = []
     for function in program.functions {
       guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
-      var fields: [LLVMValueRef?] = [value, cString(function.name), location(function.span)]
+      var fields: [LLVMValueRef?] = [
+        value, cString(function.name), location(function.span, in: function),
+      ]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }
     let table = constantArray(
       of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.functions")
-    var fields: [LLVMValueRef?] = [table, LLVMConstInt(i64Type, UInt64(entries.count), 0)]
-    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 2, 0))
-    LLVMSetGlobalConstant(global, 1)
-    LLVMSetLinkage(global, LLVMPrivateLinkage)
+    return (table, LLVMConstInt(i64Type, UInt64(entries.count), 0))
   }
 
   private func constantArray(
@@ -377,23 +427,32 @@ final class ModuleEmitter {
     return global
   }
 
-  /// A `holo_location` constant for the start of `span`.
-  func location(_ span: Span) -> LLVMValueRef {
+  /// A `holo_location` constant for the start of `span`, inside `function`. Dev builds make
+  /// the line relative to the function's start and point at its line-base cell, so code
+  /// that only moved in its file needs no new version (docs/PATCHING.md); release builds
+  /// keep the line and a null cell.
+  func location(_ span: Span, in function: IRFunction) -> LLVMValueRef {
     if let known = locationConstants[span] { return known }
     let file = sources.file(span.file)
     let position = file.location(of: span.start)
+    var line = position.line
+    var lineBase = LLVMConstNull(pointerType)
+    if options.mode == .dev {
+      line -= Codegen.startLine(of: function, sources)
+      lineBase = self.lineBase(of: function)
+    }
     var fields: [LLVMValueRef?] = [
-      cString(file.path), LLVMConstInt(i32Type, UInt64(position.line), 0),
-      LLVMConstInt(i32Type, UInt64(position.column), 0),
+      cString(file.path), LLVMConstInt(i32Type, UInt64(bitPattern: Int64(line)), 1),
+      LLVMConstInt(i32Type, UInt64(position.column), 0), lineBase,
     ]
-    let value = LLVMConstStructInContext(context, &fields, 3, 0)!
+    let value = LLVMConstStructInContext(context, &fields, 4, 0)!
     locationConstants[span] = value
     return value
   }
 
   /// A pointer to a global `holo_location`, as the runtime's failure functions take.
-  func locationPointer(_ span: Span) -> LLVMValueRef {
-    let global = globalConstant(location(span), name: "holo.loc")
+  func locationPointer(_ span: Span, in function: IRFunction) -> LLVMValueRef {
+    let global = globalConstant(location(span, in: function), name: "holo.loc")
     LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
     return global
   }

@@ -1,6 +1,7 @@
 import HoloIR
 
-/// The symbol names of holo functions and of the dev build's slots (docs/PATCHING.md).
+/// The symbol names of holo functions and of the dev build's slots and line-base cells
+/// (docs/PATCHING.md).
 public enum Symbols {
   /// A function's identity for patching: its name and signature, `add(i64,i64)->i64`.
   public static func key(of function: IRFunction) -> String {
@@ -11,10 +12,21 @@ public enum Symbols {
   /// The slot through which dev code calls the function: `holo.slot.add(i64,i64)->i64`.
   public static func slot(of function: IRFunction) -> String { "holo.slot." + key(of: function) }
 
+  /// The 8-byte cell holding the line where a dev-built function starts, which the
+  /// function's source locations are relative to: `holo.line.add(i64,i64)->i64`. Keyed like
+  /// the slot, so every version of the function shares it.
+  public static func lineBase(of function: IRFunction) -> String {
+    "holo.line." + key(of: function)
+  }
+
   /// Version `version` of a dev-built function: 0 in the executable, N in the N-th patch.
   public static func version(_ version: Int, of function: IRFunction) -> String {
     "holo.\(key(of: function))#\(version)"
   }
+
+  /// The function table (`holo_function_table`) of the patch that defines version
+  /// `version` of its functions: `holo.functions#3`.
+  public static func functionTable(ofPatch version: Int) -> String { "holo.functions#\(version)" }
 
   /// A release-built function. No C identifier contains a dot, so holo symbols never
   /// collide with C symbols; an `export fn` gets a C entry point under its plain name too.

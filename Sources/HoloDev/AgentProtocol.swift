@@ -31,7 +31,7 @@ enum AgentMessage: Equatable, Sendable {
   case statusReply(StatusReply)
   case framesReply(FramesReply)
 
-  static let protocolVersion: UInt32 = 1
+  static let protocolVersion: UInt32 = 2
 
   enum MessageType: UInt8 {
     case hello = 1
@@ -76,19 +76,29 @@ enum AgentMessage: Equatable, Sendable {
     }
   }
 
-  /// A framed `PATCH` message.
+  /// A framed `PATCH` message. `newSlots` and `newCells` are the zeroed cells the agent
+  /// creates before linking `object` (which may be empty: a patch that only writes data);
+  /// at the safepoint the agent applies `dataWrites`, then `updates`.
   static func patch(
-    id: UInt64, newSlots: [String], object: [UInt8], updates: [(slot: String, function: String)]
+    id: UInt64, newSlots: [String], newCells: [String], object: [UInt8],
+    updates: [(slot: String, function: String)], dataWrites: [(symbol: String, value: UInt64)]
   ) -> [UInt8] {
     var writer = ByteWriter(type: .patch)
     writer.u64(id)
     writer.u32(UInt32(newSlots.count))
     newSlots.forEach { writer.string($0) }
+    writer.u32(UInt32(newCells.count))
+    newCells.forEach { writer.string($0) }
     writer.bytes(object)
     writer.u32(UInt32(updates.count))
     for update in updates {
       writer.string(update.slot)
       writer.string(update.function)
+    }
+    writer.u32(UInt32(dataWrites.count))
+    for write in dataWrites {
+      writer.string(write.symbol)
+      writer.u64(write.value)
     }
     return writer.framed
   }

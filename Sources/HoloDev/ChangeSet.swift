@@ -8,6 +8,8 @@ struct ProgramIndex {
     var key: String
     var fingerprint: Int
     var callees: Set<FunctionID>
+    /// Where the function starts: what its line-base cell holds (not in the fingerprint).
+    var startLine: Int
   }
 
   let program: IRProgram
@@ -20,7 +22,9 @@ struct ProgramIndex {
     self.program = program
     functions = program.functions.map { function in
       let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
-      return Function(key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees)
+      return Function(
+        key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
+        startLine: Codegen.startLine(of: function, sources))
     }
     var idsByKey: [String: FunctionID] = [:]
     for (index, function) in functions.enumerated() { idsByKey[function.key] = FunctionID(index) }
@@ -51,7 +55,14 @@ struct ChangeSet {
   /// The functions to compile into a patch: the changed ones a running program can call
   /// (tests are run by the test executable, never by the program).
   let patch: Set<FunctionID>
-  /// The entry function changed: its running frame would keep running the old code.
+  /// Functions a running program can call whose code is unchanged but whose start line
+  /// moved (lines inserted or removed above them): only their line-base cells change.
+  let moved: Set<FunctionID>
+  /// The start line of every function in `patch` or `moved`: what the patch writes into
+  /// their line-base cells.
+  let startLines: [FunctionID: Int]
+  /// The entry function changed: its running frame would keep running the old code. (An
+  /// entry function that only moved did not change.)
   let entryChanged: Bool
   /// The `#[test]` functions whose call graph reaches a changed function, in source order.
   let affectedTests: [FunctionID]
@@ -61,6 +72,7 @@ struct ChangeSet {
       old.functions.map { (Self.name(ofKey: $0.key), $0.key) },
       uniquingKeysWith: { first, _ in first })
     var changed: Set<FunctionID> = []
+    var movedOnly: Set<FunctionID> = []
     var signatureChanged: Set<String> = []
     for (index, function) in new.functions.enumerated() {
       let id = FunctionID(index)
@@ -72,7 +84,12 @@ struct ChangeSet {
         }
         continue
       }
-      if old.functions[oldID.index].fingerprint != function.fingerprint { changed.insert(id) }
+      let before = old.functions[oldID.index]
+      if before.fingerprint != function.fingerprint {
+        changed.insert(id)
+      } else if before.startLine != function.startLine {
+        movedOnly.insert(id)
+      }
     }
     for (index, function) in new.functions.enumerated()
     where function.callees.contains(where: { signatureChanged.contains(new.name($0)) }) {
@@ -83,9 +100,14 @@ struct ChangeSet {
     let program = new.program
     let calledByNonTests = Set(
       program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id.index].callees })
-    patch = changed.filter {
-      program.functions[$0.index].kind != .test || calledByNonTests.contains($0)
+    let runnable = { (id: FunctionID) in
+      program.functions[id.index].kind != .test || calledByNonTests.contains(id)
     }
+    patch = changed.filter(runnable)
+    // A caller of a changed signature is changed even if it only moved.
+    moved = movedOnly.subtracting(changed).filter(runnable)
+    startLines = Dictionary(
+      uniqueKeysWithValues: patch.union(moved).map { ($0, new.functions[$0.index].startLine) })
 
     let oldEntryKey = old.program.entry.map { old.functions[$0.index].key }
     if let entry = program.entry {
@@ -102,7 +124,11 @@ struct ChangeSet {
       }
   }
 
-  var isEmpty: Bool { changed.isEmpty }
+  /// Nothing the program runs changed, not even where it is.
+  var isEmpty: Bool { changed.isEmpty && moved.isEmpty }
+
+  /// Some code changed, not only where it is: what starts an ended program again.
+  var changesCode: Bool { !changed.isEmpty }
 
   /// `add(i64,i64)->i64` → `add`.
   private static func name(ofKey key: String) -> String {

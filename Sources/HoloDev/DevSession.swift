@@ -222,7 +222,8 @@ final class DevSession {
       running?.build = build
       applied = true
     } else if running == nil {
-      applied = start(build, input: nextInput, since: began)
+      // Code that only moved is no reason to run an ended program again.
+      applied = change?.changesCode == false || start(build, input: nextInput, since: began)
     } else {
       applied = update(with: change!, build, since: began)
     }
@@ -284,13 +285,14 @@ final class DevSession {
         since: began)
     }
     if options.host != nil, let running { reportHostABIChanges(from: running.build, to: build) }
-    if !change.patch.isEmpty {
+    if !change.patch.isEmpty || !change.moved.isEmpty {
       switch patch(change, build, since: began) {
       case .applied(let staleSlots):
         if !staleSlots.isEmpty { waitForFrames(staleSlots, build) }
       case .notApplied(let reason):
         return restartOrWarn(
-          build, functions: change.patch.map(build.index.name), reason: reason, since: began)
+          build, functions: change.patch.union(change.moved).map(build.index.name),
+          reason: reason, since: began)
       case .programEnded:
         return running == nil && start(build, input: nextInput, since: began)
       case .superseded:
@@ -343,9 +345,13 @@ final class DevSession {
     nextPatchVersion += 1
     let patch: Patch
     do {
-      patch = try Codegen.generatePatch(
-        build.program, sources: build.sources, functions: change.patch, version: version,
-        existingSlots: running!.slots, options: options.settings.codegenOptions(entry: .none))
+      // Functions that only moved need no code, only their line writes.
+      patch =
+        change.patch.isEmpty
+        ? .noCode
+        : try Codegen.generatePatch(
+          build.program, sources: build.sources, functions: change.patch, version: version,
+          existingSlots: running!.slots, options: options.settings.codegenOptions(entry: .none))
     } catch {
       reporter.diagnostics(
         [Diagnostic(.codegenFailed, "compiling the patch failed: \(error)", at: nil)],
@@ -355,18 +361,28 @@ final class DevSession {
     guard !isSuperseded else { return .superseded }
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
+    let lineWrites = change.startLines.map { id, line in
+      (symbol: Symbols.lineBase(of: build.program.functions[id.index]), value: UInt64(line))
+    }
     let frame = AgentMessage.patch(
-      id: UInt64(version), newSlots: patch.newSlots, object: patch.object,
-      updates: patch.updates.map { ($0.slot, $0.function) })
+      id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
+      object: patch.object, updates: patch.updates.map { ($0.slot, $0.function) },
+      dataWrites: lineWrites.sorted { $0.symbol < $1.symbol })
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .notApplied(reason: "the patch agent did not acknowledge the patch")
     }
     guard ack.applied else { return .notApplied(reason: "the patch failed: \(ack.error)") }
     running?.slots.formUnion(patch.newSlots)
     running?.build = build
-    reporter.patch(
-      functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
-      applyMs: elapsedMs(since: sent))
+    // Moving code is not patching it: functions that only moved are no `patch` event.
+    if !change.patch.isEmpty {
+      reporter.patch(
+        functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
+        applyMs: elapsedMs(since: sent))
+    }
+    if !change.moved.isEmpty {
+      reporter.moved(functions: change.moved.map(build.index.name).sorted())
+    }
     return .applied(staleSlots: Set(ack.staleSlots))
   }
 

@@ -9,12 +9,14 @@ import HoloSource
 ///
 /// Callees are named by name and signature (`Symbols.key`), not by `FunctionID` (ids
 /// shift when functions are added), so a caller's fingerprint changes when a callee's
-/// signature does. Source positions enter as the line and column where the function
-/// starts plus the function's own source text: together they fix the line and column of
-/// every expression in it (what runtime failures report), so a function that moved is
-/// re-patched and its failures keep pointing at the right place. Every node starts with a
-/// distinct tag, so different trees cannot hash alike by construction (only by a 64-bit
-/// collision).
+/// signature does. Source positions enter as the file, the column where the function
+/// starts and the function's own source text: together they fix every expression's line
+/// relative to the function's start, and its column, which is what dev code holds (its
+/// locations are relative to the function's line-base cell). The start line itself is left
+/// out, so a function that only moved up or down in its file keeps its fingerprint: the
+/// live loop then writes its new start line into the cell instead of patching it
+/// (`ChangeSet.moved`). Every node starts with a distinct tag, so different trees cannot
+/// hash alike by construction (only by a 64-bit collision).
 struct Fingerprint {
   private let program: IRProgram
   private let file: SourceFile
@@ -48,9 +50,7 @@ struct Fingerprint {
     hasher.combine(function.kind)
     hasher.combine(function.isExport)
     hasher.combine(file.path)
-    let start = file.location(of: function.span.start)
-    hasher.combine(start.line)
-    hasher.combine(start.column)
+    hasher.combine(file.location(of: function.span.start).column)
     let end = max(function.span.end, function.body.span.end)
     file.bytes[function.span.start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
     for local in function.locals {

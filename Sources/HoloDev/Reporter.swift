@@ -63,6 +63,14 @@ final class Reporter {
     )
   }
 
+  /// Functions that only moved got their new start lines (with `--events` only: to a
+  /// person, moving code is no news).
+  func moved(functions: [String]) {
+    writeEvent(
+      [("event", .string("moved")), ("functions", .array(functions.map { .string($0) }))],
+      raw: nil)
+  }
+
   func restart(reason: String) {
     emit(
       [("event", .string("restart")), ("reason", .string(reason))], human: "restarting: \(reason)")

@@ -28,11 +28,11 @@ enum RuntimeLibrary {
   }
 
   /// What `cc` needs, after the object and before the runtime archive, to link the agent
-  /// archive `agentArchive` into an executable: a weak reference from the runtime alone
-  /// would not pull it in. The agent `dlopen`s LLVM when it activates, so a dormant dev
-  /// program does not load LLVM at all.
+  /// archive `agentArchive` into an executable (the program info of a dev program refers
+  /// to `holo_agent_start`, which pulls the agent in). The agent `dlopen`s LLVM when it
+  /// activates, so a dormant dev program does not load LLVM at all.
   static func agentLinkArguments(agentArchive: String) -> [String] {
-    ["-Wl,--undefined=holo_agent_start", agentArchive, "-lpthread", "-ldl"]
+    [agentArchive, "-lpthread", "-ldl"]
   }
 
   /// The runtime folder (holding include/holo.h and src/): `HOLO_RUNTIME_DIR`, else the

@@ -22,7 +22,7 @@ final class AgentTests: XCTestCase {
 
   func testExecutablesWithoutTheAgentHaveNoTraceOfIt() throws {
     let program = try AgentBuild.shared.program(withAgent: false)
-    let symbols = try runProcess("/usr/bin/env", ["nm", "--defined-only", program])
+    let symbols = try runProcess("/usr/bin/env", ["nm", program])
     XCTAssertFalse(symbols.stdout.contains("holo_agent"), symbols.stdout)
     let dynamic = try runProcess("/usr/bin/env", ["readelf", "-d", program])
     XCTAssertFalse(dynamic.stdout.contains("LLVM"), dynamic.stdout)
@@ -82,7 +82,7 @@ final class AgentTests: XCTestCase {
 
   func testBodySignatureAndRejectedPatches() throws {
     let facts = try scenario("patches", as: PatchFacts.self)
-    XCTAssertEqual(facts.hello, Hello(type: 1, version: 1, pidMatches: true))
+    XCTAssertEqual(facts.hello, Hello(type: 1, version: 2, pidMatches: true))
     // The agent loaded LLVM when it activated.
     XCTAssertEqual(facts.llvmMapped, true)
     XCTAssertEqual(facts.before, "value 1")
@@ -207,6 +207,37 @@ final class AgentTests: XCTestCase {
     XCTAssertEqual(facts.stderr, "")
   }
 
+  func testDataWritesNewCellsAndPatchesWithoutAnObject() throws {
+    let facts = try scenario("cells", as: CellFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "line 7 value 1")
+    // An empty object: nothing linked, one cell written.
+    assertApplied(facts.movedAck, id: 1, stale: [])
+    XCTAssertEqual(facts.afterMove, "line 42 value 1")
+    // A new cell the agent creates, written before the slot that lets code read it.
+    assertApplied(facts.freshAck, id: 2, stale: [])
+    XCTAssertEqual(facts.afterFresh, "line 43 value 9")
+    // A failed write changes nothing, not even the writes before it.
+    assertRejected(
+      facts.unknownCellAck, id: 3, containing: "unknown cell `holo.line.nothing()->()`")
+    XCTAssertEqual(facts.afterUnknown, "line 43 value 9")
+    // No object, one slot update back to version 0.
+    assertApplied(facts.repointAck, id: 4, stale: [])
+    XCTAssertEqual(facts.afterRepoint, "line 43 value 1")
+    assertRejected(facts.truncatedAck, id: 5, containing: "malformed PATCH message")
+    // Only patch 2 linked code, and no slot points into it any more.
+    XCTAssertEqual(try XCTUnwrap(facts.status).live + facts.status!.freed, 1)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
+  func testStackOverflowInPatchedCodeNamesThePatchedFunction() throws {
+    let facts = try scenario("overflow", as: OverflowFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.exitStatus, 101)
+    XCTAssertEqual(facts.stderr, "patch.holo:12:3: runtime failure: stack overflow\n")
+  }
+
   // MARK: - Scenario results
 
   struct Hello: Decodable, Equatable {
@@ -239,6 +270,21 @@ final class AgentTests: XCTestCase {
     var corruptAck, unfilledSlotAck: Ack?
     var status: Status?
     var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct CellFacts: Decodable {
+    var before, afterMove, afterFresh, afterUnknown, afterRepoint: String?
+    var movedAck, freshAck, unknownCellAck, repointAck, truncatedAck: Ack?
+    var status: Status?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct OverflowFacts: Decodable {
+    var before: String?
+    var exitStatus: Int32?
     var stderr: String
     var daemonError: String?
   }
@@ -371,12 +417,10 @@ enum AgentLayout {
   static let testsDirectory = agentDirectory.appendingPathComponent("tests")
   /// The flags the driver compiles the agent with (the runtime's, plus LLVM's headers).
   static let agentFlags = RuntimeLayout.runtimeFlags + ["-g", "-I", "/usr/lib/llvm-19/include"]
-  /// What a dev executable is linked with besides the runtime. The runtime refers to the
-  /// agent only weakly, which does not pull an archive member in: `-u` does. LLVM is not
-  /// linked: the agent loads it with dlopen when it activates.
-  static let agentLinkFlags = [
-    "-Wl,--undefined=holo_agent_start", "-rdynamic", "-lpthread", "-ldl",
-  ]
+  /// What a dev executable is linked with besides the runtime and the agent archive (which
+  /// the program's reference to `holo_agent_start` pulls in). LLVM is not linked: the
+  /// agent loads it with dlopen when it activates.
+  static let agentLinkFlags = ["-rdynamic", "-lpthread", "-ldl"]
 
   static var agentSources: [URL] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: agentDirectory.path)) ?? []
@@ -434,6 +478,7 @@ final class AgentBuild: Sendable {
     }
     let source = AgentLayout.testsDirectory.appendingPathComponent("patchable.c").path
     var arguments = ["cc"] + RuntimeLayout.runtimeFlags + ["-Werror", source]
+    if !withAgent { arguments.append("-DPATCHABLE_RELEASE") }
     arguments += CompiledRuntime.shared.objects
     arguments += withAgent ? [archive] + AgentLayout.agentLinkFlags : []
     arguments += ["-o", executable, "-lm"]

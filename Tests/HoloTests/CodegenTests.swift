@@ -5,7 +5,8 @@ import HoloSema
 import HoloSource
 import XCTest
 
-/// The C-facing output of the code generator: export symbols and the generated header.
+/// The C-facing output of the code generator (export symbols, the generated header) and the
+/// source locations it embeds.
 final class CodegenTests: XCTestCase {
   private var folder: URL!
 
@@ -62,6 +63,25 @@ final class CodegenTests: XCTestCase {
         compiler, ["-fsyntax-only", "-Wall", "-Werror", "-x", language, headerPath])
       XCTAssertEqual(status, 0, "\(compiler): \(output)")
     }
+  }
+
+  func testDevLocationsAreRelativeToTheFunctionsLineBaseAndReleaseOnesAbsolute() throws {
+    let (program, sources) = try analyze(
+      "// ratio starts on line 2\nexport fn ratio(a: i64, b: i64) -> i64 {\n  a / b\n}\n")
+    func ir(_ mode: CodegenOptions.Mode) throws -> String {
+      let bytes = try Codegen.generate(
+        program, sources: sources,
+        options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
+      return String(decoding: bytes, as: UTF8.self)
+    }
+    let dev = try ir(.dev)
+    let cell = "@\"holo.line.ratio(i64,i64)->i64\""
+    XCTAssertTrue(dev.contains("\(cell) = global i64 2, align 8"), dev)
+    // `a / b` is on line 3, column 3: one line below the function's start.
+    XCTAssertTrue(dev.contains("i32 1, i32 3, ptr \(cell) }"), dev)
+    let release = try ir(.release)
+    XCTAssertFalse(release.contains("holo.line."), release)
+    XCTAssertTrue(release.contains("i32 3, i32 3, ptr null }"), release)
   }
 
   func testOnlyExportsHavePlainSymbolsInBothModes() throws {

@@ -316,6 +316,140 @@ final class DevTests: XCTestCase {
     try session.waitForOutput("25\n25\n-1\n50\n")
   }
 
+  // MARK: Moving code
+
+  private static let sharingProgram = """
+    fn share(n: i64) -> i64 { 100 / n; }
+    fn main() {
+      let count = 0;
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        count += 1;
+        println(`{count}: {share(string_len(line))}`);
+      }
+    }
+    """
+
+  func testMovingCodeNeitherRestartsNorPatchesAndFailuresFollowIt() throws {
+    session = try DevSession(files: ["main.holo": Self.sharingProgram])
+    try session.waitForEvent("ready")
+    session.send("abcd")
+    try session.waitForOutput("1: 25\n")
+
+    // A blank line and a comment above everything: every function moves, main included.
+    try session.edit("main.holo", replacing: "fn share", with: "\n// shares\nfn share")
+    let moved = try session.waitForEvent("moved")
+    XCTAssertEqual(moved["functions"] as? [String], ["main", "share"])
+    XCTAssertEqual(session.events(named: "patch").count, 0, "moving code patches nothing")
+    // A new function above main: it is patched in, main only moves.
+    try session.edit(
+      "main.holo", replacing: "fn main", with: "fn half(n: i64) -> i64 { n / 2; }\nfn main")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["half"])
+    session.send("ab")
+    try session.waitForOutput("1: 25\n2: 50\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+    XCTAssertEqual(session.events(named: "ready").count, 1, "the program kept running")
+
+    // share's code is still the executable's, which reads its new start line from its cell.
+    session.send("")
+    let exit = try session.waitForEvent("exit")
+    XCTAssertEqual(exit["status"] as? Int, 101)
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "division by zero")
+    XCTAssertEqual(failure?["line"] as? Int, 3)
+    XCTAssertEqual(failure?["column"] as? Int, 27)
+  }
+
+  func testAMovedFunctionEditedToFailReportsItsNewPlace() throws {
+    session = try DevSession(files: ["main.holo": Self.sharingProgram])
+    try session.waitForEvent("ready")
+    session.send("abcd")
+    try session.waitForOutput("1: 25\n")
+    try session.edit("main.holo", replacing: "fn share", with: "// shares\nfn share")
+    try session.waitForEvent("moved")
+
+    // Now share spans lines 2 to 5 and divides by zero for three-letter lines.
+    try session.edit(
+      "main.holo", replacing: "{ 100 / n; }", with: "{\n  let d = n - 3;\n  100 / d;\n}")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["share"])
+    session.send("abcde")
+    try session.waitForOutput("1: 25\n2: 50\n")
+    session.send("abc")
+    let exit = try session.waitForEvent("exit")
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "division by zero")
+    XCTAssertEqual(failure?["line"] as? Int, 4)
+    XCTAssertEqual(failure?["column"] as? Int, 3)
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  // MARK: Crashes in patched code
+
+  private static let depthProgram = """
+    fn depth(n: i64) -> i64 { n; }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        println(depth(string_len(line)));
+      }
+    }
+    """
+
+  /// Replaces `depth` with a version on lines 2 to 6 that recurses without end.
+  private func makeDepthRecurse() throws {
+    try session.edit(
+      "main.holo", replacing: "fn depth(n: i64) -> i64 { n; }",
+      with: """
+        // depth recurses
+        fn depth(n: i64) -> i64 {
+          let below = depth(n + 1);
+          println(below);
+          below + 1
+        }
+        """)
+  }
+
+  func testAStackOverflowInPatchedCodeNamesThePatchedFunction() throws {
+    session = try DevSession(files: ["main.holo": Self.depthProgram])
+    try session.waitForEvent("ready")
+    session.send("ab")
+    try session.waitForOutput("2\n")
+    try makeDepthRecurse()
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["depth"])
+    session.send("a")
+    let exit = try session.waitForEvent("exit")
+    XCTAssertEqual(exit["status"] as? Int, 101)
+    let failure = exit["failure"] as? [String: Any]
+    XCTAssertEqual(failure?["message"] as? String, "stack overflow")
+    XCTAssertEqual(failure?["file"] as? String, "main.holo")
+    XCTAssertEqual(failure?["line"] as? Int, 2)
+    XCTAssertEqual(failure?["column"] as? Int, 4)
+  }
+
+  func testAStackOverflowInPatchedCodeIsShownWithItsExcerpt() throws {
+    session = try DevSession(files: ["main.holo": Self.depthProgram], humanOutput: true)
+    try session.waitForStatus(containing: "holoc dev: ready")
+    session.send("ab")
+    try session.waitForOutput("2\n")
+    try makeDepthRecurse()
+    try session.waitForStatus(containing: "holoc dev: patched depth")
+    session.send("a")
+    try session.waitForStatus(containing: "exited with status 101")
+    try session.waitForStatus(
+      containing: """
+        💥 Runtime: stack overflow
+
+        main.holo:2:4
+           2 │ fn depth(n: i64) -> i64 {
+             │    ─────
+        """)
+  }
+
   // MARK: Tests
 
   func testOnlyTestsReachingTheChangeRun() throws {
@@ -443,11 +577,39 @@ final class ChangeSetTests: XCTestCase {
     XCTAssertTrue(change.isEmpty)
   }
 
-  func testAFunctionThatMovedIsPatchedAgain() throws {
+  /// The start lines the change writes, by function name.
+  private func startLines(_ change: ChangeSet, in text: String) throws -> [String: Int] {
+    let after = try index(text)
+    return Dictionary(uniqueKeysWithValues: change.startLines.map { (after.name($0), $1) })
+  }
+
+  func testAFunctionThatOnlyMovedIsNotPatchedButGetsItsNewStartLine() throws {
+    let moved = program.replacingOccurrences(of: "fn b()", with: "// two lines\n\nfn b()")
+    let (change, patch) = try change(from: program, to: moved)
+    XCTAssertEqual(patch, [])
+    XCTAssertFalse(change.isEmpty)
+    XCTAssertFalse(change.changesCode)
+    XCTAssertFalse(change.entryChanged, "the entry function only moved")
+    XCTAssertEqual(change.affectedTests, [])
+    // b and main moved two lines down, a did not; tests are not in the program's cells.
+    XCTAssertEqual(try startLines(change, in: moved), ["b": 4, "main": 5])
+    XCTAssertEqual(change.moved.count, 2)
+  }
+
+  func testAChangedFunctionThatMovedIsPatchedWithItsNewStartLine() throws {
+    let edited = program.replacingOccurrences(of: "fn a()", with: "\nfn a()")
+      .replacingOccurrences(of: "a() + 1", with: "a() + 2")
+    let (change, patch) = try change(from: program, to: edited)
+    XCTAssertEqual(patch, ["b"])
+    XCTAssertEqual(try startLines(change, in: edited), ["a": 2, "b": 3, "main": 4])
+    XCTAssertFalse(change.entryChanged)
+  }
+
+  func testAMoveOnTheSameLinesChangesTheColumnsAndIsPatched() throws {
     let (change, patch) = try change(
-      from: program, to: program.replacingOccurrences(of: "fn b()", with: "\nfn b()"))
-    XCTAssertEqual(patch, ["b", "main"], "b and main moved one line down; a did not")
-    XCTAssertTrue(change.entryChanged)
+      from: program, to: program.replacingOccurrences(of: "fn a()", with: "fn  a()"))
+    XCTAssertEqual(patch, ["a"])
+    XCTAssertEqual(change.moved, [])
   }
 
   func testASignatureChangePatchesTheCallers() throws {
@@ -486,8 +648,9 @@ final class DevSession {
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
 
-  /// Without `events`, holoc writes its human status lines to stderr (`errors`).
-  init(files: [String: String], flags: [String] = [], events: Bool = true) throws {
+  /// `humanOutput`: without `--events`, so holoc's status lines and rendered failures go to
+  /// its stderr (`waitForStatus`).
+  init(files: [String: String], flags: [String] = [], humanOutput: Bool = false) throws {
     project =
       FileManager.default.temporaryDirectory
       .appendingPathComponent("holo-dev-tests-\(UUID().uuidString)").path
@@ -498,7 +661,7 @@ final class DevSession {
     for (path, text) in files { try write(path, text) }
 
     process.executableURL = URL(fileURLWithPath: Self.holocPath)
-    process.arguments = ["dev"] + (events ? ["--events", eventsPath] : []) + flags
+    process.arguments = ["dev"] + (humanOutput ? [] : ["--events", eventsPath]) + flags
     process.currentDirectoryURL = URL(fileURLWithPath: project, isDirectory: true)
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] =
@@ -584,6 +747,13 @@ final class DevSession {
       return found != nil
     }
     return found!
+  }
+
+  /// Waits until holoc's stderr (its human output) contains `text`.
+  func waitForStatus(containing text: String) throws {
+    try waitUntil("stderr containing \(text.debugDescription)") {
+      self.read(self.errorPath).contains(text)
+    }
   }
 
   /// Waits until the program's whole stdout so far is `expected`.

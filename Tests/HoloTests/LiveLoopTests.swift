@@ -294,7 +294,7 @@ final class LiveLoopTests: XCTestCase {
 
   func testErrorsAtStartUpSayNothingRunsYet() throws {
     session = try DevSession(
-      files: ["main.holo": "fn main() { println(1 + true); }\n"], events: false)
+      files: ["main.holo": "fn main() { println(1 + true); }\n"], humanOutput: true)
     try session.waitForErrors(containing: "holoc dev: 1 diagnostic; ")
     XCTAssertTrue(session.errors.contains("nothing runs until they are fixed"), session.errors)
     XCTAssertFalse(session.errors.contains("keeping the last good code"), session.errors)

@@ -139,6 +139,8 @@ final class RuntimeTests: XCTestCase {
       // The pc is in the C library, outside every registered function.
       ("c-library", "", "<unknown>:0:0: runtime failure: segmentation fault\n"),
       ("unregistered", "recursing\n", "<unknown>:0:0: runtime failure: stack overflow\n"),
+      // Found in a patch's function table, with its line base.
+      ("patched", "recursing\n", "patch.holo:32:5: runtime failure: stack overflow\n"),
     ]
     for (mode, stdout, stderr) in cases {
       let result = try run(program, [mode])

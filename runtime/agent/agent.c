@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
+#include "holo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,8 +14,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-void holo_agent_start(void);
 
 static void warn(const char *message) { fprintf(stderr, "holo agent: %s\n", message); }
 

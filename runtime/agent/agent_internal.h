@@ -32,7 +32,7 @@ enum {
   WIRE_STATUS_REPLY = 5,
   WIRE_FRAMES = 6,
   WIRE_FRAMES_REPLY = 7,
-  WIRE_PROTOCOL_VERSION = 1,
+  WIRE_PROTOCOL_VERSION = 2,
 };
 
 /* A message being built; `failed` is set when memory ran out. */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
+#include "holo.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -20,6 +21,8 @@ typedef struct live_patch {
   /* The functions the patch put into slots, for stale-frame reports. */
   agent_range *functions;
   size_t function_count;
+  /* The runtime's handle of the patch's function table, -1 when it has none registered. */
+  int function_table;
 } live_patch;
 
 /* A replaced version that still had a frame on the stack when last looked for: the slot
@@ -29,11 +32,13 @@ typedef struct superseded {
   agent_range function;
 } superseded;
 
-/* A slot the agent created for a new signature: a zeroed cell it owns for good. */
-typedef struct owned_slot {
+/* A cell the agent created: a zeroed 8-byte global it owns for good, named by the patch
+ * that needed it. New slots (new signatures) and new line-base cells (new functions) are
+ * both such cells. */
+typedef struct owned_cell {
   char *name;
   void **cell;
-} owned_slot;
+} owned_cell;
 
 struct patch_state {
   agent_jit *jit;
@@ -42,7 +47,7 @@ struct patch_state {
   live_patch *patches;
   size_t patch_count;
   size_t patch_capacity;
-  owned_slot *owned;
+  owned_cell *owned;
   size_t owned_count;
   size_t owned_capacity;
   /* Every slot ever written: what they point at is in use. */
@@ -60,11 +65,17 @@ typedef struct patch_message {
   uint64_t id;
   char **new_slots;
   size_t new_slot_count;
+  char **new_cells;
+  size_t new_cell_count;
+  /* Empty: the patch links nothing and only writes data and slots. */
   const uint8_t *object;
   size_t object_length;
   char **update_slots;
   char **update_functions;
   size_t update_count;
+  char **data_symbols;
+  uint64_t *data_values;
+  size_t data_count;
 } patch_message;
 
 /* One slot update being applied. */
@@ -115,8 +126,11 @@ static void free_strings(char **strings, size_t count) {
 
 static void message_free(patch_message *message) {
   free_strings(message->new_slots, message->new_slot_count);
+  free_strings(message->new_cells, message->new_cell_count);
   free_strings(message->update_slots, message->update_count);
   free_strings(message->update_functions, message->update_count);
+  free_strings(message->data_symbols, message->data_count);
+  free(message->data_values);
 }
 
 /* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
@@ -139,6 +153,8 @@ static char **read_strings(wire_reader *reader, size_t count) {
 static bool parse_message(wire_reader *reader, patch_message *message) {
   message->new_slot_count = wire_get_u32(reader);
   message->new_slots = read_strings(reader, message->new_slot_count);
+  message->new_cell_count = wire_get_u32(reader);
+  message->new_cells = read_strings(reader, message->new_cell_count);
   message->object = wire_get_bytes(reader, &message->object_length);
   size_t count = wire_get_u32(reader);
   if (reader->failed || count > (reader->length - reader->offset) / 8) {
@@ -155,12 +171,28 @@ static bool parse_message(wire_reader *reader, patch_message *message) {
     message->update_slots[i] = wire_get_string(reader);
     message->update_functions[i] = wire_get_string(reader);
   }
+  /* Each data write takes at least 12 bytes (an empty name and the value). */
+  count = wire_get_u32(reader);
+  if (reader->failed || count > (reader->length - reader->offset) / 12) {
+    reader->failed = true;
+    return false;
+  }
+  message->data_count = count;
+  message->data_symbols = calloc(count == 0 ? 1 : count, sizeof(char *));
+  message->data_values = calloc(count == 0 ? 1 : count, sizeof(uint64_t));
+  if (message->data_symbols == NULL || message->data_values == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    message->data_symbols[i] = wire_get_string(reader);
+    message->data_values[i] = wire_get_u64(reader);
+  }
   return !reader->failed && reader->offset == reader->length;
 }
 
-/* ---- New slots -------------------------------------------------------------------- */
+/* ---- New cells -------------------------------------------------------------------- */
 
-static void **owned_slot_named(const patch_state *state, const char *name) {
+static void **owned_cell_named(const patch_state *state, const char *name) {
   for (size_t i = 0; i < state->owned_count; i++) {
     if (strcmp(state->owned[i].name, name) == 0) {
       return state->owned[i].cell;
@@ -169,16 +201,18 @@ static void **owned_slot_named(const patch_state *state, const char *name) {
   return NULL;
 }
 
-/* Creates the cells of the message's new slots. A slot the program or an earlier patch
- * already has is reused: the daemon keys slots by signature, so it is the same slot. The
- * cells stay defined even if the patch then fails; they hold null and nothing calls them. */
-static bool define_new_slots(patch_state *state, const patch_message *message, char *error) {
-  for (size_t i = 0; i < message->new_slot_count; i++) {
-    const char *name = message->new_slots[i];
-    if (owned_slot_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
+/* Creates the named cells (new slots or line-base cells). A cell the program or an earlier
+ * patch already has is reused: the daemon keys both by name and signature, so it is the
+ * same cell. The cells stay defined even if the patch then fails; they hold zero and
+ * nothing uses them. */
+static bool define_new_cells(patch_state *state, char *const *names, size_t count,
+                             char *error) {
+  for (size_t i = 0; i < count; i++) {
+    const char *name = names[i];
+    if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
       continue;
     }
-    owned_slot *grown = agent_array_grow(state->owned, &state->owned_capacity,
+    owned_cell *grown = agent_array_grow(state->owned, &state->owned_capacity,
                                          state->owned_count + 1, sizeof *state->owned);
     void **cell = calloc(1, sizeof *cell);
     char *copy = strdup(name);
@@ -196,7 +230,7 @@ static bool define_new_slots(patch_state *state, const patch_message *message, c
       free(copy);
       return false;
     }
-    state->owned[state->owned_count++] = (owned_slot){copy, cell};
+    state->owned[state->owned_count++] = (owned_cell){copy, cell};
   }
   return true;
 }
@@ -360,6 +394,46 @@ static void live_patch_free(live_patch *patch) {
   free(patch->functions);
 }
 
+/* The function table a patch object defines, `holo.functions#N` (docs/PATCHING.md). */
+static const char function_table_prefix[] = "holo.functions#";
+
+/* Registers the linked patch's function table with the runtime, so that a stack overflow
+ * in its code names the function. A patch without a table (or a full registry) only
+ * goes unnamed. Before the safepoint: until then nothing runs the code, so early is
+ * harmless, and a crash right after it is named. */
+static void register_function_table(patch_state *state, const object_info *object,
+                                    live_patch *patch) {
+  if (patch->function_count == 0) {
+    return;
+  }
+  agent_range code = patch->functions[0];
+  for (size_t i = 1; i < patch->function_count; i++) {
+    code.start = patch->functions[i].start < code.start ? patch->functions[i].start : code.start;
+    code.end = patch->functions[i].end > code.end ? patch->functions[i].end : code.end;
+  }
+  char ignored[AGENT_ERROR_MAX];
+  for (size_t i = 1; i < object->symbol_count; i++) {
+    const object_symbol *symbol = &object->symbols[i];
+    uintptr_t table;
+    if (symbol->is_global && symbol->section != 0 &&
+        strncmp(symbol->name, function_table_prefix, sizeof function_table_prefix - 1) == 0 &&
+        jit_lookup(state->jit, symbol->name, &table, ignored)) {
+      patch->function_table = holo_register_patch_functions(
+          (const holo_function_table *)table, (const void *)code.start, (const void *)code.end);
+      return;
+    }
+  }
+}
+
+/* Frees a patch's code and data, and first takes its function table from the runtime. */
+static void unlink_patch(patch_state *state, live_patch *patch) {
+  if (patch->function_table >= 0) {
+    holo_unregister_patch_functions(patch->function_table);
+    patch->function_table = -1;
+  }
+  jit_remove(state->jit, patch->tracker);
+}
+
 /* The range of the function at `target` (a slot's current value), in a live patch or in
  * the executable; empty when unknown. */
 static agent_range function_at(const patch_state *state, uintptr_t target) {
@@ -384,7 +458,8 @@ static agent_range function_at(const patch_state *state, uintptr_t target) {
 
 /* Owners in the safepoint request: live patch i is owner i, the new patch (if any) is
  * owner `patch_count`, update i's previous function is owner `patch_count + 1 + i`, and
- * superseded version j is owner `patch_count + 1 + update_count + j`. */
+ * superseded version j is owner `patch_count + 1 + update_count + j`. The request's
+ * writes are the data writes, then the slot updates. */
 typedef struct scan_plan {
   agent_range *ranges;
   size_t *owners;
@@ -413,7 +488,10 @@ static void plan_frame(scan_plan *plan, agent_range function, size_t owner) {
 }
 
 static bool plan_scan(const patch_state *state, const live_patch *patch, const update *updates,
-                      size_t update_count, scan_plan *plan) {
+                      size_t update_count, const patch_message *message, void **data_cells,
+                      scan_plan *plan) {
+  size_t data_count = message == NULL ? 0 : message->data_count;
+  size_t write_count = data_count + update_count;
   size_t capacity = patch == NULL ? 0 : patch->footprint_count;
   for (size_t i = 0; i < state->patch_count; i++) {
     capacity += state->patches[i].footprint_count;
@@ -424,8 +502,8 @@ static bool plan_scan(const patch_state *state, const live_patch *patch, const u
   plan->frames = calloc(frame_capacity + 1, sizeof *plan->frames);
   plan->frame_owners = calloc(frame_capacity + 1, sizeof *plan->frame_owners);
   plan->owner_hit = calloc(state->patch_count + 1 + frame_capacity, sizeof *plan->owner_hit);
-  plan->slots = calloc(update_count + 1, sizeof *plan->slots);
-  plan->values = calloc(update_count + 1, sizeof *plan->values);
+  plan->slots = calloc(write_count + 1, sizeof *plan->slots);
+  plan->values = calloc(write_count + 1, sizeof *plan->values);
   if (plan->ranges == NULL || plan->owners == NULL || plan->frames == NULL ||
       plan->frame_owners == NULL || plan->owner_hit == NULL || plan->slots == NULL ||
       plan->values == NULL) {
@@ -438,13 +516,18 @@ static bool plan_scan(const patch_state *state, const live_patch *patch, const u
       plan->owners[plan->range_count++] = i;
     }
   }
+  /* A data cell is a word like a slot, so the safepoint writes both the same way. */
+  for (size_t i = 0; i < data_count; i++) {
+    plan->slots[i] = data_cells[i];
+    plan->values[i] = (void *)(uintptr_t)message->data_values[i];
+  }
   size_t first_frame_owner = state->patch_count + 1;
   for (size_t i = 0; i < update_count; i++) {
     if (updates[i].previous.end != 0) {
       plan_frame(plan, updates[i].previous, first_frame_owner + i);
     }
-    plan->slots[i] = (void *)updates[i].slot;
-    plan->values[i] = (void *)updates[i].function;
+    plan->slots[data_count + i] = (void *)updates[i].slot;
+    plan->values[data_count + i] = (void *)updates[i].function;
   }
   for (size_t j = 0; j < state->superseded_count; j++) {
     plan_frame(plan, state->superseded[j].function, first_frame_owner + update_count + j);
@@ -465,7 +548,7 @@ static void free_unused_patches(patch_state *state, const safepoint_request *req
       used = in_ranges(patch->footprint, patch->footprint_count, (uintptr_t)*state->written[j]);
     }
     if (!used) {
-      jit_remove(state->jit, patch->tracker);
+      unlink_patch(state, patch);
       live_patch_free(patch);
       state->freed++;
     } else {
@@ -560,6 +643,10 @@ static bool reserve(patch_state *state, size_t update_count) {
     return false;
   }
   state->patches = patches;
+  /* A patch that writes no slot may come before any did, when there is no array yet. */
+  if (update_count == 0) {
+    return true;
+  }
   void ***written = agent_array_grow(state->written, &state->written_capacity,
                                      state->written_count + update_count, sizeof *state->written);
   if (written == NULL) {
@@ -571,14 +658,17 @@ static bool reserve(patch_state *state, size_t update_count) {
 
 /* ---- Applying --------------------------------------------------------------------- */
 
-/* Links the object and resolves every update; on success the caller owns `tracker`. */
+/* Links the object (if any) and resolves every update and data write; on success the
+ * caller owns `tracker`. */
 static bool link_patch(patch_state *state, const patch_message *message, update *updates,
-                       agent_tracker **tracker, char *error) {
-  char name[64];
-  snprintf(name, sizeof name, "holo-patch-%llu", (unsigned long long)message->id);
-  *tracker = jit_add_object(state->jit, message->object, message->object_length, name, error);
-  if (*tracker == NULL) {
-    return false;
+                       void **data_cells, agent_tracker **tracker, char *error) {
+  if (message->object_length > 0) {
+    char name[64];
+    snprintf(name, sizeof name, "holo-patch-%llu", (unsigned long long)message->id);
+    *tracker = jit_add_object(state->jit, message->object, message->object_length, name, error);
+    if (*tracker == NULL) {
+      return false;
+    }
   }
   for (size_t i = 0; i < message->update_count; i++) {
     if (!jit_lookup(state->jit, message->update_functions[i], &updates[i].function, error)) {
@@ -593,7 +683,7 @@ static bool link_patch(patch_state *state, const patch_message *message, update 
     updates[i].slot = (void **)slot;
   }
   for (size_t i = 0; i < message->new_slot_count; i++) {
-    void **cell = owned_slot_named(state, message->new_slots[i]);
+    void **cell = owned_cell_named(state, message->new_slots[i]);
     bool written = false;
     for (size_t j = 0; j < message->update_count && !written; j++) {
       written = updates[j].slot == cell;
@@ -603,36 +693,54 @@ static bool link_patch(patch_state *state, const patch_message *message, update 
       return false;
     }
   }
+  for (size_t i = 0; i < message->data_count; i++) {
+    uintptr_t cell;
+    char ignored[AGENT_ERROR_MAX];
+    if (!jit_lookup(state->jit, message->data_symbols[i], &cell, ignored)) {
+      agent_error(error, "unknown cell `%s`", message->data_symbols[i]);
+      return false;
+    }
+    data_cells[i] = (void *)cell;
+  }
   return true;
 }
 
 static void run_patch(patch_state *state, patch_message *message, patch_result *result) {
   uint64_t start = now_us();
-  object_info object;
+  /* A patch without an object (functions that only moved) links nothing, so there is no
+   * code of it to keep alive or free. */
+  bool links = message->object_length > 0;
+  object_info object = {0};
   char object_error[AGENT_ERROR_MAX];
-  if (!object_info_read(message->object, message->object_length, &object, object_error)) {
+  if (links &&
+      !object_info_read(message->object, message->object_length, &object, object_error)) {
     agent_error(result->error, "invalid patch object: %s", object_error);
     return;
   }
   update *updates = calloc(message->update_count + 1, sizeof *updates);
-  live_patch patch = {0};
+  void **data_cells = calloc(message->data_count + 1, sizeof *data_cells);
+  live_patch patch = {.function_table = -1};
   scan_plan plan = {0};
-  if (updates == NULL || !reserve(state, message->update_count)) {
+  if (updates == NULL || data_cells == NULL || !reserve(state, message->update_count)) {
     agent_error(result->error, "out of memory");
-  } else if (define_new_slots(state, message, result->error) &&
-             link_patch(state, message, updates, &patch.tracker, result->error)) {
+  } else if (define_new_cells(state, message->new_slots, message->new_slot_count,
+                              result->error) &&
+             define_new_cells(state, message->new_cells, message->new_cell_count,
+                              result->error) &&
+             link_patch(state, message, updates, data_cells, &patch.tracker, result->error)) {
     for (size_t i = 0; i < message->update_count; i++) {
       updates[i].previous = function_at(state, (uintptr_t)*updates[i].slot);
     }
-    if (!describe_patch(state, &object, message, updates, &patch) ||
-        !plan_scan(state, &patch, updates, message->update_count, &plan)) {
+    if ((links && !describe_patch(state, &object, message, updates, &patch)) ||
+        !plan_scan(state, &patch, updates, message->update_count, message, data_cells, &plan)) {
       agent_error(result->error, "out of memory");
     } else {
+      register_function_table(state, &object, &patch);
       result->link_us = elapsed_us(start);
       safepoint_request request = {
           .slots = plan.slots,
           .values = plan.values,
-          .write_count = message->update_count,
+          .write_count = message->data_count + message->update_count,
           .ranges = plan.ranges,
           .owners = plan.owners,
           .range_count = plan.range_count,
@@ -647,8 +755,10 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
         result->applied = true;
         size_t first_stale_owner = state->patch_count + 1;
         forget_returned(state, &request, first_stale_owner + message->update_count);
-        state->patches[state->patch_count++] = patch;
-        patch.tracker = NULL;
+        if (links) {
+          state->patches[state->patch_count++] = patch;
+          patch.tracker = NULL;
+        }
         remember_written_slots(state, updates, message->update_count);
         collect_stale_slots(state, message, updates, &request, first_stale_owner, result);
         free_unused_patches(state, &request);
@@ -658,12 +768,13 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   if (!result->applied) {
     result->link_us = elapsed_us(start);
     if (patch.tracker != NULL) {
-      jit_remove(state->jit, patch.tracker);
+      unlink_patch(state, &patch);
     }
     live_patch_free(&patch);
   }
   plan_free(&plan);
   free(updates);
+  free(data_cells);
   object_info_free(&object);
 }
 
@@ -692,7 +803,7 @@ void patch_find_frames(patch_state *state, frames_result *result) {
   if (state->superseded_count == 0) {
     /* Nothing to look for: no need to stop the program. */
     result->scanned = result->stale_slots != NULL;
-  } else if (result->stale_slots != NULL && plan_scan(state, NULL, NULL, 0, &plan)) {
+  } else if (result->stale_slots != NULL && plan_scan(state, NULL, NULL, 0, NULL, NULL, &plan)) {
     safepoint_request request = {
         .ranges = plan.ranges,
         .owners = plan.owners,

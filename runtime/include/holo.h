@@ -101,11 +101,17 @@ void holo_sleep_ms(int64_t ms);
 HOLO_NORETURN void holo_exit(int32_t code);
 
 /* ---- Failures ---------------------------------------------------------------------
- * A source location the compiler emits as a constant next to each failing operation. */
+ * A source location the compiler emits as a constant next to each failing operation.
+ * In release builds `line` is the line and `line_base` is NULL. In dev builds `line_base`
+ * points at the enclosing function's line-base cell, which holds the line where the
+ * function starts, and `line` is relative to it: moving a function in its file then
+ * changes one cell (docs/PATCHING.md), not its code. The runtime resolves the line
+ * wherever it reports a location. */
 typedef struct holo_location {
   const char *file;
   int32_t line;
   int32_t column;
+  const int64_t *line_base;
 } holo_location;
 
 /* Reports a runtime failure and ends the program with status 101. The report is the line
@@ -118,11 +124,12 @@ HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_locat
 
 /* A C host's hook into runtime failures in the holo code it calls. holo_fail calls the
  * handler after flushing the runtime's stdout, with the message and the failing
- * expression's location (never NULL; an unknown location is file "<unknown>", line 0,
- * column 0). Both are valid only during the call. The holo code that failed cannot
- * continue, so the handler should not return: it may exit, or longjmp to a point the
- * host set up before calling into holo (holo values the failed call owned are leaked).
- * If it returns, the runtime prints the usual report and exits with status 101.
+ * expression's location (never NULL, its line resolved and its line_base NULL; an unknown
+ * location is file "<unknown>", line 0, column 0). Both are valid only during the call.
+ * The holo code that failed cannot continue, so the handler should not return: it may
+ * exit, or longjmp to a point the host set up before calling into holo (holo values the
+ * failed call owned are leaked). If it returns, the runtime prints the usual report and
+ * exits with status 101.
  * Crashes caught by signal handlers (stack overflow) do not call it. Set it before
  * calling holo code; NULL removes it. */
 typedef void (*holo_failure_handler)(const char *message, const holo_location *location,
@@ -141,6 +148,9 @@ typedef struct holo_function_info {
 typedef struct holo_program_info {
   const holo_function_info *functions;
   int64_t function_count;
+  /* Dev executables: holo_agent_start, which holo_main calls before the entry function.
+   * NULL elsewhere, so a release executable does not refer to the agent at all. */
+  void (*start_agent)(void);
 } holo_program_info;
 
 typedef struct holo_test_info {
@@ -158,6 +168,29 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
  * runtime failure). */
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program);
+
+/* ---- Dev builds (docs/PATCHING.md) -------------------------------------------------
+ * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
+ * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */
+void holo_agent_start(void);
+
+/* The functions a patch object defines, under the symbol `holo.functions#N`. */
+typedef struct holo_function_table {
+  const holo_function_info *functions;
+  int64_t function_count;
+} holo_function_table;
+
+/* The agent registers each linked patch's table, whose functions' code lies in
+ * [code_start, code_end), so that the stack-overflow handler names patched functions as
+ * it names the executable's. Returns a handle, or -1 when the runtime's fixed registry
+ * is full (a crash in that patch is then reported at "<unknown>"). The table must stay
+ * valid until holo_unregister_patch_functions(handle) returns, which the agent calls
+ * before freeing the patch; if a crash is being reported meanwhile, that call never
+ * returns (the process is exiting, and the handler may be reading the table). Both are
+ * called from one thread; the handler reads the registry without locks. */
+int holo_register_patch_functions(const holo_function_table *table, const void *code_start,
+                                  const void *code_end);
+void holo_unregister_patch_functions(int handle);
 
 #ifdef __cplusplus
 }

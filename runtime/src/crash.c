@@ -2,7 +2,8 @@
  *
  * The handler runs on an alternate signal stack, since an overflowed stack has no room
  * left for it. It only reads state prepared by holo_signals_init (stack bounds, the
- * function table) and reports through the async-signal-safe failure path.
+ * function table) and the function tables the patch agent registered, and reports
+ * through the async-signal-safe failure path.
  */
 #define _GNU_SOURCE
 
@@ -11,8 +12,10 @@
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 /* A fault this far below the lowest stack address still counts as an overflow: a frame
  * with large locals can skip over the guard page. */
@@ -27,6 +30,25 @@ static const holo_program_info *crash_program;
  * any holo function even if some holo function has a lower address. */
 static uintptr_t holo_code_start;
 static uintptr_t holo_code_end;
+
+/* Function tables of live patches (dev builds). An entry's fields are written while it is
+ * free and read only while it is published, so the handler needs no lock. Far more than
+ * the patches an agent keeps alive at once (a few, plus those stuck on the stack). */
+enum { PATCH_TABLES_MAX = 256 };
+enum { TABLE_FREE, TABLE_PUBLISHED };
+
+typedef struct patch_table {
+  atomic_int state;
+  const holo_function_info *functions;
+  int64_t function_count;
+  uintptr_t code_start;
+  uintptr_t code_end;
+} patch_table;
+
+static patch_table patch_tables[PATCH_TABLES_MAX];
+/* Set by the crash handler before it reads the tables: from then on no table may be
+ * unregistered (and freed), since the handler may be reading it. */
+static atomic_bool reporting_crash;
 
 static void record_stack_bounds(void) {
   pthread_attr_t attributes;
@@ -69,22 +91,66 @@ static bool is_stack_overflow(uintptr_t fault_address) {
   return lowest <= fault_address && fault_address < stack_high;
 }
 
-static const holo_function_info *function_containing(uintptr_t pc) {
-  if (crash_program == NULL || pc == 0) {
-    return NULL;
+int holo_register_patch_functions(const holo_function_table *table, const void *code_start,
+                                  const void *code_end) {
+  for (int i = 0; i < PATCH_TABLES_MAX; i++) {
+    patch_table *entry = &patch_tables[i];
+    if (atomic_load(&entry->state) == TABLE_FREE) {
+      entry->functions = table->functions;
+      entry->function_count = table->function_count;
+      entry->code_start = (uintptr_t)code_start;
+      entry->code_end = (uintptr_t)code_end;
+      atomic_store(&entry->state, TABLE_PUBLISHED);
+      return i;
+    }
   }
-  if (holo_code_end != 0 && (pc < holo_code_start || pc >= holo_code_end)) {
-    return NULL;
+  return -1;
+}
+
+void holo_unregister_patch_functions(int handle) {
+  if (handle < 0 || handle >= PATCH_TABLES_MAX) {
+    return;
   }
+  atomic_store(&patch_tables[handle].state, TABLE_FREE);
+  /* Both sides are sequentially consistent: either the handler sets its flag after this
+   * store (and then finds the entry free), or this load sees the flag and the table must
+   * outlive the handler, which ends the process. */
+  while (atomic_load(&reporting_crash)) {
+    pause();
+  }
+}
+
+/* The function of `functions` with the highest address at or below `pc`. */
+static const holo_function_info *closest_below(const holo_function_info *functions,
+                                               int64_t count, uintptr_t pc) {
   const holo_function_info *best = NULL;
-  for (int64_t i = 0; i < crash_program->function_count; i++) {
-    const holo_function_info *function = &crash_program->functions[i];
+  for (int64_t i = 0; i < count; i++) {
+    const holo_function_info *function = &functions[i];
     uintptr_t address = (uintptr_t)function->address;
     if (address <= pc && (best == NULL || address > (uintptr_t)best->address)) {
       best = function;
     }
   }
   return best;
+}
+
+static const holo_function_info *function_containing(uintptr_t pc) {
+  if (pc == 0) {
+    return NULL;
+  }
+  atomic_store(&reporting_crash, true);
+  for (int i = 0; i < PATCH_TABLES_MAX; i++) {
+    const patch_table *entry = &patch_tables[i];
+    if (atomic_load(&entry->state) == TABLE_PUBLISHED && entry->code_start <= pc &&
+        pc < entry->code_end) {
+      return closest_below(entry->functions, entry->function_count, pc);
+    }
+  }
+  if (crash_program == NULL ||
+      (holo_code_end != 0 && (pc < holo_code_start || pc >= holo_code_end))) {
+    return NULL;
+  }
+  return closest_below(crash_program->functions, crash_program->function_count, pc);
 }
 
 static uintptr_t faulting_pc(const void *context) {
@@ -121,7 +187,8 @@ static void on_fatal_signal(int signal_number, siginfo_t *info, void *context) {
   const holo_function_info *function = function_containing(faulting_pc(context));
   if (function != NULL) {
     holo_report_failure(message, strlen(message), function->location.file,
-                        function->location.line, function->location.column, true);
+                        holo_location_line(&function->location), function->location.column,
+                        true);
   }
   holo_report_failure(message, strlen(message), NULL, 0, 0, true);
 }

@@ -8,16 +8,14 @@
 
 enum { USAGE_EXIT_STATUS = 64 };
 
-/* The patch agent (runtime/agent, docs/PATCHING.md) is linked into dev executables only;
- * elsewhere this weak reference is null and nothing of the agent is linked. */
-extern void holo_agent_start(void) __attribute__((weak));
-
 static void start_runtime(const holo_program_info *program) {
   holo_output_init();
   holo_failure_init();
   holo_signals_init(program);
-  if (holo_agent_start) {
-    holo_agent_start();
+  /* Only a dev executable names the patch agent (docs/PATCHING.md), so the runtime itself
+   * never refers to it. */
+  if (program != NULL && program->start_agent != NULL) {
+    program->start_agent();
   }
 }
 
@@ -38,7 +36,7 @@ static void list_tests(const holo_test_info *tests, int64_t test_count) {
     print_text("\t");
     print_text(tests[i].location.file);
     print_text("\t");
-    holo_print_i64(tests[i].location.line);
+    holo_print_i64(holo_location_line(&tests[i].location));
     print_text("\t");
     holo_print_i64(tests[i].location.column);
     holo_print_newline();

@@ -99,6 +99,19 @@ void holo_report_failure(const char *message, size_t message_length, const char 
   _exit(HOLO_FAILURE_EXIT_STATUS);
 }
 
+int64_t holo_location_line(const holo_location *location) {
+  return location->line_base != NULL ? *location->line_base + location->line : location->line;
+}
+
+/* `location` with its line resolved; "<unknown>":0:0 when there is none. */
+static holo_location resolved(const holo_location *location) {
+  if (location == NULL || location->file == NULL) {
+    return (holo_location){"<unknown>", 0, 0, NULL};
+  }
+  return (holo_location){location->file, (int32_t)holo_location_line(location), location->column,
+                         NULL};
+}
+
 static holo_failure_handler failure_handler;
 static void *failure_handler_context;
 
@@ -112,26 +125,21 @@ static void call_failure_handler(const char *message, const holo_location *locat
   if (failure_handler == NULL) {
     return;
   }
-  static const holo_location unknown = {"<unknown>", 0, 0};
   holo_flush();
   fflush(NULL);
-  failure_handler(message, location != NULL && location->file != NULL ? location : &unknown,
-                  failure_handler_context);
+  failure_handler(message, location, failure_handler_context);
 }
 
 void holo_fail(const char *message, const holo_location *location) {
-  call_failure_handler(message, location);
-  const char *file = location != NULL ? location->file : NULL;
-  int64_t line = location != NULL ? location->line : 0;
-  int64_t column = location != NULL ? location->column : 0;
-  holo_report_failure(message, strlen(message), file, line, column, false);
+  holo_location at = resolved(location);
+  call_failure_handler(message, &at);
+  holo_report_failure(message, strlen(message), at.file, at.line, at.column, false);
 }
 
 void holo_fail_string(const holo_string *message, const holo_location *location) {
+  holo_location at = resolved(location);
   /* A holo string's bytes are followed by a NUL. */
-  call_failure_handler(message->bytes, location);
-  const char *file = location != NULL ? location->file : NULL;
-  int64_t line = location != NULL ? location->line : 0;
-  int64_t column = location != NULL ? location->column : 0;
-  holo_report_failure(message->bytes, (size_t)message->length, file, line, column, false);
+  call_failure_handler(message->bytes, &at);
+  holo_report_failure(message->bytes, (size_t)message->length, at.file, at.line, at.column,
+                      false);
 }

@@ -33,6 +33,10 @@ HOLO_NORETURN void holo_report_failure(const char *message, size_t message_lengt
                                        const char *file, int64_t line, int64_t column,
                                        bool from_signal);
 
+/* The line a location names: `line` itself, or relative to its line-base cell (dev
+ * builds). Async-signal-safe. */
+int64_t holo_location_line(const holo_location *location);
+
 /* Reads HOLO_FAILURE_REPORT once so the signal path need not call getenv. */
 void holo_failure_init(void);
 

@@ -1,7 +1,8 @@
 /* Fatal signals as runtime failures, selected by the first argument: a stack overflow from
- * deep recursion, an invalid memory access, an integer division trap, and a fault inside
- * the C library. Each is located at the registered function containing the faulting
- * instruction, or at <unknown>:0:0. RuntimeTests.swift asserts streams and status. */
+ * deep recursion, an invalid memory access, an integer division trap, a fault inside
+ * the C library, and a stack overflow in code the patch agent registered. Each is located
+ * at the registered function containing the faulting instruction, or at <unknown>:0:0.
+ * RuntimeTests.swift asserts streams and status. */
 #include "holo.h"
 
 #include <stdint.h>
@@ -39,16 +40,32 @@ __attribute__((noinline)) static void fault_in_c_library(void) {
   holo_print_u64(c_string_length((const char *)invalid_pointer));
 }
 
+/* A dev build's line-base cell: recurse starts on line 10 of deep.holo. */
+static int64_t recurse_line = 10;
+
 static const holo_function_info functions[] = {
-    {(const void *)overflow_stack, "overflow_stack", {"main.holo", 1, 1}},
-    {(const void *)recurse, "recurse", {"deep.holo", 10, 1}},
-    {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3}},
-    {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2}},
-    {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1}},
+    {(const void *)overflow_stack, "overflow_stack", {"main.holo", 1, 1, NULL}},
+    {(const void *)recurse, "recurse", {"deep.holo", 0, 1, &recurse_line}},
+    {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3, NULL}},
+    {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2, NULL}},
+    {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1, NULL}},
 };
 
-static const holo_program_info program = {functions, sizeof functions / sizeof functions[0]};
-static const holo_program_info empty_program = {NULL, 0};
+static const holo_program_info program = {functions, sizeof functions / sizeof functions[0], NULL};
+static const holo_program_info empty_program = {NULL, 0, NULL};
+
+/* recurse as a patch's function, as the agent registers it: the code range is a generous
+ * guess at recurse's size, which only needs to hold the faulting instruction. */
+static int64_t patched_line = 30;
+static const holo_function_info patched_functions[] = {
+    {(const void *)recurse, "recurse", {"patch.holo", 2, 5, &patched_line}},
+};
+static const holo_function_table patched_table = {patched_functions, 1};
+
+static int register_patched_recurse(void) {
+  const char *start = (const char *)recurse;
+  return holo_register_patch_functions(&patched_table, start, start + 1024);
+}
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
@@ -65,6 +82,20 @@ int main(int argc, char **argv) {
     return holo_main(argc, argv, fault_in_c_library, &program);
   }
   if (strcmp(mode, "unregistered") == 0) {
+    return holo_main(argc, argv, overflow_stack, &empty_program);
+  }
+  if (strcmp(mode, "patched") == 0) {
+    /* Far more patches than the registry holds come and go: unregistering frees entries. */
+    for (int i = 0; i < 1000; i++) {
+      int handle = register_patched_recurse();
+      if (handle < 0) {
+        return 3;
+      }
+      holo_unregister_patch_functions(handle);
+    }
+    if (register_patched_recurse() < 0) {
+      return 3;
+    }
     return holo_main(argc, argv, overflow_stack, &empty_program);
   }
   fprintf(stderr, "unknown mode\n");

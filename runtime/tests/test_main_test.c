@@ -19,9 +19,13 @@ static void adds(void) {
   holo_print_newline();
 }
 
+/* Line-base cells, as in a dev build: `fails` starts on line 8, `recurse` on line 14. */
+static int64_t fails_line = 8;
+static int64_t recurse_line = 14;
+
 static void fails(void) {
   print_text("before the assert\n");
-  holo_fail("assertion failed", &(holo_location){"math.holo", 9, 12});
+  holo_fail("assertion failed", &(holo_location){"math.holo", 1, 12, &fails_line});
 }
 
 __attribute__((noinline)) static int64_t recurse(int64_t depth) {
@@ -36,15 +40,15 @@ __attribute__((noinline)) static int64_t recurse(int64_t depth) {
 static void overflows(void) { holo_print_i64(recurse(0)); }
 
 static const holo_test_info tests[] = {
-    {"adds", adds, {"math.holo", 3, 1}},
-    {"fails", fails, {"math.holo", 8, 1}},
-    {"overflows", overflows, {"deep.holo", 2, 1}},
+    {"adds", adds, {"math.holo", 3, 1, NULL}},
+    {"fails", fails, {"math.holo", 0, 1, &fails_line}},
+    {"overflows", overflows, {"deep.holo", 2, 1, NULL}},
 };
 
 static const holo_function_info functions[] = {
-    {(const void *)recurse, "recurse", {"deep.holo", 14, 1}},
+    {(const void *)recurse, "recurse", {"deep.holo", 0, 1, &recurse_line}},
 };
 
-static const holo_program_info program = {functions, 1};
+static const holo_program_info program = {functions, 1, NULL};
 
 int main(int argc, char **argv) { return holo_test_main(argc, argv, tests, 3, &program); }

@@ -33,6 +33,9 @@ SLOT_VALUE_WIDE = "holo.slot.value(i64)->i64"
 SLOT_TICK = "holo.slot.tick()->()"
 SLOT_SPIN = "holo.slot.spin()->()"
 SLOT_GREETING = "holo.slot.greeting()->string"
+LINE_VALUE = "holo.line.value()->i64"
+LINE_FRESH = "holo.line.fresh()->i64"
+LINE_TICK = "holo.line.tick()->()"
 
 
 def string(text):
@@ -117,12 +120,8 @@ class Session:
         payload = self._exactly(length)
         return payload[0], Reader(payload[1:])
 
-    def patch(self, patch_id, obj, updates, new_slots=()):
-        payload = bytes([PATCH]) + struct.pack("<QI", patch_id, len(new_slots))
-        payload += b"".join(string(slot) for slot in new_slots)
-        payload += string(obj) + struct.pack("<I", len(updates))
-        payload += b"".join(string(slot) + string(function) for slot, function in updates)
-        self.send(payload)
+    def patch(self, patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=()):
+        self.send(patch_payload(patch_id, obj, updates, new_slots, new_cells, data_writes))
         return self.read_ack()
 
     def read_ack(self):
@@ -204,6 +203,18 @@ class Session:
         self.process.wait()
         self.connection.close()
         return self.process.stderr.read().decode()
+
+
+def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=()):
+    payload = bytes([PATCH]) + struct.pack("<QI", patch_id, len(new_slots))
+    payload += b"".join(string(slot) for slot in new_slots)
+    payload += struct.pack("<I", len(new_cells))
+    payload += b"".join(string(cell) for cell in new_cells)
+    payload += string(obj) + struct.pack("<I", len(updates))
+    payload += b"".join(string(slot) + string(function) for slot, function in updates)
+    payload += struct.pack("<I", len(data_writes))
+    payload += b"".join(string(cell) + struct.pack("<Q", value) for cell, value in data_writes)
+    return payload
 
 
 def compile_patch(workdir, source, version, value=0, text="", delay=0):
@@ -406,6 +417,52 @@ def scenario_hold(session, workdir, facts):
     session.process.wait(timeout=5)
 
 
+def scenario_cells(session, workdir, facts):
+    """Data writes: a patch that links nothing and only moves a line-base cell, a patch
+    bringing a new cell its code reads, a write to a cell nobody has, a patch without an
+    object that only repoints a slot, and a truncated list of data writes."""
+    facts["before"] = session.next_line(r"line \d+ value \d+")
+    facts["moved_ack"] = session.patch(1, b"", [], data_writes=[(LINE_VALUE, 42)])
+    facts["after_move"] = session.next_line(r"line 42 value \d+")
+    fresh = compile_patch(workdir, "cells", "2")
+    facts["fresh_ack"] = session.patch(
+        2,
+        fresh,
+        [value_update(2)],
+        new_cells=[LINE_FRESH],
+        data_writes=[(LINE_FRESH, 9), (LINE_VALUE, 43)],
+    )
+    facts["after_fresh"] = session.next_line(r"line 43 value 9")
+    facts["unknown_cell_ack"] = session.patch(
+        3, b"", [], data_writes=[(LINE_VALUE, 44), ("holo.line.nothing()->()", 1)]
+    )
+    facts["after_unknown"] = session.next_line(r"line \d+ value \d+")
+    facts["repoint_ack"] = session.patch(4, b"", [(SLOT_VALUE, "holo.value()->i64#0")])
+    facts["after_repoint"] = session.next_line(r"line 43 value 1")
+    truncated = patch_payload(5, b"", [], data_writes=[(LINE_VALUE, 45)])[:-4]
+    session.send(truncated)
+    facts["truncated_ack"] = session.read_ack()
+    facts["status"] = session.status(6)
+
+
+def scenario_overflow(session, workdir, facts):
+    """A patch whose tick() recurses without end: the crash handler finds the function in
+    the patch's registered function table. The program may die before the ack is sent."""
+    facts["before"] = session.next_line(r"value 1")
+    deep = compile_patch(workdir, "deep", "1")
+    try:
+        session.patch(
+            1,
+            deep,
+            [(SLOT_TICK, "holo.tick()->()#1")],
+            new_cells=[LINE_TICK],
+            data_writes=[(LINE_TICK, 12)],
+        )
+    except (EOFError, ConnectionError):
+        pass
+    session.process.wait(timeout=10)
+
+
 def scenario_unloadable(session, workdir, facts):
     """The program cannot map libLLVM (its address space is too small): the agent hangs up
     and the program runs on."""
@@ -423,6 +480,8 @@ SCENARIOS = {
     "busy": ("busy", scenario_busy),
     "blocking": ("read", scenario_blocking),
     "hold": ("hold", scenario_hold),
+    "cells": ("cells", scenario_cells),
+    "overflow": ("sleep", scenario_overflow),
     "unloadable": ("sleep", scenario_unloadable),
 }
 

@@ -1,6 +1,6 @@
 /* Imitates a dev build of a holo program: every call goes through a slot holding the
  * current version of the callee, versions are named `holo.NAME(...)->R#N`, and the
- * program starts through holo_main, which starts the patch agent.
+ * program starts through holo_main, which starts the patch agent its program info names.
  *
  * Modes (argv[1]):
  *   sleep  loop: tick(), sleep 5 ms
@@ -12,6 +12,8 @@
  *          line, so the string is held (in a frame of version 0) while waiting for input
  *   pointer  as sleep, with the address of value()'s version 0 kept on the stack (as an
  *          optimised caller that inlined it keeps it for its guard): not a frame of it
+ *   cells  loop: print `line L value V` with L = value()'s line-base cell, V = value(),
+ *          sleep 5 ms
  * tick() prints `value V` with V = value().
  */
 #include "dev_symbols.h"
@@ -28,6 +30,9 @@ int64_t (*value_slot)(void) HOLO_SYMBOL("holo.slot.value()->i64") = value_0;
 void (*tick_slot)(void) HOLO_SYMBOL("holo.slot.tick()->()") = tick_0;
 void (*spin_slot)(void) HOLO_SYMBOL("holo.slot.spin()->()") = spin_0;
 holo_string *(*greeting_slot)(void) HOLO_SYMBOL("holo.slot.greeting()->string") = greeting_0;
+
+/* value()'s line-base cell: the line where it starts. */
+int64_t value_line HOLO_SYMBOL("holo.line.value()->i64") = 7;
 
 static const char *mode;
 
@@ -122,6 +127,17 @@ static void tick_holding_a_pointer(void) {
   }
 }
 
+static void print_lines(void) {
+  for (;;) {
+    print_text("line ");
+    holo_print_i64(value_line);
+    print_text(" value ");
+    holo_print_i64(value_slot());
+    holo_print_newline();
+    holo_sleep_ms(5);
+  }
+}
+
 static void entry(void) {
   if (strcmp(mode, "pointer") == 0) {
     tick_holding_a_pointer();
@@ -133,6 +149,8 @@ static void entry(void) {
     read_lines();
   } else if (strcmp(mode, "hold") == 0) {
     hold_greetings();
+  } else if (strcmp(mode, "cells") == 0) {
+    print_lines();
   } else {
     for (;;) {
       tick_slot();
@@ -141,7 +159,15 @@ static void entry(void) {
   }
 }
 
+/* A dev build names the agent in its program info; PATCHABLE_RELEASE builds the program
+ * as a release build would, without the agent. */
+#ifdef PATCHABLE_RELEASE
+static const holo_program_info program = {NULL, 0, NULL};
+#else
+static const holo_program_info program = {NULL, 0, holo_agent_start};
+#endif
+
 int main(int argc, char **argv) {
   mode = argc > 1 ? argv[1] : "sleep";
-  return holo_main(argc, argv, entry, NULL);
+  return holo_main(argc, argv, entry, &program);
 }

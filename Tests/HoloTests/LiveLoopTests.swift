@@ -99,17 +99,21 @@ final class LiveLoopTests: XCTestCase {
       ], flags: ["--no-tests"])
     try session.waitForEvent("ready")
     try session.waitForOutput("stuck\n")
-    // The file's first function gets a new signature: the executable lacks its new slot.
+    // The file's first function gets a new signature, then a function is added above
+    // it: the file's first functions are not in the executable any more.
     try session.edit(
       "main.holo", replacing: "fn first(x: i64) -> i64 { x; }",
       with: "fn first(x: i64, y: i64) -> i64 { x + y; }")
     try session.waitForEvent("patch")
-    try session.edit("main.holo", replacing: "println(\"stuck\");", with: "println(\"fixed\");")
+    try session.edit(
+      "main.holo", replacing: "fn first(", with: "fn added() -> i64 { 7; }\nfn first(")
     try session.waitForEvent("patch", occurrence: 2)
+    try session.edit("main.holo", replacing: "println(\"stuck\");", with: "println(\"fixed\");")
+    try session.waitForEvent("patch", occurrence: 3)
     let waiting = try session.waitForEvent("waiting")
     XCTAssertEqual(waiting["functions"] as? [String], ["stuck"])
     let restart = try session.waitForEvent("restart")
-    XCTAssertEqual(restart["reason"] as? String, "`stuck` (main.holo:2) is still running old code")
+    XCTAssertEqual(restart["reason"] as? String, "`stuck` (main.holo:3) is still running old code")
     try session.waitForEvent("ready", occurrence: 2)
     try session.waitForOutput("stuck\nfixed\n")
   }

@@ -90,43 +90,22 @@ final class CHostTests: XCTestCase {
   }
 
   func testDevHostIsPatchedWhileItRuns() throws {
-    let prefix = try Installation.prefix()
-    let source = try copyExample()
-    let build = "\(work!)/build"
-    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON"])
-    try cmake(["--build", build])
-
-    let events = "\(work!)/events"
-    let output = "\(work!)/output"
-    _ = FileManager.default.createFile(atPath: output, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
-    process.arguments = [
-      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
-      "\(source)/gameplay.holo", "--", "400", "20",
-    ]
-    process.environment = Installation.environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let (source, build) = try buildDevExample()
+    let (process, events, output) = try startDevHost(source: source, build: build, ticks: 400)
     defer {
       process.terminate()
       process.waitUntilExit()
     }
-    let read = { (path: String) in
-      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
-    }
-    XCTAssertTrue(wait { read(output).contains("tick 2:") }, read(output))
+    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
 
     let gameplay = "\(source)/gameplay.holo"
     let text = try String(contentsOfFile: gameplay, encoding: .utf8)
     try text.replacingOccurrences(of: "the ball is at", with: "patched, at")
       .write(toFile: gameplay, atomically: true, encoding: .utf8)
-    XCTAssertTrue(wait { read(output).contains("patched, at") }, read(events))
-    XCTAssertTrue(read(events).contains(#""functions":["describe"]"#), read(events))
+    XCTAssertTrue(wait { Self.read(output).contains("patched, at") }, Self.read(events))
+    XCTAssertTrue(Self.read(events).contains(#""functions":["describe"]"#), Self.read(events))
     // The host kept its state: positions go on growing by 2 across the patch.
-    let lines = read(output).split(separator: "\n")
+    let lines = Self.read(output).split(separator: "\n")
     let patched = try XCTUnwrap(lines.firstIndex { $0.contains("patched, at") })
     XCTAssertEqual(
       lines[patched - 1].split(separator: " ").last.flatMap { Int($0) }.map { $0 + 2 },
@@ -134,34 +113,13 @@ final class CHostTests: XCTestCase {
   }
 
   func testDevHostIsToldToRebuildWhenAnExportChangesItsSignature() throws {
-    let prefix = try Installation.prefix()
-    let source = try copyExample()
-    let build = "\(work!)/build"
-    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON"])
-    try cmake(["--build", build])
-
-    let events = "\(work!)/events"
-    let output = "\(work!)/output"
-    _ = FileManager.default.createFile(atPath: output, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
-    process.arguments = [
-      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
-      "\(source)/gameplay.holo", "--", "3000", "20",
-    ]
-    process.environment = Installation.environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let (source, build) = try buildDevExample()
+    let (process, events, output) = try startDevHost(source: source, build: build, ticks: 3000)
     defer {
       process.terminate()
       process.waitUntilExit()
     }
-    let read = { (path: String) in
-      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
-    }
-    XCTAssertTrue(wait { read(output).contains("tick 2:") }, read(output))
+    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
 
     // The host calls `describe` with the C signature it was compiled with.
     let gameplay = "\(source)/gameplay.holo"
@@ -172,9 +130,10 @@ final class CHostTests: XCTestCase {
           "export fn describe(tick: i64, position: i64, round: i64) -> string {\n    `round {round}, tick"
       )
       .write(toFile: gameplay, atomically: true, encoding: .utf8)
-    XCTAssertTrue(wait { read(events).contains(#""event":"host_abi_changed""#) }, read(events))
-    XCTAssertTrue(read(events).contains(#""functions":["describe"]"#), read(events))
-    XCTAssertFalse(read(events).contains(#""event":"restart""#), read(events))
+    XCTAssertTrue(
+      wait { Self.read(events).contains(#""event":"host_abi_changed""#) }, Self.read(events))
+    XCTAssertTrue(Self.read(events).contains(#""functions":["describe"]"#), Self.read(events))
+    XCTAssertFalse(Self.read(events).contains(#""event":"restart""#), Self.read(events))
 
     // Rebuilt against the new header, the host is restarted and calls the new version.
     let main = "\(source)/main.c"
@@ -182,8 +141,44 @@ final class CHostTests: XCTestCase {
       .replacingOccurrences(of: "describe(tick, position)", with: "describe(tick, position, 7)")
       .write(toFile: main, atomically: true, encoding: .utf8)
     try cmake(["--build", build])
-    XCTAssertTrue(wait { read(output).contains("round 7, tick") }, read(events))
-    XCTAssertTrue(read(events).contains("was rebuilt"), read(events))
+    XCTAssertTrue(wait { Self.read(output).contains("round 7, tick") }, Self.read(events))
+    XCTAssertTrue(Self.read(events).contains("was rebuilt"), Self.read(events))
+  }
+
+  /// examples/c-host copied and built in its dev form; its source and build folders.
+  private func buildDevExample() throws -> (source: String, build: String) {
+    let prefix = try Installation.prefix()
+    let source = try copyExample()
+    let build = "\(work!)/build"
+    try cmake(["-S", source, "-B", build, "-DCMAKE_PREFIX_PATH=\(prefix)", "-DHOLO_DEV=ON"])
+    try cmake(["--build", build])
+    return (source, build)
+  }
+
+  /// Starts `holoc dev --host` on the built example, running `ticks` ticks of 20 ms; the
+  /// process, its events file and the host's output file.
+  private func startDevHost(source: String, build: String, ticks: Int) throws
+    -> (process: Process, events: String, output: String)
+  {
+    let events = "\(work!)/events"
+    let output = "\(work!)/output"
+    _ = FileManager.default.createFile(atPath: output, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
+    process.arguments = [
+      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
+      "\(source)/gameplay.holo", "--", String(ticks), "20",
+    ]
+    process.environment = Installation.environment
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return (process, events, output)
+  }
+
+  private static func read(_ path: String) -> String {
+    String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
   }
 
   /// Polls `condition` for up to 30 s.

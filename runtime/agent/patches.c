@@ -470,6 +470,7 @@ typedef struct scan_plan {
   bool *owner_hit;
   void **slots;
   void **values;
+  size_t write_count;
 } scan_plan;
 
 static void plan_free(scan_plan *plan) {
@@ -482,6 +483,22 @@ static void plan_free(scan_plan *plan) {
   free(plan->values);
 }
 
+/* The safepoint request that carries out `plan`. */
+static safepoint_request plan_request(const scan_plan *plan) {
+  return (safepoint_request){
+      .slots = plan->slots,
+      .values = plan->values,
+      .write_count = plan->write_count,
+      .ranges = plan->ranges,
+      .owners = plan->owners,
+      .range_count = plan->range_count,
+      .frames = plan->frames,
+      .frame_owners = plan->frame_owners,
+      .frame_count = plan->frame_count,
+      .owner_hit = plan->owner_hit,
+  };
+}
+
 static void plan_frame(scan_plan *plan, agent_range function, size_t owner) {
   plan->frames[plan->frame_count] = function;
   plan->frame_owners[plan->frame_count++] = owner;
@@ -492,6 +509,7 @@ static bool plan_scan(const patch_state *state, const live_patch *patch, const u
                       scan_plan *plan) {
   size_t data_count = message == NULL ? 0 : message->data_count;
   size_t write_count = data_count + update_count;
+  plan->write_count = write_count;
   size_t capacity = patch == NULL ? 0 : patch->footprint_count;
   for (size_t i = 0; i < state->patch_count; i++) {
     capacity += state->patches[i].footprint_count;
@@ -737,18 +755,7 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
     } else {
       register_function_table(state, &object, &patch);
       result->link_us = elapsed_us(start);
-      safepoint_request request = {
-          .slots = plan.slots,
-          .values = plan.values,
-          .write_count = message->data_count + message->update_count,
-          .ranges = plan.ranges,
-          .owners = plan.owners,
-          .range_count = plan.range_count,
-          .frames = plan.frames,
-          .frame_owners = plan.frame_owners,
-          .frame_count = plan.frame_count,
-          .owner_hit = plan.owner_hit,
-      };
+      safepoint_request request = plan_request(&plan);
       uint64_t apply_start = now_us();
       if (safepoint_run(&request, result->error)) {
         result->apply_us = elapsed_us(apply_start);
@@ -804,15 +811,7 @@ void patch_find_frames(patch_state *state, frames_result *result) {
     /* Nothing to look for: no need to stop the program. */
     result->scanned = result->stale_slots != NULL;
   } else if (result->stale_slots != NULL && plan_scan(state, NULL, NULL, 0, NULL, NULL, &plan)) {
-    safepoint_request request = {
-        .ranges = plan.ranges,
-        .owners = plan.owners,
-        .range_count = plan.range_count,
-        .frames = plan.frames,
-        .frame_owners = plan.frame_owners,
-        .frame_count = plan.frame_count,
-        .owner_hit = plan.owner_hit,
-    };
+    safepoint_request request = plan_request(&plan);
     char ignored[AGENT_ERROR_MAX];
     if (safepoint_run(&request, ignored) && request.scanned) {
       result->scanned = true;

@@ -13,7 +13,7 @@ final class SourceWatcher: @unchecked Sendable {
   private let lock = NSLock()
   private var watched: Set<String> = []
   /// `--host`: the host executable, whose rewriting (a rebuild) is reported as `.hostChanged`.
-  private var hostFile: (folder: String, name: String)?
+  private var hostFile: (watch: Int32, name: String)?
   /// True while a burst is being collected: a newer save is on its way.
   private var collecting = false
 
@@ -67,11 +67,12 @@ final class SourceWatcher: @unchecked Sendable {
     let folder = Self.folder(of: path)
     let name = URL(fileURLWithPath: path).lastPathComponent
     lock.withLock {
-      hostFile = (folder, name)
-      if !watched.contains(folder) {
-        let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
-        if inotify_add_watch(fd, folder, UInt32(mask)) >= 0 { watched.insert(folder) }
-      }
+      // Adding a folder watched already returns its watch descriptor again.
+      let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
+      let watch = inotify_add_watch(fd, folder, UInt32(mask))
+      guard watch >= 0 else { return }
+      watched.insert(folder)
+      hostFile = (watch, name)
     }
   }
 
@@ -114,7 +115,7 @@ final class SourceWatcher: @unchecked Sendable {
   /// empty, and the write that follows ends with IN_CLOSE_WRITE.
   private func readRelevantChanges() -> (sources: Bool, host: Bool) {
     guard let buffer = Posix.read(fd) else { return (false, false) }
-    let host = lock.withLock { hostFile?.name }
+    let host = lock.withLock { hostFile }
     var relevant = false
     var hostWritten = false
     var offset = 0
@@ -132,7 +133,9 @@ final class SourceWatcher: @unchecked Sendable {
         relevant = true
       } else if name.hasSuffix(".holo") && mask & UInt32(IN_CREATE) == 0 {
         relevant = true
-      } else if name == host && mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
+      } else if let host, Int32(bitPattern: word(0)) == host.watch, name == host.name,
+        mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
+      {
         hostWritten = true
       }
       offset += headerSize + length

@@ -20,7 +20,7 @@ final class FuzzTests: XCTestCase {
     "--stress",
     [
       "add-chain:500", "cast-chain:1000", "else-if-chain:200", "nesting-parens", "nesting-templates",
-      "nesting-calls", "nesting-blocks:300", "error-line:4000", "far-column:2000",
+      "nesting-calls", "nesting-blocks:300", "error-line:2000", "far-column:2000",
       "statements-line:2000", "compare-chain:200", "unterminated-templates:200",
     ].joined(separator: ","),
   ]

@@ -494,6 +494,7 @@ def scenario_unloadable(session, workdir, facts):
 # a mutation that corrupts machine code but still links never runs it (the agent cannot tell
 # bad code from good; what it must survive is a bad message).
 SLOT_UNUSED = "holo.slot.unused()->i64"
+LINE_UNUSED = "holo.line.unused()->i64"
 
 # Names a mutation may put in place of a symbol: other kinds of symbols the process has
 # (a slot, a function, a cell, C functions), and names no one has.
@@ -675,7 +676,8 @@ def scenario_fuzz(session, workdir, facts, seed=1, count=400):
                 template.replace(b"#@@@@@", b"#" + version.encode()),
                 [(SLOT_UNUSED, "holo.unused()->i64#" + version)],
                 new_slots=[SLOT_UNUSED],
-                data_writes=[(LINE_VALUE, 7)],
+                new_cells=[LINE_UNUSED],
+                data_writes=[(LINE_VALUE, 7), (LINE_UNUSED, 3)],
             )
         elif base == "moves":
             fields = patch_fields(

@@ -11,7 +11,9 @@ let llvmLinkerSettings: [LinkerSetting] = [
 let package = Package(
   name: "holo",
   products: [
-    .executable(name: "holoc", targets: ["holoc"])
+    .executable(name: "holoc", targets: ["holoc"]),
+    // The front end under libFuzzer (toolchain/libfuzzer.sh); built as usual, a replayer.
+    .executable(name: "holo-fuzz", targets: ["holo-fuzz"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -59,12 +61,13 @@ let package = Package(
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
+    .executableTarget(name: "holo-fuzz", dependencies: ["HoloSource", "HoloSema"]),
     .testTarget(
       name: "HoloTests",
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver", "HoloDev",
       ],
-      exclude: ["Conformance"],
+      exclude: ["Conformance", "Fuzz"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),

@@ -104,6 +104,16 @@ final class AgentTests: XCTestCase {
     assertRejected(
       facts.unfilledSlotAck, id: 8,
       containing: "new slot `holo.slot.value(bool)->i64` is given no function")
+    // Names of the wrong kind (the wire fuzz's finds): the agent writes only slots and
+    // cells, and a slot only with a version of its own function.
+    assertRejected(facts.notASlotAck, id: 10, containing: "`holo.value()->i64#0` is not a slot")
+    assertRejected(
+      facts.otherSignatureAck, id: 11,
+      containing:
+        "`holo.tick()->()#0` is not a version of the function of slot `holo.slot.value()->i64`")
+    assertRejected(
+      facts.notACellAck, id: 12, containing: "`holo.slot.tick()->()` is not a line-base cell")
+    assertRejected(facts.notUtf8Ack, id: 13, containing: "unknown slot `holo.slot.v?()->()`")
     // The failures changed nothing: the program still runs the code of patch 2.
     XCTAssertEqual(facts.afterFailures, "wide 3 70")
 
@@ -238,6 +248,28 @@ final class AgentTests: XCTestCase {
     XCTAssertEqual(facts.stderr, "patch.holo:12:3: runtime failure: stack overflow\n")
   }
 
+  func testBadMessagesLeaveTheProgramRunning() throws {
+    // 400 damaged PATCH, STATUS and FRAMES messages (seed 1), each followed by a STATUS the
+    // agent must answer while the program runs on.
+    let facts = try scenario("fuzz", as: FuzzFacts.self, arguments: ["1", "400"])
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.before, "value 1")
+    XCTAssertEqual(facts.failures, [], "reproduce with: daemon.py PROGRAM fuzz 1 400")
+    XCTAssertEqual(facts.messages, 400)
+    XCTAssertEqual(
+      Set(facts.mutations?.keys.map { $0 } ?? []),
+      ["flip", "truncate", "extend", "count", "type", "random", "symbol", "elf"])
+    // Some damage still makes a patch that applies (into a slot no code calls), most not.
+    XCTAssertGreaterThan(facts.acks?["applied"] ?? 0, 0)
+    XCTAssertGreaterThan(facts.acks?["failed"] ?? 0, 100)
+    XCTAssertNotNil(facts.afterMessages)
+    // A frame longer than the agent accepts: it hangs up, the program runs on.
+    XCTAssertEqual(facts.hungUp, true)
+    XCTAssertNotNil(facts.afterHangUp)
+    XCTAssertEqual(facts.running, true)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
   // MARK: - Scenario results
 
   struct Hello: Decodable, Equatable {
@@ -267,9 +299,25 @@ final class AgentTests: XCTestCase {
     var llvmMapped: Bool?
     var before, afterBody, afterWide, afterFailures, afterDisconnect: String?
     var bodyAck, wideAck, brokenAck, garbageAck, unknownSlotAck, malformedAck: Ack?
-    var corruptAck, unfilledSlotAck: Ack?
+    var corruptAck, unfilledSlotAck, notASlotAck, otherSignatureAck, notACellAck, notUtf8Ack: Ack?
     var status: Status?
     var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct FuzzFailure: Decodable, Equatable {
+    var message: Int
+    var base, mutation, error, payload: String
+  }
+
+  struct FuzzFacts: Decodable {
+    var before, afterMessages, afterHangUp: String?
+    var mutations: [String: Int]?
+    var acks: [String: Int]?
+    var failures: [FuzzFailure]?
+    var messages: Int?
+    var hungUp, running: Bool?
     var stderr: String
     var daemonError: String?
   }
@@ -386,7 +434,9 @@ final class AgentTests: XCTestCase {
   }
 
   /// Runs one scenario of daemon.py against the patchable program built with the agent.
-  private func scenario<Facts: Decodable>(_ name: String, as type: Facts.Type) throws -> Facts {
+  private func scenario<Facts: Decodable>(
+    _ name: String, as type: Facts.Type, arguments: [String] = []
+  ) throws -> Facts {
     guard commandExists("python3") else {
       throw XCTSkip("python3 is needed to run the test daemon")
     }
@@ -396,7 +446,7 @@ final class AgentTests: XCTestCase {
       [
         "python3", AgentLayout.testsDirectory.appendingPathComponent("daemon.py").path, program,
         name,
-      ])
+      ] + arguments)
     XCTAssertEqual(result.status, 0, result.stderr)
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase

@@ -190,6 +190,73 @@ static bool parse_message(wire_reader *reader, patch_message *message) {
   return !reader->failed && reader->offset == reader->length;
 }
 
+/* ---- Names ------------------------------------------------------------------------ */
+
+/* The agent writes only into cells named as the dev calling convention names them
+ * (docs/PATCHING.md): a slot `holo.slot.KEY` gets only a version `holo.KEY#N` of its own
+ * function, a data write goes only to a line-base cell `holo.line.KEY`. Any symbol of the
+ * process can be looked up, so without this a damaged message naming a function or a C
+ * symbol would have the safepoint write into code, or point a slot at a function of
+ * another signature. */
+static const char slot_prefix[] = "holo.slot.";
+static const char cell_prefix[] = "holo.line.";
+
+/* The KEY of `name` when it is PREFIX followed by a non-empty KEY, else NULL. */
+static const char *key_of(const char *name, const char *prefix) {
+  size_t length = strlen(prefix);
+  return strncmp(name, prefix, length) == 0 && name[length] != '\0' ? name + length : NULL;
+}
+
+static bool is_version_of(const char *function, const char *key) {
+  size_t length = strlen(key);
+  const char *version = function + 5 + length + 1;
+  if (strncmp(function, "holo.", 5) != 0 || strncmp(function + 5, key, length) != 0 ||
+      function[5 + length] != '#' || *version == '\0') {
+    return false;
+  }
+  for (; *version != '\0'; version++) {
+    if (*version < '0' || *version > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool check_names(const patch_message *message, char *error) {
+  for (size_t i = 0; i < message->new_slot_count; i++) {
+    if (key_of(message->new_slots[i], slot_prefix) == NULL) {
+      agent_error(error, "new slot `%s` is not named as a slot", message->new_slots[i]);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < message->new_cell_count; i++) {
+    if (key_of(message->new_cells[i], cell_prefix) == NULL) {
+      agent_error(error, "new cell `%s` is not named as a line-base cell", message->new_cells[i]);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < message->update_count; i++) {
+    const char *slot = message->update_slots[i];
+    const char *key = key_of(slot, slot_prefix);
+    if (key == NULL) {
+      agent_error(error, "`%s` is not a slot", slot);
+      return false;
+    }
+    if (!is_version_of(message->update_functions[i], key)) {
+      agent_error(error, "`%s` is not a version of the function of slot `%s`",
+                  message->update_functions[i], slot);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < message->data_count; i++) {
+    if (key_of(message->data_symbols[i], cell_prefix) == NULL) {
+      agent_error(error, "`%s` is not a line-base cell", message->data_symbols[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
 /* ---- New cells -------------------------------------------------------------------- */
 
 static void **owned_cell_named(const patch_state *state, const char *name) {
@@ -689,9 +756,6 @@ static bool link_patch(patch_state *state, const patch_message *message, update 
     }
   }
   for (size_t i = 0; i < message->update_count; i++) {
-    if (!jit_lookup(state->jit, message->update_functions[i], &updates[i].function, error)) {
-      return false;
-    }
     uintptr_t slot;
     char ignored[AGENT_ERROR_MAX];
     if (!jit_lookup(state->jit, message->update_slots[i], &slot, ignored)) {
@@ -699,6 +763,9 @@ static bool link_patch(patch_state *state, const patch_message *message, update 
       return false;
     }
     updates[i].slot = (void **)slot;
+    if (!jit_lookup(state->jit, message->update_functions[i], &updates[i].function, error)) {
+      return false;
+    }
   }
   for (size_t i = 0; i < message->new_slot_count; i++) {
     void **cell = owned_cell_named(state, message->new_slots[i]);
@@ -791,7 +858,7 @@ void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_res
     agent_error(result->error, "malformed PATCH message");
   } else if (state->jit == NULL) {
     agent_error(result->error, "the agent has no JIT: %s", state->jit_error);
-  } else {
+  } else if (check_names(&message, result->error)) {
     run_patch(state, &message, result);
   }
   message_free(&message);

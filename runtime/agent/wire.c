@@ -76,10 +76,58 @@ void wire_put_u8(wire_writer *writer, uint8_t value) { put_bytes(writer, &value,
 void wire_put_u32(wire_writer *writer, uint32_t value) { put_little_endian(writer, value, 4); }
 void wire_put_u64(wire_writer *writer, uint64_t value) { put_little_endian(writer, value, 8); }
 
+/* The length of the well-formed UTF-8 sequence at `bytes` (at most `length` bytes long),
+ * or 0 when it is not one: the bounds of the Unicode standard's table 3-7, which exclude
+ * overlong forms, surrogates and code points past U+10FFFF. */
+static size_t utf8_sequence(const uint8_t *bytes, size_t length) {
+  uint8_t lead = bytes[0];
+  size_t size;
+  uint8_t low = 0x80;
+  uint8_t high = 0xBF;
+  if (lead < 0x80) {
+    return 1;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    size = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    size = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    size = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (length < size || bytes[1] < low || bytes[1] > high) {
+    return 0;
+  }
+  for (size_t i = 2; i < size; i++) {
+    if (bytes[i] < 0x80 || bytes[i] > 0xBF) {
+      return 0;
+    }
+  }
+  return size;
+}
+
+/* Strings on the wire are UTF-8, but the texts the agent sends may quote names from a
+ * damaged message or object: each byte that is not part of a well-formed sequence is sent
+ * as `?`. */
 void wire_put_string(wire_writer *writer, const char *text) {
   size_t length = strlen(text);
   put_little_endian(writer, (uint32_t)length, 4);
-  put_bytes(writer, text, length);
+  const uint8_t *bytes = (const uint8_t *)text;
+  size_t offset = 0;
+  while (offset < length) {
+    size_t size = utf8_sequence(bytes + offset, length - offset);
+    if (size == 0) {
+      put_bytes(writer, "?", 1);
+      offset++;
+    } else {
+      put_bytes(writer, bytes + offset, size);
+      offset += size;
+    }
+  }
 }
 
 bool wire_send(int fd, wire_writer *writer) {

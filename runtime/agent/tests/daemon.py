@@ -2,7 +2,9 @@
 """A stand-in for `holoc dev` that drives the patch agent of runtime/agent/tests/patchable.c
 through one scenario and prints what it observed as JSON (AgentTests.swift asserts on it).
 
-    daemon.py PROGRAM SCENARIO
+    daemon.py PROGRAM SCENARIO [SEED [COUNT]]
+
+SEED and COUNT are for the `fuzz` scenario: which messages, and how many.
 
 The socket lives in a fresh 0700 temporary directory; the program gets its path in
 HOLO_AGENT_SOCKET. Patches are compiled from runtime/agent/tests/patches/*.c with
@@ -12,6 +14,7 @@ HOLO_AGENT_SOCKET. Patches are compiled from runtime/agent/tests/patches/*.c wit
 import json
 import os
 import queue
+import random
 import re
 import resource
 import shutil
@@ -283,7 +286,7 @@ def scenario_patches(session, workdir, facts):
     facts["unknown_slot_ack"] = session.patch(
         5,
         compile_patch(workdir, "value", "5", value=5),
-        [("holo.slot.nothing()->()", "holo.value()->i64#5")],
+        [("holo.slot.nothing()->()", "holo.nothing()->()#5")],
     )
     session.send(bytes([PATCH]) + struct.pack("<Q", 6) + b"\xff\xff")
     facts["malformed_ack"] = session.read_ack()
@@ -295,6 +298,19 @@ def scenario_patches(session, workdir, facts):
         compile_patch(workdir, "value", "8", value=8),
         [value_update(8)],
         new_slots=["holo.slot.value(bool)->i64"],
+    )
+    # Names of the wrong kind, found by the wire fuzz: each made the program crash (a slot
+    # write into code, a slot pointing at a function of another signature, a data write
+    # into a slot).
+    value_10 = compile_patch(workdir, "value", "10", value=10)
+    facts["not_a_slot_ack"] = session.patch(
+        10, value_10, [("holo.value()->i64#0", "holo.value()->i64#10")]
+    )
+    facts["other_signature_ack"] = session.patch(11, b"", [(SLOT_VALUE, "holo.tick()->()#0")])
+    facts["not_a_cell_ack"] = session.patch(12, b"", [], data_writes=[(SLOT_TICK, 12)])
+    # A name that is not UTF-8 comes back in the error text as UTF-8.
+    facts["not_utf8_ack"] = session.patch(
+        13, b"", [(b"holo.slot.v\xff()->()", b"holo.v\xff()->()#1")]
     )
     facts["after_failures"] = session.next_line(r"wide \d+ \d+")
     session.send(bytes([99]) + b"unknown message")
@@ -472,6 +488,232 @@ def scenario_unloadable(session, workdir, facts):
     facts["running"] = session.running()
 
 
+# ---- The wire protocol under bad messages -------------------------------------------------
+
+# A slot no code calls (patches/unused.c): the patches the fuzz links put their code here, so
+# a mutation that corrupts machine code but still links never runs it (the agent cannot tell
+# bad code from good; what it must survive is a bad message).
+SLOT_UNUSED = "holo.slot.unused()->i64"
+LINE_UNUSED = "holo.line.unused()->i64"
+
+# Names a mutation may put in place of a symbol: other kinds of symbols the process has
+# (a slot, a function, a cell, C functions), and names no one has.
+SYMBOLS = [
+    SLOT_VALUE, SLOT_TICK, SLOT_UNUSED, "holo.value()->i64#0", "holo.tick()->()#0", LINE_VALUE,
+    "holo_main", "malloc", "", "holo.slot.", "holo.line.", "x" * 5000,
+]
+
+EDGE_COUNTS = [0, 1, 2, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1 << 20]
+
+
+def fields_string(kind, text):
+    data = text if isinstance(text, bytes) else text.encode()
+    return [("length", len(data)), (kind, data)]
+
+
+def patch_fields(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=()):
+    """A PATCH as a list of (kind, value): `count` and `length` are u32 fields a mutation
+    may change, `symbol` and `object` the bytes of a string."""
+    fields = [("type", PATCH), ("u64", patch_id), ("count", len(new_slots))]
+    for slot in new_slots:
+        fields += fields_string("symbol", slot)
+    fields.append(("count", len(new_cells)))
+    for cell in new_cells:
+        fields += fields_string("symbol", cell)
+    fields += fields_string("object", obj)
+    fields.append(("count", len(updates)))
+    for slot, function in updates:
+        fields += fields_string("symbol", slot) + fields_string("symbol", function)
+    fields.append(("count", len(data_writes)))
+    for cell, value in data_writes:
+        fields += fields_string("symbol", cell) + [("u64", value)]
+    return fields
+
+
+def serialize(fields):
+    payload = b""
+    for kind, value in fields:
+        if kind == "type":
+            payload += bytes([value])
+        elif kind == "u64":
+            payload += struct.pack("<Q", value)
+        elif kind in ("count", "length"):
+            payload += struct.pack("<I", value)
+        else:
+            payload += value
+    return payload
+
+
+def with_lengths(fields):
+    """The fields with every string length set to its string's."""
+    fixed = list(fields)
+    for index in range(len(fixed) - 1):
+        if fixed[index][0] == "length":
+            fixed[index] = ("length", len(fixed[index + 1][1]))
+    return fixed
+
+
+def corrupt_object(rng, obj):
+    """An ELF object with one part damaged: header fields, a section header, a symbol or a
+    relocation, random bits, or a cut."""
+    data = bytearray(obj)
+    (sections,) = struct.unpack_from("<Q", data, 0x28)
+    (count,) = struct.unpack_from("<H", data, 0x3C)
+    choice = rng.randrange(6)
+    if choice == 0:  # e_shoff, e_shentsize, e_shnum or e_shstrndx
+        offset, size = rng.choice([(0x28, 8), (0x3A, 2), (0x3C, 2), (0x3E, 2), (0x10, 2), (0x12, 2)])
+        data[offset : offset + size] = rng.getrandbits(8 * size).to_bytes(size, "little")
+    elif choice in (1, 2, 3):  # a section header, or an entry of a symbol or relocation table
+        header = sections + rng.randrange(count) * 64
+        kind = struct.unpack_from("<I", data, header + 4)[0]
+        entry = {2: 24, 4: 24}.get(kind)  # SHT_SYMTAB, SHT_RELA
+        if choice == 1 or entry is None:
+            offset, size = rng.choice([(0, 4), (4, 4), (8, 8), (24, 8), (32, 8), (40, 4), (44, 4), (56, 8)])
+            target = header + offset
+        else:
+            start, length = struct.unpack_from("<QQ", data, header + 24)
+            if length < entry:
+                return bytes(data[: rng.randrange(len(data))])
+            target = start + rng.randrange(length // entry) * entry + rng.choice([0, 4, 6, 8, 16])
+            size = rng.choice([2, 4, 8])
+        value = rng.choice([0, 1, 0xFFFF, 0x7FFFFFFF, rng.getrandbits(8 * size)])
+        value &= (1 << (8 * size)) - 1
+        data[target : target + size] = value.to_bytes(size, "little")
+    elif choice == 4:
+        for _ in range(rng.randint(1, 16)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    else:
+        return bytes(data[: rng.randrange(len(data))])
+    return bytes(data)
+
+
+def mutate_message(rng, fields):
+    """(mutation, payload): one way of damaging a valid message."""
+    kinds = ["flip", "truncate", "extend", "count", "type", "random"]
+    if any(kind == "symbol" for kind, _ in fields):
+        kinds.append("symbol")
+    if any(kind == "object" and value for kind, value in fields):
+        kinds += ["elf"] * 3  # the linker sees most of the damage here
+    mutation = rng.choice(kinds)
+    payload = serialize(fields)
+    if mutation == "flip":
+        data = bytearray(payload)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        return mutation, bytes(data)
+    if mutation == "truncate":
+        return mutation, payload[: rng.randrange(len(payload))]
+    if mutation == "extend":
+        return mutation, payload + rng.randbytes(rng.randint(1, 64))
+    if mutation == "count":
+        positions = [i for i, (kind, _) in enumerate(fields) if kind in ("count", "length")]
+        if not positions:
+            return mutation, payload[:1] + struct.pack("<I", rng.choice(EDGE_COUNTS))
+        index = rng.choice(positions)
+        damaged = list(fields)
+        old = damaged[index][1]
+        damaged[index] = (damaged[index][0], rng.choice(EDGE_COUNTS + [old + 1, max(0, old - 1)]))
+        return mutation, serialize(damaged)
+    if mutation == "type":
+        return mutation, bytes([rng.choice([0, 1, 3, 5, 7, 8, 99, 255])]) + payload[1:]
+    if mutation == "random":
+        return mutation, bytes([rng.choice([PATCH, STATUS, FRAMES])]) + rng.randbytes(rng.randint(0, 300))
+    if mutation == "symbol":
+        positions = [i for i, (kind, _) in enumerate(fields) if kind == "symbol"]
+        damaged = list(fields)
+        damaged[rng.choice(positions)] = ("symbol", rng.choice(SYMBOLS).encode())
+        return mutation, serialize(with_lengths(damaged))
+    damaged = [
+        (kind, corrupt_object(rng, value) if kind == "object" else value) for kind, value in fields
+    ]
+    return mutation, serialize(with_lengths(damaged))
+
+
+def wait_for_status(session, request_id):
+    """Asks for STATUS and reads replies until its answer; any other reply must be a
+    well-formed PATCH_ACK or FRAMES_REPLY. The PATCH_ACKs seen, by status."""
+    session.send(bytes([STATUS]) + struct.pack("<Q", request_id))
+    acks = []
+    while True:
+        kind, reader = session.receive()
+        if kind == STATUS_REPLY:
+            if reader.take("<Q") == request_id:  # else the answer to a damaged STATUS
+                return acks
+        elif kind == PATCH_ACK:
+            reader.take("<Q")
+            acks.append(reader.take("<B"))
+            reader.take("<I")
+            reader.take("<I")
+            reader.string()
+            for _ in range(reader.take("<I")):
+                reader.string()
+        elif kind == FRAMES_REPLY:
+            reader.take("<Q")
+            reader.take("<B")
+            for _ in range(reader.take("<I")):
+                reader.string()
+        else:
+            raise ValueError(f"unexpected reply type {kind}")
+
+
+def scenario_fuzz(session, workdir, facts, seed=1, count=400):
+    """Seeded damage to valid PATCH, STATUS and FRAMES messages, one at a time; after each,
+    the program must still run and its agent answer STATUS. Last, a frame longer than the
+    agent accepts: it hangs up, and the program runs on."""
+    rng = random.Random(seed)
+    template = compile_patch(workdir, "unused", "@@@@@", value=5)
+    facts["before"] = session.next_line(r"value 1")
+    facts["mutations"] = {}
+    facts["acks"] = {"applied": 0, "failed": 0}
+    facts["failures"] = []
+    session.connection.settimeout(10)
+    for index in range(count):
+        version = str(10000 + index)
+        base = rng.choice(["object", "moves", "status", "frames"])
+        if base == "object":
+            fields = patch_fields(
+                index,
+                template.replace(b"#@@@@@", b"#" + version.encode()),
+                [(SLOT_UNUSED, "holo.unused()->i64#" + version)],
+                new_slots=[SLOT_UNUSED],
+                new_cells=[LINE_UNUSED],
+                data_writes=[(LINE_VALUE, 7), (LINE_UNUSED, 3)],
+            )
+        elif base == "moves":
+            fields = patch_fields(
+                index, b"", [(SLOT_VALUE, "holo.value()->i64#0")], data_writes=[(LINE_VALUE, 7)]
+            )
+        else:
+            fields = [("type", STATUS if base == "status" else FRAMES), ("u64", index)]
+        mutation, payload = mutate_message(rng, fields)
+        facts["mutations"][mutation] = facts["mutations"].get(mutation, 0) + 1
+        try:
+            session.send(payload)
+            for status in wait_for_status(session, 1_000_000 + index):
+                facts["acks"]["applied" if status == 0 else "failed"] += 1
+        except (OSError, EOFError, ValueError, struct.error) as error:
+            failure = repr(error)
+        else:
+            failure = None if session.running() else "the program ended"
+        if failure is not None:
+            facts["failures"].append(
+                {"message": index, "base": base, "mutation": mutation, "error": failure,
+                 "payload": payload[:256].hex()}
+            )
+            break
+    facts["messages"] = index + 1
+    facts["after_messages"] = session.next_line(r"value \d+")
+    session.connection.sendall(struct.pack("<I", (256 << 20) + 1) + bytes(64))
+    try:
+        while session.connection.recv(4096):  # replies still on their way, then the end
+            pass
+        facts["hung_up"] = True
+    except ConnectionResetError:  # it closed with the frame's bytes unread
+        facts["hung_up"] = True
+    facts["after_hang_up"] = session.next_line(r"value \d+")
+    facts["running"] = session.running()
+
+
 SCENARIOS = {
     "patches": ("sleep", scenario_patches),
     "stale": ("spin", scenario_stale),
@@ -483,6 +725,7 @@ SCENARIOS = {
     "cells": ("cells", scenario_cells),
     "overflow": ("sleep", scenario_overflow),
     "unloadable": ("sleep", scenario_unloadable),
+    "fuzz": ("sleep", scenario_fuzz),
 }
 
 # Address-space limits (bytes): libLLVM alone needs more than 100 MiB, the program far less.
@@ -498,6 +741,7 @@ PREPARED = {
 
 def main():
     program, name = sys.argv[1], sys.argv[2]
+    arguments = [int(argument) for argument in sys.argv[3:]]
     mode, scenario = SCENARIOS[name]
     workdir = tempfile.mkdtemp(prefix="holo-agent-test-")  # mode 0700
     facts = {}
@@ -506,7 +750,7 @@ def main():
             compile_patch(workdir, source, version, value=value)
         session = Session(program, mode, workdir, ADDRESS_SPACE.get(name))
         try:
-            scenario(session, workdir, facts)
+            scenario(session, workdir, facts, *arguments)
         except Exception as error:  # reported, not raised: the facts so far tell what broke
             facts["daemon_error"] = repr(error)
         finally:

@@ -290,14 +290,14 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened, and in a dev program the patch
-  /// agent's entry point. Until `finishProgramInfo` runs (after optimisation) it is only a
-  /// declaration: taking the functions' addresses earlier would stop LLVM from optimising
-  /// their calling convention.
+  /// name the function in which a stack overflow happened, in a dev program the patch
+  /// agent's entry point, and the bounds of the functions' code. Until `finishProgramInfo`
+  /// runs (after optimisation) it is only a declaration: taking the functions' addresses
+  /// earlier would stop LLVM from optimising their calling convention.
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
-    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType]
-    let type = LLVMStructTypeInContext(context, &fields, 3, 0)
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType, pointerType, pointerType]
+    let type = LLVMStructTypeInContext(context, &fields, 5, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
@@ -311,18 +311,43 @@ final class ModuleEmitter {
     cStringConstants.removeAll()
     locationConstants.removeAll()
     if let global = programInfoGlobal {
+      placeInCodeSection()
       let (table, count) = functionTable()
       // Test executables are never patched, so only dev programs carry the agent.
       let startAgent =
         options.mode == .dev && options.entry == .program
         ? agentStart() : LLVMConstNull(pointerType)
-      var fields: [LLVMValueRef?] = [table, count, startAgent]
-      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
+      var fields: [LLVMValueRef?] = [
+        table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
+        sectionBound("__stop_\(Self.codeSection)"),
+      ]
+      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
       LLVMSetGlobalConstant(global, 1)
       LLVMSetLinkage(global, LLVMPrivateLinkage)
     } else if version > 0, !definedFunctions.isEmpty {
       emitPatchFunctionTable()
     }
+  }
+
+  /// The section holding the holo functions of an executable, so that the runtime can tell
+  /// their code from the runtime's, C's and libc's in the same program (holo.h).
+  static let codeSection = "holo_code"
+
+  /// Moves every holo function this module defines into `codeSection`.
+  private func placeInCodeSection() {
+    for function in program.functions {
+      guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
+      LLVMSetSection(value, Self.codeSection)
+    }
+  }
+
+  /// A bound of a section, which the linker defines when the section exists; a weak
+  /// reference, null without any holo function.
+  private func sectionBound(_ name: String) -> LLVMValueRef {
+    let bound = LLVMAddGlobal(module, i8Type, name)!
+    LLVMSetLinkage(bound, LLVMExternalWeakLinkage)
+    LLVMSetVisibility(bound, LLVMHiddenVisibility)
+    return bound
   }
 
   /// `holo_function_table` `holo.functions#N` of patch N: the agent registers it with the

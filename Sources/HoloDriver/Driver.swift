@@ -14,6 +14,14 @@ public enum ExitStatus {
   public static let failure: Int32 = 1
   /// The program stopped with a runtime failure (or was killed by a signal).
   public static let runtimeFailure: Int32 = 101
+
+  /// The signals that stop a program without it having failed: a closed pipe
+  /// (`prog | head`).
+  public static let stoppingSignals: Set<Int32> = [SIGPIPE]
+
+  /// The status of a program ended by one of `stoppingSignals`, the one a shell shows for
+  /// a C program ended by it: 141 for a closed pipe.
+  public static func stopped(by signal: Int32) -> Int32 { 128 + signal }
 }
 
 /// What `holoc build --emit` writes.
@@ -152,6 +160,8 @@ public final class Driver {
           return ExitStatus.runtimeFailure
         case .exited(let status):
           return status
+        case .signalled(let signal) where ExitStatus.stoppingSignals.contains(signal):
+          return ExitStatus.stopped(by: signal)
         case .signalled(let signal):
           printDiagnostics([
             .runtimeFailure(

@@ -437,6 +437,68 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(outcome.stderr.hasPrefix("💥 Runtime: the program was killed by "), outcome.stderr)
   }
 
+  // MARK: Output errors
+
+  private static let manyLines = "fn main() {\n  for i in 0..100_000 { println(`line {i}`); }\n}\n"
+
+  func testAClosedPipeEndsTheProgramQuietlyWithStatus141() throws {
+    try write(Self.manyLines, to: "lines.holo")
+    let piped = try run(
+      ["-c", "set -o pipefail; '\(Self.holocPath)' run lines.holo | head -1"],
+      executable: "/bin/bash")
+    XCTAssertEqual(piped.status, 141, piped.stderr)
+    XCTAssertEqual(piped.stdout, "line 0\n")
+    XCTAssertEqual(piped.stderr, "")
+    for mode in [[], ["--release"]] {
+      XCTAssertEqual(try run(["build", "lines.holo"] + mode).status, 0)
+      // Started with SIGPIPE ignored, the program sees its writes fail with EPIPE instead.
+      let ignoring = try run(
+        ["-c", "trap '' PIPE; ./lines | head -1; exit ${PIPESTATUS[0]}"], executable: "/bin/bash")
+      XCTAssertEqual(ignoring.status, 141, "\(mode) \(ignoring.stderr)")
+      XCTAssertEqual(ignoring.stdout, "line 0\n", "\(mode)")
+      XCTAssertEqual(ignoring.stderr, "", "\(mode)")
+    }
+  }
+
+  func testAFailedWriteToStdoutIsARuntimeFailure() throws {
+    try write(Self.manyLines, to: "lines.holo")
+    try write("fn main() {\n  println(\"short\");\n}\n", to: "short.holo")
+    for mode in [[], ["--release"]] {
+      for program in ["lines", "short"] {
+        XCTAssertEqual(try run(["build", "\(program).holo"] + mode).status, 0)
+        // A full disk, and a closed descriptor; `short` fails only at the exit's flush.
+        for redirection in [">/dev/full", ">&-"] {
+          let outcome = try run(["-c", "./\(program) \(redirection)"], executable: "/bin/sh")
+          let what = "\(mode) \(program) \(redirection)"
+          XCTAssertEqual(outcome.status, 101, what)
+          XCTAssertEqual(
+            outcome.stderr, "\(program).holo:1:4: runtime failure: cannot write to stdout\n", what)
+        }
+      }
+    }
+    let rendered = try run(
+      ["-c", "'\(Self.holocPath)' run lines.holo >/dev/full"], executable: "/bin/sh")
+    XCTAssertEqual(rendered.status, 101)
+    XCTAssertTrue(
+      rendered.stderr.hasPrefix("💥 Runtime: cannot write to stdout\n\nlines.holo:1:4\n"),
+      rendered.stderr)
+  }
+
+  func testAStackOverflowInsideTheRuntimeNamesTheHoloFunction() throws {
+    // The recursion goes through the runtime's template builder: the overflow happens in
+    // the runtime or in libc, not in `deeper`'s own code.
+    try write(
+      "fn deeper(n: i64) -> string { `{deeper(n + 1)}x` }\nfn main() { println(deeper(0)); }\n",
+      to: "deep.holo")
+    for mode in [[], ["--release"]] {
+      XCTAssertEqual(try run(["build", "deep.holo"] + mode).status, 0)
+      let outcome = try run([], executable: "\(project!)/deep")
+      XCTAssertEqual(outcome.status, 101, "\(mode)")
+      XCTAssertEqual(
+        outcome.stderr, "deep.holo:1:4: runtime failure: stack overflow\n", "\(mode)")
+    }
+  }
+
   func testRunOfOnlyFunctionsIsAnEmptyProgram() throws {
     try write("fn helper() { println(\"never\"); }\n", to: "lib.holo")
     let outcome = try run(["run", "lib.holo"])

@@ -96,7 +96,7 @@ final class ModuleEmitter {
     if version == 0 {
       for function in program.functions where function.isExport { emitExportWrapper(function) }
     }
-    if options.mode == .dev, options.entry == .none, version == 0 { emitAgentConstructor() }
+    if options.mode == .dev, options.entry == .none, version == 0 { emitLibraryConstructor() }
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
@@ -214,13 +214,15 @@ final class ModuleEmitter {
     slots.keys.sorted().map { Symbols.slot(of: program.functions[$0.index]) }
   }
 
-  /// A dev library has no `holo_main` to start the patch agent, so a constructor does it
-  /// when the C host starts (on its main thread, as the agent's safepoints need).
-  private func emitAgentConstructor() {
+  /// A dev library has no `holo_main`, so a constructor does its part when the C host
+  /// starts: it ties the host's life to `holoc dev`'s and starts the patch agent (on the
+  /// main thread, as the agent's safepoints need).
+  private func emitLibraryConstructor() {
     let type = LLVMFunctionType(voidType, nil, 0, 0)!
-    let constructor = LLVMAddFunction(module, "holo.start_agent", type)!
+    let constructor = LLVMAddFunction(module, "holo.start_library", type)!
     LLVMSetLinkage(constructor, LLVMInternalLinkage)
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
+    _ = callRuntime("holo_die_with_parent", [])
     LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
     LLVMBuildRetVoid(builder)
     var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
@@ -533,7 +535,7 @@ final class ModuleEmitter {
     case "holo_print_f64": return (voidType, [f64Type], false)
     case "holo_print_f32": return (voidType, [f32Type], false)
     case "holo_print_bool": return (voidType, [boolType], false)
-    case "holo_print_newline", "holo_flush": return (voidType, [], false)
+    case "holo_print_newline", "holo_flush", "holo_die_with_parent": return (voidType, [], false)
     case "holo_read_line": return (pointer, [], false)
     case "holo_stdin_eof": return (boolType, [], false)
     case "holo_now_ms": return (i64Type, [], false)

@@ -178,6 +178,14 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program);
 
+/* Ends this process with its parent when the environment variable HOLO_PARENT_PID
+ * names the parent: holoc sets it for every program, test and C host it starts, so that
+ * none outlives it, however holoc ends (PR_SET_PDEATHSIG with SIGKILL). A process whose
+ * named parent has already ended is killed at once. The variable is removed, so the
+ * process's own children are not affected. holo_main and holo_test_main call this; a dev
+ * library's constructor calls it in a C host. A second call does nothing. */
+void holo_die_with_parent(void);
+
 /* ---- Dev builds (docs/PATCHING.md) -------------------------------------------------
  * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
  * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */

@@ -5,11 +5,45 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 enum { USAGE_EXIT_STATUS = 64 };
+
+static const char parent_variable[] = "HOLO_PARENT_PID";
+
+void holo_die_with_parent(void) {
+  const char *text = getenv(parent_variable);
+  if (text == NULL) {
+    return;
+  }
+  char *end;
+  long parent = strtol(text, &end, 10);
+  bool named = end != text && *end == '\0' && parent > 0;
+  unsetenv(parent_variable);
+  if (!named) {
+    return;
+  }
+  if (getppid() != (pid_t)parent) {
+    /* Either the parent ended before this process got here (it was reparented), or a
+     * process in between started this one without exec (a shell script as a C host):
+     * only the first ends it. */
+    if (kill((pid_t)parent, 0) != 0 && errno == ESRCH) {
+      raise(SIGKILL);
+    }
+    return;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* The parent may have ended between the check and prctl, which then has no parent
+   * left to watch. */
+  if (getppid() != (pid_t)parent) {
+    raise(SIGKILL);
+  }
+}
 
 /* A standard descriptor the program was started without (`prog >&-`) is taken by
  * /dev/null opened read-only, so that no file the program opens later becomes its stdout
@@ -27,6 +61,7 @@ static void hold_standard_descriptors(void) {
 }
 
 static void start_runtime(const holo_program_info *program) {
+  holo_die_with_parent();
   hold_standard_descriptors();
   holo_output_init();
   holo_failure_init();

@@ -96,7 +96,7 @@ final class ModuleEmitter {
     if version == 0 {
       for function in program.functions where function.isExport { emitExportWrapper(function) }
     }
-    if options.mode == .dev, options.entry == .none, version == 0 { emitAgentConstructor() }
+    if options.mode == .dev, options.entry == .none, version == 0 { emitLibraryConstructor() }
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
@@ -214,13 +214,15 @@ final class ModuleEmitter {
     slots.keys.sorted().map { Symbols.slot(of: program.functions[$0.index]) }
   }
 
-  /// A dev library has no `holo_main` to start the patch agent, so a constructor does it
-  /// when the C host starts (on its main thread, as the agent's safepoints need).
-  private func emitAgentConstructor() {
+  /// A dev library has no `holo_main`, so a constructor does its part when the C host
+  /// starts: it ties the host's life to `holoc dev`'s and starts the patch agent (on the
+  /// main thread, as the agent's safepoints need).
+  private func emitLibraryConstructor() {
     let type = LLVMFunctionType(voidType, nil, 0, 0)!
-    let constructor = LLVMAddFunction(module, "holo.start_agent", type)!
+    let constructor = LLVMAddFunction(module, "holo.start_library", type)!
     LLVMSetLinkage(constructor, LLVMInternalLinkage)
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
+    _ = callRuntime("holo_die_with_parent", [])
     LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
     LLVMBuildRetVoid(builder)
     var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
@@ -290,14 +292,14 @@ final class ModuleEmitter {
   }
 
   /// `holo_program_info`: every function's address, name and location, so the runtime can
-  /// name the function in which a stack overflow happened, and in a dev program the patch
-  /// agent's entry point. Until `finishProgramInfo` runs (after optimisation) it is only a
-  /// declaration: taking the functions' addresses earlier would stop LLVM from optimising
-  /// their calling convention.
+  /// name the function in which a stack overflow happened, in a dev program the patch
+  /// agent's entry point, and the bounds of the functions' code. Until `finishProgramInfo`
+  /// runs (after optimisation) it is only a declaration: taking the functions' addresses
+  /// earlier would stop LLVM from optimising their calling convention.
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
-    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType]
-    let type = LLVMStructTypeInContext(context, &fields, 3, 0)
+    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType, pointerType, pointerType]
+    let type = LLVMStructTypeInContext(context, &fields, 5, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
@@ -311,18 +313,43 @@ final class ModuleEmitter {
     cStringConstants.removeAll()
     locationConstants.removeAll()
     if let global = programInfoGlobal {
+      placeInCodeSection()
       let (table, count) = functionTable()
       // Test executables are never patched, so only dev programs carry the agent.
       let startAgent =
         options.mode == .dev && options.entry == .program
         ? agentStart() : LLVMConstNull(pointerType)
-      var fields: [LLVMValueRef?] = [table, count, startAgent]
-      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 3, 0))
+      var fields: [LLVMValueRef?] = [
+        table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
+        sectionBound("__stop_\(Self.codeSection)"),
+      ]
+      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
       LLVMSetGlobalConstant(global, 1)
       LLVMSetLinkage(global, LLVMPrivateLinkage)
     } else if version > 0, !definedFunctions.isEmpty {
       emitPatchFunctionTable()
     }
+  }
+
+  /// The section holding the holo functions of an executable, so that the runtime can tell
+  /// their code from the runtime's, C's and libc's in the same program (holo.h).
+  static let codeSection = "holo_code"
+
+  /// Moves every holo function this module defines into `codeSection`.
+  private func placeInCodeSection() {
+    for function in program.functions {
+      guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
+      LLVMSetSection(value, Self.codeSection)
+    }
+  }
+
+  /// A bound of a section, which the linker defines when the section exists; a weak
+  /// reference, null without any holo function.
+  private func sectionBound(_ name: String) -> LLVMValueRef {
+    let bound = LLVMAddGlobal(module, i8Type, name)!
+    LLVMSetLinkage(bound, LLVMExternalWeakLinkage)
+    LLVMSetVisibility(bound, LLVMHiddenVisibility)
+    return bound
   }
 
   /// `holo_function_table` `holo.functions#N` of patch N: the agent registers it with the
@@ -508,7 +535,7 @@ final class ModuleEmitter {
     case "holo_print_f64": return (voidType, [f64Type], false)
     case "holo_print_f32": return (voidType, [f32Type], false)
     case "holo_print_bool": return (voidType, [boolType], false)
-    case "holo_print_newline", "holo_flush": return (voidType, [], false)
+    case "holo_print_newline", "holo_flush", "holo_die_with_parent": return (voidType, [], false)
     case "holo_read_line": return (pointer, [], false)
     case "holo_stdin_eof": return (boolType, [], false)
     case "holo_now_ms": return (i64Type, [], false)

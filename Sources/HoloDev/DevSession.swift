@@ -68,7 +68,9 @@ final class DevSession {
 
   private let options: DevOptions
   private let rootFile: String
-  private let workDirectory: String
+  /// Holds the agent socket, the executables and the failure reports.
+  private let workFolder: TemporaryFolder
+  private var workDirectory: String { workFolder.path }
   private let events = EventQueue()
   private let reporter: Reporter
   private let inputLog = InputLog()
@@ -118,9 +120,13 @@ final class DevSession {
     self.options = options
     self.rootFile = rootFile
     reporter = try Reporter(eventsPath: options.eventsPath)
-    workDirectory = try Self.makePrivateDirectory()
+    do throws(TemporaryFolder.Failure) {
+      workFolder = try TemporaryFolder.create()
+    } catch {
+      throw Posix.Failure(reason: error.description)
+    }
     watcher = try SourceWatcher(events: events)
-    agents = try AgentServer(directory: workDirectory, events: events)
+    agents = try AgentServer(directory: workFolder.path, events: events)
     if let host = options.host { watcher.watchHost(host) }
   }
 
@@ -725,7 +731,7 @@ final class DevSession {
   private func shutDown() {
     testRun?.cancellation.cancel()
     if let current = running {
-      kill(current.process.processID, SIGTERM)
+      current.process.terminate()
       let ended = events.take(timeout: 1) { event in
         if case .programExited(current.process.generation, _) = event { return true }
         return false
@@ -734,18 +740,6 @@ final class DevSession {
       running = nil
     }
     agents.stop()
-    try? FileManager.default.removeItem(atPath: workDirectory)
-  }
-
-  /// A new folder only the user can enter (mkdtemp creates it with mode 0700), with a
-  /// short path: it holds the agent socket, whose path must fit in 108 bytes.
-  private static func makePrivateDirectory() throws(Posix.Failure) -> String {
-    var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-    if base.isEmpty || base.utf8.count > 60 { base = "/tmp" }
-    var template = Array("\(base)/holoc-dev-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw Posix.Failure("cannot create a private folder in `\(base)`")
-    }
-    return String(cString: made)
+    workFolder.remove()
   }
 }

@@ -9,6 +9,9 @@ enum Posix {
     init(_ what: String, errno code: Int32 = errno) {
       description = "\(what): \(String(cString: strerror(code)))"
     }
+
+    /// A failure already described, by a layer below.
+    init(reason: String) { description = reason }
   }
 
   /// A pipe: (read end, write end).

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDriver
 
 enum ProgramTermination: Sendable, Equatable {
   case exited(Int32)
@@ -16,7 +17,7 @@ struct InputPlan {
 /// A running program: its process, the threads that feed its stdin and pass its output
 /// through, and the thread that waits for it to end.
 final class ProgramProcess: @unchecked Sendable {
-  let processID: pid_t
+  private let child: ChildProcess
   let generation: Int
   let input: InputPlan
   private let feeder: StdinFeeder
@@ -24,9 +25,10 @@ final class ProgramProcess: @unchecked Sendable {
   private let exitedFlag = Flag()
 
   private init(
-    processID: pid_t, generation: Int, input: InputPlan, feeder: StdinFeeder, pumps: [OutputPump]
+    child: ChildProcess, generation: Int, input: InputPlan, feeder: StdinFeeder,
+    pumps: [OutputPump]
   ) {
-    self.processID = processID
+    self.child = child
     self.generation = generation
     self.input = input
     self.feeder = feeder
@@ -34,7 +36,10 @@ final class ProgramProcess: @unchecked Sendable {
   }
 
   /// Starts `executable` with its stdin fed from `log` per `input` and its stdout and
-  /// stderr passed through to holoc's; posts `.programExited` when it ends.
+  /// stderr passed through to holoc's; posts `.programExited` when it ends. It runs in a
+  /// process group of its own: Ctrl-C in the terminal reaches holoc only, which then ends
+  /// the program (the program never reads the terminal: its stdin is a pipe). Call this on
+  /// the session's thread, which lives as long as holoc (`ChildProcess`).
   static func start(
     executable: String, arguments: [String], environment: [String: String], generation: Int,
     log: InputLog, input: InputPlan, events: EventQueue
@@ -44,9 +49,15 @@ final class ProgramProcess: @unchecked Sendable {
     let stderr = try Posix.pipe()
     let childEnds = [stdin.read, stdout.write, stderr.write]
     defer { childEnds.forEach { close($0) } }
-    let processID = try spawn(
-      executable, arguments, environment, stdin: stdin.read, stdout: stdout.write,
-      stderr: stderr.write)
+    let child: ChildProcess
+    do throws(SpawnError) {
+      child = try ChildProcess.start(
+        executable, arguments, environment: environment, standardStreams: childEnds,
+        job: .background)
+    } catch {
+      throw Posix.Failure(reason: error.description)
+    }
+    let processID = child.processID
 
     let suppressed = input.replayLength > 0
     let pumps = [
@@ -59,11 +70,15 @@ final class ProgramProcess: @unchecked Sendable {
     let feeder = StdinFeeder(
       log: log, input: input, writeEnd: stdin.write, probe: probe, processID: processID)
     let process = ProgramProcess(
-      processID: processID, generation: generation, input: input, feeder: feeder, pumps: pumps)
+      child: child, generation: generation, input: input, feeder: feeder, pumps: pumps)
     pumps.forEach { $0.start() }
     feeder.start(process)
     Thread {
-      let termination = waitForExit(processID)
+      let termination: ProgramTermination
+      switch child.wait() {
+      case .exited(let status): termination = .exited(status)
+      case .signalled(let signal): termination = .signalled(signal)
+      }
       process.exitedFlag.set()
       // Pass the program's last output through before reporting its end.
       pumps.forEach { $0.waitUntilDrained(timeout: 2) }
@@ -72,10 +87,16 @@ final class ProgramProcess: @unchecked Sendable {
     return process
   }
 
+  var processID: pid_t { child.processID }
+
   var hasExited: Bool { exitedFlag.isSet }
 
-  /// Kills the program (it cannot catch SIGKILL, so no output follows).
-  func kill() { _ = Glibc.kill(processID, SIGKILL) }
+  /// Asks the program and every process in its group to end.
+  func terminate() { child.send(SIGTERM) }
+
+  /// Kills the program and every process in its group (it cannot catch SIGKILL, so no
+  /// output follows).
+  func kill() { child.send(SIGKILL) }
 
   /// Ends output suppression: drops what the program wrote so far and passes the rest.
   func endSuppression() { pumps.forEach { $0.endSuppression() } }
@@ -86,57 +107,6 @@ final class ProgramProcess: @unchecked Sendable {
   /// After the program ended: stops feeding its stdin and returns how many bytes of its
   /// input (from `input.base`) it consumed.
   func finishInput() -> Int { feeder.finish() }
-
-  private static func spawn(
-    _ executable: String, _ arguments: [String], _ environment: [String: String],
-    stdin: Int32, stdout: Int32, stderr: Int32
-  ) throws(Posix.Failure) -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, stdin, STDIN_FILENO)
-    posix_spawn_file_actions_adddup2(&actions, stdout, STDOUT_FILENO)
-    posix_spawn_file_actions_adddup2(&actions, stderr, STDERR_FILENO)
-
-    // holoc blocks and ignores signals the program must get with their defaults.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, signal) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    // A process group of its own: Ctrl-C in the terminal reaches holoc only, which then
-    // ends the program (the program never reads the terminal: its stdin is a pipe).
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(
-      &attributes,
-      Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
-    }
-    var processID: pid_t = 0
-    let status = posix_spawn(&processID, executable, &actions, &attributes, argv, envp)
-    guard status == 0 else { throw Posix.Failure("cannot start `\(executable)`", errno: status) }
-    return processID
-  }
-
-  private static func waitForExit(_ processID: pid_t) -> ProgramTermination {
-    var status: Int32 = 0
-    while waitpid(processID, &status, 0) < 0 {
-      if errno != EINTR { return .exited(-1) }
-    }
-    // The WIFEXITED family are macros Swift does not import.
-    let signal = status & 0x7f
-    return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
-  }
 }
 
 /// A thread-safe boolean that only goes from false to true.

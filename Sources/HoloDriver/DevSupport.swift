@@ -26,28 +26,30 @@ public struct TestOutcome: Sendable {
 public final class TestCancellation: @unchecked Sendable {
   private let lock = NSLock()
   private var cancelled = false
-  private var running: Set<pid_t> = []
+  private var running: [ObjectIdentifier: ChildProcess] = [:]
 
   public init() {}
 
   public func cancel() {
     lock.withLock {
       cancelled = true
-      for processID in running { kill(processID, SIGKILL) }
+      for test in running.values { test.send(SIGKILL) }
     }
   }
 
   public var isCancelled: Bool { lock.withLock { cancelled } }
 
   /// Records a started test process; false (the caller kills it) when already cancelled.
-  func started(_ processID: pid_t) -> Bool {
+  func started(_ test: ChildProcess) -> Bool {
     lock.withLock {
-      if !cancelled { running.insert(processID) }
+      if !cancelled { running[ObjectIdentifier(test)] = test }
       return !cancelled
     }
   }
 
-  func ended(_ processID: pid_t) { _ = lock.withLock { running.remove(processID) } }
+  func ended(_ test: ChildProcess) {
+    _ = lock.withLock { running.removeValue(forKey: ObjectIdentifier(test)) }
+  }
 }
 
 /// The driver steps `holoc dev` reuses: it analyses programs itself (keeping each

@@ -14,6 +14,14 @@ public enum ExitStatus {
   public static let failure: Int32 = 1
   /// The program stopped with a runtime failure (or was killed by a signal).
   public static let runtimeFailure: Int32 = 101
+
+  /// The signals that stop a program without it having failed: Ctrl-C, a closed pipe
+  /// (`prog | head`), SIGTERM and SIGHUP.
+  public static let stoppingSignals: Set<Int32> = [SIGINT, SIGPIPE, SIGTERM, SIGHUP]
+
+  /// The status of a program ended by one of `stoppingSignals`, the one a shell shows for
+  /// a C program ended by it: 130 for Ctrl-C, 141 for a closed pipe.
+  public static func stopped(by signal: Int32) -> Int32 { 128 + signal }
 }
 
 /// What `holoc build --emit` writes.
@@ -99,6 +107,7 @@ public final class Driver {
   public func build(path: String, settings: BuildSettings, kind: OutputKind, output: String?)
     -> Int32
   {
+    Teardown.install()
     do throws(DiagnosticsError) {
       let root = try ProjectRoot.resolve(path)
       let destination = output ?? root.defaultOutput(kind)
@@ -126,21 +135,23 @@ public final class Driver {
   }
 
   /// `holoc run`: builds into a temporary folder and runs the program with `arguments` and
-  /// holoc's stdin, stdout and stderr; returns its exit status.
+  /// holoc's stdin, stdout and stderr, in holoc's process group (a foreground job); returns
+  /// its exit status.
   public func run(path: String, settings: BuildSettings, arguments: [String]) -> Int32 {
+    Teardown.install()
     do throws(DiagnosticsError) {
       let root = try ProjectRoot.resolve(path)
       let program = try analyze(root)
-      return try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let status = try withTemporaryDirectory { directory throws(DiagnosticsError) in
         let executable = "\(directory)/\(root.name)"
         try linkExecutable(program, settings: settings, entry: .program, to: executable)
         let report = "\(directory)/failure-report"
         var environment = self.environment
         environment[FailureReport.environmentVariable] = report
         let termination: Subprocess.Termination
-        do throws(Subprocess.SpawnError) {
+        do throws(SpawnError) {
           termination = try Subprocess.run(
-            executable, arguments, environment: environment, ignoringInterrupts: true)
+            executable, arguments, environment: environment, job: .foreground)
         } catch {
           throw DiagnosticsError(.runtimeFailure, error.description)
         }
@@ -152,6 +163,8 @@ public final class Driver {
           return ExitStatus.runtimeFailure
         case .exited(let status):
           return status
+        case .signalled(let signal) where ExitStatus.stoppingSignals.contains(signal):
+          return ExitStatus.stopped(by: signal)
         case .signalled(let signal):
           printDiagnostics([
             .runtimeFailure(
@@ -162,6 +175,8 @@ public final class Driver {
           preconditionFailure("holoc run sets no time limit")
         }
       }
+      Teardown.endIfAsked()
+      return status
     } catch {
       return fail(error)
     }
@@ -224,7 +239,7 @@ public final class Driver {
       arguments += ["-o", output]
       let termination: Subprocess.Termination
       let messages: String
-      do throws(Subprocess.SpawnError) {
+      do throws(SpawnError) {
         (termination, messages) = try Subprocess.capture(cc, arguments)
       } catch {
         throw DiagnosticsError(.linkFailed, "linking failed: \(error)")
@@ -300,16 +315,14 @@ public final class Driver {
   func withTemporaryDirectory<Result>(
     _ body: (String) throws(DiagnosticsError) -> Result
   ) throws(DiagnosticsError) -> Result {
-    let directory = FileManager.default.temporaryDirectory
-      .appendingPathComponent("holoc-\(UUID().uuidString)").path
-    do {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let folder: TemporaryFolder
+    do throws(TemporaryFolder.Failure) {
+      folder = try TemporaryFolder.create()
     } catch {
-      throw DiagnosticsError(
-        .cannotWriteOutput, "cannot create a temporary folder: \(error.localizedDescription)")
+      throw DiagnosticsError(.cannotWriteOutput, "cannot create a temporary folder: \(error)")
     }
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try body(directory)
+    defer { folder.remove() }
+    return try body(folder.path)
   }
 
   /// Prints the diagnostics of a failed command and returns the status for it.

@@ -103,7 +103,7 @@ enum LibraryArchive {
   {
     let termination: Subprocess.Termination
     let output: String
-    do throws(Subprocess.SpawnError) {
+    do throws(SpawnError) {
       (termination, output) = try Subprocess.capture(tool, arguments, currentDirectory: directory)
     } catch {
       throw DiagnosticsError(.linkFailed, "\(what) failed: \(error)")

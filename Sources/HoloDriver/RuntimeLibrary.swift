@@ -177,7 +177,7 @@ enum RuntimeLibrary {
   ) throws(DiagnosticsError) {
     let termination: Subprocess.Termination
     let output: String
-    do throws(Subprocess.SpawnError) {
+    do throws(SpawnError) {
       (termination, output) = try Subprocess.capture(tool, arguments, currentDirectory: directory)
     } catch {
       throw DiagnosticsError(.runtimeNotFound, "\(what) failed: \(error)")

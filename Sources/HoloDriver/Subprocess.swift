@@ -16,49 +16,47 @@ enum Subprocess {
     case file(String)
   }
 
-  struct SpawnError: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  /// Runs `executable` to completion (or until `timeout` seconds pass, then kills it).
-  /// With `inheritInput` false the child reads from /dev/null. With `ignoringInterrupts`,
-  /// holoc ignores Ctrl-C while the child runs so that the child alone decides what to do.
+  /// Runs `executable` to completion (or until `timeout` seconds pass, then kills it) as
+  /// `job` (`ChildProcess.Job`). With `inheritInput` false the child reads from /dev/null.
   static func run(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-    currentDirectory: String? = nil, inheritInput: Bool = true, output: Output = .inherit,
-    timeout: Double? = nil, ignoringInterrupts: Bool = false,
-    cancellation: TestCancellation? = nil
+    _ executable: String, _ arguments: [String],
+    environment: [String: String] = ProcessInfo.processInfo.environment, inheritInput: Bool = true,
+    output: Output = .inherit, job: ChildProcess.Job,
+    timeout: Double? = nil, cancellation: TestCancellation? = nil
   ) throws(SpawnError) -> Termination {
-    let process = makeProcess(executable, arguments, environment, currentDirectory)
-    if !inheritInput { process.standardInput = FileHandle.nullDevice }
-    var outputHandle: FileHandle?
+    var streams: [Int32?] = [nil, nil, nil]
+    var opened: [Int32] = []
+    defer { opened.forEach { close($0) } }
+    if !inheritInput {
+      let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+      guard null >= 0 else { throw SpawnError(description: "cannot open /dev/null") }
+      opened.append(null)
+      streams[0] = null
+    }
     if case .file(let path) = output {
-      guard FileManager.default.createFile(atPath: path, contents: nil),
-        let handle = FileHandle(forWritingAtPath: path)
-      else { throw SpawnError(description: "cannot create `\(path)`") }
-      process.standardOutput = handle
-      process.standardError = handle
-      outputHandle = handle
+      let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      guard file >= 0 else { throw SpawnError(description: "cannot create `\(path)`") }
+      opened.append(file)
+      streams[1] = file
+      streams[2] = file
     }
-    defer { try? outputHandle?.close() }
-    let finished = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in finished.signal() }
-    try launch(process, executable)
-    let processID = process.processIdentifier
-    if cancellation?.started(processID) == false { kill(processID, SIGKILL) }
-    defer { cancellation?.ended(processID) }
-    if ignoringInterrupts { signal(SIGINT, SIG_IGN) }
-    defer { if ignoringInterrupts { signal(SIGINT, SIG_DFL) } }
-    if let timeout {
-      if finished.wait(timeout: .now() + timeout) == .timedOut {
-        kill(process.processIdentifier, SIGKILL)
-        finished.wait()
-        return .timedOut
-      }
-    } else {
-      finished.wait()
+    let child = try ChildProcess.start(
+      executable, arguments, environment: environment, standardStreams: streams, job: job)
+    if cancellation?.started(child) == false { child.send(SIGKILL) }
+    defer { cancellation?.ended(child) }
+    let expired = ExpiryFlag()
+    let limit = DispatchWorkItem {
+      expired.set()
+      child.send(SIGKILL)
     }
-    return termination(of: process)
+    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: limit) }
+    let ending = child.wait()
+    limit.cancel()
+    if expired.isSet { return .timedOut }
+    switch ending {
+    case .exited(let status): return .exited(status)
+    case .signalled(let signal): return .signalled(signal)
+    }
   }
 
   /// Runs `executable` to completion and returns its stdout and stderr, interleaved.
@@ -123,4 +121,13 @@ enum Subprocess {
     let name = strsignal(number).map { String(cString: $0) } ?? "signal"
     return "\(name) (signal \(number))"
   }
+}
+
+/// Whether a child's time limit passed: set by the timer, read by the thread that waits.
+private final class ExpiryFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+
+  func set() { lock.withLock { value = true } }
+  var isSet: Bool { lock.withLock { value } }
 }

@@ -73,6 +73,7 @@ extension Driver {
   /// (`EXE --run NAME`), in parallel, with a time limit. Prints results to stdout in source
   /// order as they become available.
   public func test(path: String, settings: BuildSettings, options: TestOptions) -> Int32 {
+    Teardown.install()
     do throws(DiagnosticsError) {
       let root = try ProjectRoot.resolve(path)
       let program = try analyze(root)
@@ -149,10 +150,11 @@ struct TestContext: Sendable {
     environment[FailureReport.environmentVariable] = reportPath
 
     let start = Date()
-    let termination = Result { () throws(Subprocess.SpawnError) in
+    let termination = Result { () throws(SpawnError) in
       try Subprocess.run(
         executable, ["--run", test.name], environment: environment, inheritInput: false,
-        output: .file(outputPath), timeout: timeout, cancellation: cancellation)
+        output: .file(outputPath), job: .background, timeout: timeout,
+        cancellation: cancellation)
     }
     let durationMs = Int(Date().timeIntervalSince(start) * 1000)
     let output = FileManager.default.contents(atPath: outputPath).map {

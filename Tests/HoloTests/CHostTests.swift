@@ -112,6 +112,32 @@ final class CHostTests: XCTestCase {
       lines[patched].split(separator: " ").last.flatMap { Int($0) })
   }
 
+  func testDevHostDiesWithAHolocDevKilledBySigkill() throws {
+    let (source, build) = try buildDevExample()
+    // Ticks 10 minutes apart: after its first tick the host writes nothing that could fail.
+    let (process, _, output) = try startDevHost(
+      source: source, build: build, ticks: 3, tickMs: 600_000)
+    XCTAssertTrue(wait { Self.read(output).contains("tick 0:") }, Self.read(output))
+    let tasks = try FileManager.default.contentsOfDirectory(
+      atPath: "/proc/\(process.processIdentifier)/task")
+    let host = try XCTUnwrap(
+      tasks.lazy.compactMap {
+        Self.read("/proc/\(process.processIdentifier)/task/\($0)/children")
+          .split(separator: " ").first.flatMap { pid_t($0) }
+      }.first)
+    // Foundation sees holoc end only once the host, which inherited its descriptors, ends.
+    let hostEnded = {
+      let status = Self.read("/proc/\(host)/stat")
+      return status.isEmpty || status.contains(") Z ")
+    }
+    defer {
+      if !hostEnded() && Self.read("/proc/\(host)/comm") == "c-host\n" { kill(host, SIGKILL) }
+      process.waitUntilExit()
+    }
+    kill(process.processIdentifier, SIGKILL)
+    XCTAssertTrue(wait(hostEnded), "the host outlived holoc dev")
+  }
+
   func testDevHostIsToldToRebuildWhenAnExportChangesItsSignature() throws {
     let (source, build) = try buildDevExample()
     let (process, events, output) = try startDevHost(source: source, build: build, ticks: 3000)
@@ -155,9 +181,9 @@ final class CHostTests: XCTestCase {
     return (source, build)
   }
 
-  /// Starts `holoc dev --host` on the built example, running `ticks` ticks of 20 ms; the
+  /// Starts `holoc dev --host` on the built example, running `ticks` ticks of `tickMs`; the
   /// process, its events file and the host's output file.
-  private func startDevHost(source: String, build: String, ticks: Int) throws
+  private func startDevHost(source: String, build: String, ticks: Int, tickMs: Int = 20) throws
     -> (process: Process, events: String, output: String)
   {
     let events = "\(work!)/events"
@@ -167,7 +193,7 @@ final class CHostTests: XCTestCase {
     process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
     process.arguments = [
       "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
-      "\(source)/gameplay.holo", "--", String(ticks), "20",
+      "\(source)/gameplay.holo", "--", String(ticks), String(tickMs),
     ]
     process.environment = Installation.environment
     process.standardInput = FileHandle.nullDevice

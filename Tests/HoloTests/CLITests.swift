@@ -5,6 +5,11 @@ import XCTest
 /// temporary project.
 final class CLITests: XCTestCase {
   private var project: String!
+  /// The TMPDIRs of the holocs `start` started, and their output files.
+  private var temporaryFolders: [String] = []
+  private var startedHolocs: [StartedHoloc] = []
+  /// The processes those holocs started, by name.
+  private var startedChildren: [(pid_t, String)] = []
 
   override func setUpWithError() throws {
     project =
@@ -14,7 +19,15 @@ final class CLITests: XCTestCase {
   }
 
   override func tearDownWithError() throws {
+    // What a failing test leaves running: holoc (with a foreground program in its group),
+    // and the programs and tests it started.
+    for holoc in startedHolocs where holoc.process.isRunning { kill(-holoc.processID, SIGKILL) }
+    for (child, name) in startedChildren
+    where Self.isRunning(child) && Self.name(of: child) == name {
+      kill(child, SIGKILL)
+    }
     try? FileManager.default.removeItem(atPath: project)
+    for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }
   }
 
   // MARK: Helpers
@@ -60,17 +73,19 @@ final class CLITests: XCTestCase {
     return environment
   }
 
-  /// Runs `executable` (default holoc) in the project folder (or `folder` inside it).
+  /// Runs `executable` (default holoc) in the project folder (or `folder` inside it), with
+  /// `temporaryFolder` as its TMPDIR if given.
   @discardableResult
   private func run(
     _ arguments: [String], in folder: String = "", input: String = "", executable: String? = nil,
-    noColor: Bool = true
+    noColor: Bool = true, temporaryFolder: String? = nil
   ) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable ?? Self.holocPath)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: "\(project!)/\(folder)", isDirectory: true)
     process.environment = environment(noColor: noColor)
+    if let temporaryFolder { process.environment?["TMPDIR"] = temporaryFolder }
     let stdoutPath = "\(project!)/.stdout"
     let stderrPath = "\(project!)/.stderr"
     _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -102,6 +117,105 @@ final class CLITests: XCTestCase {
       ["--quiet", "--return", "--command", command, "/dev/null"], executable: "/usr/bin/script",
       noColor: noColor)
     return (outcome.status, outcome.stdout.replacingOccurrences(of: "\r\n", with: "\n"))
+  }
+
+  /// A holoc started by `start` and not waited for.
+  private struct StartedHoloc {
+    var process: Process
+    var stdoutPath: String
+    var stderrPath: String
+    /// Its TMPDIR, where its temporary folders go.
+    var temporaryFolder: String
+
+    var processID: pid_t { process.processIdentifier }
+    var stdout: String { Self.read(stdoutPath) }
+    var stderr: String { Self.read(stderrPath) }
+
+    static func read(_ path: String) -> String {
+      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+  }
+
+  /// Starts holoc in the project folder with stdin from /dev/null, stdout and stderr in
+  /// files and a TMPDIR of its own. Foundation starts it in a process group of its own, as
+  /// a shell starts a job in a terminal.
+  private func start(_ arguments: [String]) throws -> StartedHoloc {
+    var template = Array("/tmp/holo-cli-tmp-XXXXXX".utf8CString)
+    let folder = try XCTUnwrap(
+      template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map {
+        String(cString: $0)
+      })
+    temporaryFolders.append(folder)
+    let started = StartedHoloc(
+      process: Process(), stdoutPath: "\(folder).stdout", stderrPath: "\(folder).stderr",
+      temporaryFolder: folder)
+    temporaryFolders += [started.stdoutPath, started.stderrPath]
+    for path in [started.stdoutPath, started.stderrPath] {
+      _ = FileManager.default.createFile(atPath: path, contents: nil)
+    }
+    let process = started.process
+    process.executableURL = URL(fileURLWithPath: Self.holocPath)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: project!, isDirectory: true)
+    process.environment = environment(noColor: true)
+    process.environment?["TMPDIR"] = folder
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: started.stdoutPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: started.stderrPath))
+    try process.run()
+    startedHolocs.append(started)
+    XCTAssertEqual(getpgid(process.processIdentifier), process.processIdentifier)
+    return started
+  }
+
+  /// Waits up to 60 s for `condition`, polling.
+  private func eventually(_ what: String, _ condition: () -> Bool) throws {
+    let deadline = Date(timeIntervalSinceNow: 60)
+    while !condition() {
+      guard Date() < deadline else { throw CLITestFailure("gave up waiting for \(what)") }
+      usleep(10_000)
+    }
+  }
+
+  /// Waits for a started holoc to end. Foundation sees it end only once every process
+  /// that inherited its descriptors has ended too: one it left running keeps it "running".
+  private func waitForExit(_ holoc: StartedHoloc) throws {
+    try eventually("holoc to end\nstderr: \(holoc.stderr)") { !holoc.process.isRunning }
+  }
+
+  /// The child processes of `processID` whose command name is `name`, kept to be killed
+  /// at the end of the test if they are still running.
+  private func children(of processID: pid_t, named name: String) -> [pid_t] {
+    let tasks =
+      (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(processID)/task")) ?? []
+    let found = tasks.flatMap { task in
+      StartedHoloc.read("/proc/\(processID)/task/\(task)/children").split(separator: " ")
+        .compactMap { pid_t($0) }.filter { Self.name(of: $0) == name }
+    }
+    startedChildren += found.map { ($0, name) }
+    return found
+  }
+
+  private static func name(of processID: pid_t) -> String {
+    StartedHoloc.read("/proc/\(processID)/comm").trimmingCharacters(in: .newlines)
+  }
+
+  /// Whether the process `processID` has not ended (a zombie has: nobody reaped it yet).
+  private static func isRunning(_ processID: pid_t) -> Bool {
+    let status = StartedHoloc.read("/proc/\(processID)/stat")
+    return !status.isEmpty && !status.contains(") Z ")
+  }
+
+  /// The program a started `holoc run` runs, once it printed `ready`.
+  private func runningProgram(of holoc: StartedHoloc, named name: String) throws -> pid_t {
+    try eventually("the program to start\nstderr: \(holoc.stderr)") { holoc.stdout == "ready\n" }
+    let programs = children(of: holoc.processID, named: name)
+    XCTAssertEqual(programs.count, 1, "\(programs)")
+    return try XCTUnwrap(programs.first)
+  }
+
+  private func folders(in path: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: path)
   }
 
   private func jsonObjects(_ text: String) throws -> [[String: Any]] {
@@ -437,6 +551,143 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(outcome.stderr.hasPrefix("💥 Runtime: the program was killed by "), outcome.stderr)
   }
 
+  // MARK: Children end with holoc
+
+  private static let spinning = """
+    fn main() {
+      println("ready");
+      while true { sleep_ms(20); }
+    }
+
+    """
+
+  func testRunKilledByTermOrHupEndsItsProgramAndRemovesItsFolders() throws {
+    try write(Self.spinning, to: "spin.holo")
+    for signal in [SIGTERM, SIGHUP] {
+      let holoc = try start(["run", "spin.holo"])
+      let program = try runningProgram(of: holoc, named: "spin")
+      kill(holoc.processID, signal)
+      try waitForExit(holoc)
+      // holoc passed the signal on, and ended by it once the program had ended.
+      XCTAssertEqual(holoc.process.terminationReason, .uncaughtSignal, "\(signal)")
+      XCTAssertEqual(holoc.process.terminationStatus, signal)
+      XCTAssertFalse(Self.isRunning(program), "\(signal)")
+      XCTAssertEqual(try folders(in: holoc.temporaryFolder), [], "\(signal)")
+      XCTAssertEqual(holoc.stderr, "", "\(signal)")
+    }
+  }
+
+  func testRunKilledWithSigkillEndsItsProgramAndTheNextHolocRemovesItsFolder() throws {
+    try write(Self.spinning, to: "spin.holo")
+    try write("println(\"done\");\n", to: "done.holo")
+    let holoc = try start(["run", "spin.holo"])
+    let program = try runningProgram(of: holoc, named: "spin")
+    kill(holoc.processID, SIGKILL)
+    try waitForExit(holoc)
+    try eventually("the program to end") { !Self.isRunning(program) }
+    // Nothing removes the folder of a holoc killed with SIGKILL, but the next holoc does.
+    XCTAssertEqual(try folders(in: holoc.temporaryFolder).count, 1)
+    let next = try run(["run", "done.holo"], temporaryFolder: holoc.temporaryFolder)
+    XCTAssertEqual(next.stdout, "done\n", next.stderr)
+    XCTAssertEqual(try folders(in: holoc.temporaryFolder), [])
+  }
+
+  func testCtrlCStopsRunAndItsProgramWithStatus130() throws {
+    try write(Self.spinning, to: "spin.holo")
+    let holoc = try start(["run", "spin.holo"])
+    let program = try runningProgram(of: holoc, named: "spin")
+    // What a terminal does on Ctrl-C: SIGINT to its foreground process group.
+    kill(-holoc.processID, SIGINT)
+    try waitForExit(holoc)
+    XCTAssertEqual(holoc.process.terminationReason, .exit)
+    XCTAssertEqual(holoc.process.terminationStatus, 130, holoc.stderr)
+    XCTAssertEqual(holoc.stderr, "")
+    XCTAssertFalse(Self.isRunning(program))
+    XCTAssertEqual(try folders(in: holoc.temporaryFolder), [])
+  }
+
+  func testCtrlCOnTestStopsEveryTest() throws {
+    try write(
+      "#[test] fn spins() { while true {} }\n#[test] fn spins_too() { while true {} }\n",
+      to: "spin.holo")
+    let holoc = try start(["test", "spin.holo", "--jobs", "2", "--timeout", "600"])
+    var tests: [pid_t] = []
+    try eventually("both tests to run\nstderr: \(holoc.stderr)") {
+      tests = children(of: holoc.processID, named: "spin-tests")
+      return tests.count == 2
+    }
+    kill(-holoc.processID, SIGINT)
+    try waitForExit(holoc)
+    XCTAssertEqual(holoc.process.terminationReason, .uncaughtSignal)
+    XCTAssertEqual(holoc.process.terminationStatus, SIGINT)
+    for test in tests {
+      try eventually("test process \(test) to end") { !Self.isRunning(test) }
+    }
+    XCTAssertEqual(try folders(in: holoc.temporaryFolder), [])
+  }
+
+  // MARK: Output errors
+
+  private static let manyLines = "fn main() {\n  for i in 0..100_000 { println(`line {i}`); }\n}\n"
+
+  func testAClosedPipeEndsTheProgramQuietlyWithStatus141() throws {
+    try write(Self.manyLines, to: "lines.holo")
+    let piped = try run(
+      ["-c", "set -o pipefail; '\(Self.holocPath)' run lines.holo | head -1"],
+      executable: "/bin/bash")
+    XCTAssertEqual(piped.status, 141, piped.stderr)
+    XCTAssertEqual(piped.stdout, "line 0\n")
+    XCTAssertEqual(piped.stderr, "")
+    for mode in [[], ["--release"]] {
+      XCTAssertEqual(try run(["build", "lines.holo"] + mode).status, 0)
+      // Started with SIGPIPE ignored, the program sees its writes fail with EPIPE instead.
+      let ignoring = try run(
+        ["-c", "trap '' PIPE; ./lines | head -1; exit ${PIPESTATUS[0]}"], executable: "/bin/bash")
+      XCTAssertEqual(ignoring.status, 141, "\(mode) \(ignoring.stderr)")
+      XCTAssertEqual(ignoring.stdout, "line 0\n", "\(mode)")
+      XCTAssertEqual(ignoring.stderr, "", "\(mode)")
+    }
+  }
+
+  func testAFailedWriteToStdoutIsARuntimeFailure() throws {
+    try write(Self.manyLines, to: "lines.holo")
+    try write("fn main() {\n  println(\"short\");\n}\n", to: "short.holo")
+    for mode in [[], ["--release"]] {
+      for program in ["lines", "short"] {
+        XCTAssertEqual(try run(["build", "\(program).holo"] + mode).status, 0)
+        // A full disk, and a closed descriptor; `short` fails only at the exit's flush.
+        for redirection in [">/dev/full", ">&-"] {
+          let outcome = try run(["-c", "./\(program) \(redirection)"], executable: "/bin/sh")
+          let what = "\(mode) \(program) \(redirection)"
+          XCTAssertEqual(outcome.status, 101, what)
+          XCTAssertEqual(
+            outcome.stderr, "\(program).holo:1:4: runtime failure: cannot write to stdout\n", what)
+        }
+      }
+    }
+    let rendered = try run(
+      ["-c", "'\(Self.holocPath)' run lines.holo >/dev/full"], executable: "/bin/sh")
+    XCTAssertEqual(rendered.status, 101)
+    XCTAssertTrue(
+      rendered.stderr.hasPrefix("💥 Runtime: cannot write to stdout\n\nlines.holo:1:4\n"),
+      rendered.stderr)
+  }
+
+  func testAStackOverflowInsideTheRuntimeNamesTheHoloFunction() throws {
+    // The recursion goes through the runtime's template builder: the overflow happens in
+    // the runtime or in libc, not in `deeper`'s own code.
+    try write(
+      "fn deeper(n: i64) -> string { `{deeper(n + 1)}x` }\nfn main() { println(deeper(0)); }\n",
+      to: "deep.holo")
+    for mode in [[], ["--release"]] {
+      XCTAssertEqual(try run(["build", "deep.holo"] + mode).status, 0)
+      let outcome = try run([], executable: "\(project!)/deep")
+      XCTAssertEqual(outcome.status, 101, "\(mode)")
+      XCTAssertEqual(
+        outcome.stderr, "deep.holo:1:4: runtime failure: stack overflow\n", "\(mode)")
+    }
+  }
+
   func testRunOfOnlyFunctionsIsAnEmptyProgram() throws {
     try write("fn helper() { println(\"never\"); }\n", to: "lib.holo")
     let outcome = try run(["run", "lib.holo"])
@@ -645,4 +896,9 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(outcome.stdout, "")
     XCTAssertTrue(outcome.stderr.contains("E0201"))
   }
+}
+
+struct CLITestFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
 }

@@ -493,6 +493,24 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(secondNames, ["doubles", "both"])
   }
 
+  // MARK: Ending
+
+  func testTheProgramDiesWithAHolocDevKilledBySigkill() throws {
+    // Neither its stdin nor its stdout would tell it holoc is gone: it never reads and
+    // writes nothing more.
+    session = try DevSession(
+      files: ["main.holo": "println(\"ready\");\nwhile true { sleep_ms(20); }\n"],
+      flags: ["--no-tests"])
+    try session.waitForEvent("ready")
+    try session.waitForOutput("ready\n")
+    let program = try XCTUnwrap(session.programProcessID())
+    defer { if DevSession.isRunning(program) { kill(program, SIGKILL) } }
+    session.signal(SIGKILL)
+    let deadline = Date(timeIntervalSinceNow: 60)
+    while DevSession.isRunning(program) && Date() < deadline { usleep(10_000) }
+    XCTAssertFalse(DevSession.isRunning(program), "the program outlived holoc dev")
+  }
+
   // MARK: Memory
 
   func testManyPatchesKeepTheProgramsMemoryBounded() throws {
@@ -683,6 +701,9 @@ final class DevSession {
     }
     try? FileManager.default.removeItem(atPath: project)
   }
+
+  /// Sends `signal` to holoc.
+  func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
   /// Writes a project file atomically (write a temporary file, rename it), as editors do.
   func write(_ path: String, _ text: String) throws {

@@ -285,13 +285,17 @@ final class DriverTests: XCTestCase {
 
   func testSubprocessStatusesAndTimeout() throws {
     XCTAssertEqual(
-      try Subprocess.run("/bin/sh", ["-c", "exit 3"], inheritInput: false), .exited(3))
+      try Subprocess.run("/bin/sh", ["-c", "exit 3"], inheritInput: false, job: .background),
+      .exited(3))
     XCTAssertEqual(
-      try Subprocess.run("/bin/sh", ["-c", "kill -SEGV $$"], inheritInput: false),
+      try Subprocess.run(
+        "/bin/sh", ["-c", "kill -SEGV $$"], inheritInput: false, job: .background),
       .signalled(SIGSEGV))
     let start = Date()
     XCTAssertEqual(
-      try Subprocess.run("/bin/sleep", ["5"], inheritInput: false, timeout: 0.2), .timedOut)
+      try Subprocess.run(
+        "/bin/sleep", ["5"], inheritInput: false, job: .background, timeout: 0.2),
+      .timedOut)
     XCTAssertLessThan(Date().timeIntervalSince(start), 3)
   }
 
@@ -299,7 +303,7 @@ final class DriverTests: XCTestCase {
     let output = "\(scratch!)/out"
     let termination = try Subprocess.run(
       "/bin/sh", ["-c", "echo one; echo two >&2; echo three"], inheritInput: false,
-      output: .file(output))
+      output: .file(output), job: .background)
     XCTAssertEqual(termination, .exited(0))
     XCTAssertEqual(try String(contentsOfFile: output, encoding: .utf8), "one\ntwo\nthree\n")
   }

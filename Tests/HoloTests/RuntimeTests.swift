@@ -136,8 +136,11 @@ final class RuntimeTests: XCTestCase {
       ("overflow", "recursing\n", "deep.holo:10:1: runtime failure: stack overflow\n"),
       ("segfault", "", "poke.holo:5:3: runtime failure: segmentation fault\n"),
       ("divide", "", "math.holo:7:2: runtime failure: floating point exception\n"),
-      // The pc is in the C library, outside every registered function.
-      ("c-library", "", "<unknown>:0:0: runtime failure: segmentation fault\n"),
+      // The pc is in the C library, outside every registered function: the registered
+      // function that called it is named.
+      ("c-library", "", "extern.holo:2:1: runtime failure: segmentation fault\n"),
+      // Recursion through runtime code: the innermost registered function on the stack.
+      ("runtime-overflow", "", "template.holo:4:1: runtime failure: stack overflow\n"),
       ("unregistered", "recursing\n", "<unknown>:0:0: runtime failure: stack overflow\n"),
       // Found in a patch's function table, with its line base.
       ("patched", "recursing\n", "patch.holo:32:5: runtime failure: stack overflow\n"),

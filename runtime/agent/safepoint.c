@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
+#include "holo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,69 +48,13 @@ static void note_word(safepoint_request *request, uintptr_t word, uintptr_t lowe
   }
 }
 
-/* The length of a ModRM operand (ModRM byte, SIB, displacement) starting at `modrm`,
- * when its reg field is 2 (the `call` form of opcode 0xff); 0 otherwise. No byte at or
- * past `end` is read. */
-static size_t call_operand_length(const uint8_t *modrm, const uint8_t *end) {
-  uint8_t mod = *modrm >> 6;
-  uint8_t reg = (*modrm >> 3) & 7;
-  uint8_t rm = *modrm & 7;
-  if (reg != 2) {
-    return 0;
-  }
-  if (mod == 3) {
-    return 1;
-  }
-  size_t length = 1;
-  uint8_t base = rm;
-  if (rm == 4) {
-    if (modrm + 1 >= end) {
-      return 0;
-    }
-    length++; /* SIB */
-    base = modrm[1] & 7;
-  }
-  if (mod == 1) {
-    length += 1;
-  } else if (mod == 2 || (mod == 0 && (rm == 5 || base == 5))) {
-    length += 4;
-  }
-  return length;
-}
-
-/* Whether `word` is a return address into `function`: inside it (or at its end, after a
- * call that never returns), with a call instruction ending exactly at it. Only bytes of
- * the function itself are read: direct calls (e8 rel32) and indirect calls (ff /2, with
- * an optional REX prefix) are the forms code generators emit. */
-static bool is_return_address(agent_range function, uintptr_t word) {
-  if (word <= function.start || word > function.end) {
-    return false;
-  }
-  const uint8_t *end = (const uint8_t *)word;
-  if (word - function.start >= 5 && end[-5] == 0xe8) {
-    return true;
-  }
-  for (size_t length = 2; length <= 8 && length <= word - function.start; length++) {
-    const uint8_t *opcode = end - length;
-    if (opcode[0] >= 0x40 && opcode[0] <= 0x4f && length >= 3) {
-      opcode++; /* REX prefix */
-    }
-    if (opcode[0] != 0xff) {
-      continue;
-    }
-    size_t operand = call_operand_length(opcode + 1, end);
-    if (operand != 0 && opcode + 1 + operand == end) {
-      return true;
-    }
-  }
-  return false;
-}
-
 static void note_frame(safepoint_request *request, uintptr_t word, bool is_instruction_pointer) {
   for (size_t i = 0; i < request->frame_count; i++) {
     agent_range function = request->frames[i];
+    const void *start = (const void *)function.start;
+    const void *end = (const void *)function.end;
     bool inside = is_instruction_pointer ? function.start <= word && word < function.end
-                                         : is_return_address(function, word);
+                                         : holo_is_return_address(start, end, word);
     if (inside) {
       request->owner_hit[request->frame_owners[i]] = true;
     }

@@ -79,7 +79,9 @@ holo_string *holo_builder_finish(holo_builder *b);
  * read_line, on a runtime failure, and when the buffer fills. Formatting follows
  * LANGUAGE.md §8 (floats: shortest round-trip, JavaScript-style). The buffer is not
  * stdio's: a C host that prints with both calls holo_flush() before its own output to
- * keep the order. Exit flushes it even when holo_main never ran (a C host). */
+ * keep the order. Exit flushes it even when holo_main never ran (a C host). A write that
+ * fails ends the program: by SIGPIPE for a closed pipe (even when SIGPIPE is ignored),
+ * else as the runtime failure `cannot write to stdout`. */
 void holo_print_i64(int64_t value);
 void holo_print_u64(uint64_t value);
 void holo_print_f64(double value);
@@ -138,7 +140,8 @@ void holo_set_failure_handler(holo_failure_handler handler, void *context);
 
 /* ---- Program start ----------------------------------------------------------------
  * The compiler describes every holo function so a stack overflow (caught on an
- * alternate signal stack) can name the function that overflowed. */
+ * alternate signal stack) can name the function that overflowed, or the innermost holo
+ * function on the stack when the runtime, C or libc overflowed. */
 typedef struct holo_function_info {
   const void *address;
   const char *name;
@@ -151,6 +154,12 @@ typedef struct holo_program_info {
   /* Dev executables: holo_agent_start, which holo_main calls before the entry function.
    * NULL elsewhere, so a release executable does not refer to the agent at all. */
   void (*start_agent)(void);
+  /* Where the code of `functions` lies, [code_start, code_end), and nothing else: the
+   * compiler places holo functions in the section `holo_code`, whose bounds the linker
+   * defines (__start_holo_code, __stop_holo_code). An address in it belongs to the
+   * function with the highest address at or below it. Both NULL when there is none. */
+  const void *code_start;
+  const void *code_end;
 } holo_program_info;
 
 typedef struct holo_test_info {
@@ -168,6 +177,14 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
  * runtime failure). */
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program);
+
+/* Ends this process with its parent when the environment variable HOLO_PARENT_PID
+ * names the parent: holoc sets it for every program, test and C host it starts, so that
+ * none outlives it, however holoc ends (PR_SET_PDEATHSIG with SIGKILL). A process whose
+ * named parent has already ended is killed at once. The variable is removed, so the
+ * process's own children are not affected. holo_main and holo_test_main call this; a dev
+ * library's constructor calls it in a C host. A second call does nothing. */
+void holo_die_with_parent(void);
 
 /* ---- Dev builds (docs/PATCHING.md) -------------------------------------------------
  * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
@@ -191,6 +208,13 @@ typedef struct holo_function_table {
 int holo_register_patch_functions(const holo_function_table *table, const void *code_start,
                                   const void *code_end);
 void holo_unregister_patch_functions(int handle);
+
+/* Whether `word` is a return address into the code [code_start, code_end]: past its start
+ * and at most at its end (after a call that never returns), with a call instruction
+ * ending exactly at it. Reads only bytes of that code. The crash handler and the patch
+ * agent's stack scans use it to tell frames from other words (x86-64; elsewhere always
+ * false). */
+bool holo_is_return_address(const void *code_start, const void *code_end, uintptr_t word);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,8 @@ typedef struct report_writer {
 } report_writer;
 
 static void report_flush(report_writer *writer) {
-  holo_write_all(writer->fd, writer->buffer, writer->length);
+  /* Nowhere is left to report a report that cannot be written. */
+  (void)holo_write_all(writer->fd, writer->buffer, writer->length);
   writer->length = 0;
 }
 
@@ -60,7 +61,7 @@ static void report_number(report_writer *writer, int64_t value) {
 
 void holo_report_failure(const char *message, size_t message_length, const char *file,
                          int64_t line, int64_t column, bool from_signal) {
-  holo_flush();
+  holo_flush_for_failure();
   if (!from_signal) {
     /* Output of C code the program calls, buffered by stdio. */
     fflush(NULL);
@@ -125,7 +126,7 @@ static void call_failure_handler(const char *message, const holo_location *locat
   if (failure_handler == NULL) {
     return;
   }
-  holo_flush();
+  holo_flush_for_failure();
   fflush(NULL);
   failure_handler(message, location, failure_handler_context);
 }

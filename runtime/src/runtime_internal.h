@@ -18,9 +18,18 @@ int holo_format_i64_digits(int64_t value, char *out);
 /* Appends bytes to the stdout buffer. */
 void holo_output_write(const char *bytes, size_t length);
 
-/* Writes every byte to `fd`, retrying on EINTR and short writes; gives up silently on any
- * other error. Async-signal-safe. */
-void holo_write_all(int fd, const char *bytes, size_t length);
+/* Writes every byte to `fd`, retrying on EINTR and short writes and waiting while a
+ * non-blocking descriptor is full; returns 0, or the errno of the write that failed.
+ * Async-signal-safe. */
+int holo_write_all(int fd, const char *bytes, size_t length);
+
+/* Flushes the stdout buffer on the way to reporting a failure: a write error is ignored,
+ * the failure being reported matters more. Async-signal-safe. */
+void holo_flush_for_failure(void);
+
+/* holo_flush after `entry` returned (no holo frame is left on the stack): a failed write
+ * is located at `entry`. */
+void holo_flush_after(void (*entry)(void));
 
 /* Makes stdout line buffered if it is a terminal, and flushes at process exit. Called by
  * holo_main and holo_test_main, and by the first write to stdout (a C host has no
@@ -40,8 +49,18 @@ int64_t holo_location_line(const holo_location *location);
 /* Reads HOLO_FAILURE_REPORT once so the signal path need not call getenv. */
 void holo_failure_init(void);
 
-/* Installs the SIGSEGV/SIGBUS/SIGFPE/SIGILL handler on an alternate signal stack. */
+/* Installs the SIGSEGV/SIGBUS/SIGFPE/SIGILL handler on an alternate signal stack, and
+ * records the main thread's stack and the program's functions for the lookups below. */
 void holo_signals_init(const holo_program_info *program);
+
+/* The location of the innermost holo function with a frame on the main thread's stack
+ * (the one that called the runtime); NULL off the main thread, in a C host, or when no
+ * holo function is on the stack. Only for a failure that ends the process: patches can
+ * no longer be freed afterwards. */
+const holo_location *holo_innermost_frame_location(void);
+
+/* The location of the program's function at `function`; NULL if it is none. */
+const holo_location *holo_function_location(const void *function);
 
 /* Calls malloc/realloc and reports "out of memory" as a runtime failure on NULL. */
 void *holo_checked_malloc(size_t size);

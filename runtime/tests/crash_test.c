@@ -1,8 +1,10 @@
 /* Fatal signals as runtime failures, selected by the first argument: a stack overflow from
  * deep recursion, an invalid memory access, an integer division trap, a fault inside
- * the C library, and a stack overflow in code the patch agent registered. Each is located
- * at the registered function containing the faulting instruction, or at <unknown>:0:0.
- * RuntimeTests.swift asserts streams and status. */
+ * the C library, a stack overflow in runtime code called by a holo function, and a stack
+ * overflow in code the patch agent registered. Each is located at the registered function
+ * containing the faulting instruction, else at the innermost registered function on the
+ * stack, else at <unknown>:0:0. The "holo" functions are in the section `holo_code`, as
+ * compiled ones are. RuntimeTests.swift asserts streams and status. */
 #include "holo.h"
 
 #include <stdint.h>
@@ -16,7 +18,13 @@ static volatile int zero = 0;
 static volatile int numerator = 7;
 static size_t (*volatile c_string_length)(const char *) = strlen;
 
-__attribute__((noinline)) static int64_t recurse(int64_t depth) {
+#define HOLO_CODE __attribute__((noinline, section("holo_code")))
+
+/* The bounds of `holo_code`, which the linker defines. */
+extern const char __start_holo_code[];
+extern const char __stop_holo_code[];
+
+HOLO_CODE static int64_t recurse(int64_t depth) {
   volatile char frame[128];
   frame[0] = (char)depth;
   if (depth == never) {
@@ -25,20 +33,33 @@ __attribute__((noinline)) static int64_t recurse(int64_t depth) {
   return recurse(depth + 1) + frame[0];
 }
 
-__attribute__((noinline)) static void overflow_stack(void) {
+HOLO_CODE static void overflow_stack(void) {
   holo_string *s = holo_string_from_bytes("recursing\n", 10);
   holo_print_string(s);
   holo_string_release(s);
   holo_print_i64(recurse(0));
 }
 
-__attribute__((noinline)) static void write_invalid_address(void) { *invalid_pointer = 1; }
+HOLO_CODE static void write_invalid_address(void) { *invalid_pointer = 1; }
 
-__attribute__((noinline)) static void divide_by_zero(void) { holo_print_i64(numerator / zero); }
+HOLO_CODE static void divide_by_zero(void) { holo_print_i64(numerator / zero); }
 
-__attribute__((noinline)) static void fault_in_c_library(void) {
+HOLO_CODE static void fault_in_c_library(void) {
   holo_print_u64(c_string_length((const char *)invalid_pointer));
 }
+
+/* Runtime code, outside `holo_code`: recursion through it overflows the stack outside
+ * every holo function. */
+__attribute__((noinline)) static int64_t runtime_recurse(int64_t depth) {
+  volatile char frame[128];
+  frame[0] = (char)depth;
+  if (depth == never) {
+    return 0;
+  }
+  return runtime_recurse(depth + 1) + frame[0];
+}
+
+HOLO_CODE static void overflow_in_runtime(void) { holo_print_i64(runtime_recurse(0)); }
 
 /* A dev build's line-base cell: recurse starts on line 10 of deep.holo. */
 static int64_t recurse_line = 10;
@@ -49,10 +70,12 @@ static const holo_function_info functions[] = {
     {(const void *)write_invalid_address, "write_invalid_address", {"poke.holo", 5, 3, NULL}},
     {(const void *)divide_by_zero, "divide_by_zero", {"math.holo", 7, 2, NULL}},
     {(const void *)fault_in_c_library, "fault_in_c_library", {"extern.holo", 2, 1, NULL}},
+    {(const void *)overflow_in_runtime, "overflow_in_runtime", {"template.holo", 4, 1, NULL}},
 };
 
-static const holo_program_info program = {functions, sizeof functions / sizeof functions[0], NULL};
-static const holo_program_info empty_program = {NULL, 0, NULL};
+static const holo_program_info program = {
+    functions, sizeof functions / sizeof functions[0], NULL, __start_holo_code, __stop_holo_code};
+static const holo_program_info empty_program = {NULL, 0, NULL, NULL, NULL};
 
 /* recurse as a patch's function, as the agent registers it: the code range is a generous
  * guess at recurse's size, which only needs to hold the faulting instruction. */
@@ -80,6 +103,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "c-library") == 0) {
     return holo_main(argc, argv, fault_in_c_library, &program);
+  }
+  if (strcmp(mode, "runtime-overflow") == 0) {
+    return holo_main(argc, argv, overflow_in_runtime, &program);
   }
   if (strcmp(mode, "unregistered") == 0) {
     return holo_main(argc, argv, overflow_stack, &empty_program);

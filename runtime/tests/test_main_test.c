@@ -28,7 +28,11 @@ static void fails(void) {
   holo_fail("assertion failed", &(holo_location){"math.holo", 1, 12, &fails_line});
 }
 
-__attribute__((noinline)) static int64_t recurse(int64_t depth) {
+/* The bounds of `holo_code`, where compiled holo functions are, which the linker defines. */
+extern const char __start_holo_code[];
+extern const char __stop_holo_code[];
+
+__attribute__((noinline, section("holo_code"))) static int64_t recurse(int64_t depth) {
   volatile char frame[64];
   frame[0] = (char)depth;
   if (depth == never) {
@@ -49,6 +53,7 @@ static const holo_function_info functions[] = {
     {(const void *)recurse, "recurse", {"deep.holo", 0, 1, &recurse_line}},
 };
 
-static const holo_program_info program = {functions, 1, NULL};
+static const holo_program_info program = {functions, 1, NULL, __start_holo_code,
+                                          __stop_holo_code};
 
 int main(int argc, char **argv) { return holo_test_main(argc, argv, tests, 3, &program); }

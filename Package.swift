@@ -26,15 +26,16 @@ let package = Package(
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
     .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
     .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
-    // A C function over LLVM's C++ API for what the C API lacks (the processors it knows).
+    // C functions over LLVM's C++ API for what the C API lacks (the processors it knows,
+    // switching branch alignment).
     .target(
-      name: "CLLVMProcessors",
+      name: "CLLVMExtras",
       cxxSettings: [.unsafeFlags(["-isystem", "\(llvmPrefix)/include", "-fno-exceptions"])],
       linkerSettings: llvmLinkerSettings + [.linkedLibrary("LLVM-19")]
     ),
     .target(
       name: "HoloCodegen",
-      dependencies: ["HoloSource", "HoloIR", "CLLVM", "CLLVMProcessors"],
+      dependencies: ["HoloSource", "HoloIR", "CLLVM", "CLLVMExtras"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),

@@ -1,5 +1,5 @@
 import CLLVM
-import CLLVMProcessors
+import CLLVMExtras
 import Foundation
 import HoloIR
 import HoloSource
@@ -145,6 +145,7 @@ public enum Codegen {
     defer { module.dispose() }
     module.emitProgram()
     try module.verify()
+    target.alignsBranches = !module.excludeOversizedFunctionsFromOptimization()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
     return try body(module, target)
@@ -165,6 +166,11 @@ public enum TargetCPU {
 final class TargetMachine {
   let machine: LLVMTargetMachineRef
   let triple = TargetMachine.defaultTriple
+  /// Whether emitted code keeps jumps from crossing 32-byte boundaries: Intel's JCC-erratum
+  /// microcode otherwise makes hot loops run at the mercy of where the linker places them.
+  var alignsBranches = true
+  /// The alignment setting is global to LLVM, so emissions take turns.
+  private static let emissionLock = NSLock()
 
   init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
     if let requestedCPU, !TargetCPU.validNames.contains(requestedCPU) {
@@ -222,16 +228,6 @@ final class TargetMachine {
     LLVMInitializeNativeTarget()
     LLVMInitializeNativeAsmPrinter()
     LLVMInitializeNativeAsmParser()
-    // Keep jumps from crossing 32-byte boundaries: Intel's JCC-erratum microcode otherwise
-    // makes hot loops run at the mercy of where the linker happens to place them.
-    let arguments = ["holoc", "-x86-branches-within-32B-boundaries"]
-    var pointers = arguments.map { strdup($0) }
-    pointers.withUnsafeMutableBufferPointer { buffer in
-      buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) {
-        LLVMParseCommandLineOptions(Int32(arguments.count), $0.baseAddress, nil)
-      }
-    }
-    pointers.forEach { free($0) }
   }()
 
   func configure(_ module: LLVMModuleRef) {
@@ -255,7 +251,11 @@ final class TargetMachine {
   func emit(_ module: LLVMModuleRef, fileType: LLVMCodeGenFileType) throws -> [UInt8] {
     var buffer: LLVMMemoryBufferRef?
     var error: UnsafeMutablePointer<CChar>?
-    if LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0 {
+    let failed = Self.emissionLock.withLock {
+      holo_llvm_set_branch_alignment(alignsBranches ? 1 : 0)
+      return LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
+    }
+    if failed {
       defer { LLVMDisposeMessage(error) }
       throw CodegenError("LLVM code emission failed: \(String(cString: error!))")
     }

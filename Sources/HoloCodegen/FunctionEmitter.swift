@@ -71,6 +71,20 @@ final class FunctionEmitter {
 
   // MARK: Control flow helpers
 
+  /// A stack slot in the entry block, where it is allocated once per call (an `alloca` in a
+  /// loop would take more stack on every iteration) and mem2reg promotes it to registers.
+  private func entryBlockAlloca(_ type: LLVMTypeRef, _ name: String) -> LLVMValueRef {
+    let entryBuilder = LLVMCreateBuilderInContext(module.context)!
+    defer { LLVMDisposeBuilder(entryBuilder) }
+    let entry = LLVMGetEntryBasicBlock(llvmFunction)!
+    if let first = LLVMGetFirstInstruction(entry) {
+      LLVMPositionBuilderBefore(entryBuilder, first)
+    } else {
+      LLVMPositionBuilderAtEnd(entryBuilder, entry)
+    }
+    return LLVMBuildAlloca(entryBuilder, type, name)
+  }
+
   private var isTerminated: Bool {
     LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(builder)) != nil
   }
@@ -235,7 +249,7 @@ final class FunctionEmitter {
     let llvmType = module.llvmType(type)
     guard let start = emitExpr(startExpr).value, let end = emitExpr(endExpr).value, !isTerminated
     else { return }
-    let counter = LLVMBuildAlloca(builder, llvmType, "for.counter")
+    let counter = entryBlockAlloca(llvmType, "for.counter")
     LLVMBuildStore(builder, start, counter)
     let checkBlock = appendBlock("for.check")
     let bodyBlock = appendBlock("for.body")
@@ -334,6 +348,8 @@ final class FunctionEmitter {
       return EmittedValue(value: copy, owned: true)
     case .callBuiltin(let builtin, let arguments):
       return emitBuiltin(builtin, arguments, span: expr.span, type: type)
+    case .binary, .logical, .cast:
+      return emitChain(expr)
     case .unary(let op, let operandExpr):
       guard let operand = emitExpr(operandExpr).value else { return .none }
       switch op {
@@ -346,18 +362,43 @@ final class FunctionEmitter {
       case .not:
         return EmittedValue(value: LLVMBuildNot(builder, operand, ""), owned: false)
       }
-    case .binary(let op, let left, let right):
-      return emitBinary(op, left, right, span: expr.span)
-    case .logical(let isAnd, let left, let right):
-      return emitLogical(isAnd: isAnd, left, right)
-    case .cast(let operandExpr):
-      guard let operand = emitExpr(operandExpr).value else { return .none }
-      return EmittedValue(value: emitCast(operand, from: operandExpr.type, to: type), owned: false)
     case .block(let block):
       return emitBlock(block, wantsValue: ModuleEmitter.hasValue(type))
-    case .ifElse(let condition, let thenBlock, let elseBranch):
-      return emitIf(condition, thenBlock, elseBranch, type: type)
+    case .ifElse(let arms, let elseBlock):
+      return emitIf(arms, elseBlock, type: type)
     }
+  }
+
+  /// Operators and casts chain to the left (`a + b + c` is `(a + b) + c`, `x as T as U` is
+  /// `(x as T) as U`): the left spine is emitted from its innermost operand outwards in a
+  /// loop, so chains of any length need no deeper stack than one link.
+  private func emitChain(_ expr: IRExpr) -> EmittedValue {
+    var outer: [IRExpr] = []
+    var node = expr
+    spine: while true {
+      switch node.kind {
+      case .binary(_, let left, _), .logical(_, let left, _), .cast(let left):
+        outer.append(node)
+        node = left
+      default:
+        break spine
+      }
+    }
+    var value = emitExpr(node)
+    for link in outer.reversed() {
+      switch link.kind {
+      case .binary(let op, let left, let right):
+        value = emitBinary(op, value, type: left.type, right, span: link.span)
+      case .logical(let isAnd, _, let right):
+        value = emitLogical(isAnd: isAnd, value, right)
+      case .cast(let operand):
+        value = EmittedValue(
+          value: value.value.map { emitCast($0, from: operand.type, to: link.type) }, owned: false)
+      default:
+        preconditionFailure("only operators and casts are links of a chain")
+      }
+    }
+    return value
   }
 
   /// Arguments are borrowed by the callee; owned temporaries are released after the call.
@@ -473,8 +514,9 @@ final class FunctionEmitter {
     }
   }
 
-  private func emitLogical(isAnd: Bool, _ left: IRExpr, _ right: IRExpr) -> EmittedValue {
-    guard let leftValue = emitExpr(left).value, !isTerminated else { return .none }
+  /// `left && right` or `left || right`, once `left` is emitted.
+  private func emitLogical(isAnd: Bool, _ left: EmittedValue, _ right: IRExpr) -> EmittedValue {
+    guard let leftValue = left.value, !isTerminated else { return .none }
     let leftEnd = LLVMGetInsertBlock(builder)!
     let rightBlock = appendBlock(isAnd ? "and.rhs" : "or.rhs")
     let mergeBlock = appendBlock(isAnd ? "and.end" : "or.end")
@@ -500,68 +542,72 @@ final class FunctionEmitter {
     return EmittedValue(value: phi, owned: false)
   }
 
-  private func emitIf(
-    _ condition: IRExpr, _ thenBlock: IRBlock, _ elseBranch: IRExpr?, type: IRType
-  ) -> EmittedValue {
-    guard let test = emitExpr(condition).value, !isTerminated else { return .none }
-    let thenLLVMBlock = appendBlock("if.then")
-    let elseLLVMBlock = appendBlock("if.else")
-    let mergeBlock = appendBlock("if.end")
-    LLVMBuildCondBr(builder, test, thenLLVMBlock, elseLLVMBlock)
+  /// An `if` / `else if` chain: each arm's condition branches to its body or to the next
+  /// arm, and every body that completes branches to one merge block. The value goes through
+  /// a stack slot rather than a phi: mem2reg makes the phi when optimising, and a function
+  /// too large to optimise keeps the slot, where a phi with an incoming value per arm would
+  /// take LLVM's register coalescer time quadratic in the arms.
+  private func emitIf(_ arms: [IRIfArm], _ elseBlock: IRBlock?, type: IRType) -> EmittedValue {
     let wantsValue = ModuleEmitter.hasValue(type)
-    var incomingValues: [LLVMValueRef?] = []
-    var incomingBlocks: [LLVMBasicBlockRef?] = []
+    let slot = wantsValue ? entryBlockAlloca(module.llvmType(type), "if.value") : nil
+    let mergeBlock = LLVMCreateBasicBlockInContext(module.context, "if.end")!
+    var reachesMerge = false
 
-    // A branch that completes feeds the merge block (and its value the phi); one that
+    // A body that completes stores its value and branches to the merge block; one that
     // cannot complete ends in `unreachable`.
-    func finishBranch(_ value: EmittedValue, type branchType: IRType) {
+    func finish(_ body: IRBlock) {
+      let value = emitBlock(body, wantsValue: wantsValue)
       guard !isTerminated else { return }
-      guard branchType != .never else {
+      guard body.type != .never else {
         LLVMBuildUnreachable(builder)
         return
       }
-      if wantsValue {
-        incomingValues.append(value.value)
-        incomingBlocks.append(LLVMGetInsertBlock(builder))
-      }
+      if let slot, let value = value.value { LLVMBuildStore(builder, value, slot) }
       LLVMBuildBr(builder, mergeBlock)
+      reachesMerge = true
     }
 
-    LLVMPositionBuilderAtEnd(builder, thenLLVMBlock)
-    finishBranch(emitBlock(thenBlock, wantsValue: wantsValue), type: thenBlock.type)
-
-    LLVMPositionBuilderAtEnd(builder, elseLLVMBlock)
-    if let elseBranch {
-      var elseValue = emitExpr(elseBranch)
-      if wantsValue {
-        elseValue = makeOwned(elseValue, type: type)
-      } else {
-        releaseIfOwned(elseValue, type: elseBranch.type)
+    var reachesEnd = true
+    for arm in arms {
+      guard let test = emitExpr(arm.condition).value, !isTerminated else {
+        // The condition never completes: the arms after it are unreachable.
+        if !isTerminated { LLVMBuildUnreachable(builder) }
+        reachesEnd = false
+        break
       }
-      finishBranch(elseValue, type: elseBranch.type)
-    } else {
+      let thenBlock = appendBlock("if.then")
+      let nextBlock = appendBlock("if.else")
+      LLVMBuildCondBr(builder, test, thenBlock, nextBlock)
+      LLVMPositionBuilderAtEnd(builder, thenBlock)
+      finish(arm.body)
+      LLVMPositionBuilderAtEnd(builder, nextBlock)
+    }
+    if reachesEnd, let elseBlock {
+      finish(elseBlock)
+    } else if reachesEnd {
       LLVMBuildBr(builder, mergeBlock)
+      reachesMerge = true
     }
 
+    LLVMAppendExistingBasicBlock(llvmFunction, mergeBlock)
     LLVMPositionBuilderAtEnd(builder, mergeBlock)
-    guard wantsValue, !incomingValues.isEmpty else {
-      if type == .never { markUnreachable() }
+    guard reachesMerge else {
+      markUnreachable()
       return .none
     }
-    let phi = LLVMBuildPhi(builder, module.llvmType(type), "")
-    LLVMAddIncoming(phi, &incomingValues, &incomingBlocks, UInt32(incomingValues.count))
-    return EmittedValue(value: phi, owned: type == .string)
+    guard let slot else { return .none }
+    return EmittedValue(
+      value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: type == .string)
   }
 
   // MARK: Arithmetic
 
-  private func emitBinary(_ op: IRBinaryOperator, _ left: IRExpr, _ right: IRExpr, span: Span)
-    -> EmittedValue
-  {
-    let leftEmitted = emitExpr(left)
+  /// `left op right`, once `left` (of type `type`) is emitted.
+  private func emitBinary(
+    _ op: IRBinaryOperator, _ leftEmitted: EmittedValue, type: IRType, _ right: IRExpr, span: Span
+  ) -> EmittedValue {
     let rightEmitted = emitExpr(right)
     guard let l = leftEmitted.value, let r = rightEmitted.value, !isTerminated else { return .none }
-    let type = left.type
     if type == .string {
       let equal = module.callRuntime("holo_string_equal", [l, r])
       releaseIfOwned(leftEmitted, type: .string)

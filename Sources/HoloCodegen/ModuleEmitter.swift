@@ -83,6 +83,26 @@ final class ModuleEmitter {
     LLVMDisposeMessage(message)
   }
 
+  /// Functions with more blocks than this are not optimised, and code holding one is
+  /// emitted without branch alignment: LLVM 19 takes time quadratic in a function's blocks
+  /// for both (docs/DECISIONS.md). About 1,000 `else if` arms or `&&` operands.
+  static let maximumOptimizedBlocks = 2_000
+
+  /// Marks the functions too large to optimise `optnone`; returns whether there was one.
+  func excludeOversizedFunctionsFromOptimization() -> Bool {
+    var found = false
+    var function = LLVMGetFirstFunction(module)
+    while let current = function {
+      if LLVMCountBasicBlocks(current) > Self.maximumOptimizedBlocks {
+        addAttribute("optnone", to: current)
+        addAttribute("noinline", to: current)
+        found = true
+      }
+      function = LLVMGetNextFunction(current)
+    }
+    return found
+  }
+
   // MARK: Program
 
   func emitProgram() {

@@ -706,12 +706,13 @@ final class DevSession {
     testRun = run
     let executable = "\(workDirectory)/tests-\(run.id)"
     let (events, settings, timeout) = (self.events, options.settings, options.testTimeout)
-    Thread {
+    // The run compiles the tests, so it needs the compiler's stack.
+    CompilerThread.start {
       let result = TestRunResult.run(
         tests, of: build.program, sources: build.sources, settings: settings,
         executable: executable, timeout: timeout, cancellation: run.cancellation)
       events.post(.testsFinished(run: run.id, result))
-    }.start()
+    }
   }
 
   private func testsFinished(_ id: Int, _ result: TestRunResult) {

@@ -120,7 +120,50 @@ struct Fingerprint {
     }
   }
 
+  /// Hashes what the recursion over operands would, but walks the left spine of operator
+  /// and cast chains (`a + b + c` is `(a + b) + c`) in a loop, so long chains need no deep
+  /// stack: each link's head on the way down, then its right operand and type on the way up.
   private mutating func expression(_ expression: IRExpr) {
+    var outer: [IRExpr] = []
+    var node = expression
+    spine: while true {
+      switch node.kind {
+      case .binary(let op, let left, _):
+        tag(.expression)
+        hasher.combine(8)
+        hasher.combine(op)
+        hasher.combine(2)
+        outer.append(node)
+        node = left
+      case .logical(let isAnd, let left, _):
+        tag(.expression)
+        hasher.combine(9)
+        hasher.combine(isAnd)
+        hasher.combine(2)
+        outer.append(node)
+        node = left
+      case .cast(let operand):
+        tag(.expression)
+        hasher.combine(10)
+        hasher.combine(1)
+        outer.append(node)
+        node = operand
+      default:
+        break spine
+      }
+    }
+    leaf(node)
+    for link in outer.reversed() {
+      switch link.kind {
+      case .binary(_, _, let right), .logical(_, _, let right): self.expression(right)
+      default: break
+      }
+      hasher.combine(link.type)
+    }
+  }
+
+  /// An expression that is not an operator or a cast.
+  private mutating func leaf(_ expression: IRExpr) {
     tag(.expression)
     switch expression.kind {
     case .integerConstant(let bits):
@@ -173,27 +216,21 @@ struct Fingerprint {
       hasher.combine(7)
       hasher.combine(op)
       list([operand])
-    case .binary(let op, let left, let right):
-      hasher.combine(8)
-      hasher.combine(op)
-      list([left, right])
-    case .logical(let isAnd, let left, let right):
-      hasher.combine(9)
-      hasher.combine(isAnd)
-      list([left, right])
-    case .cast(let operand):
-      hasher.combine(10)
-      list([operand])
+    case .binary, .logical, .cast:
+      preconditionFailure("chains are hashed by `expression`")
     case .block(let body):
       hasher.combine(11)
       block(body)
-    case .ifElse(let condition, let then, let elseBranch):
+    case .ifElse(let arms, let elseBlock):
       hasher.combine(12)
-      self.expression(condition)
-      block(then)
-      if let elseBranch {
+      hasher.combine(arms.count)
+      for arm in arms {
+        self.expression(arm.condition)
+        block(arm.body)
+      }
+      if let elseBlock {
         tag(.elseBranch)
-        self.expression(elseBranch)
+        block(elseBlock)
       }
     }
     hasher.combine(expression.type)

@@ -125,6 +125,30 @@ enum FailureSites {
   }
 
   private static func visit(_ expression: IRExpr, _ consider: (Span) -> Void) {
+    // The left spine of operator and cast chains (`a + b + c` is `(a + b) + c`) is walked
+    // in a loop, so long chains need no deep stack.
+    var expression = expression
+    while true {
+      switch expression.kind {
+      case .binary(let op, let left, let right):
+        if op == .divide || op == .remainder, expression.type.isInteger {
+          consider(expression.span)
+        }
+        visit(right, consider)
+        expression = left
+      case .logical(_, let left, let right):
+        visit(right, consider)
+        expression = left
+      case .cast(let operand):
+        expression = operand
+      default:
+        visitLeaf(expression, consider)
+        return
+      }
+    }
+  }
+
+  private static func visitLeaf(_ expression: IRExpr, _ consider: (Span) -> Void) {
     switch expression.kind {
     case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant, .local:
       break
@@ -135,21 +159,18 @@ enum FailureSites {
     case .callBuiltin(let builtin, let arguments):
       if builtin == .panic { consider(expression.span) }
       for argument in arguments { visit(argument, consider) }
-    case .unary(_, let operand), .cast(let operand):
+    case .unary(_, let operand):
       visit(operand, consider)
-    case .binary(let op, let left, let right):
-      if op == .divide || op == .remainder, expression.type.isInteger { consider(expression.span) }
-      visit(left, consider)
-      visit(right, consider)
-    case .logical(_, let left, let right):
-      visit(left, consider)
-      visit(right, consider)
+    case .binary, .logical, .cast:
+      preconditionFailure("chains are walked by `visit`")
     case .block(let block):
       visit(block, consider)
-    case .ifElse(let condition, let then, let elseBranch):
-      visit(condition, consider)
-      visit(then, consider)
-      if let elseBranch { visit(elseBranch, consider) }
+    case .ifElse(let arms, let elseBlock):
+      for arm in arms {
+        visit(arm.condition, consider)
+        visit(arm.body, consider)
+      }
+      if let elseBlock { visit(elseBlock, consider) }
     }
   }
 }

@@ -265,5 +265,16 @@ public indirect enum IRExprKind: Sendable {
   /// A numeric or bool-to-integer conversion to the expression's type.
   case cast(IRExpr)
   case block(IRBlock)
-  case ifElse(condition: IRExpr, then: IRBlock, elseBranch: IRExpr?)
+  /// An `if` / `else if` chain: the first arm whose condition holds runs, else `elseBlock`.
+  /// With a value, every block has the expression's type or `never`.
+  case ifElse(arms: [IRIfArm], elseBlock: IRBlock?)
+}
+
+public struct IRIfArm: Sendable {
+  public var condition: IRExpr
+  public var body: IRBlock
+  public init(condition: IRExpr, body: IRBlock) {
+    self.condition = condition
+    self.body = body
+  }
 }

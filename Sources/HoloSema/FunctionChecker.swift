@@ -357,32 +357,18 @@ struct FunctionChecker {
     case .unary(let op, let operandSyntax, _):
       return checkUnary(op, operandSyntax, expectation: expectation, span: span)
 
-    case .binary(let op, let left, let right, _):
-      return checkBinary(
-        op, left: .syntax(left), right: .syntax(right), expectation: expectation, span: span)
+    case .binary:
+      return checkBinaryChain(expr, expectation)
 
-    case .cast(let operandSyntax, let typeSyntax):
-      let operand = checkExpr(operandSyntax, .none)
-      let target = TypeResolver.resolve(typeSyntax, diagnostics: &diagnostics)
-      guard operand.type != .never, target != .never else { return invalid(span) }
-      if operand.type == target { return IRExpr(operand.kind, type: target, span: span) }
-      let allowed =
-        target.isNumeric && (operand.type.isNumeric || operand.type == .bool && target.isInteger)
-      guard allowed else {
-        diagnostics.error(
-          .invalidCast, "cannot cast `\(operand.type)` as `\(target)`", at: span,
-          labels: [Label(operandSyntax.span, "has type `\(operand.type)`")],
-          hint: "`as` converts between numeric types, and from `bool` to an integer type")
-        return invalid(span)
-      }
-      return IRExpr(.cast(operand), type: target, span: span)
+    case .cast:
+      return checkCasts(expr)
 
     case .block(let block):
       let checked = checkBlock(block, expectation: expectation)
       return IRExpr(.block(checked), type: checked.type, span: span)
 
-    case .ifElse(let conditionSyntax, let thenSyntax, let elseSyntax):
-      return checkIf(conditionSyntax, thenSyntax, elseSyntax, expectation: expectation, span: span)
+    case .ifElse(let arms, let elseBlock):
+      return checkIf(arms, elseBlock, expectation: expectation, span: span)
 
     case .parenthesized(let inner):
       return checkExpr(inner, expectation)
@@ -390,6 +376,40 @@ struct FunctionChecker {
     case .invalid:
       return invalid(span)
     }
+  }
+
+  /// `a as T as U`: the innermost operand first, then each cast outwards, in a loop, so a
+  /// chain of casts of any length needs no deeper stack than one.
+  private mutating func checkCasts(_ expr: Expr) -> IRExpr {
+    var casts: [(type: TypeSyntax, operandSpan: Span, span: Span)] = []
+    var node = expr
+    while case .cast(let operand, let type) = node.kind {
+      casts.append((type, operand.span, node.span))
+      node = operand
+    }
+    var value = checkExpr(node, .none)
+    for cast in casts.reversed() {
+      value = checkCast(value, to: cast.type, operandSpan: cast.operandSpan, span: cast.span)
+    }
+    return value
+  }
+
+  private mutating func checkCast(
+    _ operand: IRExpr, to typeSyntax: TypeSyntax, operandSpan: Span, span: Span
+  ) -> IRExpr {
+    let target = TypeResolver.resolve(typeSyntax, diagnostics: &diagnostics)
+    guard operand.type != .never, target != .never else { return invalid(span) }
+    if operand.type == target { return IRExpr(operand.kind, type: target, span: span) }
+    let allowed =
+      target.isNumeric && (operand.type.isNumeric || operand.type == .bool && target.isInteger)
+    guard allowed else {
+      diagnostics.error(
+        .invalidCast, "cannot cast `\(operand.type)` as `\(target)`", at: span,
+        labels: [Label(operandSpan, "has type `\(operand.type)`")],
+        hint: "`as` converts between numeric types, and from `bool` to an integer type")
+      return invalid(span)
+    }
+    return IRExpr(.cast(operand), type: target, span: span)
   }
 
   private mutating func integerLiteral(
@@ -490,28 +510,59 @@ struct FunctionChecker {
     case checked(IRExpr)
   }
 
-  /// Whether an expression is made only of unsuffixed numeric literals: such an operand
-  /// takes its type from the other one, so that one is checked first.
-  private static func isUntypedLiteral(_ expr: Expr) -> Bool {
-    switch expr.kind {
-    case .integerLiteral(_, nil), .floatLiteral(_, nil): return true
-    case .unary(.negate, let inner, _), .parenthesized(let inner): return isUntypedLiteral(inner)
-    case .binary(let op, let left, let right, _):
-      return !Self.isComparison(op) && op != .logicalAnd && op != .logicalOr
-        && isUntypedLiteral(left) && isUntypedLiteral(right)
-    default: return false
-    }
+  /// Whether `op`'s right operand is checked first, to give its type to a left operand
+  /// made only of unsuffixed literals (`1 + x`).
+  private static func checksRightOperandFirst(_ op: BinaryOperator, _ left: Expr, _ right: Expr)
+    -> Bool
+  {
+    op != .logicalAnd && op != .logicalOr && left.isUntypedLiteral && !right.isUntypedLiteral
   }
 
-  private static func isComparison(_ op: BinaryOperator) -> Bool {
-    [.less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual].contains(op)
+  /// What `checkBinary` expects of a left operand it checks first.
+  private static func leftOperandExpectation(_ op: BinaryOperator, _ expectation: Expectation)
+    -> Expectation
+  {
+    if op == .logicalAnd || op == .logicalOr { return .type(.bool) }
+    let hint = op.isComparison ? nil : expectation.hint.flatMap { $0.isNumeric ? $0 : nil }
+    return hint.map { .type($0) } ?? .none
+  }
+
+  /// Operator chains lean left (`a + b + c` is `(a + b) + c`). The left spine is checked
+  /// from its innermost operand outwards in a loop, each operator as `checkBinary` would
+  /// check it (left operand first, then the right one in its context), so chains of any
+  /// length need no deeper stack than one operator.
+  private mutating func checkBinaryChain(_ expr: Expr, _ expectation: Expectation) -> IRExpr {
+    var outer: [(op: BinaryOperator, right: Expr, expectation: Expectation, span: Span)] = []
+    var node = expr
+    var nodeExpectation = expectation
+    while case .binary(let op, let left, let right, _) = node.kind,
+      !Self.checksRightOperandFirst(op, left, right)
+    {
+      outer.append((op, right, nodeExpectation, node.span))
+      nodeExpectation = Self.leftOperandExpectation(op, nodeExpectation)
+      node = left
+    }
+    var value: IRExpr
+    if case .binary(let op, let left, let right, _) = node.kind {
+      value = checkBinary(
+        op, left: .syntax(left), right: .syntax(right), expectation: nodeExpectation,
+        span: node.span)
+    } else {
+      value = checkExpr(node, nodeExpectation)
+    }
+    for link in outer.reversed() {
+      value = checkBinary(
+        link.op, left: .checked(value), right: .syntax(link.right), expectation: link.expectation,
+        span: link.span)
+    }
+    return value
   }
 
   /// Checks two operands that must agree on a type, giving each the other's as context.
   private mutating func checkOperands(_ left: Expr, _ right: Expr, hint: IRType?) -> (
     IRExpr, IRExpr
   ) {
-    if Self.isUntypedLiteral(left), !Self.isUntypedLiteral(right) {
+    if left.isUntypedLiteral, !right.isUntypedLiteral {
       let checkedRight = checkExpr(right, hint.map { .type($0) } ?? .none)
       let checkedLeft = checkExpr(left, Self.context(from: checkedRight.type, or: hint))
       return (checkedLeft, checkedRight)
@@ -542,7 +593,7 @@ struct FunctionChecker {
       return IRExpr(.logical(isAnd: op == .logicalAnd, left, right), type: .bool, span: span)
     }
 
-    let isComparison = Self.isComparison(op)
+    let isComparison = op.isComparison
     let hint = isComparison ? nil : expectation.hint.flatMap { $0.isNumeric ? $0 : nil }
     let left: IRExpr
     let right: IRExpr
@@ -626,72 +677,81 @@ struct FunctionChecker {
     }
   }
 
+  /// Checks an `if` / `else if` chain as the nested `if`s it stands for: each `else if` is
+  /// the `else` of the arm before it, an `if` whose expectation comes from that arm. The
+  /// arms are checked first to last and their types merged last to first, in loops, so a
+  /// chain of any length needs no deeper stack than one arm.
   private mutating func checkIf(
-    _ conditionSyntax: Expr, _ thenSyntax: Block, _ elseSyntax: Expr?, expectation: Expectation,
-    span: Span
+    _ arms: [IfArm], _ elseSyntax: Block?, expectation: Expectation, span: Span
   ) -> IRExpr {
-    let condition = checkCondition(conditionSyntax)
-    guard let elseSyntax else {
-      let thenBlock = checkBlock(thenSyntax, expectation: .discard)
-      return IRExpr(
-        .ifElse(condition: condition, then: thenBlock, elseBranch: nil), type: .unit, span: span)
+    var conditions: [IRExpr] = []
+    // nil: an arm whose body takes its type from the rest of the chain, checked after it.
+    var bodies: [IRBlock?] = []
+    var restExpectation = expectation
+    for (index, arm) in arms.enumerated() {
+      conditions.append(checkCondition(arm.condition))
+      let isLast = index == arms.count - 1
+      if isLast && elseSyntax == nil || restExpectation == .discard {
+        bodies.append(checkBlock(arm.body, expectation: .discard))
+      } else if restExpectation.hint == nil, Self.isUntypedLiteral(arm.body),
+        !(isLast && Self.isUntypedLiteral(elseSyntax!))
+      {
+        bodies.append(nil)
+        restExpectation = .none
+      } else {
+        let body = checkBlock(arm.body, expectation: restExpectation)
+        bodies.append(body)
+        if restExpectation.hint == nil {
+          restExpectation = Self.context(from: body.type, or: nil)
+        }
+      }
     }
-    if expectation == .discard {
-      let thenBlock = checkBlock(thenSyntax, expectation: .discard)
-      let elseBranch = checkExpr(elseSyntax, .discard)
-      let type: IRType = thenBlock.type == .never && elseBranch.type == .never ? .never : .unit
-      return IRExpr(
-        .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type,
-        span: span)
-    }
-    let thenBlock: IRBlock
-    let elseBranch: IRExpr
-    let thenIsLiteral =
-      thenSyntax.statements.count == 1 && Self.isUntypedLiteralStatement(thenSyntax)
-    if expectation.hint == nil, thenIsLiteral, !Self.isUntypedLiteralExpr(elseSyntax) {
-      elseBranch = checkExpr(elseSyntax, .none)
-      thenBlock = checkBlock(thenSyntax, expectation: Self.context(from: elseBranch.type, or: nil))
+    // The type of the chain from the arm being merged on, and where its value is.
+    var restType: IRType
+    var restSpan: Span
+    var index = arms.count - 1
+    let elseBlock = elseSyntax.map { checkBlock($0, expectation: restExpectation) }
+    if let elseBlock {
+      restType = elseBlock.type
+      restSpan = elseBlock.result?.span ?? elseBlock.span
     } else {
-      thenBlock = checkBlock(thenSyntax, expectation: expectation)
-      let elseExpectation =
-        expectation.hint != nil ? expectation : Self.context(from: thenBlock.type, or: nil)
-      elseBranch = checkExpr(elseSyntax, elseExpectation)
+      // The last arm without `else` is an `if` of type `()`.
+      restType = .unit
+      restSpan = arms[index].span
+      index -= 1
     }
-    let type: IRType
-    if thenBlock.type == .never {
-      type = elseBranch.type
-    } else if elseBranch.type == .never || elseBranch.type == thenBlock.type {
-      type = thenBlock.type
-    } else {
-      diagnostics.error(
-        .branchTypeMismatch, "`if` and `else` have incompatible types", at: span,
-        labels: [
-          Label(thenBlock.result?.span ?? thenSyntax.span, "this is of type `\(thenBlock.type)`"),
-          Label(Self.valueSpan(of: elseBranch), "this is of type `\(elseBranch.type)`"),
-        ])
-      return invalid(span)
+    while index >= 0 {
+      let body =
+        bodies[index]
+        ?? checkBlock(arms[index].body, expectation: Self.context(from: restType, or: nil))
+      bodies[index] = body
+      if expectation == .discard {
+        restType = body.type == .never && restType == .never ? .never : .unit
+      } else if body.type == .never {
+        // The rest's type stands.
+      } else if restType == .never || restType == body.type {
+        restType = body.type
+      } else {
+        diagnostics.error(
+          .branchTypeMismatch, "`if` and `else` have incompatible types", at: arms[index].span,
+          labels: [
+            Label(body.result?.span ?? arms[index].body.span, "this is of type `\(body.type)`"),
+            Label(restSpan, "this is of type `\(restType)`"),
+          ])
+        restType = .never
+      }
+      restSpan = arms[index].span
+      index -= 1
     }
-    return IRExpr(
-      .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch), type: type, span: span
-    )
+    let checkedArms = zip(conditions, bodies).map { IRIfArm(condition: $0, body: $1!) }
+    return IRExpr(.ifElse(arms: checkedArms, elseBlock: elseBlock), type: restType, span: span)
   }
 
-  private static func isUntypedLiteralStatement(_ block: Block) -> Bool {
-    if case .expression(let expr, _) = block.statements.last?.kind { return isUntypedLiteral(expr) }
-    return false
-  }
-
-  private static func isUntypedLiteralExpr(_ expr: Expr) -> Bool {
-    if case .block(let block) = expr.kind {
-      return block.statements.count == 1 && isUntypedLiteralStatement(block)
-    }
-    return isUntypedLiteral(expr)
-  }
-
-  /// The span of the expression that gives a block (or `if`) its value.
-  private static func valueSpan(of expr: IRExpr) -> Span {
-    if case .block(let block) = expr.kind, let result = block.result { return result.span }
-    return expr.span
+  /// Whether a block is a single unsuffixed numeric literal (or an expression of them).
+  private static func isUntypedLiteral(_ block: Block) -> Bool {
+    guard block.statements.count == 1, case .expression(let expr, _) = block.statements[0].kind
+    else { return false }
+    return expr.isUntypedLiteral
   }
 
   // MARK: Calls

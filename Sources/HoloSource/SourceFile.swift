@@ -45,6 +45,11 @@ public final class SourceFile: Sendable {
   public let text: String
   public let bytes: [UInt8]
   private let lineStarts: [Int]
+  /// How many scalars precede every `checkpointStride`-th byte; empty when the text is
+  /// ASCII (a byte is a scalar). A column is counted from the nearest checkpoint, not from
+  /// the start of its line, so locating is fast on megabyte-long lines too.
+  private let scalarCheckpoints: [Int]
+  private static let checkpointStride = 64
 
   public init(id: FileID, path: String, text: String) {
     self.id = id
@@ -53,10 +58,16 @@ public final class SourceFile: Sendable {
     let bytes = Array(text.utf8)
     self.bytes = bytes
     var starts = [0]
-    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-      starts.append(offset + 1)
+    var checkpoints: [Int] = []
+    var scalars = 0
+    for (offset, byte) in bytes.enumerated() {
+      if offset % Self.checkpointStride == 0 { checkpoints.append(scalars) }
+      if byte & 0xC0 != 0x80 { scalars += 1 }
+      if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
     }
+    if bytes.count % Self.checkpointStride == 0 { checkpoints.append(scalars) }
     self.lineStarts = starts
+    self.scalarCheckpoints = scalars == bytes.count ? [] : checkpoints
   }
 
   public var lineCount: Int { lineStarts.count }
@@ -99,15 +110,22 @@ public final class SourceFile: Sendable {
     return String(decoding: bytes[start..<end], as: UTF8.self)
   }
 
-  private func scalarCount(from start: Int, to end: Int) -> Int {
-    var count = 0
-    var offset = start
-    while offset < end {
-      // Count bytes that start a UTF-8 sequence.
-      if bytes[offset] & 0xC0 != 0x80 { count += 1 }
-      offset += 1
+  /// The number of Unicode scalars in the bytes `start..<end`.
+  public func scalarCount(from start: Int, to end: Int) -> Int {
+    scalarsBefore(end) - scalarsBefore(start)
+  }
+
+  private func scalarsBefore(_ offset: Int) -> Int {
+    guard !scalarCheckpoints.isEmpty else { return offset }
+    let checkpoint = offset / Self.checkpointStride
+    return bytes.withUnsafeBufferPointer { bytes in
+      var count = scalarCheckpoints[checkpoint]
+      // Count the bytes that start a UTF-8 sequence.
+      for index in checkpoint * Self.checkpointStride..<offset where bytes[index] & 0xC0 != 0x80 {
+        count += 1
+      }
+      return count
     }
-    return count
   }
 }
 

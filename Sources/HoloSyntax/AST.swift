@@ -112,12 +112,15 @@ public struct ImportDecl: Sendable {
 }
 
 public struct Block: Sendable {
-  public var statements: [Stmt]
+  public let statements: [Stmt]
   /// From `{` to `}`.
   public var span: Span
+  /// See `Expr.height`.
+  public let height: Int
   public init(statements: [Stmt], span: Span) {
     self.statements = statements
     self.span = span
+    height = 1 + (statements.map(\.height).max() ?? 0)
   }
 }
 
@@ -151,12 +154,32 @@ public enum AssignOperator: String, Sendable {
 }
 
 public struct Stmt: Sendable {
-  public var kind: StmtKind
+  public let kind: StmtKind
   /// The whole statement, including its `;` when present.
   public var span: Span
+  /// See `Expr.height`.
+  public let height: Int
   public init(_ kind: StmtKind, span: Span) {
     self.kind = kind
     self.span = span
+    height = 1 + kind.childHeight
+  }
+}
+
+extension StmtKind {
+  var childHeight: Int {
+    switch self {
+    case .letBinding(_, _, let value), .assign(_, _, _, let value), .expression(let value, _):
+      return value.height
+    case .whileLoop(let condition, let body):
+      return max(condition.height, body.height)
+    case .forLoop(_, let start, let end, _, let body):
+      return max(start.height, end.height, body.height)
+    case .breakLoop, .continueLoop:
+      return 0
+    case .returnValue(let value):
+      return value?.height ?? 0
+    }
   }
 }
 
@@ -200,13 +223,83 @@ public enum BinaryOperator: String, Sendable, CaseIterable {
   case notEqual = "!="
   case logicalAnd = "&&"
   case logicalOr = "||"
+
+  public var isComparison: Bool {
+    switch self {
+    case .less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual: return true
+    default: return false
+    }
+  }
 }
 
 public struct Expr: Sendable {
-  public var kind: ExprKind
+  public let kind: ExprKind
   public var span: Span
+  /// The levels of the tree from this node down to its deepest leaf. Releasing a tree
+  /// recurses once per level, so the parser bounds it (`Parser.maximumHeight`).
+  public let height: Int
+  /// Whether the expression is made only of numeric literals without a suffix, `-`,
+  /// parentheses and arithmetic or bitwise operators: it has no type of its own and takes
+  /// the one its context expects (LANGUAGE.md §6). Known at construction, so asking is
+  /// constant time however large the expression.
+  public let isUntypedLiteral: Bool
   public init(_ kind: ExprKind, span: Span) {
     self.kind = kind
+    self.span = span
+    height = 1 + kind.childHeight
+    isUntypedLiteral = kind.isUntypedLiteral
+  }
+}
+
+extension ExprKind {
+  var isUntypedLiteral: Bool {
+    switch self {
+    case .integerLiteral(_, nil), .floatLiteral(_, nil):
+      return true
+    case .unary(.negate, let inner, _), .parenthesized(let inner):
+      return inner.isUntypedLiteral
+    case .binary(let op, let left, let right, _):
+      return !op.isComparison && op != .logicalAnd && op != .logicalOr && left.isUntypedLiteral
+        && right.isUntypedLiteral
+    default:
+      return false
+    }
+  }
+
+  var childHeight: Int {
+    switch self {
+    case .integerLiteral, .floatLiteral, .boolLiteral, .stringLiteral, .name, .invalid:
+      return 0
+    case .template(let parts):
+      return parts.map { part in
+        if case .interpolation(let value) = part { return value.height }
+        return 0
+      }.max() ?? 0
+    case .call(_, let arguments):
+      return arguments.map(\.height).max() ?? 0
+    case .unary(_, let operand, _), .cast(let operand, _), .parenthesized(let operand):
+      return operand.height
+    case .binary(_, let left, let right, _):
+      return max(left.height, right.height)
+    case .block(let block):
+      return block.height
+    case .ifElse(let arms, let elseBlock):
+      let armHeights = arms.map { max($0.condition.height, $0.body.height) }
+      return max(armHeights.max() ?? 0, elseBlock?.height ?? 0)
+    }
+  }
+}
+
+/// One `if condition { body }` of an `if` / `else if` chain.
+public struct IfArm: Sendable {
+  public var condition: Expr
+  public var body: Block
+  /// From this arm's `if` to the end of the chain: the `if` expression that an `else if`
+  /// starts, which a diagnostic about the rest of the chain points at.
+  public var span: Span
+  public init(condition: Expr, body: Block, span: Span) {
+    self.condition = condition
+    self.body = body
     self.span = span
   }
 }
@@ -234,8 +327,9 @@ public indirect enum ExprKind: Sendable {
   case binary(BinaryOperator, Expr, Expr, operatorSpan: Span)
   case cast(Expr, TypeSyntax)
   case block(Block)
-  /// `if c { } else { }`; `elseBranch` is a `.block` or another `.ifElse` (for `else if`).
-  case ifElse(condition: Expr, then: Block, elseBranch: Expr?)
+  /// `if a { } else if b { } else { }`: the arms in order, then the final `else`. A chain
+  /// is a list rather than nested `if`s, so no phase recurses once per `else if`.
+  case ifElse(arms: [IfArm], elseBlock: Block?)
   case parenthesized(Expr)
   /// Stands in for an expression the parser could not read (already diagnosed).
   case invalid

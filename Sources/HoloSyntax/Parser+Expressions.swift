@@ -24,8 +24,9 @@ extension TokenParser {
       }
       advance()
       let right = try parseBinary(minimumPrecedence: precedence + 1)
-      left = Expr(
-        .binary(op, left, right, operatorSpan: operatorSpan), span: left.span.to(right.span))
+      left = try checkHeight(
+        Expr(.binary(op, left, right, operatorSpan: operatorSpan), span: left.span.to(right.span)),
+        at: operatorSpan)
     }
     return left
   }
@@ -58,9 +59,12 @@ extension TokenParser {
   /// `e as T`, binding tighter than `*` and looser than unary operators.
   private mutating func parseCast() throws(ParseFailure) -> Expr {
     var expression = try parseUnary()
-    while eat(.as) != nil {
+    while at(.as) {
+      let operatorSpan = span(of: current)
+      advance()
       let type = try parseType()
-      expression = Expr(.cast(expression, type), span: expression.span.to(type.span))
+      expression = try checkHeight(
+        Expr(.cast(expression, type), span: expression.span.to(type.span)), at: operatorSpan)
     }
     return expression
   }
@@ -128,28 +132,34 @@ extension TokenParser {
       .call(callee: callee, arguments: arguments), span: span(callee.span.start, previousEnd))
   }
 
-  /// `if c { } else if d { } else { }`: each `else if` nests another `.ifElse`.
+  /// `if c { } else if d { } else { }`, read in a loop: an `else if` is an arm of the same
+  /// chain and does not nest.
   private mutating func parseIf() throws(ParseFailure) -> Expr {
-    let start = current.start
-    advance()
     try enterNesting()
     defer { nestingDepth -= 1 }
-    let condition = try parseExpression()
-    let thenBlock = try parseBlock()
-    var elseBranch: Expr?
-    if eat(.else) != nil {
-      if at(.if) {
-        elseBranch = try parseIf()
-      } else if at(.leftBrace) {
-        let block = try parseBlock()
-        elseBranch = Expr(.block(block), span: block.span)
-      } else {
-        throw unexpected(expected: "`{` or `if`")
+    var armStarts: [Int] = []
+    var arms: [(condition: Expr, body: Block)] = []
+    var elseBlock: Block?
+    repeat {
+      armStarts.append(current.start)
+      advance()
+      let condition = try parseExpression()
+      arms.append((condition, try parseBlock()))
+      guard eat(.else) != nil else { break }
+      if at(.leftBrace) {
+        elseBlock = try parseBlock()
+        break
       }
-    }
+      guard at(.if) else { throw unexpected(expected: "`{` or `if`") }
+    } while true
+    let end = previousEnd
     return Expr(
-      .ifElse(condition: condition, then: thenBlock, elseBranch: elseBranch),
-      span: span(start, previousEnd))
+      .ifElse(
+        arms: zip(armStarts, arms).map {
+          IfArm(condition: $1.condition, body: $1.body, span: span($0, end))
+        },
+        elseBlock: elseBlock),
+      span: span(armStarts[0], end))
   }
 
   private mutating func parseTemplate() throws(ParseFailure) -> Expr {
@@ -186,15 +196,6 @@ extension TokenParser {
     } catch {
       skipPastInterpolationEnd()
       return Expr(.invalid, span: span(start, previousEnd))
-    }
-  }
-}
-
-extension BinaryOperator {
-  var isComparison: Bool {
-    switch self {
-    case .less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual: return true
-    default: return false
     }
   }
 }

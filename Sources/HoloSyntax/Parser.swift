@@ -2,6 +2,14 @@ import HoloSource
 
 /// Parses one file. Recovers from errors so that a single run reports all of them.
 public enum Parser {
+  /// How deeply expressions and blocks may nest (`else if` arms and the links of operator
+  /// and cast chains do not nest). Every phase recurses a few times per level, and so do
+  /// LLVM's loop analyses (docs/DECISIONS.md).
+  public static let maximumNesting = 256
+  /// The tallest expression tree (`Expr.height`): each link of an operator or cast chain
+  /// adds a level without nesting, and releasing a tree recurses once per level.
+  public static let maximumHeight = 1_000_000
+
   public static func parse(_ file: SourceFile) -> (FileSyntax, [Diagnostic]) {
     let lexed = Lexer.tokenize(file)
     var parser = TokenParser(
@@ -36,7 +44,6 @@ struct TokenParser {
   var blockDepth = 0
   /// Expressions and blocks currently being parsed inside one another.
   var nestingDepth = 0
-  static let maximumNesting = 256
 
   init(source: SourceFile, tokens: [Token], unterminatedStart: Int?) {
     self.source = source
@@ -209,13 +216,26 @@ struct TokenParser {
   /// Guards the recursion of nested expressions and blocks, so absurd nesting is an error
   /// rather than a stack overflow. Callers pair it with `defer { nestingDepth -= 1 }`.
   mutating func enterNesting() throws(ParseFailure) {
-    guard nestingDepth < Self.maximumNesting else {
+    guard nestingDepth < Parser.maximumNesting else {
       report(
-        .nestingTooDeep, "expression nests too deeply (more than \(Self.maximumNesting) levels)",
+        .nestingTooDeep, "expression nests too deeply (more than \(Parser.maximumNesting) levels)",
         at: span(of: current))
       throw ParseFailure()
     }
     nestingDepth += 1
+  }
+
+  /// Reports a link of an operator or cast chain that makes the tree taller than
+  /// `maximumHeight`, so no phase, down to releasing the tree, runs out of stack.
+  mutating func checkHeight(_ expression: Expr, at operatorSpan: Span) throws(ParseFailure)
+    -> Expr
+  {
+    guard expression.height + nestingDepth > Parser.maximumHeight else { return expression }
+    report(
+      .nestingTooDeep,
+      "expression is too long (more than \(Parser.maximumHeight) levels of operators and nesting)",
+      at: operatorSpan)
+    throw ParseFailure()
   }
 
   // MARK: Recovery

@@ -267,4 +267,5 @@ func absolutePath(_ path: String) -> String {
   path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
-Holoc.main()
+// Every command runs on a thread with a large stack, so deep programs do not overflow it.
+CompilerThread.run { Holoc.main() }

@@ -1,3 +1,4 @@
+import HoloDriver
 import HoloSource
 import HoloSyntax
 import XCTest
@@ -367,7 +368,7 @@ final class ParserTests: XCTestCase {
       case .binary(_, let negation, let template, _) = leftSum.kind,
       case .unary(_, let paren, let negateSpan) = negation.kind,
       case .parenthesized(let cast) = paren.kind,
-      case .ifElse(_, let thenBlock, let elseIf?) = ifExpr.kind
+      case .ifElse(let arms, let elseBlock?) = ifExpr.kind, arms.count == 2
     else { return XCTFail("unexpected shape") }
     XCTAssertEqual(file.text(of: statement.span), source)
     XCTAssertEqual(file.text(of: negation.span), "-(a as i32)")
@@ -376,8 +377,9 @@ final class ParserTests: XCTestCase {
     XCTAssertEqual(file.text(of: cast.span), "a as i32")
     XCTAssertEqual(file.text(of: template.span), "`t{b}`")
     XCTAssertEqual(file.text(of: ifExpr.span), "if c { 1 } else if d { 2 } else { 3 }")
-    XCTAssertEqual(file.text(of: thenBlock.span), "{ 1 }")
-    XCTAssertEqual(file.text(of: elseIf.span), "if d { 2 } else { 3 }")
+    XCTAssertEqual(file.text(of: arms[0].body.span), "{ 1 }")
+    XCTAssertEqual(file.text(of: arms[1].span), "if d { 2 } else { 3 }")
+    XCTAssertEqual(file.text(of: elseBlock.span), "{ 3 }")
   }
 
   func testLoopAndControlSpans() {
@@ -464,6 +466,38 @@ final class ParserTests: XCTestCase {
     let (syntax, diagnostics, _) = parse(text)
     XCTAssertEqual(diagnostics.map(\.code), [.nestingTooDeep])
     XCTAssertEqual(syntax.items.map(SExpression.item), ["(let x <invalid>)", "(let y 2)"])
+  }
+
+  func testElseIfArmsDoNotNest() {
+    let arms = 10_000
+    let text =
+      "fn f(a: i64) -> i64 { if a == 0 { 0 }"
+      + (1..<arms).map { " else if a == \($0) { \($0) }" }.joined() + " else { -1 } }"
+    let (syntax, diagnostics, _) = parse(text)
+    XCTAssertEqual(diagnostics.map(\.message), [])
+    guard case .function(let function) = syntax.items.first,
+      case .expression(let value, _) = function.body.statements.first?.kind,
+      case .ifElse(let chain, let elseBlock?) = value.kind
+    else { return XCTFail("unexpected shape") }
+    XCTAssertEqual(chain.count, arms)
+    XCTAssertEqual(elseBlock.statements.count, 1)
+    XCTAssertLessThan(value.height, 10, "the arms are a list")
+  }
+
+  func testAChainTallerThanTheLimitIsAnErrorNotACrash() {
+    // The tree is released inside the parser when the error unwinds, which recurses once
+    // per level: the compiler's stack, as in holoc.
+    let (diagnostics, items) = CompilerThread.run { () -> ([Diagnostic], [String]) in
+      let links = Parser.maximumHeight + 10
+      let text =
+        "let x = " + String(repeating: "a + ", count: links) + "a;\nlet y = 2;"
+      let (syntax, diagnostics, _) = parse(text)
+      return (diagnostics, syntax.items.map(SExpression.item))
+    }
+    XCTAssertEqual(
+      diagnostics.map(\.message),
+      ["expression is too long (more than 1000000 levels of operators and nesting)"])
+    XCTAssertEqual(items, ["(let x <invalid>)", "(let y 2)"])
   }
 
   // MARK: Recovery
@@ -740,9 +774,13 @@ private enum SExpression {
       return "(\(op.rawValue) \(self.expression(left)) \(self.expression(right)))"
     case .cast(let value, let type): return "(as \(self.expression(value)) \(type.name))"
     case .block(let body): return block(body)
-    case .ifElse(let condition, let thenBlock, let elseBranch):
-      return "(if \(self.expression(condition)) \(block(thenBlock))"
-        + "\(elseBranch.map { " " + self.expression($0) } ?? ""))"
+    case .ifElse(let arms, let elseBlock):
+      // Printed as the nested `if`s the chain stands for.
+      let end = elseBlock.map { " " + block($0) } ?? ""
+      let nested = arms.reversed().reduce(end) { rest, arm in
+        " (if \(self.expression(arm.condition)) \(block(arm.body))\(rest))"
+      }
+      return String(nested.dropFirst())
     case .parenthesized(let inner): return "(paren \(self.expression(inner)))"
     case .invalid: return "<invalid>"
     }

@@ -10,6 +10,29 @@ final class SourceTests: XCTestCase {
     XCTAssertEqual(file.lineText(2), "  let é = 1;")
   }
 
+  func testColumnsCountScalarsAcrossLongLines() {
+    // Multi-byte scalars on both sides of many 64-byte checkpoints, on lines of all lengths.
+    var text = ""
+    var expected: [(offset: Int, location: LineColumn)] = []
+    for line in 1...40 {
+      var column = 1
+      for index in 0..<(line * 37) {
+        let scalar = ["a", "é", "€", "😀"][(index * 7 + line) % 4]
+        expected.append((text.utf8.count, LineColumn(line: line, column: column)))
+        text += scalar
+        column += 1
+      }
+      text += "\n"
+    }
+    let file = SourceManager().add(path: "long.holo", text: text)
+    for (offset, location) in expected {
+      XCTAssertEqual(file.location(of: offset), location, "offset \(offset)")
+    }
+    let ascii = SourceManager().add(path: "ascii.holo", text: String(repeating: "x", count: 1000))
+    XCTAssertEqual(ascii.location(of: 777), LineColumn(line: 1, column: 778))
+    XCTAssertEqual(ascii.location(of: 1000), LineColumn(line: 1, column: 1001))
+  }
+
   func testHumanRenderingMatchesCLISpec() {
     let sources = SourceManager()
     let text = "fn bad() -> i64 { 1i64 + 2.0f64; }"

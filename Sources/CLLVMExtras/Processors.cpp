@@ -1,4 +1,4 @@
-#include "CLLVMProcessors.h"
+#include "CLLVMExtras.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -50,6 +50,7 @@ enum Teardown {
     defer { state.lock.unlock() }
     let child = try start()
     state.children[ObjectIdentifier(child)] = child
+    if child.job == .foreground { state.hadForeground = true }
     return child
   }
 
@@ -71,9 +72,12 @@ enum Teardown {
   }
 
   private static func received(_ signal: Int32) {
-    let foreground = state.lock.withLock {
-      state.children.values.filter { $0.job == .foreground }
+    let (foreground, hadForeground) = state.lock.withLock {
+      (state.children.values.filter { $0.job == .foreground }, state.hadForeground)
     }
+    // The terminal's Ctrl-C reached the foreground program too, which may already have
+    // ended by it: its end decides holoc's status, not this late copy of the signal.
+    if hadForeground && (signal == SIGINT || signal == SIGQUIT) { return }
     guard foreground.isEmpty else {
       if signal == SIGTERM || signal == SIGHUP {
         state.lock.withLock { state.passedOn = signal }
@@ -105,6 +109,8 @@ enum Teardown {
     var folders: Set<String> = []
     /// The SIGTERM or SIGHUP passed on to a foreground child.
     var passedOn: Int32?
+    /// A foreground child was started: Ctrl-C and Ctrl-\ are its business from then on.
+    var hadForeground = false
   }
 }
 

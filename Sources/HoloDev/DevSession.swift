@@ -117,7 +117,7 @@ final class DevSession {
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
     self.rootFile = rootFile
-    reporter = try Reporter(eventsPath: options.eventsPath)
+    reporter = try Reporter(eventsPath: options.eventsPath, rootFile: rootFile)
     workDirectory = try Self.makePrivateDirectory()
     watcher = try SourceWatcher(events: events)
     agents = try AgentServer(directory: workDirectory, events: events)

@@ -119,7 +119,7 @@ final class DevSession {
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
     self.rootFile = rootFile
-    reporter = try Reporter(eventsPath: options.eventsPath)
+    reporter = try Reporter(eventsPath: options.eventsPath, rootFile: rootFile)
     do throws(TemporaryFolder.Failure) {
       workFolder = try TemporaryFolder.create()
     } catch {

@@ -60,7 +60,7 @@ public enum LiveLoop {
     } catch {
       let renderer = DiagnosticRenderer(
         sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
-      let text = error.diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
+      let text = renderer.render(error.diagnostics, format: .human)
       Posix.writeAll(STDERR_FILENO, Array(text.utf8))
       return 1
     }

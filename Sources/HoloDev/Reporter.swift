@@ -7,8 +7,11 @@ import HoloSource
 /// reader never sees half of one.
 final class Reporter {
   private let eventsFile: Int32?
+  /// What a diagnostic about the whole program (a failed patch compile) names.
+  private let rootFile: String
 
-  init(eventsPath: String?) throws(Posix.Failure) {
+  init(eventsPath: String?, rootFile: String) throws(Posix.Failure) {
+    self.rootFile = rootFile
     guard let eventsPath else {
       eventsFile = nil
       return
@@ -26,6 +29,7 @@ final class Reporter {
 
   /// `hasGoodCode`: whether an earlier version built, which keeps running meanwhile.
   func diagnostics(_ diagnostics: [Diagnostic], sources: SourceManager, hasGoodCode: Bool) {
+    let diagnostics = diagnostics.map { $0.located(in: rootFile) }
     guard eventsFile == nil else {
       // The diagnostics are the `--format json` objects.
       let renderer = DiagnosticRenderer(sources: sources)
@@ -35,8 +39,7 @@ final class Reporter {
         raw: ("diagnostics", "[\(list)]"))
       return
     }
-    let renderer = humanRenderer(sources)
-    let text = diagnostics.map { renderer.renderHuman($0) + "\n" }.joined()
+    let text = humanRenderer(sources).render(diagnostics, format: .human)
     let hasErrors = diagnostics.contains { $0.severity == .error }
     let note =
       !hasErrors
@@ -120,6 +123,7 @@ final class Reporter {
 
   /// The program ended by itself; `failure` is its runtime failure, if any.
   func exit(status: Int32, failure: Diagnostic?, sources: SourceManager) {
+    let failure = failure?.located(in: rootFile)
     guard eventsFile == nil else {
       let renderer = DiagnosticRenderer(sources: sources)
       writeEvent(

@@ -68,8 +68,12 @@ struct DiagnosticsError: Error {
 
   init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
 
-  init(_ code: DiagnosticCode, _ message: String, hint: String? = nil) {
-    self.init([Diagnostic(code, message, at: nil, hint: hint)])
+  /// A diagnostic about the file at `path`, or with none about the program as a whole
+  /// (printed at its root file).
+  init(_ code: DiagnosticCode, _ message: String, about path: String? = nil, hint: String? = nil) {
+    var diagnostic = Diagnostic(code, message, at: nil, hint: hint)
+    diagnostic.path = path
+    self.init([diagnostic])
   }
 }
 
@@ -79,6 +83,9 @@ public final class Driver {
   let sources: SourceManager
   let format: DiagnosticRenderer.Format
   let environment: [String: String]
+  /// The program's root file once the command has found it: what a diagnostic about the
+  /// whole program (a link error) names.
+  private var rootFile: String?
 
   /// `sources` holds the program's files: a fresh manager, or the one a program given to
   /// the driver was analysed with (`holoc dev`).
@@ -95,7 +102,7 @@ public final class Driver {
   /// `holoc check`: parse and typecheck only.
   public func check(path: String) -> Int32 {
     do throws(DiagnosticsError) {
-      _ = try analyze(ProjectRoot.resolve(path))
+      _ = try analyze(resolve(path))
       return ExitStatus.success
     } catch {
       return fail(error)
@@ -109,7 +116,7 @@ public final class Driver {
   {
     Teardown.install()
     do throws(DiagnosticsError) {
-      let root = try ProjectRoot.resolve(path)
+      let root = try resolve(path)
       let destination = output ?? root.defaultOutput(kind)
       try checkWritable(destination)
       let program = try analyze(root)
@@ -140,7 +147,7 @@ public final class Driver {
   public func run(path: String, settings: BuildSettings, arguments: [String]) -> Int32 {
     Teardown.install()
     do throws(DiagnosticsError) {
-      let root = try ProjectRoot.resolve(path)
+      let root = try resolve(path)
       let program = try analyze(root)
       let status = try withTemporaryDirectory { directory throws(DiagnosticsError) in
         let executable = "\(directory)/\(root.name)"
@@ -183,6 +190,13 @@ public final class Driver {
   }
 
   // MARK: Pipeline
+
+  /// The root file `path` names, remembered for the diagnostics that name no file.
+  func resolve(_ path: String) throws(DiagnosticsError) -> ProjectRoot {
+    let root = try ProjectRoot.resolve(path)
+    rootFile = root.file
+    return root
+  }
 
   /// Parses and typechecks; prints every diagnostic; throws when there were errors.
   func analyze(_ root: ProjectRoot) throws(DiagnosticsError) -> IRProgram {
@@ -248,11 +262,29 @@ public final class Driver {
         let hint =
           messages.contains("undefined reference")
           ? "an `extern fn` needs the C library that defines it: pass `-l NAME`" : nil
-        throw DiagnosticsError(
-          .linkFailed,
-          "linking with `cc` failed:\n\(messages.trimmingCharacters(in: .newlines))", hint: hint)
+        // The message's first line is the headline; cc's output follows as its details.
+        throw DiagnosticsError([
+          Diagnostic(
+            .linkFailed,
+            "linking with `cc` failed:\n\(messages.trimmingCharacters(in: .newlines))",
+            at: Self.undefinedExtern(in: messages, of: program)?.span, hint: hint)
+        ])
       }
     }
+  }
+
+  /// The first `extern fn` of `program` that the linker's `messages` call an undefined
+  /// reference: where a link error about it points.
+  static func undefinedExtern(in messages: String, of program: IRProgram) -> IRExtern? {
+    let marker = "undefined reference to `"
+    for line in messages.split(separator: "\n") {
+      guard let start = line.range(of: marker)?.upperBound,
+        let end = line[start...].firstIndex(where: { $0 == "'" || $0 == "`" })
+      else { continue }
+      let name = line[start..<end]
+      if let external = program.externs.first(where: { $0.name == name }) { return external }
+    }
+    return nil
   }
 
   /// Compiles `program` without a `main` and archives it with the runtime (and, in dev
@@ -298,7 +330,7 @@ public final class Driver {
       isDirectory.boolValue
     {
       throw DiagnosticsError(
-        .outputIsDirectory, "the output path `\(output)` is a folder",
+        .outputIsDirectory, "the output path `\(output)` is a folder", about: output,
         hint: "choose the output file with `-o FILE`")
     }
   }
@@ -308,7 +340,7 @@ public final class Driver {
       try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
       throw DiagnosticsError(
-        .cannotWriteOutput, "cannot write `\(path)`: \(error.localizedDescription)")
+        .cannotWriteOutput, "cannot write `\(path)`: \(error.localizedDescription)", about: path)
     }
   }
 
@@ -335,13 +367,8 @@ public final class Driver {
     guard !diagnostics.isEmpty else { return }
     let renderer = DiagnosticRenderer(
       sources: sources, useColor: format == .human && DiagnosticRenderer.stderrWantsColor())
-    var text = ""
-    for diagnostic in diagnostics {
-      text += renderer.render(diagnostic, format: format)
-      // Human diagnostics are separated by a blank line, JSON ones are one per line.
-      text += "\n"
-    }
-    StandardStream.error.write(text)
+    let located = rootFile.map { root in diagnostics.map { $0.located(in: root) } } ?? diagnostics
+    StandardStream.error.write(renderer.render(located, format: format))
   }
 }
 

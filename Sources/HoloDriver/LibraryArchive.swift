@@ -41,7 +41,8 @@ enum LibraryArchive {
     if rename(temporary, output) != 0 {
       let reason = String(cString: strerror(errno))
       try? FileManager.default.removeItem(atPath: temporary)
-      throw DiagnosticsError(.cannotWriteOutput, "cannot write `\(output)`: \(reason)")
+      throw DiagnosticsError(
+        .cannotWriteOutput, "cannot write `\(output)`: \(reason)", about: output)
     }
   }
 

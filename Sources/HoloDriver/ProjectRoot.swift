@@ -13,7 +13,7 @@ struct ProjectRoot: Equatable {
   static func resolve(_ path: String) throws(DiagnosticsError) -> ProjectRoot {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw DiagnosticsError(.fileNotFound, "no such file or folder `\(path)`")
+      throw DiagnosticsError(.fileNotFound, "no such file or folder `\(path)`", about: path)
     }
     guard isDirectory.boolValue else {
       return ProjectRoot(
@@ -25,7 +25,7 @@ struct ProjectRoot: Equatable {
       !fileIsDirectory.boolValue
     else {
       throw DiagnosticsError(
-        .rootNotFound, "no `main.holo` in folder `\(path)`",
+        .rootNotFound, "no `main.holo` in folder `\(path)`", about: file,
         hint: "pass the program's root `.holo` file, or create `\(file)`")
     }
     let folderName = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL

@@ -163,7 +163,8 @@ enum RuntimeLibrary {
           !isDirectory.boolValue
         else { continue }
         guard let contents = FileManager.default.contents(atPath: path) else {
-          throw DiagnosticsError(.runtimeNotFound, "cannot read the runtime file `\(path)`")
+          throw DiagnosticsError(
+            .runtimeNotFound, "cannot read the runtime file `\(path)`", about: path)
         }
         hash.add(Array("\(folder)/\(name)".utf8))
         hash.add(Array(contents))

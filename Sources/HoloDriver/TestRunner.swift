@@ -75,7 +75,7 @@ extension Driver {
   public func test(path: String, settings: BuildSettings, options: TestOptions) -> Int32 {
     Teardown.install()
     do throws(DiagnosticsError) {
-      let root = try ProjectRoot.resolve(path)
+      let root = try resolve(path)
       let program = try analyze(root)
       let tests = program.tests.map { program.functions[$0.index] }
         .filter { options.filter.map($0.name.contains) ?? true }
@@ -189,9 +189,12 @@ struct TestContext: Sendable {
       guard let report = FailureReport.read(at: reportPath) else {
         return atTest("the test failed with exit status \(ExitStatus.runtimeFailure)")
       }
+      let diagnostic = report.diagnostic(sources: sources, program: program)
+      // A failure the runtime could not place points at the test, as one without a report.
+      guard diagnostic.isLocated else { return atTest(diagnostic.message) }
       return TestResult.Failure(
         message: report.message, file: report.file, line: report.line, column: report.column,
-        diagnostic: report.diagnostic(sources: sources, program: program))
+        diagnostic: diagnostic)
     case .exited(let status):
       return atTest("the test exited with status \(status)")
     case .signalled(let signal):

@@ -531,14 +531,24 @@ struct FunctionChecker {
   /// from its innermost operand outwards in a loop, each operator as `checkBinary` would
   /// check it (left operand first, then the right one in its context), so chains of any
   /// length need no deeper stack than one operator.
+  ///
+  /// A comparison whose left operand is a comparison was reported by the parser (they do
+  /// not chain): its right operand is checked, the comparison itself is not, so
+  /// `a < b < c < d` is one error per `<` rather than a cascade of type errors.
   private mutating func checkBinaryChain(_ expr: Expr, _ expectation: Expectation) -> IRExpr {
-    var outer: [(op: BinaryOperator, right: Expr, expectation: Expectation, span: Span)] = []
+    var outer:
+      [(op: BinaryOperator, right: Expr, expectation: Expectation, span: Span, isChained: Bool)] =
+        []
     var node = expr
     var nodeExpectation = expectation
     while case .binary(let op, let left, let right, _) = node.kind,
       !Self.checksRightOperandFirst(op, left, right)
     {
-      outer.append((op, right, nodeExpectation, node.span))
+      var isChained = false
+      if op.isComparison, case .binary(let leftOp, _, _, _) = left.kind, leftOp.isComparison {
+        isChained = true
+      }
+      outer.append((op, right, nodeExpectation, node.span, isChained))
       nodeExpectation = Self.leftOperandExpectation(op, nodeExpectation)
       node = left
     }
@@ -551,6 +561,11 @@ struct FunctionChecker {
       value = checkExpr(node, nodeExpectation)
     }
     for link in outer.reversed() {
+      guard !link.isChained else {
+        _ = checkExpr(link.right, .none)
+        value = IRExpr(.unitConstant, type: .bool, span: link.span)
+        continue
+      }
       value = checkBinary(
         link.op, left: .checked(value), right: .syntax(link.right), expectation: link.expectation,
         span: link.span)

@@ -29,7 +29,8 @@ struct ProgramLoader {
 
   mutating func load(rootPath: String) {
     guard let text = Self.read(rootPath) else {
-      diagnostics.error(.fileNotFound, "cannot read `\(rootPath)`: no such file", at: nil)
+      diagnostics.add(
+        Diagnostic(.fileNotFound, "cannot read `\(rootPath)`: no such file", about: rootPath))
       return
     }
     var queue = [(displayPath: rootPath, text: text)]

@@ -29,12 +29,16 @@ public struct Label: Sendable, Hashable {
 ///
 /// `span` is the primary location (what `file:line:column` names). `labels` annotate the
 /// excerpt; a label may lie in another file (e.g. the definition a call disagrees with).
+/// A diagnostic about a file that is not loaded source (a missing root file, an output
+/// path) has a `path` instead, and names its first line and column.
 public struct Diagnostic: Sendable, Hashable {
   public var severity: Severity
   public var phase: Phase
   public var code: DiagnosticCode
+  /// The headline; lines after the first are details shown below the location.
   public var message: String
   public var span: Span?
+  public var path: String?
   public var labels: [Label]
   public var hint: String?
 
@@ -50,27 +54,50 @@ public struct Diagnostic: Sendable, Hashable {
     self.labels = labels
     self.hint = hint
   }
+
+  /// A diagnostic about the file at `path`, which is not loaded source.
+  public init(
+    _ code: DiagnosticCode, _ message: String, about path: String, hint: String? = nil
+  ) {
+    self.init(code, message, at: nil, hint: hint)
+    self.path = path
+  }
+
+  /// Whether the diagnostic names a place: a span or a path.
+  public var isLocated: Bool { span != nil || path != nil }
+
+  /// This diagnostic, or when it names no place, the same about `path`: what a
+  /// diagnostic about the whole program (a link error) names is its root file.
+  public func located(in path: String) -> Diagnostic {
+    guard !isLocated else { return self }
+    var located = self
+    located.path = path
+    return located
+  }
 }
 
 /// Collects diagnostics during one phase of compilation.
 public struct DiagnosticBag: Sendable {
   public private(set) var diagnostics: [Diagnostic] = []
+  /// Kept as diagnostics are added: the checker asks after every statement.
+  public private(set) var errorCount = 0
   public init() {}
 
-  public mutating func add(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+  public mutating func add(_ diagnostic: Diagnostic) {
+    diagnostics.append(diagnostic)
+    if diagnostic.severity == .error { errorCount += 1 }
+  }
 
   public mutating func error(
     _ code: DiagnosticCode, _ message: String, at span: Span?, labels: [Label] = [],
     hint: String? = nil
   ) {
-    diagnostics.append(Diagnostic(code, message, at: span, labels: labels, hint: hint))
+    add(Diagnostic(code, message, at: span, labels: labels, hint: hint))
   }
 
   public mutating func append(contentsOf other: [Diagnostic]) {
-    diagnostics.append(contentsOf: other)
+    for diagnostic in other { add(diagnostic) }
   }
 
-  public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
-
-  public var errorCount: Int { diagnostics.count { $0.severity == .error } }
+  public var hasErrors: Bool { errorCount > 0 }
 }

@@ -93,15 +93,21 @@ public final class SourceFile: Sendable {
   /// The text of a 1-based line, without its terminator.
   public func lineText(_ line: Int) -> String {
     guard line >= 1, line <= lineStarts.count else { return "" }
-    let start = lineStarts[line - 1]
-    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
-    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-    return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+    return String(decoding: bytes[lineStartOffset(line)..<lineEndOffset(line)], as: UTF8.self)
   }
 
   /// The byte offset where a 1-based line starts.
   public func lineStartOffset(_ line: Int) -> Int {
     lineStarts[min(max(line - 1, 0), lineStarts.count - 1)]
+  }
+
+  /// The byte offset where a 1-based line's text ends, before its `\n` or `\r\n`.
+  public func lineEndOffset(_ line: Int) -> Int {
+    let index = min(max(line - 1, 0), lineStarts.count - 1)
+    let start = lineStarts[index]
+    var end = index + 1 < lineStarts.count ? lineStarts[index + 1] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return max(start, end)
   }
 
   public func text(of span: Span) -> String {

@@ -265,7 +265,9 @@ struct Lexer {
     } while position < bytes.count && !bytes[position].canStartToken
     let characters = text(start, position)
     let noun = count == 1 ? "character" : "characters"
-    report(.unexpectedCharacter, "unexpected \(noun) `\(characters)`", start..<position)
+    report(
+      .unexpectedCharacter, "unexpected \(noun) \(DiagnosticText.quoted(characters))",
+      start..<position)
     emit(.invalid, from: start)
   }
 
@@ -339,7 +341,8 @@ struct Lexer {
       } else {
         let kind = isFloat ? "float literal" : "number literal"
         report(
-          .invalidNumber, "invalid suffix `\(suffixText)` for \(kind)", digitsEnd..<position)
+          .invalidNumber, "invalid suffix \(DiagnosticText.quoted(suffixText)) for \(kind)",
+          digitsEnd..<position)
       }
     }
     if radix == 10 && (isFloat || suffix?.isFloat == true) {
@@ -466,7 +469,9 @@ struct Lexer {
     } else {
       let context = inTemplate ? "template string" : "string literal"
       report(
-        .invalidEscape, "unknown escape `\(text(start, position))` in \(context)", start..<position)
+        .invalidEscape,
+        "unknown escape \(DiagnosticText.quoted(text(start, position))) in \(context)",
+        start..<position)
     }
   }
 }

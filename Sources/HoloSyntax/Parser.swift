@@ -209,7 +209,7 @@ struct TokenParser {
     case .templateStart: return "template string"
     case .interpolationStart: return "`{`"
     case .interpolationEnd: return "`}`"
-    default: return "`\(source.text(of: span(of: token)))`"
+    default: return DiagnosticText.quoted(source.text(of: span(of: token)))
     }
   }
 

@@ -314,12 +314,16 @@ final class CLITests: XCTestCase {
     }
   }
 
-  func testMissingPath() throws {
+  func testMissingPathIsNamedAtItsFirstLineAndColumn() throws {
     let missing = try run(["check", "nope.holo"])
     XCTAssertEqual(missing.status, 1)
-    XCTAssertTrue(
-      missing.stderr.hasPrefix("⚒️ Usage[E0501]: no such file or folder `nope.holo`"), missing.stderr
-    )
+    XCTAssertEqual(
+      missing.stderr, "⚒️ Usage[E0501]: no such file or folder `nope.holo`\n\nnope.holo:1:1\n\n")
+    let missingJSON = try XCTUnwrap(
+      jsonObjects(try run(["check", "nope.holo", "--format", "json"]).stderr).first)
+    XCTAssertEqual(missingJSON["file"] as? String, "nope.holo")
+    XCTAssertEqual(missingJSON["line"] as? Int, 1)
+    XCTAssertEqual(missingJSON["column"] as? Int, 1)
 
     try FileManager.default.createDirectory(
       atPath: "\(project!)/empty", withIntermediateDirectories: true)
@@ -327,7 +331,8 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(noMain.status, 1)
     let diagnostic = try XCTUnwrap(jsonObjects(noMain.stderr).first)
     XCTAssertEqual(diagnostic["code"] as? String, "E0102")
-    XCTAssertTrue(diagnostic["file"] is NSNull)
+    XCTAssertEqual(diagnostic["file"] as? String, "empty/main.holo")
+    XCTAssertEqual(diagnostic["line"] as? Int, 1)
 
     let noProject = try run(["check"])
     XCTAssertEqual(noProject.status, 1, "`.` without main.holo")
@@ -485,11 +490,24 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(diagnostic["phase"] as? String, "Link")
     XCTAssertEqual(diagnostic["code"] as? String, "E0301")
     XCTAssertTrue((diagnostic["message"] as? String)?.contains("holo_no_such_function") ?? false)
+    // At the declaration of the function the linker did not find.
+    XCTAssertEqual(diagnostic["file"] as? String, "link.holo")
+    XCTAssertEqual(diagnostic["line"] as? Int, 1)
+    XCTAssertEqual(diagnostic["column"] as? Int, 11)
+    let human = try run(["build", "link.holo"])
+    XCTAssertTrue(
+      human.stderr.hasPrefix("⚒️ Link[E0301]: linking with `cc` failed:\n\nlink.holo:1:11\n"),
+      human.stderr)
+    XCTAssertTrue(human.stderr.contains("\n  collect2: error: ld returned 1"), human.stderr)
 
+    // Not about a declaration: the program's root file.
     try write(hello, to: "hello.holo")
     let missingLibrary = try run(["build", "hello.holo", "-l", "holo_no_such_library"])
     XCTAssertEqual(missingLibrary.status, 1)
-    XCTAssertTrue(missingLibrary.stderr.contains("⚒️ Link[E0301]"), missingLibrary.stderr)
+    XCTAssertTrue(
+      missingLibrary.stderr.hasPrefix(
+        "⚒️ Link[E0301]: linking with `cc` failed:\n\nhello.holo:1:1\n"),
+      missingLibrary.stderr)
   }
 
   func testLinkingACLibrary() throws {
@@ -686,6 +704,16 @@ final class CLITests: XCTestCase {
       XCTAssertEqual(
         outcome.stderr, "deep.holo:1:4: runtime failure: stack overflow\n", "\(mode)")
     }
+  }
+
+  func testAProgramKilledByASignalIsReportedAtTheRootFile() throws {
+    try write("extern fn abort();\nabort();\n", to: "abort.holo")
+    let outcome = try run(["run", "abort.holo", "--format", "json"])
+    XCTAssertEqual(outcome.status, 101)
+    let diagnostic = try XCTUnwrap(jsonObjects(outcome.stderr).first)
+    XCTAssertEqual(diagnostic["phase"] as? String, "Runtime")
+    XCTAssertEqual(diagnostic["file"] as? String, "abort.holo")
+    XCTAssertEqual(diagnostic["line"] as? Int, 1)
   }
 
   func testRunOfOnlyFunctionsIsAnEmptyProgram() throws {

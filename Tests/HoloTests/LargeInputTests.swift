@@ -1,4 +1,5 @@
 import Foundation
+import HoloSource
 import XCTest
 
 /// Inputs of the sizes and shapes users paste into a compiler (generated and minified code,
@@ -119,6 +120,88 @@ final class LargeInputTests: XCTestCase {
       XCTAssertNotNil(diagnostic["line"] as? Int)
       XCTAssertNotNil(diagnostic["column"] as? Int)
     }
+  }
+
+  // MARK: Diagnostics
+
+  /// Checks human diagnostics: every headline is one line followed by a blank line and a
+  /// `file:line:column`, and nothing but line ends is a control character.
+  private func assertLocatedOneLineHeadlines(
+    _ text: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let location = /^[^ ]+:[0-9]+:[0-9]+$/
+    for (index, headline) in lines.enumerated() where headline.hasPrefix("⚒️") {
+      XCTAssertEqual(lines[index + 1], "", String(headline), file: file, line: line)
+      XCTAssertNotNil(
+        try? location.wholeMatch(in: lines[index + 2]), String(lines[index + 2]), file: file,
+        line: line)
+    }
+    let raw = text.unicodeScalars.filter { $0 != "\n" && DiagnosticText.needsEscape($0) }
+    XCTAssertEqual(raw.map { String($0.value, radix: 16) }, [], file: file, line: line)
+  }
+
+  func testTenThousandErrorsOnAMegabyteLine() throws {
+    // Each unit is 100 bytes and one error (its value is missing).
+    let units = (0..<10_000).map { index -> String in
+      let statement = "let x\(index) = 1 +;"
+      return statement + String(repeating: " ", count: 100 - statement.utf8.count)
+    }
+    let source = units.joined() + "\n"
+    XCTAssertEqual(source.utf8.count, 1_000_001)
+    let human = try holoc(["check", "main.holo"], source: source)
+    XCTAssertEqual(human.status, 1)
+    XCTAssertLessThan(human.stderr.utf8.count, 100_000)
+    XCTAssertEqual(human.stderr.components(separatedBy: "⚒️ Parsing[E0011]").count - 1, 100)
+    XCTAssertTrue(
+      human.stderr.hasSuffix(
+        "and 9,900 more errors in main.holo (`--format json` lists them all)\n\n"),
+      String(human.stderr.suffix(300)))
+    assertLocatedOneLineHeadlines(human.stderr)
+    let json = try holoc(["check", "--format", "json", "main.holo"], source: source)
+    XCTAssertEqual(json.stderr.split(separator: "\n").count, 10_000)
+    XCTAssertTrue(
+      json.stderr.hasSuffix(
+        "\"line\":1,\"column\":999916,\"end_line\":1,\"end_column\":999917,\"labels\":[],\"hint\":null}\n"
+      ), String(json.stderr.suffix(300)))
+  }
+
+  func testAChainOf100000ComparisonsIsReportedBriefly() throws {
+    // Comparisons do not chain: every `<` after the first is an error.
+    let chain = Array(repeating: "a", count: 100_000).joined(separator: " < ")
+    let outcome = try holoc(["check", "main.holo"], source: "let a = 1;\nlet b = \(chain);\n")
+    XCTAssertEqual(outcome.status, 1)
+    XCTAssertTrue(
+      outcome.stderr.hasPrefix("⚒️ Parsing[E0013]: comparison operators cannot be chained"))
+    XCTAssertLessThan(outcome.stderr.utf8.count, 100_000)
+    XCTAssertTrue(
+      outcome.stderr.contains(" more errors in main.holo"), String(outcome.stderr.suffix(300)))
+    assertLocatedOneLineHeadlines(outcome.stderr)
+  }
+
+  func testHeadlinesShowTokensEscaped() throws {
+    let source = """
+      let x = 1 "two
+      lines";
+      let y = \u{1B}[31m;
+      let z = 1 \u{202E} \u{2028};
+      let w = 1 "\(String(repeating: "long ", count: 100))";
+
+      """
+    let outcome = try holoc(["check", "main.holo"], source: source)
+    XCTAssertEqual(outcome.status, 1)
+    let headlines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("⚒️") }
+    XCTAssertEqual(
+      headlines,
+      [
+        "⚒️ Parsing[E0010]: expected `;`, found `\"two\\nlines\"`",
+        "⚒️ Parsing[E0001]: unexpected character `\\u{1B}`",
+        "⚒️ Parsing[E0005]: invalid suffix `m` for number literal",
+        "⚒️ Parsing[E0001]: unexpected character `\\u{202E}`",
+        "⚒️ Parsing[E0001]: unexpected character `\\u{2028}`",
+        "⚒️ Parsing[E0010]: expected `;`, found `\"long long long long long long l…`",
+      ])
+    assertLocatedOneLineHeadlines(outcome.stderr)
   }
 
   // MARK: Long lines

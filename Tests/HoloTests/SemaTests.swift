@@ -22,6 +22,20 @@ final class SemaTests: XCTestCase {
     return path
   }
 
+  func testAMissingRootFileIsNamedAtItsFirstLineAndColumn() {
+    let path = folder.appendingPathComponent("gone.holo").path
+    let sources = SourceManager()
+    let analysis = Sema.analyze(rootPath: path, sources: sources)
+    XCTAssertEqual(analysis.diagnostics.map(\.code), [.fileNotFound])
+    XCTAssertEqual(analysis.diagnostics.first?.path, path)
+    let human = DiagnosticRenderer(sources: sources).renderHuman(analysis.diagnostics[0])
+    XCTAssertEqual(
+      human, "⚒️ Usage[E0501]: cannot read `\(path)`: no such file\n\n\(path):1:1\n")
+    let json = DiagnosticRenderer(sources: sources).renderJSON(analysis.diagnostics[0])
+    XCTAssertTrue(
+      json.contains(#""line":1,"column":1,"end_line":1,"end_column":1"#), json)
+  }
+
   func testUpdateKeepsFileIdentityAndID() {
     let sources = SourceManager()
     let first = sources.update(path: "a.holo", text: "fn a() {}")

@@ -57,4 +57,82 @@ final class SourceTests: XCTestCase {
 
       """)
   }
+
+  func testALongLineIsShownInWindowsAroundItsMarks() throws {
+    let sources = SourceManager()
+    let text =
+      String(repeating: "x", count: 5_000) + "é = 1;" + String(repeating: "y", count: 5_000)
+    let file = sources.add(path: "long.holo", text: text)
+    let left = Span(file: file.id, start: 10, end: 13)
+    let right = Span(file: file.id, start: 5_000, end: 5_002)
+    let diagnostic = Diagnostic(
+      .typeMismatch, "mismatched types", at: right,
+      labels: [Label(left, "this one"), Label(right, "and this one")])
+    let rendered = DiagnosticRenderer(sources: sources).renderHuman(diagnostic)
+    let lines = rendered.split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines[2], "long.holo:1:5001")
+    XCTAssertLessThan(rendered.count, 600, rendered)
+    // The line shows the start, each mark with 40 characters around it, `…` between.
+    let shown = try XCTUnwrap(lines.first { $0.hasPrefix("   1 │ ") }).dropFirst(7)
+    XCTAssertTrue(shown.hasPrefix(String(repeating: "x", count: 53) + "…"), String(shown))
+    XCTAssertTrue(shown.hasSuffix(String(repeating: "y", count: 35) + "…"), String(shown))
+    // Underlines stand under their marks.
+    let underline = try XCTUnwrap(lines.first { $0.hasPrefix("     │ ") }).dropFirst(7)
+    let shownScalars = Array(shown.unicodeScalars)
+    let underlineScalars = Array(underline.unicodeScalars)
+    XCTAssertEqual(underlineScalars.firstIndex(of: "─"), 10)
+    let second = try XCTUnwrap(underlineScalars.lastIndex(of: "─"))
+    XCTAssertEqual(shownScalars[second], "é")
+    XCTAssertEqual(shownScalars[second + 1], " ")
+  }
+
+  func testHeadlinesAreOneLineWithTextEscapedAndShortened() {
+    let sources = SourceManager()
+    let text = "let x = 1 \u{1B}[2J \u{202E};"
+    let file = sources.add(path: "esc.holo", text: text)
+    let span = Span(file: file.id, start: 10, end: 11)
+    let name = String(repeating: "n", count: 1_000)
+    let diagnostic = Diagnostic(
+      .unknownName, "unknown variable `\(name)`", at: span, labels: [Label(span, "not `\u{1B}`")])
+    let rendered = DiagnosticRenderer(sources: sources).renderHuman(diagnostic)
+    let invisible = Diagnostic(.unknownName, "found `\u{1B}[2J\u{202E}\u{2028}\t`", at: span)
+    XCTAssertTrue(
+      DiagnosticRenderer(sources: sources).renderHuman(invisible).hasPrefix(
+        "⚒️ Typecheck[E0215]: found `\\u{1B}[2J\\u{202E}\\u{2028}\\t`\n"))
+    XCTAssertEqual(
+      rendered,
+      """
+      ⚒️ Typecheck[E0215]: unknown variable `\(String(repeating: "n", count: 282))…
+
+      esc.holo:1:11
+         1 │ let x = 1 ␛[2J �;
+           │           ─ not `\\u{1B}`
+
+      """)
+    XCTAssertEqual(DiagnosticText.quoted("\"a\nb\""), "`\"a\\nb\"`")
+    XCTAssertEqual(
+      DiagnosticText.quoted(String(repeating: "q", count: 100)),
+      "`" + String(repeating: "q", count: 32) + "…`")
+  }
+
+  func testHumanOutputCountsWhatIsBeyondTheLimitOfAFile() {
+    let sources = SourceManager()
+    let first = sources.add(path: "a.holo", text: String(repeating: "x ", count: 200))
+    let second = sources.add(path: "b.holo", text: "y")
+    var diagnostics = (0..<150).map {
+      Diagnostic(
+        .unknownName, "unknown \($0)", at: Span(file: first.id, start: 2 * $0, end: 2 * $0 + 1))
+    }
+    diagnostics.append(
+      Diagnostic(.unknownName, "unknown y", at: Span(file: second.id, start: 0, end: 1)))
+    let renderer = DiagnosticRenderer(sources: sources)
+    let human = renderer.render(diagnostics, format: .human)
+    XCTAssertEqual(human.components(separatedBy: "⚒️").count - 1, 101)
+    XCTAssertTrue(human.contains("unknown 99\n"))
+    XCTAssertFalse(human.contains("unknown 100\n"))
+    XCTAssertTrue(human.contains("unknown y\n"))
+    XCTAssertTrue(
+      human.hasSuffix("and 50 more errors in a.holo (`--format json` lists them all)\n\n"), human)
+    XCTAssertEqual(renderer.render(diagnostics, format: .json).split(separator: "\n").count, 151)
+  }
 }

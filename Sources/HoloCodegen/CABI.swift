@@ -32,7 +32,7 @@ extension ModuleEmitter {
 
   func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {
     if let known = externFunctions[id] { return known }
-    let external = program.externs[id.index]
+    let external = program.external(id)
     let type = cFunctionType(parameters: external.parameterTypes, result: external.returnType)
     let value =
       LLVMGetNamedFunction(module, external.name) ?? LLVMAddFunction(module, external.name, type)!

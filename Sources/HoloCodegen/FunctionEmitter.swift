@@ -34,7 +34,7 @@ final class FunctionEmitter {
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
     self.function = function
-    self.llvmFunction = module.functions[function.id.index]!
+    self.llvmFunction = module.functions[function.id]!
     self.builder = module.builder
     self.slots = Array(repeating: nil, count: function.locals.count)
   }

@@ -28,9 +28,9 @@ final class ModuleEmitter {
   let definedFunctions: Set<FunctionID>
   /// The version number of the functions this module defines (0 outside patches).
   let version: Int
-  /// LLVM functions of the holo functions this module defines, by `FunctionID.index`.
-  private(set) var functions: [LLVMValueRef?] = []
-  private(set) var functionTypes: [LLVMTypeRef] = []
+  /// LLVM functions of the holo functions this module defines.
+  private(set) var functions: [FunctionID: LLVMValueRef] = [:]
+  private(set) var functionTypes: [FunctionID: LLVMTypeRef] = [:]
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
   var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
@@ -119,7 +119,7 @@ final class ModuleEmitter {
     if options.mode == .dev, options.entry == .none, version == 0 { emitLibraryConstructor() }
     switch options.entry {
     case .program:
-      emitProgramMain(entry: program.entry.map { functions[$0.index]! } ?? emptyEntry())
+      emitProgramMain(entry: program.entry.map { functions[$0]! } ?? emptyEntry())
     case .tests:
       emitTestMain()
     case .none:
@@ -138,11 +138,8 @@ final class ModuleEmitter {
     var parameters: [LLVMTypeRef?] = function.parameterTypes.map { llvmType($0) }
     let type = LLVMFunctionType(
       returnLLVMType(function.returnType), &parameters, UInt32(parameters.count), 0)!
-    functionTypes.append(type)
-    guard definedFunctions.contains(function.id) else {
-      functions.append(nil)
-      return
-    }
+    functionTypes[function.id] = type
+    guard definedFunctions.contains(function.id) else { return }
     let value = LLVMAddFunction(module, symbol(of: function), type)!
     if options.mode == .release, !function.isExport {
       LLVMSetLinkage(value, LLVMInternalLinkage)
@@ -153,7 +150,7 @@ final class ModuleEmitter {
       let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
       LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
     }
-    functions.append(value)
+    functions[function.id] = value
     // A full dev build defines every function's slot, pointing at version 0, and its
     // line-base cell, holding the line where it starts now.
     if options.mode == .dev, version == 0 {
@@ -179,17 +176,17 @@ final class ModuleEmitter {
   /// directly; dev builds load the callee's current version from its slot and call that.
   func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
     var arguments = arguments
-    let type = functionTypes[id.index]
+    let type = functionTypes[id]!
     let count = UInt32(arguments.count)
     guard options.mode == .dev else {
-      return LLVMBuildCall2(builder, type, functions[id.index], &arguments, count, "")
+      return LLVMBuildCall2(builder, type, functions[id], &arguments, count, "")
     }
     let target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
     let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
     // Guarded direct call: while the slot still holds the version this module defines,
     // call it directly so the optimiser can inline it; once patched, call through the slot.
     // Recursive calls gain nothing from it (a function is not inlined into itself).
-    guard options.optimizationLevel > 0, let known = functions[id.index], known != function else {
+    guard options.optimizationLevel > 0, let known = functions[id], known != function else {
       return LLVMBuildCall2(builder, type, target, &arguments, count, "")
     }
     let directBlock = LLVMAppendBasicBlockInContext(context, function, "call.direct")
@@ -216,7 +213,7 @@ final class ModuleEmitter {
   /// or the agent defines it).
   private func slot(of id: FunctionID) -> LLVMValueRef {
     if let known = slots[id] { return known }
-    let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: program.functions[id.index]))!
+    let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: program.function(id)))!
     slots[id] = slot
     return slot
   }
@@ -231,7 +228,7 @@ final class ModuleEmitter {
 
   /// Every slot the module references.
   var referencedSlots: [String] {
-    slots.keys.sorted().map { Symbols.slot(of: program.functions[$0.index]) }
+    slots.keys.sorted().map { Symbols.slot(of: program.function($0)) }
   }
 
   /// A dev library has no `holo_main`, so a constructor does its part when the C host
@@ -285,9 +282,9 @@ final class ModuleEmitter {
   private func emitTestMain() {
     var entries: [LLVMValueRef?] = []
     for id in program.tests {
-      let function = program.functions[id.index]
+      let function = program.function(id)
       var fields: [LLVMValueRef?] = [
-        cString(function.name), functions[id.index], location(function.span, in: function),
+        cString(function.name), functions[id], location(function.span, in: function),
       ]
       entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
     }

@@ -13,32 +13,34 @@ struct ProgramIndex {
   }
 
   let program: IRProgram
-  /// Indexed by `FunctionID.index`.
-  let functions: [Function]
+  let functions: [FunctionID: Function]
   /// Function ids by `Symbols.key`.
   let idsByKey: [String: FunctionID]
 
   init(_ program: IRProgram, sources: SourceManager) {
     self.program = program
-    functions = program.functions.map { function in
-      let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
-      return Function(
-        key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
-        startLine: Codegen.startLine(of: function, sources))
-    }
+    var functions: [FunctionID: Function] = [:]
     var idsByKey: [String: FunctionID] = [:]
-    for (index, function) in functions.enumerated() { idsByKey[function.key] = FunctionID(index) }
+    for function in program.functions {
+      let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
+      let key = Symbols.key(of: function)
+      functions[function.id] = Function(
+        key: key, fingerprint: fingerprint, callees: callees,
+        startLine: Codegen.startLine(of: function, sources))
+      idsByKey[key] = function.id
+    }
+    self.functions = functions
     self.idsByKey = idsByKey
   }
 
-  func name(_ id: FunctionID) -> String { program.functions[id.index].name }
+  func name(_ id: FunctionID) -> String { program.function(id).name }
 
   /// Every function reachable from `start` through calls, `start` included.
   func reachable(from start: FunctionID) -> Set<FunctionID> {
     var seen: Set<FunctionID> = [start]
     var work = [start]
     while let next = work.popLast() {
-      for callee in functions[next.index].callees where seen.insert(callee).inserted {
+      for callee in functions[next]!.callees where seen.insert(callee).inserted {
         work.append(callee)
       }
     }
@@ -69,13 +71,12 @@ struct ChangeSet {
 
   init(from old: ProgramIndex, to new: ProgramIndex) {
     let oldKeysByName = Dictionary(
-      old.functions.map { (Self.name(ofKey: $0.key), $0.key) },
+      old.functions.values.map { (Self.name(ofKey: $0.key), $0.key) },
       uniquingKeysWith: { first, _ in first })
     var changed: Set<FunctionID> = []
     var movedOnly: Set<FunctionID> = []
     var signatureChanged: Set<String> = []
-    for (index, function) in new.functions.enumerated() {
-      let id = FunctionID(index)
+    for (id, function) in new.functions {
       guard let oldID = old.idsByKey[function.key] else {
         changed.insert(id)
         let name = new.name(id)
@@ -84,34 +85,34 @@ struct ChangeSet {
         }
         continue
       }
-      let before = old.functions[oldID.index]
+      let before = old.functions[oldID]!
       if before.fingerprint != function.fingerprint {
         changed.insert(id)
       } else if before.startLine != function.startLine {
         movedOnly.insert(id)
       }
     }
-    for (index, function) in new.functions.enumerated()
+    for (id, function) in new.functions
     where function.callees.contains(where: { signatureChanged.contains(new.name($0)) }) {
-      changed.insert(FunctionID(index))
+      changed.insert(id)
     }
     self.changed = changed
 
     let program = new.program
     let calledByNonTests = Set(
-      program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id.index].callees })
+      program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id]!.callees })
     let runnable = { (id: FunctionID) in
-      program.functions[id.index].kind != .test || calledByNonTests.contains(id)
+      program.function(id).kind != .test || calledByNonTests.contains(id)
     }
     patch = changed.filter(runnable)
     // A caller of a changed signature is changed even if it only moved.
     moved = movedOnly.subtracting(changed).filter(runnable)
     startLines = Dictionary(
-      uniqueKeysWithValues: patch.union(moved).map { ($0, new.functions[$0.index].startLine) })
+      uniqueKeysWithValues: patch.union(moved).map { ($0, new.functions[$0]!.startLine) })
 
-    let oldEntryKey = old.program.entry.map { old.functions[$0.index].key }
+    let oldEntryKey = old.program.entry.map { old.functions[$0]!.key }
     if let entry = program.entry {
-      entryChanged = changed.contains(entry) || oldEntryKey != new.functions[entry.index].key
+      entryChanged = changed.contains(entry) || oldEntryKey != new.functions[entry]!.key
     } else {
       entryChanged = oldEntryKey != nil
     }
@@ -119,7 +120,7 @@ struct ChangeSet {
     affectedTests = program.tests
       .filter { !new.reachable(from: $0).isDisjoint(with: changed) }
       .sorted {
-        let (a, b) = (program.functions[$0.index].span, program.functions[$1.index].span)
+        let (a, b) = (program.function($0).span, program.function($1).span)
         return (a.file, a.start) < (b.file, b.start)
       }
   }

@@ -78,10 +78,11 @@ final class DevSession {
   private let agents: AgentServer
   private var signalSources: [DispatchSourceSignal] = []
 
-  /// Every file read so far, updated in place on edits, and the syntax of the unchanged
-  /// ones: re-analysis re-parses only the files that changed.
+  /// Every file read so far, updated in place on edits.
   private let liveSources = SourceManager()
-  private let parseCache = ParseCache()
+  /// The analysed program, brought up to date on each save: only what an edit can have
+  /// changed is parsed and checked again.
+  private let database: ProgramDatabase
   /// The path and text of every file the latest analysis read.
   private var analysedTexts: [[String]]?
   private var lastGood: Build?
@@ -119,6 +120,7 @@ final class DevSession {
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
     self.rootFile = rootFile
+    database = ProgramDatabase(rootPath: rootFile, sources: liveSources)
     reporter = try Reporter(eventsPath: options.eventsPath, rootFile: rootFile)
     do throws(TemporaryFolder.Failure) {
       workFolder = try TemporaryFolder.create()
@@ -184,7 +186,8 @@ final class DevSession {
   /// Analyses the program again and applies what changed since the last good version.
   private func sourcesChanged() {
     let began = Posix.monotonicMs()
-    let analysis = Sema.analyze(rootPath: rootFile, sources: liveSources, cache: parseCache)
+    DiskSources().update(database, changedPaths: database.knownPaths)
+    let analysis = database.snapshot()
     // Builds keep the text they were compiled from, for rendering failures of their code.
     let sources = liveSources.snapshot()
     if watcher.watch(
@@ -281,7 +284,7 @@ final class DevSession {
   /// Brings the running program to `build`: live, or by restarting it. False when the
   /// change could not be applied at all.
   private func update(with change: ChangeSet, _ build: Build, since began: Double) -> Bool {
-    let entryName = build.program.entry.map { build.program.functions[$0.index].name } ?? "main"
+    let entryName = build.program.entry.map { build.program.function($0).name } ?? "main"
     // A C host never runs the library's entry function, so changing it is an ordinary change.
     let entryChanged = change.entryChanged && options.host == nil
     if entryChanged && options.restart != .never {
@@ -368,7 +371,7 @@ final class DevSession {
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
     let lineWrites = change.startLines.map { id, line in
-      (symbol: Symbols.lineBase(of: build.program.functions[id.index]), value: UInt64(line))
+      (symbol: Symbols.lineBase(of: build.program.function(id)), value: UInt64(line))
     }
     let frame = AgentMessage.patch(
       id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
@@ -691,7 +694,7 @@ final class DevSession {
     let tests = build.program.tests.filter { names.contains(build.index.name($0)) }
       .sorted {
         let (a, b) = (
-          build.program.functions[$0.index].span, build.program.functions[$1.index].span
+          build.program.function($0).span, build.program.function($1).span
         )
         return (a.file, a.start) < (b.file, b.start)
       }

@@ -199,10 +199,10 @@ struct Fingerprint {
     case .call(let callee, let arguments):
       callees.insert(callee)
       tag(.callee)
-      hasher.combine(Symbols.key(of: program.functions[callee.index]))
+      hasher.combine(Symbols.key(of: program.function(callee)))
       list(arguments)
     case .callExtern(let callee, let arguments):
-      let external = program.externs[callee.index]
+      let external = program.external(callee)
       tag(.extern)
       hasher.combine(external.name)
       hasher.combine(external.parameterTypes)

@@ -82,7 +82,7 @@ extension Driver {
     _ tests: [FunctionID], of program: IRProgram, executable: String, directory: String,
     timeout: Double, jobs: Int, cancellation: TestCancellation? = nil
   ) -> [TestOutcome] {
-    let functions = tests.map { program.functions[$0.index] }
+    let functions = tests.map { program.function($0) }
     let context = TestContext(
       executable: executable, directory: directory, environment: environment, timeout: timeout,
       sources: sources, program: program, cancellation: cancellation)

@@ -77,7 +77,7 @@ extension Driver {
     do throws(DiagnosticsError) {
       let root = try resolve(path)
       let program = try analyze(root)
-      let tests = program.tests.map { program.functions[$0.index] }
+      let tests = program.tests.map { program.function($0) }
         .filter { options.filter.map($0.name.contains) ?? true }
         .sorted { ($0.span.file, $0.span.start) < ($1.span.file, $1.span.start) }
       return try withTemporaryDirectory { directory throws(DiagnosticsError) in

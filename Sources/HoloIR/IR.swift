@@ -132,15 +132,19 @@ public struct IRExtern: Sendable {
   }
 }
 
+/// A checked program. Function and extern ids are stable identities (the program database
+/// gives each declaration name its own id for as long as it lives), not positions, so look
+/// declarations up with `function(_:)` and `external(_:)`.
 public struct IRProgram: Sendable {
-  /// Indexed by `FunctionID.index`.
-  public var functions: [IRFunction]
-  /// Indexed by `ExternID.index`.
-  public var externs: [IRExtern]
+  /// In declaration order: files in load order, then source order.
+  public let functions: [IRFunction]
+  public let externs: [IRExtern]
   /// `fn main()` or the script body; nil when the program has neither (a library for a C
   /// host; run on its own it is an empty program, LANGUAGE.md §3).
-  public var entry: FunctionID?
-  public var tests: [FunctionID]
+  public let entry: FunctionID?
+  public let tests: [FunctionID]
+  private let functionPositions: [FunctionID: Int]
+  private let externPositions: [ExternID: Int]
 
   public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID])
   {
@@ -148,7 +152,15 @@ public struct IRProgram: Sendable {
     self.externs = externs
     self.entry = entry
     self.tests = tests
+    functionPositions = Dictionary(
+      functions.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    externPositions = Dictionary(
+      externs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
   }
+
+  public func function(_ id: FunctionID) -> IRFunction { functions[functionPositions[id]!] }
+
+  public func external(_ id: ExternID) -> IRExtern { externs[externPositions[id]!] }
 }
 
 /// A block's statements and, when its last statement is an expression, that value.

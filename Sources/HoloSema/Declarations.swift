@@ -2,10 +2,33 @@ import HoloIR
 import HoloSource
 import HoloSyntax
 
-/// What a project-wide name refers to.
-enum GlobalSymbol {
-  case function(FunctionID)
-  case externFunction(ExternID)
+/// What a project-wide name refers to, as a body sees it.
+enum GlobalDefinition {
+  case function(FunctionID, FunctionSignature)
+  case externFunction(IRExtern)
+
+  var shape: GlobalShape {
+    switch self {
+    case .function(let id, let signature):
+      return GlobalShape(
+        isExtern: false, id: id.index, parameterTypes: signature.parameterTypes,
+        returnType: signature.returnType)
+    case .externFunction(let external):
+      return GlobalShape(
+        isExtern: true, id: external.id.index, parameterTypes: external.parameterTypes,
+        returnType: external.returnType)
+    }
+  }
+}
+
+/// What a body's typed IR can depend on in a definition it looked up: which declaration it
+/// is and its types. Names and places of parameters only reach diagnostics, and a body
+/// with diagnostics is checked again on every change (`ProgramDatabase`).
+struct GlobalShape: Hashable {
+  var isExtern: Bool
+  var id: Int
+  var parameterTypes: [IRType]
+  var returnType: IRType
 }
 
 /// A function's signature as callers see it.

@@ -25,6 +25,9 @@ enum Expectation: Equatable {
 struct FunctionChecker {
   let environment: CheckEnvironment
   var diagnostics: DiagnosticBag
+  /// Every project-wide name the body looked up, with what it found (nil: nothing): the
+  /// body's result depends on its own text and on these only.
+  private(set) var reads: [String: GlobalShape?] = [:]
 
   private var locals: [IRLocal] = []
   private var scopes: [[String: LocalID]] = []
@@ -270,7 +273,7 @@ struct FunctionChecker {
   }
 
   private mutating func reportUnknownName(_ name: Identifier) {
-    if environment.globals[name.name] != nil || BuiltinSignatures.isBuiltinName(name.name) {
+    if lookup(name.name) != nil || BuiltinSignatures.isBuiltinName(name.name) {
       diagnostics.error(
         .unknownName, "`\(name.name)` is a function, not a value", at: name.span,
         labels: [Label(name.span, "call it: `\(name.name)(...)`")])
@@ -279,6 +282,13 @@ struct FunctionChecker {
         .unknownName, "unknown variable `\(name.name)`", at: name.span,
         labels: [Label(name.span, "not found in this scope")])
     }
+  }
+
+  /// Resolves a project-wide name, recording the read.
+  private mutating func lookup(_ name: String) -> GlobalDefinition? {
+    let definition = environment.globals[name]
+    reads[name] = definition.map(\.shape)
+    return definition
   }
 
   private func invalid(_ span: Span) -> IRExpr {
@@ -773,16 +783,15 @@ struct FunctionChecker {
 
   private mutating func checkCall(_ callee: Identifier, _ arguments: [Expr], span: Span) -> IRExpr {
     let name = callee.name
-    if let symbol = environment.globals[name] {
-      switch symbol {
-      case .function(let id):
-        let signature = environment.signatures[id.index]
+    if let definition = lookup(name) {
+      switch definition {
+      case .function(let id, let signature):
         guard let args = checkArguments(arguments, signature: signature, callSpan: span) else {
           return invalid(span)
         }
         return IRExpr(.call(id, args), type: signature.returnType, span: span)
-      case .externFunction(let id):
-        let external = environment.externs[id.index]
+      case .externFunction(let external):
+        let id = external.id
         let signature = FunctionSignature(
           name: external.name, parameterNames: external.parameterTypes.map { _ in "_" },
           parameterTypes: external.parameterTypes,
@@ -842,7 +851,7 @@ struct FunctionChecker {
   ) -> [IRExpr]? {
     guard arguments.count == signature.parameterTypes.count else {
       for argument in arguments { _ = checkExpr(argument, .none) }
-      let isUser = environment.globals[signature.name] != nil
+      let isUser = lookup(signature.name) != nil
       reportArity(
         name: signature.name, expected: signature.parameterTypes.count, got: arguments.count,
         callSpan: callSpan, definition: isUser ? signature.nameSpan : nil)
@@ -855,7 +864,7 @@ struct FunctionChecker {
       let value = checkExpr(argument, .type(type))
       if value.type != type, value.type != .never, type != .never {
         var labels = [Label(argument.span, "argument has type `\(value.type)`")]
-        if index < signature.parameterSpans.count, environment.globals[signature.name] != nil {
+        if index < signature.parameterSpans.count, lookup(signature.name) != nil {
           labels.append(
             Label(
               signature.parameterSpans[index],

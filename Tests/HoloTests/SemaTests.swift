@@ -55,15 +55,18 @@ final class SemaTests: XCTestCase {
     XCTAssertEqual(sources.file(file.id).text, "new")
   }
 
-  func testReanalysisWithCacheSeesEditsAndKeepsFileIDs() throws {
+  func testADatabaseFedFromDiskSeesEditsAndKeepsFileIDs() throws {
     let root = try write("import lib;\nfn main() { println(helper()); }\n", to: "main.holo")
-    _ = try write("fn helper() -> i64 { 1 }\n", to: "lib.holo")
+    let lib = try write("fn helper() -> i64 { 1 }\n", to: "lib.holo")
     let sources = SourceManager()
-    let cache = ParseCache()
-    let before = Sema.analyze(rootPath: root, sources: sources, cache: cache)
+    let database = ProgramDatabase(rootPath: root, sources: sources)
+    DiskSources().update(database)
+    let before = database.snapshot()
     XCTAssertNotNil(before.program)
     _ = try write("fn helper() -> string { \"two\" }\n", to: "lib.holo")
-    let after = Sema.analyze(rootPath: root, sources: sources, cache: cache)
+    DiskSources().update(database, changedPaths: [lib])
+    XCTAssertEqual(database.lastUpdate.parsedFiles, [lib])
+    let after = database.snapshot()
     XCTAssertEqual(after.files, before.files)
     let helper = try XCTUnwrap(after.program?.functions.first { $0.name == "helper" })
     XCTAssertEqual(helper.returnType, .string)
@@ -76,7 +79,7 @@ final class SemaTests: XCTestCase {
     let analysis = Sema.analyze(rootPath: root, sources: SourceManager())
     let program = try XCTUnwrap(analysis.program)
     let entry = try XCTUnwrap(program.entry)
-    XCTAssertEqual(program.functions[entry.index].kind, .scriptEntry)
-    XCTAssertEqual(program.tests.map { program.functions[$0.index].name }, ["t"])
+    XCTAssertEqual(program.function(entry).kind, .scriptEntry)
+    XCTAssertEqual(program.tests.map { program.function($0).name }, ["t"])
   }
 }

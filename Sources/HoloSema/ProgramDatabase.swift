@@ -1,0 +1,476 @@
+import HoloIR
+import HoloSource
+import HoloSyntax
+
+/// A change to the program's sources, told to the database by whoever owns the files: the
+/// disk (`DiskSources`), later an editor's unsaved buffers.
+public enum SourceChange: Sendable, Equatable {
+  /// The file at `path` holds `text` now.
+  case text(path: String, String)
+  /// There is no file at `path` (never was, or it was deleted).
+  case absent(path: String)
+
+  var path: String {
+    switch self {
+    case .text(let path, _), .absent(let path): return path
+    }
+  }
+}
+
+/// What one `apply` did again, for tests, benchmarks and the live loop's patch plan.
+public struct DatabaseUpdate: Sendable, Equatable {
+  /// The files parsed again, in the order they were told.
+  public var parsedFiles: [String] = []
+  /// The function bodies typechecked again, in declaration order (the script body is `main`).
+  public var checkedBodies: [String] = []
+
+  public init() {}
+}
+
+/// The analysed program, kept up to date edit by edit: a pure, incremental store
+/// (docs/ARCHITECTURE.md, "The program database").
+///
+/// Sources come in through `apply` and the analysis does no I/O: the files an import names
+/// that the database was never told about are listed in `requestedFiles`, and the caller
+/// answers with more changes. Declarations have stable identities: a function's
+/// `FunctionID` (and an extern's `ExternID`) belongs to its name for the database's
+/// lifetime, so inserting or removing a function elsewhere renumbers nothing. Each body is
+/// kept with the project-wide names it read and what it found there; a body is checked
+/// again only when its own text or position changed, or when a name it read now resolves
+/// to something of another shape (a callee's signature changed, a function appeared or
+/// went away). A body with diagnostics is checked on every change, so its messages always
+/// describe the current program.
+public final class ProgramDatabase {
+  /// The root file's path, as given.
+  public let rootPath: String
+  /// Every file the database parsed: spans in diagnostics and IR resolve here.
+  public let sources: SourceManager
+
+  /// The sources as last told, by normalised path: text, or nil for "no file here".
+  private var inputs: [String: String?] = [:]
+  private var parsedFiles: [String: ParsedFile] = [:]
+  private var functionIDs: [String: FunctionID] = [:]
+  private var externIDs: [String: ExternID] = [:]
+  private var bodies: [FunctionID: CheckedBody] = [:]
+  private var current: Analysis
+  private var pending: Set<String> = []
+
+  /// What the last `apply` did again.
+  public private(set) var lastUpdate = DatabaseUpdate()
+
+  /// The identity of the body made of the root file's top-level statements: not a name a
+  /// declaration can have.
+  private static let scriptKey = "<script>"
+
+  public init(rootPath: String, sources: SourceManager = SourceManager()) {
+    self.rootPath = rootPath
+    self.sources = sources
+    current = Analysis(program: nil, diagnostics: [], files: [])
+    recompute()
+  }
+
+  /// The files an import (or the root) names whose contents the database has not been
+  /// told: answer with `.text` or `.absent` for each, until there are none.
+  public var requestedFiles: [String] { pending.sorted() }
+
+  /// Every path the database was told about, with a file there or not.
+  public var knownPaths: [String] { inputs.keys.sorted() }
+
+  /// Applies source changes and brings the analysis up to date, re-doing only what they
+  /// can have changed (`lastUpdate` says what).
+  public func apply(_ changes: [SourceChange]) {
+    lastUpdate = DatabaseUpdate()
+    var changed = false
+    for change in changes {
+      let path = Self.normalise(change.path)
+      let text: String?
+      switch change {
+      case .text(_, let newText): text = newText
+      case .absent: text = nil
+      }
+      if let known = inputs[path], known == text { continue }
+      inputs[path] = .some(text)
+      changed = true
+      if let text {
+        let source = sources.update(path: path, text: text)
+        if let parsed = parsedFiles[path], parsed.source === source { continue }
+        let (syntax, diagnostics) = Parser.parse(source)
+        parsedFiles[path] = ParsedFile(source: source, syntax: syntax, diagnostics: diagnostics)
+        lastUpdate.parsedFiles.append(path)
+      } else {
+        parsedFiles[path] = nil
+      }
+    }
+    if changed { recompute() }
+  }
+
+  /// The program as it is now: typed IR when it has no errors, and every diagnostic.
+  public func snapshot() -> Analysis { current }
+
+  // MARK: Analysis
+
+  private func recompute() {
+    var diagnostics = DiagnosticBag()
+    let (files, importPaths) = loadOrder(&diagnostics)
+    var declarations = DeclarationTable()
+    declare(files, into: &declarations, &diagnostics)
+    let environment = CheckEnvironment(globals: declarations.globals.mapValues(\.definition))
+
+    var functions: [IRFunction] = []
+    var live: [FunctionID: CheckedBody] = [:]
+    for declaration in declarations.functions {
+      let key = BodyKey(
+        declaration.decl, in: declaration.file, signature: declaration.signature, id: declaration.id
+      )
+      let body = checkedBody(declaration.id, key: key, environment: environment) {
+        var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+        let function = checker.checkFunction(
+          declaration.decl, id: declaration.id, kind: declaration.decl.isTest ? .test : .user,
+          signature: declaration.signature)
+        return (function, checker)
+      }
+      live[declaration.id] = body
+      functions.append(body.function)
+      diagnostics.append(contentsOf: body.diagnostics)
+    }
+
+    let scriptStatements = collectScriptStatements(files, &diagnostics)
+    var entry: FunctionID?
+    if let main = declarations.globals["main"],
+      case .function(let id, let signature) = main.definition
+    {
+      entry = id
+      let decl = declarations.functions.first { $0.id == id }!.decl
+      validateMain(decl, signature: signature, scriptStatements, &diagnostics)
+    } else if let first = scriptStatements.first, let root = files.first {
+      let id = functionID(Self.scriptKey)
+      let key = BodyKey(script: first, in: root, id: id)
+      let body = checkedBody(id, key: key, environment: environment) {
+        var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+        let function = checker.checkScript(scriptStatements, id: id)
+        return (function, checker)
+      }
+      live[id] = body
+      functions.append(body.function)
+      diagnostics.append(contentsOf: body.diagnostics)
+      entry = id
+    }
+    // Bodies of declarations that are gone go too: memory follows the program, not its history.
+    bodies = live
+
+    let sorted = diagnostics.diagnostics.sorted { a, b in
+      let left = a.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
+      let right = b.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
+      return left < right
+    }
+    let tests = functions.filter { $0.kind == .test }.map(\.id)
+    current = Analysis(
+      program: diagnostics.hasErrors
+        ? nil
+        : IRProgram(
+          functions: functions, externs: declarations.externs, entry: entry, tests: tests),
+      diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths)
+  }
+
+  /// The body of `id` as `key` and `environment` make it: the kept one when nothing it
+  /// depends on changed, else checked again by `check`.
+  private func checkedBody(
+    _ id: FunctionID, key: BodyKey, environment: CheckEnvironment,
+    check: () -> (IRFunction, FunctionChecker)
+  ) -> CheckedBody {
+    if let kept = bodies[id], kept.key == key, kept.diagnostics.isEmpty,
+      kept.reads.allSatisfy({ name, shape in environment.globals[name]?.shape == shape })
+    {
+      return kept
+    }
+    let (function, checker) = check()
+    lastUpdate.checkedBodies.append(function.name)
+    return CheckedBody(
+      key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
+      reads: checker.reads)
+  }
+
+  /// The loaded files, the root first, then breadth-first along imports; and the path of
+  /// every import, found or not (what a file watcher watches).
+  private func loadOrder(_ diagnostics: inout DiagnosticBag) -> ([ParsedFile], [String]) {
+    pending = []
+    let root = Self.normalise(rootPath)
+    guard let rootFile = parsedFiles[root] else {
+      if inputs[root] == nil { pending.insert(root) }
+      diagnostics.add(
+        Diagnostic(.fileNotFound, "cannot read `\(rootPath)`: no such file", about: rootPath))
+      return ([], [])
+    }
+    var files = [rootFile]
+    var importPaths: [String] = []
+    var loaded: Set<String> = [root]
+    var next = 0
+    while next < files.count {
+      let file = files[next]
+      next += 1
+      let folder = Self.folder(of: file.source.path)
+      for case .importDecl(let decl) in file.syntax.items {
+        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
+        let path = Self.normalise(Self.join(folder, relative))
+        importPaths.append(path)
+        if loaded.contains(path) { continue }
+        guard let imported = parsedFiles[path] else {
+          if inputs[path] == nil { pending.insert(path) }
+          diagnostics.error(
+            .importNotFound, "cannot find `\(relative)` to import", at: decl.span,
+            labels: [Label(decl.span, "no file at `\(path)`")])
+          continue
+        }
+        loaded.insert(path)
+        files.append(imported)
+      }
+    }
+    for file in files { diagnostics.append(contentsOf: file.diagnostics) }
+    return (files, importPaths)
+  }
+
+  /// Registers every function and extern of `files` under its name, reporting duplicates
+  /// and invalid attributes.
+  private func declare(
+    _ files: [ParsedFile], into table: inout DeclarationTable, _ diagnostics: inout DiagnosticBag
+  ) {
+    for file in files {
+      for item in file.syntax.items {
+        switch item {
+        case .function(let decl):
+          let signature = Self.signature(of: decl.name, decl.params, decl.returnType, &diagnostics)
+          let id = functionID(decl.name.name)
+          guard table.register(decl.name, as: .function(id, signature), &diagnostics) else {
+            continue
+          }
+          table.functions.append(
+            DeclarationTable.Function(id: id, decl: decl, signature: signature, file: file))
+          if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
+            diagnostics.error(
+              .invalidTest, "a `#[test]` function takes no parameters and returns `()`",
+              at: decl.signatureSpan, labels: [Label(decl.signatureSpan, "declared here")])
+          }
+          if decl.isExport, decl.isTest || decl.name.name == "main" {
+            diagnostics.error(
+              .invalidExport,
+              decl.isTest
+                ? "a `#[test]` function cannot be exported" : "`main` cannot be exported",
+              at: decl.signatureSpan,
+              labels: [Label(decl.signatureSpan, "C programs have their own entry point")])
+          }
+        case .externFunction(let decl):
+          let signature = Self.signature(of: decl.name, decl.params, decl.returnType, &diagnostics)
+          let external = IRExtern(
+            id: externID(decl.name.name), name: decl.name.name,
+            parameterTypes: signature.parameterTypes, returnType: signature.returnType,
+            span: decl.name.span)
+          guard table.register(decl.name, as: .externFunction(external), &diagnostics) else {
+            continue
+          }
+          table.externs.append(external)
+        case .importDecl, .statement:
+          break
+        }
+      }
+    }
+  }
+
+  private static func signature(
+    of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?,
+    _ diagnostics: inout DiagnosticBag
+  ) -> FunctionSignature {
+    FunctionSignature(
+      name: name.name,
+      parameterNames: params.map(\.name.name),
+      parameterTypes: params.map { TypeResolver.resolve($0.type, diagnostics: &diagnostics) },
+      parameterSpans: params.map(\.span),
+      returnType: TypeResolver.resolve(returnType, diagnostics: &diagnostics),
+      nameSpan: name.span)
+  }
+
+  /// Top-level statements form the script body; only the root file may have them.
+  private func collectScriptStatements(
+    _ files: [ParsedFile], _ diagnostics: inout DiagnosticBag
+  ) -> [Stmt] {
+    var statements: [Stmt] = []
+    for (index, file) in files.enumerated() {
+      for case .statement(let statement) in file.syntax.items {
+        if index == 0 {
+          statements.append(statement)
+        } else {
+          diagnostics.error(
+            .mainWithTopLevelStatements,
+            "top-level statements are only allowed in the program's root file",
+            at: statement.span,
+            labels: [Label(statement.span, "in imported file `\(file.source.path)`")])
+        }
+      }
+    }
+    return statements
+  }
+
+  private func validateMain(
+    _ decl: FunctionDecl, signature: FunctionSignature, _ scriptStatements: [Stmt],
+    _ diagnostics: inout DiagnosticBag
+  ) {
+    if let first = scriptStatements.first {
+      diagnostics.error(
+        .mainWithTopLevelStatements,
+        "a program cannot have both `fn main` and top-level statements", at: first.span,
+        labels: [
+          Label(decl.name.span, "`main` defined here"),
+          Label(first.span, "top-level statement"),
+        ])
+    }
+    if !signature.parameterTypes.isEmpty || ![.unit, .never].contains(signature.returnType) {
+      diagnostics.error(
+        .invalidMain, "`main` takes no parameters and returns `()`", at: decl.signatureSpan,
+        labels: [Label(decl.signatureSpan, "declared here")])
+    }
+    if decl.isTest {
+      diagnostics.error(
+        .invalidMain, "`main` cannot be a test", at: decl.name.span,
+        labels: [Label(decl.name.span, "marked `#[test]`")])
+    }
+  }
+
+  // MARK: Identities
+
+  /// The id of the function named `name`: the same for as long as the database lives.
+  private func functionID(_ name: String) -> FunctionID {
+    if let id = functionIDs[name] { return id }
+    let id = FunctionID(functionIDs.count)
+    functionIDs[name] = id
+    return id
+  }
+
+  private func externID(_ name: String) -> ExternID {
+    if let id = externIDs[name] { return id }
+    let id = ExternID(externIDs.count)
+    externIDs[name] = id
+    return id
+  }
+
+  // MARK: Paths
+
+  /// `a/./b/../c.holo` → `a/c.holo`, without asking the file system (no I/O here): two
+  /// spellings of one path are one file. (Symbolic links are not resolved.)
+  static func normalise(_ path: String) -> String {
+    let isAbsolute = path.hasPrefix("/")
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+      if part == "." { continue }
+      if part == "..", let last = parts.last, last != ".." {
+        parts.removeLast()
+      } else if part == "..", isAbsolute {
+        continue
+      } else {
+        parts.append(part)
+      }
+    }
+    let joined = parts.joined(separator: "/")
+    return isAbsolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+  }
+
+  private static func folder(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return path == "/" ? "/" : String(path[..<slash])
+  }
+
+  private static func join(_ folder: String, _ relative: String) -> String {
+    folder.isEmpty || folder == "." ? relative : folder + "/" + relative
+  }
+}
+
+/// A file as the database parsed it.
+private struct ParsedFile {
+  var source: SourceFile
+  var syntax: FileSyntax
+  var diagnostics: [Diagnostic]
+}
+
+/// The project-wide namespace of one analysis.
+private struct DeclarationTable {
+  struct Function {
+    var id: FunctionID
+    var decl: FunctionDecl
+    var signature: FunctionSignature
+    var file: ParsedFile
+  }
+
+  var globals: [String: (definition: GlobalDefinition, span: Span)] = [:]
+  /// The registered functions, in declaration order.
+  var functions: [Function] = []
+  var externs: [IRExtern] = []
+
+  mutating func register(
+    _ name: Identifier, as definition: GlobalDefinition, _ diagnostics: inout DiagnosticBag
+  ) -> Bool {
+    if BuiltinSignatures.isBuiltinName(name.name) {
+      diagnostics.error(
+        .duplicateDefinition, "`\(name.name)` is a built-in function and cannot be redefined",
+        at: name.span, labels: [Label(name.span, "redefines a built-in")])
+      return false
+    }
+    if let previous = globals[name.name] {
+      diagnostics.error(
+        .duplicateDefinition, "`\(name.name)` is defined more than once", at: name.span,
+        labels: [
+          Label(previous.span, "first definition of `\(name.name)`"),
+          Label(name.span, "defined again here"),
+        ])
+      return false
+    }
+    globals[name.name] = (definition, name.span)
+    return true
+  }
+}
+
+/// Everything a body's check depends on besides the names it reads: its file, where it
+/// starts (spans are offsets into the file), its text and its own signature.
+private struct BodyKey: Equatable {
+  var path: String
+  var start: Int
+  var length: Int
+  var textHash: Int
+  var id: FunctionID
+  var parameterTypes: [IRType]
+  var returnType: IRType
+
+  init(_ decl: FunctionDecl, in file: ParsedFile, signature: FunctionSignature, id: FunctionID) {
+    let end = max(decl.span.end, decl.body.span.end)
+    self.init(
+      file: file, start: decl.span.start, end: end, id: id,
+      parameterTypes: signature.parameterTypes, returnType: signature.returnType)
+  }
+
+  /// The script body: the root file's top-level statements, which may lie anywhere in it.
+  init(script first: Stmt, in root: ParsedFile, id: FunctionID) {
+    self.init(
+      file: root, start: first.span.start, end: root.source.bytes.count, id: id,
+      parameterTypes: [], returnType: .unit)
+  }
+
+  private init(
+    file: ParsedFile, start: Int, end: Int, id: FunctionID, parameterTypes: [IRType],
+    returnType: IRType
+  ) {
+    path = file.source.path
+    self.start = start
+    length = end - start
+    var hasher = Hasher()
+    file.source.bytes[start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
+    textHash = hasher.finalize()
+    self.id = id
+    self.parameterTypes = parameterTypes
+    self.returnType = returnType
+  }
+}
+
+/// A checked body and what it depended on.
+private struct CheckedBody {
+  var key: BodyKey
+  var function: IRFunction
+  var diagnostics: [Diagnostic]
+  var reads: [String: GlobalShape?]
+}

@@ -1,0 +1,147 @@
+import HoloIR
+import HoloSema
+import HoloSource
+import XCTest
+
+/// The program database on its own: sources told in memory (no file exists on disk), and
+/// after each change exactly which files were parsed and which bodies were checked again.
+final class ProgramDatabaseTests: XCTestCase {
+  private static let main = """
+    import a;
+    import b;
+    fn main() { println(f()); println(g()); }
+
+    """
+
+  /// A database holding main.holo, a.holo (`f`) and b.holo (`g`), fully analysed.
+  private func database(a: String = "fn f() -> i64 { 1 }\n", b: String = "fn g() -> i64 { 2 }\n")
+    -> ProgramDatabase
+  {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", Self.main)])
+    XCTAssertEqual(database.requestedFiles, ["a.holo", "b.holo"])
+    database.apply([.text(path: "a.holo", a), .text(path: "b.holo", b)])
+    XCTAssertEqual(database.requestedFiles, [])
+    return database
+  }
+
+  private func ids(_ program: IRProgram?) -> [String: FunctionID] {
+    Dictionary(uniqueKeysWithValues: (program?.functions ?? []).map { ($0.name, $0.id) })
+  }
+
+  func testTheFirstAnalysisChecksEveryBody() throws {
+    let database = database()
+    XCTAssertEqual(database.lastUpdate.parsedFiles, ["a.holo", "b.holo"])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "f", "g"])
+    let program = try XCTUnwrap(database.snapshot().program)
+    XCTAssertEqual(program.functions.map(\.name), ["main", "f", "g"])
+  }
+
+  func testABodyEditChecksThatBodyOnly() throws {
+    let database = database()
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 10 }\n")])
+    XCTAssertEqual(database.lastUpdate.parsedFiles, ["a.holo"])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
+    let program = try XCTUnwrap(database.snapshot().program)
+    guard case .integerConstant(let value) = program.function(ids(program)["f"]!).body.result?.kind
+    else { return XCTFail("f's body is not its new constant") }
+    XCTAssertEqual(value, 10)
+  }
+
+  func testASignatureEditChecksTheBodiesThatReadIt() throws {
+    let database = database()
+    database.apply([.text(path: "a.holo", "fn f() -> string { \"ten\" }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "f"])
+    XCTAssertNotNil(database.snapshot().program)
+  }
+
+  func testASignatureThatComesOutEqualChecksNoReader() {
+    let database = database()
+    // Respelled, same types: f's text changed, the shape main read did not.
+    database.apply([.text(path: "a.holo", "fn f(  )   ->   i64 { 1 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
+  }
+
+  func testSavingTheSameTextDoesNothing() {
+    let database = database()
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 1 }\n")])
+    XCTAssertEqual(database.lastUpdate, DatabaseUpdate())
+  }
+
+  func testANewFunctionNobodyReadsIsTheOnlyBodyChecked() {
+    let database = database()
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 2 }\nfn k() {}\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["k"])
+  }
+
+  func testIdentitiesSurviveInsertionsAndRemovalsElsewhere() throws {
+    let database = database()
+    let before = ids(database.snapshot().program)
+    database.apply([.text(path: "a.holo", "fn first() {}\nfn f() -> i64 { 1 }\n")])
+    let inserted = ids(database.snapshot().program)
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 1 }\n")])
+    let removed = ids(database.snapshot().program)
+    for name in ["main", "f", "g"] {
+      XCTAssertEqual(inserted[name], before[name], name)
+      XCTAssertEqual(removed[name], before[name], name)
+    }
+    XCTAssertNotNil(inserted["first"])
+    XCTAssertNil(removed["first"])
+  }
+
+  func testRemovingACalleeChecksItsCallerWhichReportsIt() throws {
+    let database = database()
+    database.apply([.text(path: "b.holo", "\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main"])
+    let diagnostic = try XCTUnwrap(database.snapshot().diagnostics.first)
+    XCTAssertEqual(diagnostic.message, "unknown function `g`")
+    XCTAssertNil(database.snapshot().program)
+  }
+
+  func testAddingTheMissingFunctionFixesItsCaller() {
+    let database = database(b: "\n")
+    XCTAssertNil(database.snapshot().program)
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 2 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "g"])
+    XCTAssertNotNil(database.snapshot().program)
+    XCTAssertTrue(database.snapshot().diagnostics.isEmpty)
+  }
+
+  func testABodyWithErrorsIsCheckedOnEveryChange() {
+    let database = database(a: "fn f() -> i64 { true }\n")
+    XCTAssertEqual(database.snapshot().diagnostics.count, 1)
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f", "g"])
+    XCTAssertEqual(database.snapshot().diagnostics.count, 1)
+  }
+
+  func testAFileToldAbsentIsAnImportNotFound() throws {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", Self.main)])
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 1 }\n"), .absent(path: "b.holo")])
+    XCTAssertEqual(database.requestedFiles, [])
+    let messages = database.snapshot().diagnostics.map(\.message)
+    XCTAssertEqual(messages, ["cannot find `b.holo` to import", "unknown function `g`"])
+  }
+
+  func testAMissingRootIsRequestedThenReported() {
+    let database = ProgramDatabase(rootPath: "./src/../main.holo")
+    XCTAssertEqual(database.requestedFiles, ["main.holo"])
+    database.apply([.absent(path: "main.holo")])
+    XCTAssertEqual(database.requestedFiles, [])
+    XCTAssertEqual(
+      database.snapshot().diagnostics.map(\.message),
+      ["cannot read `./src/../main.holo`: no such file"])
+  }
+
+  func testAScriptBodyIsCheckedOnlyWhenTheRootChanges() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", "import a;\nprintln(f());\n")])
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 1 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f", "main"])
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 2 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
+    database.apply([.text(path: "main.holo", "import a;\nprintln(f() + 1);\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main"])
+  }
+}

@@ -309,6 +309,7 @@ def main():
     hb.install_cleanup()
     table = hb.Table("holoc build / test / dev (issue 9 targets)")
     steps = {"build": part_build, "test": part_test, "dev-test": part_dev_test, "memory": part_memory}
+    args.holoc = os.path.abspath(args.holoc)
     try:
         version = hb.check_holoc(args.holoc)
         for part in PARTS:

@@ -23,6 +23,7 @@ Usage: bench/dev_latency.py --holoc PATH [--functions N] [--files M] [--edits K]
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -131,6 +132,7 @@ def main():
     if args.edits < 1:
         parser.error("--edits must be at least 1")
 
+    args.holoc = os.path.abspath(args.holoc)
     hb.install_cleanup()
     try:
         version = hb.check_holoc(args.holoc)

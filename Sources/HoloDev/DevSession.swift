@@ -97,6 +97,8 @@ final class DevSession {
   /// The program was stopped for having nothing to run: the next good analysis starts
   /// it, changed or not.
   private var startsOnNextGoodAnalysis = false
+  /// Why saves are only checked and tested now (`checkOnly`); nil while the program runs.
+  private var checking: String?
   private var nextGeneration = 1
   private var nextPatchVersion = 1
   private var nextRequestID: UInt64 = 1
@@ -217,10 +219,12 @@ final class DevSession {
     // (a failed patch under `--restart never`) is tried again.
     let base = running?.build ?? lastGood
     lastGood = build
-    if program.entry == nil && options.host == nil {
-      reportNoEntryPoint(build, analysis)
+    if !options.runsProgram || (program.entry == nil && options.host == nil) {
+      checkOnly(build, change: base.map { ChangeSet(from: $0.index, to: build.index) })
+      if hadErrors && !hasErrors { reporter.noErrors() }
       return
     }
+    checking = nil
     let change = base.map { ChangeSet(from: $0.index, to: build.index) }
     let applied: Bool
     if running == nil && startsOnNextGoodAnalysis {
@@ -246,18 +250,23 @@ final class DevSession {
       || events.contains { if case .sourcesChanged = $0 { true } else { false } }
   }
 
-  /// The program has neither `fn main` nor top-level statements (say, `main.holo` was
-  /// emptied): a program that does nothing is not what the user is developing.
-  private func reportNoEntryPoint(_ build: Build, _ analysis: Analysis) {
-    let root = analysis.files.first.map { Span(file: $0, start: 0, end: 0) }
-    reporter.diagnostics(
-      [
-        Diagnostic(
-          .noEntryPoint, "the program has no entry point: no `fn main` and no top-level statements",
-          at: root, hint: "add `fn main() { ... }` to `\(rootFile)`")
-      ], sources: build.sources, hasGoodCode: running != nil)
-    hasErrors = true
-    nothingToRun(reason: "the program has no entry point")
+  /// Nothing runs, the code is only checked and tested: under `--no-run`, or when the
+  /// program has neither `fn main` nor top-level statements (a library, or a `main.holo`
+  /// emptied, which stops the program that ran). The first such analysis runs every test,
+  /// later ones the tests a change affects.
+  private func checkOnly(_ build: Build, change: ChangeSet?) {
+    let reason = options.runsProgram ? "the program has no entry point" : "--no-run"
+    if running != nil { nothingToRun(reason: reason) }
+    let startsChecking = checking != reason
+    if startsChecking {
+      checking = reason
+      reporter.checking(reason: reason)
+    }
+    if startsChecking || change == nil {
+      runTests(Set(build.program.tests.map(build.index.name)), build)
+    } else if let change, !change.isEmpty {
+      runAffectedTests(change, build)
+    }
   }
 
   /// Stops the running program, which runs code that no longer exists, unless
@@ -684,8 +693,13 @@ final class DevSession {
   /// Starts the tests whose call graph reaches a changed function in the background, each
   /// isolated. A run still going is outdated: it is cancelled, and its tests join this one.
   private func runAffectedTests(_ change: ChangeSet, _ build: Build) {
+    runTests(Set(change.affectedTests.map(build.index.name)), build)
+  }
+
+  /// Starts the tests named `names` in the background, with those of an outdated run.
+  private func runTests(_ names: Set<String>, _ build: Build) {
     guard options.runsTests, !build.program.tests.isEmpty else { return }
-    var names = Set(change.affectedTests.map(build.index.name))
+    var names = names
     if let outdated = testRun {
       outdated.cancellation.cancel()
       names.formUnion(outdated.tests)

@@ -21,6 +21,8 @@ public struct DevOptions: Sendable {
   /// Where JSON events go instead of human status lines on stderr.
   public var eventsPath: String?
   public var runsTests: Bool
+  /// `--no-run`: never run the program; check and test on each save only.
+  public var runsProgram: Bool
   public var restart: RestartPolicy
   public var settings: BuildSettings
   /// Seconds each affected test may run.
@@ -31,6 +33,7 @@ public struct DevOptions: Sendable {
 
   public init(
     path: String, arguments: [String] = [], eventsPath: String? = nil, runsTests: Bool = true,
+    runsProgram: Bool = true,
     restart: RestartPolicy = .replay, settings: BuildSettings = BuildSettings(),
     testTimeout: Double = 10, host: String? = nil
   ) {
@@ -39,6 +42,7 @@ public struct DevOptions: Sendable {
     self.arguments = arguments
     self.eventsPath = eventsPath
     self.runsTests = runsTests
+    self.runsProgram = runsProgram
     self.restart = restart
     self.settings = settings
     self.testTimeout = testTimeout

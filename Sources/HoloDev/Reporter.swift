@@ -96,6 +96,14 @@ final class Reporter {
       human: "\(names) returned; the program runs the current code")
   }
 
+  /// Nothing is run on saves, only checked and tested: the program has no entry point (a
+  /// library), or `--no-run`.
+  func checking(reason: String) {
+    emit(
+      [("event", .string("checking")), ("reason", .string(reason))],
+      human: "\(reason): checking and running the affected tests on each save")
+  }
+
   /// The program was stopped because there is nothing to run.
   func stopped(reason: String) {
     emit(

@@ -52,8 +52,6 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case notPrintable = "E0227"
   case invalidMain = "E0228"
   case invalidExport = "E0230"
-  /// `holoc dev`: nothing to run (a program without `fn main` or top-level statements).
-  case noEntryPoint = "E0231"
 
   // Link
   case linkFailed = "E0301"

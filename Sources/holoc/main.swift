@@ -221,6 +221,9 @@ struct Dev: ParsableCommand {
   @Flag(help: "Do not re-run the tests a change affects.")
   var noTests = false
 
+  @Flag(help: "Do not run the program: check and run the affected tests on each save.")
+  var noRun = false
+
   @Option(
     help: ArgumentHelp(
       "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh or never.",
@@ -240,7 +243,8 @@ struct Dev: ParsableCommand {
 
   func run() throws {
     let options = DevOptions(
-      path: path, arguments: arguments, eventsPath: events, runsTests: !noTests, restart: restart,
+      path: path, arguments: arguments, eventsPath: events, runsTests: !noTests,
+      runsProgram: !noRun, restart: restart,
       settings: codegen.settings(release: false, optimizationLevel: optimizationLevel),
       testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))

@@ -231,28 +231,78 @@ final class LiveLoopTests: XCTestCase {
     try session.waitForOutput("line 1: a\n")
     let program = try XCTUnwrap(session.programProcessID())
 
-    // `fn main` deleted, the helper kept.
+    // `fn main` deleted, the helper kept: a library now, checked but not run.
     try session.write("main.holo", "fn label(count: i64) -> string { `line {count}`; }\n")
-    let diagnostics = try session.waitForEvent("diagnostics")
-    let first = (diagnostics["diagnostics"] as? [[String: Any]])?.first
-    XCTAssertEqual(first?["code"] as? String, "E0231")
-    XCTAssertEqual(first?["file"] as? String, "main.holo")
-    XCTAssertEqual(first?["line"] as? Int, 1)
+    let checking = try session.waitForEvent("checking")
+    XCTAssertEqual(checking["reason"] as? String, "the program has no entry point")
     let stopped = try session.waitForEvent("stopped")
     XCTAssertEqual(stopped["reason"] as? String, "the program has no entry point")
     try waitUntil { !DevSession.isRunning(program) }
+    XCTAssertEqual(session.events(named: "diagnostics").count, 0, "no entry point is no error")
 
-    // The file emptied: still nothing to run, reported again.
+    // The file emptied: still nothing to run, and nothing new to say.
     try session.write("main.holo", "")
-    try session.waitForEvent("diagnostics", occurrence: 2)
+    try session.write("main.holo", "fn label(count: i64) -> string { `line {count}`; }\n")
 
     // Back: the program starts again and, replayed, is where it was.
     try session.write("main.holo", Self.lineCounter)
     try session.waitForEvent("ready", occurrence: 2)
-    let clean = try session.waitForEvent("diagnostics", occurrence: 3)
-    XCTAssertEqual(clean["count"] as? Int, 0, "an edit that fixes the last error says so")
     session.send("b")
     try session.waitForOutput("line 1: a\nline 2: b\n")
+    XCTAssertEqual(session.events(named: "checking").count, 1)
+  }
+
+  // MARK: Check-only sessions
+
+  private static let library = """
+    fn add(a: i64, b: i64) -> i64 { a + b }
+    fn twice(a: i64) -> i64 { a * 2 }
+    #[test] fn adds() { assert(add(1, 2) == 3); }
+    #[test] fn doubles() { assert(twice(2) == 4); }
+
+    """
+
+  func testALibraryIsCheckedAndTestedOnEverySave() throws {
+    session = try DevSession(files: ["main.holo": Self.library])
+    let checking = try session.waitForEvent("checking")
+    XCTAssertEqual(checking["reason"] as? String, "the program has no entry point")
+    let all = try session.waitForEvent("tests")
+    XCTAssertEqual(all["selected"] as? Int, 2)
+    XCTAssertEqual(all["passed"] as? Int, 2)
+
+    // A wrong body: only the test that reaches it runs, and fails.
+    try session.edit("main.holo", replacing: "a + b }", with: "a - b }")
+    let broken = try session.waitForEvent("tests", occurrence: 2)
+    XCTAssertEqual(broken["selected"] as? Int, 1)
+    XCTAssertEqual(broken["failed"] as? Int, 1)
+
+    // A type error is reported; fixing it says so and runs the affected test again.
+    try session.edit("main.holo", replacing: "a - b }", with: "true }")
+    let errors = try session.waitForEvent("diagnostics")
+    XCTAssertEqual(errors["count"] as? Int, 1)
+    try session.edit("main.holo", replacing: "true }", with: "a + b }")
+    let fixed = try session.waitForEvent("diagnostics", occurrence: 2)
+    XCTAssertEqual(fixed["count"] as? Int, 0)
+    let passing = try session.waitForEvent("tests", occurrence: 3)
+    XCTAssertEqual(passing["selected"] as? Int, 1)
+    XCTAssertEqual(passing["passed"] as? Int, 1)
+    XCTAssertEqual(session.events(named: "ready").count, 0, "a library has no program to run")
+  }
+
+  func testNoRunChecksAndTestsAProgramWithoutRunningIt() throws {
+    session = try DevSession(
+      files: ["main.holo": Self.library + "fn main() { println(\"ran\"); }\n"],
+      flags: ["--no-run"])
+    let checking = try session.waitForEvent("checking")
+    XCTAssertEqual(checking["reason"] as? String, "--no-run")
+    let all = try session.waitForEvent("tests")
+    XCTAssertEqual(all["passed"] as? Int, 2)
+    try session.edit("main.holo", replacing: "a * 2 }", with: "a * 3 }")
+    let broken = try session.waitForEvent("tests", occurrence: 2)
+    XCTAssertEqual(broken["selected"] as? Int, 1)
+    XCTAssertEqual(broken["failed"] as? Int, 1)
+    XCTAssertEqual(session.events(named: "ready").count, 0)
+    XCTAssertEqual(session.output, "", "the program never ran")
   }
 
   func testDeletingTheRootFileStopsTheProgram() throws {

@@ -25,6 +25,12 @@ public enum DevABI {
     case framesReply = 7
   }
 
+  /// The status byte of `PATCH_ACK`.
+  public enum PatchStatus: UInt8, CaseIterable, Sendable {
+    case applied = 0
+    case failed = 1
+  }
+
   /// The environment variables by which holoc talks to the programs it starts.
   public enum Environment {
     /// The Unix socket of `holoc dev`; the patch agent stays dormant without it.

@@ -7,7 +7,7 @@
 public enum AgentMessage: Equatable, Sendable {
   public struct PatchAck: Equatable, Sendable {
     public var patchID: UInt64
-    /// Sent as a status byte: 0 applied, 1 failed.
+    /// Sent as `DevABI.PatchStatus`; any status but `applied` reads as failed.
     public var applied: Bool
     public var linkMicroseconds: UInt32
     public var applyMicroseconds: UInt32
@@ -78,7 +78,8 @@ public enum AgentMessage: Equatable, Sendable {
       else { return nil }
       self = .patchAck(
         PatchAck(
-          patchID: patchID, applied: status == 0, linkMicroseconds: link,
+          patchID: patchID, applied: status == DevABI.PatchStatus.applied.rawValue,
+          linkMicroseconds: link,
           applyMicroseconds: apply, error: error, staleSlots: slots))
     case .statusReply:
       guard let requestID = reader.u64(), let live = reader.u32(), let freed = reader.u32(),
@@ -108,7 +109,7 @@ public enum AgentMessage: Equatable, Sendable {
     case .patchAck(let ack):
       var writer = ByteWriter(type: .patchAck)
       writer.u64(ack.patchID)
-      writer.u8(ack.applied ? 0 : 1)
+      writer.u8((ack.applied ? DevABI.PatchStatus.applied : .failed).rawValue)
       writer.u32(ack.linkMicroseconds)
       writer.u32(ack.applyMicroseconds)
       writer.string(ack.error)
@@ -184,22 +185,22 @@ public enum DaemonMessage: Equatable, Sendable {
   case frames(requestID: UInt64)
 
   /// Decodes a daemon → agent payload as the agent reads it: nil when it is of another
-  /// type or malformed, which for `PATCH` includes bytes after its last field (the agent
-  /// answers those with a failed `PATCH_ACK`).
+  /// type or malformed, which for `PATCH` includes a name with a NUL byte and bytes after
+  /// its last field (the agent answers those with a failed `PATCH_ACK`).
   public init?(payload: [UInt8]) {
     var reader = ByteReader(payload)
     guard let type = reader.u8().flatMap(DevABI.MessageType.init(rawValue:)) else { return nil }
     switch type {
     case .patch:
-      guard let id = reader.u64(), let newSlots = reader.strings(),
-        let newCells = reader.strings(), let object = reader.bytes(),
+      guard let id = reader.u64(), let newSlots = reader.list({ $0.name() }),
+        let newCells = reader.list({ $0.name() }), let object = reader.bytes(),
         let updates = reader.list({ reader in
-          reader.string().flatMap { slot in
-            reader.string().map { Patch.SlotUpdate(slot: slot, function: $0) }
+          reader.name().flatMap { slot in
+            reader.name().map { Patch.SlotUpdate(slot: slot, function: $0) }
           }
         }),
         let dataWrites = reader.list({ reader in
-          reader.string().flatMap { cell in
+          reader.name().flatMap { cell in
             reader.u64().map { Patch.DataWrite(cell: cell, value: $0) }
           }
         }),
@@ -275,6 +276,11 @@ private struct ByteReader {
   mutating func string() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
 
   mutating func strings() -> [String]? { list { $0.string() } }
+
+  /// A string without NUL bytes: the agent reads symbol names as C strings.
+  mutating func name() -> String? {
+    bytes().flatMap { $0.contains(0) ? nil : String(decoding: $0, as: UTF8.self) }
+  }
 
   /// A u32 count, then that many elements.
   mutating func list<Element>(_ element: (inout ByteReader) -> Element?) -> [Element]? {

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import XCTest
 
 /// Inputs of the sizes and shapes users paste into a compiler (generated and minified code,
@@ -38,7 +39,7 @@ final class LargeInputTests: XCTestCase {
     environment["XDG_CACHE_HOME"] =
       FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
     environment["NO_COLOR"] = "1"
-    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    environment.removeValue(forKey: DevABI.Environment.failureReport)
     return try runCapturingOutput(
       Self.holocPath, arguments, environment: environment, directory: project, timeout: timeout)
   }

@@ -320,7 +320,7 @@ private struct ByteWriter {
 
   mutating func strings(_ values: [String]) {
     u32(UInt32(values.count))
-    values.forEach { string($0) }
+    for value in values { string(value) }
   }
 
   private mutating func integer(_ value: UInt64, size: Int) {

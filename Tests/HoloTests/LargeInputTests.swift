@@ -1,5 +1,4 @@
 import Foundation
-import HoloDevABI
 import XCTest
 
 /// Inputs of the sizes and shapes users paste into a compiler (generated and minified code,
@@ -39,7 +38,7 @@ final class LargeInputTests: XCTestCase {
     environment["XDG_CACHE_HOME"] =
       FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
     environment["NO_COLOR"] = "1"
-    environment.removeValue(forKey: DevABI.Environment.failureReport)
+    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
     return try runCapturingOutput(
       Self.holocPath, arguments, environment: environment, directory: project, timeout: timeout)
   }

@@ -25,6 +25,9 @@ let package = Package(
     .target(name: "HoloSyntax", dependencies: ["HoloSource"]),
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
     .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
+    // The dev ABI holoc shares with the runtime and the patch agent (mirrored by
+    // runtime/include/holo_dev_abi.h): protocol, wire codec, symbol names, environment.
+    .target(name: "HoloDevABI"),
     .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
     // C functions over LLVM's C++ API for what the C API lacks (the processors it knows,
     // switching branch alignment).
@@ -35,13 +38,15 @@ let package = Package(
     ),
     .target(
       name: "HoloCodegen",
-      dependencies: ["HoloSource", "HoloIR", "CLLVM", "CLLVMExtras"],
+      dependencies: ["HoloSource", "HoloIR", "HoloDevABI", "CLLVM", "CLLVMExtras"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
     .target(
       name: "HoloDriver",
-      dependencies: ["HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen"],
+      dependencies: [
+        "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDevABI",
+      ],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),
@@ -49,6 +54,7 @@ let package = Package(
       name: "HoloDev",
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver",
+        "HoloDevABI",
       ],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
@@ -67,8 +73,9 @@ let package = Package(
       name: "HoloTests",
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver", "HoloDev",
+        "HoloDevABI",
       ],
-      exclude: ["Conformance", "Fuzz"],
+      exclude: ["Conformance", "DevABI", "Fuzz"],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
     ),

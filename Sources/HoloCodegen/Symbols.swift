@@ -1,34 +1,41 @@
+import HoloDevABI
 import HoloIR
 
-/// The symbol names of holo functions and of the dev build's slots and line-base cells
-/// (docs/PATCHING.md).
+/// The symbol names of holo functions and of the dev build's slots and line-base cells,
+/// named by HoloDevABI's rules (docs/PATCHING.md) from a function's IR.
 public enum Symbols {
   /// A function's identity for patching: its name and signature, `add(i64,i64)->i64`.
   public static func key(of function: IRFunction) -> String {
-    let parameters = function.parameterTypes.map(\.description).joined(separator: ",")
-    return "\(function.name)(\(parameters))->\(function.returnType)"
+    DevSymbols.key(
+      name: function.name, parameterTypes: function.parameterTypes.map(\.description),
+      resultType: function.returnType.description)
   }
 
   /// The slot through which dev code calls the function: `holo.slot.add(i64,i64)->i64`.
-  public static func slot(of function: IRFunction) -> String { "holo.slot." + key(of: function) }
+  public static func slot(of function: IRFunction) -> String {
+    DevSymbols.slot(key: key(of: function))
+  }
 
   /// The 8-byte cell holding the line where a dev-built function starts, which the
   /// function's source locations are relative to: `holo.line.add(i64,i64)->i64`. Keyed like
   /// the slot, so every version of the function shares it.
   public static func lineBase(of function: IRFunction) -> String {
-    "holo.line." + key(of: function)
+    DevSymbols.lineBase(key: key(of: function))
   }
 
   /// Version `version` of a dev-built function: 0 in the executable, N in the N-th patch.
   public static func version(_ version: Int, of function: IRFunction) -> String {
-    "holo.\(key(of: function))#\(version)"
+    DevSymbols.version(version, key: key(of: function))
   }
 
   /// The function table (`holo_function_table`) of the patch that defines version
   /// `version` of its functions: `holo.functions#3`.
-  public static func functionTable(ofPatch version: Int) -> String { "holo.functions#\(version)" }
+  public static func functionTable(ofPatch version: Int) -> String {
+    DevSymbols.functionTable(ofPatch: version)
+  }
 
-  /// A release-built function. No C identifier contains a dot, so holo symbols never
-  /// collide with C symbols; an `export fn` gets a C entry point under its plain name too.
-  public static func release(of function: IRFunction) -> String { "holo." + function.name }
+  /// A release-built function. An `export fn` gets a C entry point under its plain name too.
+  public static func release(of function: IRFunction) -> String {
+    DevSymbols.release(name: function.name)
+  }
 }

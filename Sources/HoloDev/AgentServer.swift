@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 
 /// The Unix socket the programs' patch agents connect to, in a folder only the user can
 /// enter (mkdtemp makes it 0700). Each accepted connection gets a reader thread that posts
@@ -91,7 +92,7 @@ final class AgentConnection: @unchecked Sendable {
     var limit = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     guard case .hello(let version, let processID)? = readMessage(fd),
-      version == AgentMessage.protocolVersion
+      version == DevABI.protocolVersion
     else {
       Glibc.close(fd)
       return

@@ -1,5 +1,6 @@
 import Foundation
 import HoloCodegen
+import HoloDevABI
 import HoloDriver
 import HoloIR
 import HoloSema
@@ -380,12 +381,16 @@ final class DevSession {
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
     let lineWrites = change.startLines.map { id, line in
-      (symbol: Symbols.lineBase(of: build.program.function(id)), value: UInt64(line))
+      DaemonMessage.Patch.DataWrite(
+        cell: Symbols.lineBase(of: build.program.function(id)), value: UInt64(line))
     }
-    let frame = AgentMessage.patch(
-      id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
-      object: patch.object, updates: patch.updates.map { ($0.slot, $0.function) },
-      dataWrites: lineWrites.sorted { $0.symbol < $1.symbol })
+    let frame = DaemonMessage.patch(
+      .init(
+        id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
+        object: patch.object,
+        updates: patch.updates.map { .init(slot: $0.slot, function: $0.function) },
+        dataWrites: lineWrites.sorted { $0.cell < $1.cell })
+    ).framed
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .notApplied(reason: "the patch agent did not acknowledge the patch")
     }
@@ -425,10 +430,9 @@ final class DevSession {
   /// The names of the functions whose slots are `slots`, sorted. A slot of a signature
   /// the program no longer has is named after the function its symbol names.
   private func functionNames(ofSlots slots: Set<String>, in build: Build) -> [String] {
-    let prefix = "holo.slot."
     return slots.map { slot in
       build.program.functions.first { Symbols.slot(of: $0) == slot }?.name
-        ?? String(slot.dropFirst(prefix.count).prefix { $0 != "(" })
+        ?? DevSymbols.functionName(ofKey: DevSymbols.key(ofSlot: slot) ?? slot)
     }.sorted()
   }
 
@@ -465,7 +469,7 @@ final class DevSession {
     if waiting.pendingRequest == nil, let agent = running?.agent {
       let id = nextRequestID
       nextRequestID += 1
-      if agent.send(AgentMessage.frames(requestID: id)) { waiting.pendingRequest = id }
+      if agent.send(DaemonMessage.frames(requestID: id).framed) { waiting.pendingRequest = id }
     } else if running?.agent == nil {
       // No agent any more: nothing can be learned about the frames.
       running?.waiting = nil
@@ -610,7 +614,7 @@ final class DevSession {
     nextGeneration += 1
     let reportPath = "\(workDirectory)/failure-\(generation)"
     var environment = ProcessInfo.processInfo.environment
-    environment["HOLO_AGENT_SOCKET"] = agents.socketPath
+    environment[DevABI.Environment.agentSocket] = agents.socketPath
     environment[Driver.failureReportVariable] = reportPath
     do throws(Posix.Failure) {
       let process = try ProgramProcess.start(

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 
 /// What the live loop's helper threads tell the session, which handles them one at a time
 /// on its own thread.

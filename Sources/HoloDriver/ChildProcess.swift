@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 
 /// A child process could not be started.
 public struct SpawnError: Error, CustomStringConvertible {
@@ -37,7 +38,7 @@ public final class ChildProcess: @unchecked Sendable {
   private var ended = false
 
   /// The environment variable that names holoc's process ID to the runtime.
-  static let parentVariable = "HOLO_PARENT_PID"
+  static let parentVariable = DevABI.Environment.parentProcessID
 
   private init(processID: pid_t, job: Job) {
     self.processID = processID

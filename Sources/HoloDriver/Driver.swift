@@ -1,5 +1,6 @@
 import Foundation
 import HoloCodegen
+import HoloDevABI
 import HoloIR
 import HoloSema
 import HoloSource
@@ -243,13 +244,13 @@ public final class Driver {
       if let agent {
         arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent)
         // All of the runtime, not just what this code uses: a patch may call any of it.
-        arguments += ["-Wl,--whole-archive", runtime, "-Wl,--no-whole-archive"]
+        arguments += DevABI.LinkFlags.wholeArchive(runtime)
       } else {
         arguments.append(runtime)
       }
       arguments += ["-lm"] + settings.libraries.map { "-l\($0)" }
       // Dev builds export their symbols so the patch agent can find them.
-      if settings.mode == .dev { arguments.append("-rdynamic") }
+      if settings.mode == .dev { arguments += DevABI.LinkFlags.exportSymbols }
       arguments += ["-o", output]
       let termination: Subprocess.Termination
       let messages: String
@@ -311,10 +312,11 @@ public final class Driver {
       let directory = RuntimeLibrary.locate(
         environment: environment, executablePath: RuntimeLibrary.currentExecutablePath())
     else {
-      let variable = environment["HOLO_RUNTIME_DIR"].map { " (HOLO_RUNTIME_DIR is `\($0)`)" } ?? ""
+      let name = DevABI.Environment.runtimeDirectory
+      let variable = environment[name].map { " (\(name) is `\($0)`)" } ?? ""
       throw DiagnosticsError(
         .runtimeNotFound, "cannot find the holo runtime\(variable)",
-        hint: "set HOLO_RUNTIME_DIR to the folder holding include/holo.h and src/")
+        hint: "set \(name) to the folder holding include/holo.h and src/")
     }
     return try RuntimeLibrary.archive(
       runtimeDirectory: directory,

@@ -1,11 +1,12 @@
 import Foundation
+import HoloDevABI
 import HoloIR
 import HoloSource
 
 /// A runtime failure as the runtime writes it to the file named by `HOLO_FAILURE_REPORT`:
 /// four lines, file, line, column and message (the message may span further lines).
 struct FailureReport: Equatable {
-  static let environmentVariable = "HOLO_FAILURE_REPORT"
+  static let environmentVariable = DevABI.Environment.failureReport
 
   var file: String
   var line: Int

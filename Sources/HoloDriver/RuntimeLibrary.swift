@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import HoloSource
 
 /// The C runtime (runtime/src/*.c) compiled into a static archive that every executable
@@ -32,14 +33,14 @@ enum RuntimeLibrary {
   /// to `holo_agent_start`, which pulls the agent in). The agent `dlopen`s LLVM when it
   /// activates, so a dormant dev program does not load LLVM at all.
   static func agentLinkArguments(agentArchive: String) -> [String] {
-    [agentArchive, "-lpthread", "-ldl"]
+    [agentArchive] + DevABI.LinkFlags.agentLibraries
   }
 
   /// The runtime folder (holding include/holo.h and src/): `HOLO_RUNTIME_DIR`, else the
   /// nearest `runtime/` above the executable (a source checkout), else the installed
   /// `<exe dir>/../share/holo/runtime`.
   static func locate(environment: [String: String], executablePath: String?) -> String? {
-    if let directory = environment["HOLO_RUNTIME_DIR"], !directory.isEmpty {
+    if let directory = environment[DevABI.Environment.runtimeDirectory], !directory.isEmpty {
       return isRuntime(directory) ? directory : nil
     }
     guard let executablePath else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import XCTest
 
 /// The patch agent (runtime/agent, docs/PATCHING.md): builds it into an archive, links it
@@ -29,7 +30,7 @@ final class AgentTests: XCTestCase {
 
     // The variable alone does nothing without the agent.
     let result = try runProcess(
-      program, ["read"], environment: ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"])
+      program, ["read"], environment: [DevABI.Environment.agentSocket: "/nonexistent/holo.sock"])
     XCTAssertEqual(result.status, 0)
     XCTAssertEqual(result.stderr, "")
     XCTAssertTrue(result.stdout.hasPrefix("slept "), result.stdout)
@@ -43,7 +44,7 @@ final class AgentTests: XCTestCase {
 
     // A daemon that is not there is worth a warning, not a failure.
     let missing = try runProcess(
-      program, ["read"], environment: ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"])
+      program, ["read"], environment: [DevABI.Environment.agentSocket: "/nonexistent/holo.sock"])
     XCTAssertEqual(missing.status, 0)
     XCTAssertTrue(missing.stdout.hasPrefix("slept "), missing.stdout)
     XCTAssertEqual(
@@ -58,7 +59,7 @@ final class AgentTests: XCTestCase {
     XCTAssertFalse(dynamic.stdout.contains("LLVM"), dynamic.stdout)
 
     // Neither without the variable nor with no daemon behind it.
-    for environment in [[:], ["HOLO_AGENT_SOCKET": "/nonexistent/holo.sock"]] {
+    for environment in [[:], [DevABI.Environment.agentSocket: "/nonexistent/holo.sock"]] {
       let mapped = try XCTUnwrap(mappedFilesWhileRunning(program, environment: environment))
       XCTAssertTrue(mapped.contains { $0.hasSuffix("/libc.so.6") }, "\(mapped)")
       XCTAssertFalse(mapped.contains { $0.contains("/libLLVM") }, "\(environment): \(mapped)")
@@ -470,7 +471,7 @@ enum AgentLayout {
   /// What a dev executable is linked with besides the runtime and the agent archive (which
   /// the program's reference to `holo_agent_start` pulls in). LLVM is not linked: the
   /// agent loads it with dlopen when it activates.
-  static let agentLinkFlags = ["-rdynamic", "-lpthread", "-ldl"]
+  static let agentLinkFlags = DevABI.LinkFlags.exportSymbols + DevABI.LinkFlags.agentLibraries
 
   static var agentSources: [URL] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: agentDirectory.path)) ?? []
@@ -545,7 +546,7 @@ private func runProcess(
   _ executable: String, _ arguments: [String], environment: [String: String] = [:]
 ) throws -> CapturedOutput {
   var processEnvironment = ProcessInfo.processInfo.environment
-  processEnvironment["HOLO_AGENT_SOCKET"] = nil
+  processEnvironment[DevABI.Environment.agentSocket] = nil
   processEnvironment.merge(environment) { _, new in new }
   return try runCapturingOutput(executable, arguments, environment: processEnvironment)
 }
@@ -559,7 +560,7 @@ private func mappedFilesWhileRunning(
   process.executableURL = URL(fileURLWithPath: program)
   process.arguments = ["read"]
   var processEnvironment = ProcessInfo.processInfo.environment
-  processEnvironment["HOLO_AGENT_SOCKET"] = nil
+  processEnvironment[DevABI.Environment.agentSocket] = nil
   processEnvironment.merge(environment) { _, new in new }
   process.environment = processEnvironment
   let input = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import XCTest
 
 /// C programs that use holo code: holo is installed with toolchain/install.sh into a
@@ -471,9 +472,9 @@ private enum Installation {
     environment["XDG_CACHE_HOME"] =
       FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
     environment["NO_COLOR"] = "1"
-    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
-    environment.removeValue(forKey: "HOLO_RUNTIME_DIR")
-    environment.removeValue(forKey: "HOLO_AGENT_SOCKET")
+    environment.removeValue(forKey: DevABI.Environment.failureReport)
+    environment.removeValue(forKey: DevABI.Environment.runtimeDirectory)
+    environment.removeValue(forKey: DevABI.Environment.agentSocket)
     return environment
   }()
 

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import XCTest
 
 /// Black-box tests of the `holoc` binary (CLI.md): each runs the built executable on a
@@ -69,7 +70,7 @@ final class CLITests: XCTestCase {
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] = Self.cacheDirectory
     environment["NO_COLOR"] = noColor ? "1" : nil
-    environment.removeValue(forKey: "HOLO_FAILURE_REPORT")
+    environment.removeValue(forKey: DevABI.Environment.failureReport)
     return environment
   }
 

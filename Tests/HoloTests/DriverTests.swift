@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import HoloIR
 import HoloSource
 import XCTest
@@ -42,11 +43,13 @@ final class DriverTests: XCTestCase {
   func testRuntimeFromEnvironmentVariable() throws {
     let runtime = try makeRuntime(at: "custom")
     XCTAssertEqual(
-      RuntimeLibrary.locate(environment: ["HOLO_RUNTIME_DIR": runtime], executablePath: nil),
+      RuntimeLibrary.locate(
+        environment: [DevABI.Environment.runtimeDirectory: runtime], executablePath: nil),
       runtime)
     XCTAssertNil(
       RuntimeLibrary.locate(
-        environment: ["HOLO_RUNTIME_DIR": "\(scratch!)/missing"], executablePath: "/usr/bin/true"),
+        environment: [DevABI.Environment.runtimeDirectory: "\(scratch!)/missing"],
+        executablePath: "/usr/bin/true"),
       "an explicit HOLO_RUNTIME_DIR that holds no runtime is not silently replaced")
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HoloDevABI
 import XCTest
 
 /// Builds the C runtime (runtime/src) with each C test program in runtime/tests and checks
@@ -116,7 +117,8 @@ final class RuntimeTests: XCTestCase {
   func testFailureReportFile() throws {
     let program = try build("failure_test")
     let report = temporaryFile("report")
-    let result = try run(program, ["string"], environment: ["HOLO_FAILURE_REPORT": report.path])
+    let result = try run(
+      program, ["string"], environment: [DevABI.Environment.failureReport: report.path])
     XCTAssertEqual(result.status, 101)
     XCTAssertEqual(result.stderr, "")
     XCTAssertEqual(result.stdout, "partial output\n")
@@ -125,7 +127,8 @@ final class RuntimeTests: XCTestCase {
 
     // A report file that cannot be created falls back to stderr.
     let unwritable = try run(
-      program, ["message"], environment: ["HOLO_FAILURE_REPORT": "/nonexistent/holo/report"])
+      program, ["message"],
+      environment: [DevABI.Environment.failureReport: "/nonexistent/holo/report"])
     XCTAssertEqual(unwritable.status, 101)
     XCTAssertEqual(unwritable.stderr, "src/main.holo:3:14: runtime failure: division by zero\n")
   }
@@ -153,7 +156,8 @@ final class RuntimeTests: XCTestCase {
     }
 
     let report = temporaryFile("overflow-report")
-    let reported = try run(program, ["overflow"], environment: ["HOLO_FAILURE_REPORT": report.path])
+    let reported = try run(
+      program, ["overflow"], environment: [DevABI.Environment.failureReport: report.path])
     XCTAssertEqual(reported.status, 101)
     XCTAssertEqual(reported.stderr, "")
     XCTAssertEqual(
@@ -271,7 +275,7 @@ final class RuntimeTests: XCTestCase {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var processEnvironment = ProcessInfo.processInfo.environment
-    processEnvironment["HOLO_FAILURE_REPORT"] = nil
+    processEnvironment[DevABI.Environment.failureReport] = nil
     processEnvironment.merge(environment) { _, new in new }
     process.environment = processEnvironment
 

@@ -56,25 +56,22 @@ static uint64_t resident_kib(void) {
 }
 
 static bool answer_patch(int fd, patch_state *state, wire_reader *reader) {
-  uint64_t id = wire_get_u64(reader);
+  wire_patch message = {0};
+  bool parsed = wire_get_patch(reader, &message);
   patch_result result;
   memset(&result, 0, sizeof result);
   if (state == NULL) {
     agent_error(result.error, "the agent ran out of memory");
+  } else if (!parsed) {
+    agent_error(result.error, "malformed PATCH message");
   } else {
-    patch_apply(state, id, reader, &result);
+    patch_apply(state, &message, &result);
   }
   wire_writer writer;
-  wire_begin(&writer, WIRE_PATCH_ACK);
-  wire_put_u64(&writer, id);
-  wire_put_u8(&writer, result.applied ? 0 : 1);
-  wire_put_u32(&writer, result.link_us);
-  wire_put_u32(&writer, result.applied ? result.apply_us : 0);
-  wire_put_string(&writer, result.applied ? "" : result.error);
-  wire_put_u32(&writer, (uint32_t)result.stale_count);
-  for (size_t i = 0; i < result.stale_count; i++) {
-    wire_put_string(&writer, result.stale_slots[i]);
-  }
+  wire_patch_ack(&writer, message.id, result.applied, result.link_us,
+                 result.applied ? result.apply_us : 0, result.applied ? "" : result.error,
+                 result.stale_slots, result.stale_count);
+  wire_patch_free(&message);
   patch_result_free(&result);
   return wire_send(fd, &writer);
 }
@@ -85,11 +82,8 @@ static bool answer_status(int fd, const patch_state *state, wire_reader *reader)
     return true;
   }
   wire_writer writer;
-  wire_begin(&writer, WIRE_STATUS_REPLY);
-  wire_put_u64(&writer, id);
-  wire_put_u32(&writer, state == NULL ? 0 : patch_live_count(state));
-  wire_put_u32(&writer, state == NULL ? 0 : patch_freed_count(state));
-  wire_put_u64(&writer, resident_kib());
+  wire_status_reply(&writer, id, state == NULL ? 0 : patch_live_count(state),
+                    state == NULL ? 0 : patch_freed_count(state), resident_kib());
   return wire_send(fd, &writer);
 }
 
@@ -103,13 +97,7 @@ static bool answer_frames(int fd, patch_state *state, wire_reader *reader) {
     patch_find_frames(state, &result);
   }
   wire_writer writer;
-  wire_begin(&writer, WIRE_FRAMES_REPLY);
-  wire_put_u64(&writer, id);
-  wire_put_u8(&writer, result.scanned ? 1 : 0);
-  wire_put_u32(&writer, (uint32_t)result.stale_count);
-  for (size_t i = 0; i < result.stale_count; i++) {
-    wire_put_string(&writer, result.stale_slots[i]);
-  }
+  wire_frames_reply(&writer, id, result.scanned, result.stale_slots, result.stale_count);
   frames_result_free(&result);
   return wire_send(fd, &writer);
 }
@@ -128,13 +116,13 @@ static void *serve(void *argument) {
     }
     wire_reader reader = {payload, length, 0, false};
     switch (wire_get_u8(&reader)) {
-    case WIRE_PATCH:
+    case HOLO_DEV_PATCH:
       connected = answer_patch(fd, state, &reader);
       break;
-    case WIRE_STATUS:
+    case HOLO_DEV_STATUS:
       connected = answer_status(fd, state, &reader);
       break;
-    case WIRE_FRAMES:
+    case HOLO_DEV_FRAMES:
       connected = answer_frames(fd, state, &reader);
       break;
     default:
@@ -149,9 +137,7 @@ static void *serve(void *argument) {
 
 static bool send_hello(int fd) {
   wire_writer writer;
-  wire_begin(&writer, WIRE_HELLO);
-  wire_put_u32(&writer, WIRE_PROTOCOL_VERSION);
-  wire_put_u32(&writer, (uint32_t)getpid());
+  wire_hello(&writer, (uint32_t)getpid());
   return wire_send(fd, &writer);
 }
 
@@ -172,7 +158,7 @@ static bool start_thread(int fd) {
 }
 
 static void start_once(void) {
-  const char *path = getenv("HOLO_AGENT_SOCKET");
+  const char *path = getenv(HOLO_DEV_ENV_AGENT_SOCKET);
   if (path == NULL || path[0] == '\0') {
     return;
   }

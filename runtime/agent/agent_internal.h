@@ -6,11 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "holo_dev_abi.h"
+
 /* Room for one error text sent back in a PATCH_ACK. */
 enum { AGENT_ERROR_MAX = 1024 };
 
 /* Formats an error text into `error` (AGENT_ERROR_MAX bytes). */
 void agent_error(char *error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees `count` malloc'd strings and their malloc'd array (which may be NULL). */
+void agent_free_strings(char **strings, size_t count);
 
 /* Grows a malloc'd array to hold at least `needed` elements (doubling); NULL, with the
  * array left as it was, when memory runs out or the size overflows. */
@@ -22,18 +27,7 @@ typedef struct agent_range {
   uintptr_t end;
 } agent_range;
 
-/* ---- wire.c: the message framing of the patch protocol ---------------------------- */
-
-enum {
-  WIRE_HELLO = 1,
-  WIRE_PATCH = 2,
-  WIRE_PATCH_ACK = 3,
-  WIRE_STATUS = 4,
-  WIRE_STATUS_REPLY = 5,
-  WIRE_FRAMES = 6,
-  WIRE_FRAMES_REPLY = 7,
-  WIRE_PROTOCOL_VERSION = 2,
-};
+/* ---- wire.c: the patch protocol's codec (holo_dev_abi.h has its constants) -------- */
 
 /* A message being built; `failed` is set when memory ran out. */
 typedef struct wire_writer {
@@ -43,11 +37,19 @@ typedef struct wire_writer {
   bool failed;
 } wire_writer;
 
-void wire_begin(wire_writer *writer, uint8_t type);
-void wire_put_u8(wire_writer *writer, uint8_t value);
-void wire_put_u32(wire_writer *writer, uint32_t value);
-void wire_put_u64(wire_writer *writer, uint64_t value);
-void wire_put_string(wire_writer *writer, const char *text);
+/* The messages the agent sends, each begun in `writer` (then wire_send it). */
+void wire_hello(wire_writer *writer, uint32_t process_id);
+void wire_patch_ack(wire_writer *writer, uint64_t id, bool applied, uint32_t link_us,
+                    uint32_t apply_us, const char *error, char *const *stale_slots,
+                    size_t stale_count);
+void wire_status_reply(wire_writer *writer, uint64_t id, uint32_t live_patches,
+                       uint32_t freed_patches, uint64_t resident_kib);
+void wire_frames_reply(wire_writer *writer, uint64_t id, bool scanned, char *const *stale_slots,
+                       size_t stale_count);
+
+/* Fills in the length prefix, leaving the whole frame in `bytes`; false when memory ran
+ * out while the message was built. */
+bool wire_finish(wire_writer *writer);
 /* Sends the message with its length prefix and frees the writer's memory. */
 bool wire_send(int fd, wire_writer *writer);
 
@@ -67,6 +69,31 @@ const uint8_t *wire_get_bytes(wire_reader *reader, size_t *length);
 /* A string as a new NUL-terminated copy; NULL (and `failed`) when it is truncated or
  * contains a NUL byte. */
 char *wire_get_string(wire_reader *reader);
+
+/* A PATCH message, parsed; the strings are owned, the object points into the payload. */
+typedef struct wire_patch {
+  uint64_t id;
+  char **new_slots;
+  size_t new_slot_count;
+  char **new_cells;
+  size_t new_cell_count;
+  /* Empty: the patch links nothing and only writes data and slots. */
+  const uint8_t *object;
+  size_t object_length;
+  char **update_slots;
+  char **update_functions;
+  size_t update_count;
+  char **data_symbols;
+  uint64_t *data_values;
+  size_t data_count;
+} wire_patch;
+
+/* Reads a PATCH after its type byte. False when it is malformed: a count or length past
+ * the end, a string with a NUL byte, bytes left over after the last field; `patch->id` is
+ * the id all the same when one could be read (0 otherwise). Free with wire_patch_free
+ * either way. */
+bool wire_get_patch(wire_reader *reader, wire_patch *patch);
+void wire_patch_free(wire_patch *patch);
 
 /* Receives one message into a new buffer. False on end of stream, error, or a length
  * beyond what the agent accepts (the stream cannot be resynchronised after that). */
@@ -196,8 +223,8 @@ typedef struct patch_result {
 } patch_result;
 
 patch_state *patch_state_create(void);
-/* Applies patch `id`: the rest of its PATCH message, after the id. */
-void patch_apply(patch_state *state, uint64_t id, wire_reader *message, patch_result *result);
+/* Applies a well-formed PATCH message; takes the update slots it reports as stale. */
+void patch_apply(patch_state *state, wire_patch *message, patch_result *result);
 void patch_result_free(patch_result *result);
 
 /* Slot symbols whose replaced versions still have frames on the main thread's stack. */

@@ -60,24 +60,6 @@ struct patch_state {
   size_t superseded_capacity;
 };
 
-/* A PATCH message, parsed. */
-typedef struct patch_message {
-  uint64_t id;
-  char **new_slots;
-  size_t new_slot_count;
-  char **new_cells;
-  size_t new_cell_count;
-  /* Empty: the patch links nothing and only writes data and slots. */
-  const uint8_t *object;
-  size_t object_length;
-  char **update_slots;
-  char **update_functions;
-  size_t update_count;
-  char **data_symbols;
-  uint64_t *data_values;
-  size_t data_count;
-} patch_message;
-
 /* One slot update being applied. */
 typedef struct update {
   void **slot;
@@ -113,83 +95,6 @@ patch_state *patch_state_create(void) {
 uint32_t patch_live_count(const patch_state *state) { return (uint32_t)state->patch_count; }
 uint32_t patch_freed_count(const patch_state *state) { return state->freed; }
 
-/* ---- Parsing ---------------------------------------------------------------------- */
-
-static void free_strings(char **strings, size_t count) {
-  if (strings != NULL) {
-    for (size_t i = 0; i < count; i++) {
-      free(strings[i]);
-    }
-    free(strings);
-  }
-}
-
-static void message_free(patch_message *message) {
-  free_strings(message->new_slots, message->new_slot_count);
-  free_strings(message->new_cells, message->new_cell_count);
-  free_strings(message->update_slots, message->update_count);
-  free_strings(message->update_functions, message->update_count);
-  free_strings(message->data_symbols, message->data_count);
-  free(message->data_values);
-}
-
-/* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
-static char **read_strings(wire_reader *reader, size_t count) {
-  if (reader->failed || count > (reader->length - reader->offset) / 4) {
-    reader->failed = true;
-    return NULL;
-  }
-  char **strings = calloc(count == 0 ? 1 : count, sizeof *strings);
-  if (strings == NULL) {
-    reader->failed = true;
-    return NULL;
-  }
-  for (size_t i = 0; i < count && !reader->failed; i++) {
-    strings[i] = wire_get_string(reader);
-  }
-  return strings;
-}
-
-static bool parse_message(wire_reader *reader, patch_message *message) {
-  message->new_slot_count = wire_get_u32(reader);
-  message->new_slots = read_strings(reader, message->new_slot_count);
-  message->new_cell_count = wire_get_u32(reader);
-  message->new_cells = read_strings(reader, message->new_cell_count);
-  message->object = wire_get_bytes(reader, &message->object_length);
-  size_t count = wire_get_u32(reader);
-  if (reader->failed || count > (reader->length - reader->offset) / 8) {
-    reader->failed = true;
-    return false;
-  }
-  message->update_count = count;
-  message->update_slots = calloc(count == 0 ? 1 : count, sizeof(char *));
-  message->update_functions = calloc(count == 0 ? 1 : count, sizeof(char *));
-  if (message->update_slots == NULL || message->update_functions == NULL) {
-    return false;
-  }
-  for (size_t i = 0; i < count && !reader->failed; i++) {
-    message->update_slots[i] = wire_get_string(reader);
-    message->update_functions[i] = wire_get_string(reader);
-  }
-  /* Each data write takes at least 12 bytes (an empty name and the value). */
-  count = wire_get_u32(reader);
-  if (reader->failed || count > (reader->length - reader->offset) / 12) {
-    reader->failed = true;
-    return false;
-  }
-  message->data_count = count;
-  message->data_symbols = calloc(count == 0 ? 1 : count, sizeof(char *));
-  message->data_values = calloc(count == 0 ? 1 : count, sizeof(uint64_t));
-  if (message->data_symbols == NULL || message->data_values == NULL) {
-    return false;
-  }
-  for (size_t i = 0; i < count && !reader->failed; i++) {
-    message->data_symbols[i] = wire_get_string(reader);
-    message->data_values[i] = wire_get_u64(reader);
-  }
-  return !reader->failed && reader->offset == reader->length;
-}
-
 /* ---- Names ------------------------------------------------------------------------ */
 
 /* The agent writes only into cells named as the dev calling convention names them
@@ -198,8 +103,9 @@ static bool parse_message(wire_reader *reader, patch_message *message) {
  * process can be looked up, so without this a damaged message naming a function or a C
  * symbol would have the safepoint write into code, or point a slot at a function of
  * another signature. */
-static const char slot_prefix[] = "holo.slot.";
-static const char cell_prefix[] = "holo.line.";
+static const char slot_prefix[] = HOLO_DEV_SLOT_PREFIX;
+static const char cell_prefix[] = HOLO_DEV_LINE_BASE_PREFIX;
+static const char function_prefix[] = HOLO_DEV_FUNCTION_PREFIX;
 
 /* The KEY of `name` when it is PREFIX followed by a non-empty KEY, else NULL. */
 static const char *key_of(const char *name, const char *prefix) {
@@ -207,11 +113,14 @@ static const char *key_of(const char *name, const char *prefix) {
   return strncmp(name, prefix, length) == 0 && name[length] != '\0' ? name + length : NULL;
 }
 
+/* True when `function` is `holo.KEY#N`, a version of the function keyed `key`. */
 static bool is_version_of(const char *function, const char *key) {
+  size_t prefix = sizeof function_prefix - 1;
   size_t length = strlen(key);
-  const char *version = function + 5 + length + 1;
-  if (strncmp(function, "holo.", 5) != 0 || strncmp(function + 5, key, length) != 0 ||
-      function[5 + length] != '#' || *version == '\0') {
+  const char *version = function + prefix + length + 1;
+  if (strncmp(function, function_prefix, prefix) != 0 ||
+      strncmp(function + prefix, key, length) != 0 ||
+      function[prefix + length] != HOLO_DEV_VERSION_SEPARATOR || *version == '\0') {
     return false;
   }
   for (; *version != '\0'; version++) {
@@ -222,7 +131,7 @@ static bool is_version_of(const char *function, const char *key) {
   return true;
 }
 
-static bool check_names(const patch_message *message, char *error) {
+static bool check_names(const wire_patch *message, char *error) {
   for (size_t i = 0; i < message->new_slot_count; i++) {
     if (key_of(message->new_slots[i], slot_prefix) == NULL) {
       agent_error(error, "new slot `%s` is not named as a slot", message->new_slots[i]);
@@ -428,7 +337,7 @@ static bool add_stubs(const object_info *object, const uintptr_t *bases, live_pa
 
 /* Fills the footprint and function ranges of a linked patch. */
 static bool describe_patch(patch_state *state, const object_info *object,
-                           const patch_message *message, const update *updates,
+                           const wire_patch *message, const update *updates,
                            live_patch *patch) {
   uintptr_t *bases = calloc(object->section_count + 1, sizeof *bases);
   patch->functions = calloc(message->update_count + 1, sizeof *patch->functions);
@@ -462,7 +371,7 @@ static void live_patch_free(live_patch *patch) {
 }
 
 /* The function table a patch object defines, `holo.functions#N` (docs/PATCHING.md). */
-static const char function_table_prefix[] = "holo.functions#";
+static const char function_table_prefix[] = HOLO_DEV_FUNCTION_TABLE_PREFIX;
 
 /* Registers the linked patch's function table with the runtime, so that a stack overflow
  * in its code names the function. A patch without a table (or a full registry) only
@@ -572,7 +481,7 @@ static void plan_frame(scan_plan *plan, agent_range function, size_t owner) {
 }
 
 static bool plan_scan(const patch_state *state, const live_patch *patch, const update *updates,
-                      size_t update_count, const patch_message *message, void **data_cells,
+                      size_t update_count, const wire_patch *message, void **data_cells,
                       scan_plan *plan) {
   size_t data_count = message == NULL ? 0 : message->data_count;
   size_t write_count = data_count + update_count;
@@ -700,7 +609,7 @@ static bool listed(char *const *names, size_t count, const char *name) {
 
 /* Moves the names of slots whose previous function is still on the stack into `result`,
  * and follows those versions until they return. */
-static void collect_stale_slots(patch_state *state, patch_message *message, const update *updates,
+static void collect_stale_slots(patch_state *state, wire_patch *message, const update *updates,
                                 const safepoint_request *request, size_t first_owner,
                                 patch_result *result) {
   result->stale_slots = calloc(message->update_count + 1, sizeof *result->stale_slots);
@@ -745,7 +654,7 @@ static bool reserve(patch_state *state, size_t update_count) {
 
 /* Links the object (if any) and resolves every update and data write; on success the
  * caller owns `tracker`. */
-static bool link_patch(patch_state *state, const patch_message *message, update *updates,
+static bool link_patch(patch_state *state, const wire_patch *message, update *updates,
                        void **data_cells, agent_tracker **tracker, char *error) {
   if (message->object_length > 0) {
     char name[64];
@@ -790,7 +699,7 @@ static bool link_patch(patch_state *state, const patch_message *message, update 
   return true;
 }
 
-static void run_patch(patch_state *state, patch_message *message, patch_result *result) {
+static void run_patch(patch_state *state, wire_patch *message, patch_result *result) {
   uint64_t start = now_us();
   /* A patch without an object (functions that only moved) links nothing, so there is no
    * code of it to keep alive or free. */
@@ -852,20 +761,16 @@ static void run_patch(patch_state *state, patch_message *message, patch_result *
   object_info_free(&object);
 }
 
-void patch_apply(patch_state *state, uint64_t id, wire_reader *reader, patch_result *result) {
-  patch_message message = {.id = id};
-  if (!parse_message(reader, &message)) {
-    agent_error(result->error, "malformed PATCH message");
-  } else if (state->jit == NULL) {
+void patch_apply(patch_state *state, wire_patch *message, patch_result *result) {
+  if (state->jit == NULL) {
     agent_error(result->error, "the agent has no JIT: %s", state->jit_error);
-  } else if (check_names(&message, result->error)) {
-    run_patch(state, &message, result);
+  } else if (check_names(message, result->error)) {
+    run_patch(state, message, result);
   }
-  message_free(&message);
 }
 
 void patch_result_free(patch_result *result) {
-  free_strings(result->stale_slots, result->stale_count);
+  agent_free_strings(result->stale_slots, result->stale_count);
   result->stale_slots = NULL;
   result->stale_count = 0;
 }
@@ -897,7 +802,7 @@ void patch_find_frames(patch_state *state, frames_result *result) {
 }
 
 void frames_result_free(frames_result *result) {
-  free_strings(result->stale_slots, result->stale_count);
+  agent_free_strings(result->stale_slots, result->stale_count);
   result->stale_slots = NULL;
   result->stale_count = 0;
 }

@@ -1,4 +1,6 @@
-/* Message framing of the patch protocol: u32 little-endian length, then the payload. */
+/* The patch protocol's codec (docs/PATCHING.md, "Wire protocol"; the constants are in
+ * holo_dev_abi.h): framing, the messages the agent sends, and the PATCH it receives.
+ * Depends on libc only, so DevABITests can run it over the golden messages alone. */
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
@@ -11,14 +13,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Larger messages are refused; a patch object is a few kilobytes. */
-enum { WIRE_MESSAGE_MAX = 256 * 1024 * 1024 };
 
 void agent_error(char *error, const char *format, ...) {
   va_list arguments;
   va_start(arguments, format);
   vsnprintf(error, AGENT_ERROR_MAX, format, arguments);
   va_end(arguments);
+}
+
+void agent_free_strings(char **strings, size_t count) {
+  if (strings != NULL) {
+    for (size_t i = 0; i < count; i++) {
+      free(strings[i]);
+    }
+    free(strings);
+  }
 }
 
 void *agent_array_grow(void *array, size_t *capacity, size_t needed, size_t element_size) {
@@ -66,15 +75,15 @@ static void put_little_endian(wire_writer *writer, uint64_t value, size_t size) 
   put_bytes(writer, bytes, size);
 }
 
-void wire_begin(wire_writer *writer, uint8_t type) {
+static void wire_begin(wire_writer *writer, uint8_t type) {
   *writer = (wire_writer){NULL, 0, 0, false};
-  put_little_endian(writer, 0, 4); /* the length, filled in by wire_send */
+  put_little_endian(writer, 0, HOLO_DEV_LENGTH_PREFIX_SIZE); /* filled in by wire_finish */
   put_bytes(writer, &type, 1);
 }
 
-void wire_put_u8(wire_writer *writer, uint8_t value) { put_bytes(writer, &value, 1); }
-void wire_put_u32(wire_writer *writer, uint32_t value) { put_little_endian(writer, value, 4); }
-void wire_put_u64(wire_writer *writer, uint64_t value) { put_little_endian(writer, value, 8); }
+static void wire_put_u8(wire_writer *writer, uint8_t value) { put_bytes(writer, &value, 1); }
+static void wire_put_u32(wire_writer *writer, uint32_t value) { put_little_endian(writer, value, 4); }
+static void wire_put_u64(wire_writer *writer, uint64_t value) { put_little_endian(writer, value, 8); }
 
 /* The length of the well-formed UTF-8 sequence at `bytes` (at most `length` bytes long),
  * or 0 when it is not one: the bounds of the Unicode standard's table 3-7, which exclude
@@ -113,9 +122,9 @@ static size_t utf8_sequence(const uint8_t *bytes, size_t length) {
 /* Strings on the wire are UTF-8, but the texts the agent sends may quote names from a
  * damaged message or object: each byte that is not part of a well-formed sequence is sent
  * as `?`. */
-void wire_put_string(wire_writer *writer, const char *text) {
+static void wire_put_string(wire_writer *writer, const char *text) {
   size_t length = strlen(text);
-  put_little_endian(writer, (uint32_t)length, 4);
+  put_little_endian(writer, (uint32_t)length, HOLO_DEV_LENGTH_PREFIX_SIZE);
   const uint8_t *bytes = (const uint8_t *)text;
   size_t offset = 0;
   while (offset < length) {
@@ -130,13 +139,62 @@ void wire_put_string(wire_writer *writer, const char *text) {
   }
 }
 
+static void put_strings(wire_writer *writer, char *const *strings, size_t count) {
+  wire_put_u32(writer, (uint32_t)count);
+  for (size_t i = 0; i < count; i++) {
+    wire_put_string(writer, strings[i]);
+  }
+}
+
+void wire_hello(wire_writer *writer, uint32_t process_id) {
+  wire_begin(writer, HOLO_DEV_HELLO);
+  wire_put_u32(writer, HOLO_DEV_PROTOCOL_VERSION);
+  wire_put_u32(writer, process_id);
+}
+
+void wire_patch_ack(wire_writer *writer, uint64_t id, bool applied, uint32_t link_us,
+                    uint32_t apply_us, const char *error, char *const *stale_slots,
+                    size_t stale_count) {
+  wire_begin(writer, HOLO_DEV_PATCH_ACK);
+  wire_put_u64(writer, id);
+  wire_put_u8(writer, applied ? HOLO_DEV_PATCH_APPLIED : HOLO_DEV_PATCH_FAILED);
+  wire_put_u32(writer, link_us);
+  wire_put_u32(writer, apply_us);
+  wire_put_string(writer, error);
+  put_strings(writer, stale_slots, stale_count);
+}
+
+void wire_status_reply(wire_writer *writer, uint64_t id, uint32_t live_patches,
+                       uint32_t freed_patches, uint64_t resident_kib) {
+  wire_begin(writer, HOLO_DEV_STATUS_REPLY);
+  wire_put_u64(writer, id);
+  wire_put_u32(writer, live_patches);
+  wire_put_u32(writer, freed_patches);
+  wire_put_u64(writer, resident_kib);
+}
+
+void wire_frames_reply(wire_writer *writer, uint64_t id, bool scanned, char *const *stale_slots,
+                       size_t stale_count) {
+  wire_begin(writer, HOLO_DEV_FRAMES_REPLY);
+  wire_put_u64(writer, id);
+  wire_put_u8(writer, scanned ? 1 : 0);
+  put_strings(writer, stale_slots, stale_count);
+}
+
+bool wire_finish(wire_writer *writer) {
+  if (writer->failed) {
+    return false;
+  }
+  uint32_t payload = (uint32_t)(writer->length - HOLO_DEV_LENGTH_PREFIX_SIZE);
+  for (size_t i = 0; i < HOLO_DEV_LENGTH_PREFIX_SIZE; i++) {
+    writer->bytes[i] = (uint8_t)(payload >> (8 * i));
+  }
+  return true;
+}
+
 bool wire_send(int fd, wire_writer *writer) {
-  bool sent = !writer->failed;
+  bool sent = wire_finish(writer);
   if (sent) {
-    uint32_t payload = (uint32_t)(writer->length - 4);
-    for (size_t i = 0; i < 4; i++) {
-      writer->bytes[i] = (uint8_t)(payload >> (8 * i));
-    }
     size_t offset = 0;
     while (offset < writer->length) {
       /* MSG_NOSIGNAL: a daemon that went away must not kill the program with SIGPIPE. */
@@ -220,14 +278,82 @@ static bool read_exactly(int fd, uint8_t *bytes, size_t length) {
   return true;
 }
 
+void wire_patch_free(wire_patch *message) {
+  agent_free_strings(message->new_slots, message->new_slot_count);
+  agent_free_strings(message->new_cells, message->new_cell_count);
+  agent_free_strings(message->update_slots, message->update_count);
+  agent_free_strings(message->update_functions, message->update_count);
+  agent_free_strings(message->data_symbols, message->data_count);
+  free(message->data_values);
+}
+
+/* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
+static char **read_strings(wire_reader *reader, size_t count) {
+  if (reader->failed || count > (reader->length - reader->offset) / 4) {
+    reader->failed = true;
+    return NULL;
+  }
+  char **strings = calloc(count == 0 ? 1 : count, sizeof *strings);
+  if (strings == NULL) {
+    reader->failed = true;
+    return NULL;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    strings[i] = wire_get_string(reader);
+  }
+  return strings;
+}
+
+bool wire_get_patch(wire_reader *reader, wire_patch *message) {
+  message->id = wire_get_u64(reader);
+  message->new_slot_count = wire_get_u32(reader);
+  message->new_slots = read_strings(reader, message->new_slot_count);
+  message->new_cell_count = wire_get_u32(reader);
+  message->new_cells = read_strings(reader, message->new_cell_count);
+  message->object = wire_get_bytes(reader, &message->object_length);
+  size_t count = wire_get_u32(reader);
+  if (reader->failed || count > (reader->length - reader->offset) / 8) {
+    reader->failed = true;
+    return false;
+  }
+  message->update_count = count;
+  message->update_slots = calloc(count == 0 ? 1 : count, sizeof(char *));
+  message->update_functions = calloc(count == 0 ? 1 : count, sizeof(char *));
+  if (message->update_slots == NULL || message->update_functions == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    message->update_slots[i] = wire_get_string(reader);
+    message->update_functions[i] = wire_get_string(reader);
+  }
+  /* Each data write takes at least 12 bytes (an empty name and the value). */
+  count = wire_get_u32(reader);
+  if (reader->failed || count > (reader->length - reader->offset) / 12) {
+    reader->failed = true;
+    return false;
+  }
+  message->data_count = count;
+  message->data_symbols = calloc(count == 0 ? 1 : count, sizeof(char *));
+  message->data_values = calloc(count == 0 ? 1 : count, sizeof(uint64_t));
+  if (message->data_symbols == NULL || message->data_values == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    message->data_symbols[i] = wire_get_string(reader);
+    message->data_values[i] = wire_get_u64(reader);
+  }
+  return !reader->failed && reader->offset == reader->length;
+}
+
 bool wire_receive(int fd, uint8_t **payload, size_t *length) {
-  uint8_t prefix[4];
+  uint8_t prefix[HOLO_DEV_LENGTH_PREFIX_SIZE];
   if (!read_exactly(fd, prefix, sizeof prefix)) {
     return false;
   }
   uint32_t size = (uint32_t)prefix[0] | (uint32_t)prefix[1] << 8 | (uint32_t)prefix[2] << 16 |
                   (uint32_t)prefix[3] << 24;
-  if (size > WIRE_MESSAGE_MAX) {
+  /* Larger messages are refused; a patch object is a few kilobytes. */
+  if (size > HOLO_DEV_PAYLOAD_MAX) {
     return false;
   }
   uint8_t *bytes = malloc(size == 0 ? 1 : size);

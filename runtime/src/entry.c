@@ -14,7 +14,7 @@
 
 enum { USAGE_EXIT_STATUS = 64 };
 
-static const char parent_variable[] = "HOLO_PARENT_PID";
+static const char parent_variable[] = HOLO_DEV_ENV_PARENT_PID;
 
 void holo_die_with_parent(void) {
   const char *text = getenv(parent_variable);

@@ -15,7 +15,7 @@ static bool failure_report_path_known;
 
 void holo_failure_init(void) {
   if (!failure_report_path_known) {
-    const char *path = getenv("HOLO_FAILURE_REPORT");
+    const char *path = getenv(HOLO_DEV_ENV_FAILURE_REPORT);
     failure_report_path = path != NULL && path[0] != '\0' ? path : NULL;
     failure_report_path_known = true;
   }

@@ -3,6 +3,7 @@
 #define HOLO_RUNTIME_INTERNAL_H
 
 #include "../include/holo.h"
+#include "../include/holo_dev_abi.h"
 
 #include <stddef.h>
 #include <stdint.h>

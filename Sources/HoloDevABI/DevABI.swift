@@ -1,0 +1,60 @@
+/// The dev ABI: everything `holoc` and a dev program's runtime and patch agent must agree
+/// on (docs/PATCHING.md). This module is its one Swift definition; the C side reads the
+/// same constants from `runtime/include/holo_dev_abi.h`, and the golden message vectors
+/// in `Tests/HoloTests/DevABI/` hold the two together. Change both sides at once.
+public enum DevABI {
+  /// The patch protocol's version, sent in `HELLO`; the daemon refuses any other. Version
+  /// 2 added new line-base cells and data writes to `PATCH` and allowed an empty object.
+  public static let protocolVersion: UInt32 = 2
+
+  /// Every message is a u32 little-endian payload length, then the payload.
+  public static let lengthPrefixSize = 4
+
+  /// The longest payload the agent reads: it hangs up on a longer frame rather than read
+  /// that far to find the next message, so the daemon must never send one.
+  public static let maximumPayloadLength = 256 * 1024 * 1024
+
+  /// The first byte of every payload.
+  public enum MessageType: UInt8, CaseIterable, Sendable {
+    case hello = 1
+    case patch = 2
+    case patchAck = 3
+    case status = 4
+    case statusReply = 5
+    case frames = 6
+    case framesReply = 7
+  }
+
+  /// The status byte of `PATCH_ACK`.
+  public enum PatchStatus: UInt8, CaseIterable, Sendable {
+    case applied = 0
+    case failed = 1
+  }
+
+  /// The environment variables by which holoc talks to the programs it starts.
+  public enum Environment {
+    /// The Unix socket of `holoc dev`; the patch agent stays dormant without it.
+    public static let agentSocket = "HOLO_AGENT_SOCKET"
+    /// holoc's process id: the runtime asks the kernel to end the program when it dies.
+    public static let parentProcessID = "HOLO_PARENT_PID"
+    /// The file the runtime writes a runtime failure to, for holoc to render.
+    public static let failureReport = "HOLO_FAILURE_REPORT"
+    /// The runtime folder (include/, src/, agent/) holoc compiles and links with.
+    public static let runtimeDirectory = "HOLO_RUNTIME_DIR"
+  }
+
+  /// What `cc` needs to link a dev executable so that the agent can patch it.
+  public enum LinkFlags {
+    /// Puts the executable's symbols (slots, line-base cells, version-0 functions, the
+    /// runtime) into its dynamic symbol table, where the agent's JIT resolves patches.
+    public static let exportSymbols = ["-rdynamic"]
+    /// The system libraries the agent archive uses (its thread, and `dlopen` of LLVM).
+    public static let agentLibraries = ["-lpthread", "-ldl"]
+
+    /// Links all of `archive`, not only what the program's code uses: a patch may call
+    /// any runtime function.
+    public static func wholeArchive(_ archive: String) -> [String] {
+      ["-Wl,--whole-archive", archive, "-Wl,--no-whole-archive"]
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/// The symbol names of the dev calling convention (docs/PATCHING.md): a function's *key*
+/// is its name and signature, `add(i64,i64)->i64`, and its slot, line-base cell and
+/// versions are named from the key. The agent refuses a patch whose names break these
+/// rules, so the daemon must build every name here.
+public enum DevSymbols {
+  /// Every holo symbol starts so; no C identifier contains a dot, so none collides with C.
+  public static let functionPrefix = "holo."
+  /// A slot: the pointer through which dev code calls the current version of a function.
+  public static let slotPrefix = "holo.slot."
+  /// A line-base cell: the 8-byte line where a function starts, shared by its versions.
+  public static let lineBasePrefix = "holo.line."
+  /// Separates a function's key from its version number.
+  public static let versionSeparator: Character = "#"
+  /// A patch object's `holo_function_table`, followed by the patch's version.
+  public static let functionTablePrefix = "holo.functions#"
+
+  /// The key of a function with these holo type names: `add(i64,i64)->i64`.
+  public static func key(name: String, parameterTypes: [String], resultType: String) -> String {
+    "\(name)(\(parameterTypes.joined(separator: ",")))->\(resultType)"
+  }
+
+  /// `holo.slot.KEY`.
+  public static func slot(key: String) -> String { slotPrefix + key }
+
+  /// `holo.line.KEY`.
+  public static func lineBase(key: String) -> String { lineBasePrefix + key }
+
+  /// `holo.KEY#N`: version 0 is in the executable, N ≥ 1 in the N-th patch changing it.
+  public static func version(_ version: Int, key: String) -> String {
+    "\(functionPrefix)\(key)\(versionSeparator)\(version)"
+  }
+
+  /// `holo.functions#N`, the function table of the patch that defines version N.
+  public static func functionTable(ofPatch version: Int) -> String {
+    "\(functionTablePrefix)\(version)"
+  }
+
+  /// `holo.NAME`: a release-built function, called directly.
+  public static func release(name: String) -> String { functionPrefix + name }
+
+  /// The key of a slot name, nil when `symbol` is not `holo.slot.` and a non-empty key.
+  public static func key(ofSlot symbol: String) -> String? { key(of: symbol, after: slotPrefix) }
+
+  /// The function name a key starts with: `add` of `add(i64,i64)->i64`.
+  public static func functionName(ofKey key: String) -> String {
+    String(key.prefix { $0 != "(" })
+  }
+
+  private static func key(of symbol: String, after prefix: String) -> String? {
+    guard symbol.hasPrefix(prefix), symbol.count > prefix.count else { return nil }
+    return String(symbol.dropFirst(prefix.count))
+  }
+}

@@ -10,6 +10,8 @@ struct ProgramIndex {
     var callees: Set<FunctionID>
     /// Where the function starts: what its line-base cell holds (not in the fingerprint).
     var startLine: Int
+    /// The analysis it was fingerprinted from (`IRFunction.revision`).
+    var revision: Int
   }
 
   let program: IRProgram
@@ -17,17 +19,28 @@ struct ProgramIndex {
   /// Function ids by `Symbols.key`.
   let idsByKey: [String: FunctionID]
 
-  init(_ program: IRProgram, sources: SourceManager) {
+  /// Fingerprints the functions of `program`; those whose revision is the one `previous`
+  /// fingerprinted are the same IR, and keep their fingerprint.
+  init(_ program: IRProgram, sources: SourceManager, reusing previous: ProgramIndex? = nil) {
     self.program = program
     var functions: [FunctionID: Function] = [:]
     var idsByKey: [String: FunctionID] = [:]
     for function in program.functions {
-      let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
-      let key = Symbols.key(of: function)
-      functions[function.id] = Function(
-        key: key, fingerprint: fingerprint, callees: callees,
-        startLine: Codegen.startLine(of: function, sources))
-      idsByKey[key] = function.id
+      let startLine = Codegen.startLine(of: function, sources)
+      var entry: Function
+      if function.revision != 0, let kept = previous?.functions[function.id],
+        kept.revision == function.revision
+      {
+        entry = kept
+        entry.startLine = startLine
+      } else {
+        let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
+        entry = Function(
+          key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
+          startLine: startLine, revision: function.revision)
+      }
+      functions[function.id] = entry
+      idsByKey[entry.key] = function.id
     }
     self.functions = functions
     self.idsByKey = idsByKey

@@ -214,7 +214,8 @@ final class DevSession {
       return
     }
     let build = Build(
-      program: program, sources: sources, index: ProgramIndex(program, sources: sources))
+      program: program, sources: sources,
+      index: ProgramIndex(program, sources: sources, reusing: lastGood?.index))
     if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take
     // (a failed patch under `--restart never`) is tried again.

@@ -96,6 +96,10 @@ public struct IRFunction: Sendable {
   public var body: IRBlock
   /// The function's name in its declaration (or the first statement in script mode).
   public var span: Span
+  /// Which analysis of the function this is: the program database gives a function a new
+  /// revision each time it checks it again, so two versions of a function with the same
+  /// id and revision are the same IR at the same place (what per-function work is keyed by).
+  public var revision: Int = 0
 
   public init(
     id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],

@@ -54,6 +54,7 @@ public final class ProgramDatabase {
   private var bodies: [FunctionID: CheckedBody] = [:]
   private var current: Analysis
   private var pending: Set<String> = []
+  private var revisions = 0
 
   /// What the last `apply` did again.
   public private(set) var lastUpdate = DatabaseUpdate()
@@ -183,7 +184,9 @@ public final class ProgramDatabase {
     {
       return kept
     }
-    let (function, checker) = check()
+    var (function, checker) = check()
+    revisions += 1
+    function.revision = revisions
     lastUpdate.checkedBodies.append(function.name)
     return CheckedBody(
       key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
@@ -427,10 +430,12 @@ private struct DeclarationTable {
 }
 
 /// Everything a body's check depends on besides the names it reads: its file, where it
-/// starts (spans are offsets into the file), its text and its own signature.
+/// starts (spans are offsets into the file; the column is in every location of its code,
+/// the line is not), its text and its own signature.
 private struct BodyKey: Equatable {
   var path: String
   var start: Int
+  var column: Int
   var length: Int
   var textHash: Int
   var id: FunctionID
@@ -457,6 +462,7 @@ private struct BodyKey: Equatable {
   ) {
     path = file.source.path
     self.start = start
+    column = file.source.location(of: start).column
     length = end - start
     var hasher = Hasher()
     file.source.bytes[start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }

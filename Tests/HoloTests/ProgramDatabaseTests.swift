@@ -89,6 +89,24 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertNil(removed["first"])
   }
 
+  func testARevisionChangesExactlyWhenTheBodyIsCheckedAgain() throws {
+    let database = database()
+    let revisions = { (program: IRProgram?) in
+      Dictionary(uniqueKeysWithValues: (program?.functions ?? []).map { ($0.name, $0.revision) })
+    }
+    let before = revisions(database.snapshot().program)
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 10 }\n")])
+    let after = revisions(database.snapshot().program)
+    XCTAssertEqual(after["main"], before["main"])
+    XCTAssertEqual(after["g"], before["g"])
+    XCTAssertNotEqual(after["f"], before["f"])
+    // The same text at the same offset, but on its line after a comment: another column,
+    // which its code's locations hold.
+    database.apply([.text(path: "a.holo", "//x\nfn f() -> i64 { 10 }\n")])
+    database.apply([.text(path: "a.holo", "/**/fn f() -> i64 { 10 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
+  }
+
   func testRemovingACalleeChecksItsCallerWhichReportsIt() throws {
     let database = database()
     database.apply([.text(path: "b.holo", "\n")])

@@ -7,6 +7,14 @@ enum GlobalDefinition {
   case function(FunctionID, FunctionSignature)
   case externFunction(IRExtern)
 
+  /// The name in the declaration.
+  var nameSpan: Span {
+    switch self {
+    case .function(_, let signature): return signature.nameSpan
+    case .externFunction(let external): return external.span
+    }
+  }
+
   var shape: GlobalShape {
     switch self {
     case .function(let id, let signature):

@@ -115,13 +115,16 @@ public final class ProgramDatabase {
     let (files, importPaths) = loadOrder(&diagnostics)
     var declarations = DeclarationTable()
     declare(files, into: &declarations, &diagnostics)
-    let environment = CheckEnvironment(globals: declarations.globals.mapValues(\.definition))
+    let environment = CheckEnvironment(globals: declarations.globals)
 
     var functions: [IRFunction] = []
+    functions.reserveCapacity(declarations.functions.count + 1)
     var live: [FunctionID: CheckedBody] = [:]
+    live.reserveCapacity(declarations.functions.count + 1)
     for declaration in declarations.functions {
       let key = BodyKey(
-        declaration.decl, in: declaration.file, signature: declaration.signature, id: declaration.id
+        declaration.decl, in: declaration.source, signature: declaration.signature,
+        id: declaration.id
       )
       let body = checkedBody(declaration.id, key: key, environment: environment) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
@@ -137,9 +140,7 @@ public final class ProgramDatabase {
 
     let scriptStatements = collectScriptStatements(files, &diagnostics)
     var entry: FunctionID?
-    if let main = declarations.globals["main"],
-      case .function(let id, let signature) = main.definition
-    {
+    if case .function(let id, let signature) = declarations.globals["main"] {
       entry = id
       let decl = declarations.functions.first { $0.id == id }!.decl
       validateMain(decl, signature: signature, scriptStatements, &diagnostics)
@@ -247,7 +248,8 @@ public final class ProgramDatabase {
             continue
           }
           table.functions.append(
-            DeclarationTable.Function(id: id, decl: decl, signature: signature, file: file))
+            DeclarationTable.Function(id: id, decl: decl, signature: signature, source: file.source)
+          )
           if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
             diagnostics.error(
               .invalidTest, "a `#[test]` function takes no parameters and returns `()`",
@@ -398,10 +400,10 @@ private struct DeclarationTable {
     var id: FunctionID
     var decl: FunctionDecl
     var signature: FunctionSignature
-    var file: ParsedFile
+    var source: SourceFile
   }
 
-  var globals: [String: (definition: GlobalDefinition, span: Span)] = [:]
+  var globals: [String: GlobalDefinition] = [:]
   /// The registered functions, in declaration order.
   var functions: [Function] = []
   var externs: [IRExtern] = []
@@ -419,12 +421,12 @@ private struct DeclarationTable {
       diagnostics.error(
         .duplicateDefinition, "`\(name.name)` is defined more than once", at: name.span,
         labels: [
-          Label(previous.span, "first definition of `\(name.name)`"),
+          Label(previous.nameSpan, "first definition of `\(name.name)`"),
           Label(name.span, "defined again here"),
         ])
       return false
     }
-    globals[name.name] = (definition, name.span)
+    globals[name.name] = definition
     return true
   }
 }
@@ -442,7 +444,7 @@ private struct BodyKey: Equatable {
   var parameterTypes: [IRType]
   var returnType: IRType
 
-  init(_ decl: FunctionDecl, in file: ParsedFile, signature: FunctionSignature, id: FunctionID) {
+  init(_ decl: FunctionDecl, in file: SourceFile, signature: FunctionSignature, id: FunctionID) {
     let end = max(decl.span.end, decl.body.span.end)
     self.init(
       file: file, start: decl.span.start, end: end, id: id,
@@ -452,20 +454,20 @@ private struct BodyKey: Equatable {
   /// The script body: the root file's top-level statements, which may lie anywhere in it.
   init(script first: Stmt, in root: ParsedFile, id: FunctionID) {
     self.init(
-      file: root, start: first.span.start, end: root.source.bytes.count, id: id,
+      file: root.source, start: first.span.start, end: root.source.bytes.count, id: id,
       parameterTypes: [], returnType: .unit)
   }
 
   private init(
-    file: ParsedFile, start: Int, end: Int, id: FunctionID, parameterTypes: [IRType],
+    file: SourceFile, start: Int, end: Int, id: FunctionID, parameterTypes: [IRType],
     returnType: IRType
   ) {
-    path = file.source.path
+    path = file.path
     self.start = start
-    column = file.source.location(of: start).column
+    column = file.location(of: start).column
     length = end - start
     var hasher = Hasher()
-    file.source.bytes[start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
+    file.bytes[start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
     textHash = hasher.finalize()
     self.id = id
     self.parameterTypes = parameterTypes

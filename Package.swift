@@ -16,7 +16,8 @@ let package = Package(
     .executable(name: "holo-fuzz", targets: ["holo-fuzz"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
   ],
   targets: [
     // Pipeline, in order: source & diagnostics → syntax → semantic analysis → typed IR →
@@ -25,6 +26,8 @@ let package = Package(
     .target(name: "HoloSyntax", dependencies: ["HoloSource"]),
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
     .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
+    // The persistent build cache (local store, HTTP remote); independent of the pipeline.
+    .target(name: "HoloCache", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
     // C functions over LLVM's C++ API for what the C API lacks (the processors it knows,
     // switching branch alignment).
@@ -56,7 +59,7 @@ let package = Package(
     .executableTarget(
       name: "holoc",
       dependencies: [
-        "HoloCodegen", "HoloDev", "HoloDriver", "HoloSource",
+        "HoloCache", "HoloCodegen", "HoloDev", "HoloDriver", "HoloSource",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: llvmSwiftSettings,
@@ -67,6 +70,7 @@ let package = Package(
       name: "HoloTests",
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver", "HoloDev",
+        "HoloCache",
       ],
       exclude: ["Conformance", "Fuzz"],
       swiftSettings: llvmSwiftSettings,

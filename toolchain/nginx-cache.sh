@@ -8,7 +8,8 @@
 #   bash toolchain/nginx-cache.sh stop DIR    stops the nginx started with DIR
 #
 # Under the URL, PUT stores a file under DIR/data and GET reads it back (404 when absent);
-# everything under URL/error-500/ answers 500, for tests of a failing server.
+# everything under URL/error-500/ answers 500, for tests of a failing server. Requests are
+# logged to DIR/access.log.
 # nginx comes from Debian's package of that name (toolchain/setup.sh installs it).
 set -euo pipefail
 
@@ -40,7 +41,7 @@ pid $pid_file;
 error_log $dir/error.log warn;
 events { worker_connections 256; }
 http {
-  access_log off;
+  access_log $dir/access.log;
   client_body_temp_path $dir/temp/body;
   proxy_temp_path $dir/temp/proxy;
   fastcgi_temp_path $dir/temp/fastcgi;

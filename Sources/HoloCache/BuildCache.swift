@@ -16,7 +16,7 @@ public final class BuildCache: Sendable {
   /// The local size limit unless configured: 2 GiB.
   public static let defaultSizeLimit: UInt64 = 2 << 30
 
-  private let local: LocalStore
+  let local: LocalStore
   /// The remote cache behind the local one, if any.
   public let remote: RemoteCache?
 

@@ -63,6 +63,14 @@ http {
 EOF
 }
 
+close_inherited_descriptors() {
+  local fd
+  for fd in $(ls /proc/$BASHPID/fd); do
+    ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 start() {
   local nginx port attempt
   nginx=$(find_nginx)
@@ -73,7 +81,12 @@ start() {
   for attempt in $(seq 20); do
     port=$((20000 + RANDOM % 40000))
     write_config "$port"
-    if "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>>"$dir/start.log"; then
+    # The daemon gets none of the caller's descriptors: one holding them would keep a caller
+    # that waits for them to close (Foundation's Process does) waiting as long as nginx runs.
+    if (
+      close_inherited_descriptors
+      exec "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    ) </dev/null &>>"$dir/start.log"; then
       echo "http://127.0.0.1:$port"
       return
     fi
@@ -89,9 +102,10 @@ stop() {
   local pid
   pid=$(cat "$pid_file")
   kill "$pid" 2>/dev/null || return 0
-  # nginx removes its pid file as its master process ends.
+  # nginx removes its pid file as its master process ends (which, as a daemon, may stay a
+  # zombie for a while where no init reaps it).
   for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    [[ -f $pid_file ]] && kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.05
   done
   kill -KILL "$pid" 2>/dev/null || true

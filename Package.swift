@@ -16,7 +16,8 @@ let package = Package(
     .executable(name: "holo-fuzz", targets: ["holo-fuzz"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
   ],
   targets: [
     // Pipeline, in order: source & diagnostics → syntax → semantic analysis → typed IR →
@@ -28,6 +29,8 @@ let package = Package(
     // The dev ABI holoc shares with the runtime and the patch agent (mirrored by
     // runtime/include/holo_dev_abi.h): protocol, wire codec, symbol names, environment.
     .target(name: "HoloDevABI"),
+    // The persistent build cache (local store, HTTP remote); independent of the pipeline.
+    .target(name: "HoloCache", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
     // C functions over LLVM's C++ API for what the C API lacks (the processors it knows,
     // switching branch alignment).
@@ -62,7 +65,7 @@ let package = Package(
     .executableTarget(
       name: "holoc",
       dependencies: [
-        "HoloCodegen", "HoloDev", "HoloDriver", "HoloSource",
+        "HoloCache", "HoloCodegen", "HoloDev", "HoloDriver", "HoloSource",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: llvmSwiftSettings,
@@ -74,6 +77,7 @@ let package = Package(
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver", "HoloDev",
         "HoloDevABI",
+        "HoloCache",
       ],
       exclude: ["Conformance", "DevABI", "Fuzz"],
       swiftSettings: llvmSwiftSettings,

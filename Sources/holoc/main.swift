@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoloCache
 import HoloCodegen
 import HoloDev
 import HoloDriver
@@ -10,7 +11,7 @@ struct Holoc: ParsableCommand {
     commandName: "holoc",
     abstract: "The holo compiler.",
     version: "holoc \(holocVersion)",
-    subcommands: [Check.self, Build.self, Run.self, Test.self, Dev.self])
+    subcommands: [Check.self, Build.self, Run.self, Test.self, Dev.self, Cache.self])
 }
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
@@ -249,6 +250,101 @@ struct Dev: ParsableCommand {
       testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))
   }
+}
+
+struct Cache: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show or empty the local build cache ($HOLO_CACHE_DIR, else ~/.cache/holo).",
+    subcommands: [CacheStatsCommand.self, CacheCleanCommand.self])
+
+  /// The local cache the environment configures.
+  static func local() throws -> BuildCache {
+    let environment = ProcessInfo.processInfo.environment
+    return BuildCache(
+      directory: BuildCache.directory(environment: environment),
+      sizeLimit: try BuildCache.sizeLimit(environment: environment))
+  }
+}
+
+/// A cache's figures as `holoc cache stats --format json` prints them.
+struct CacheStatsReport: Encodable {
+  struct Count: Encodable {
+    var entries: Int
+    var bytes: UInt64
+  }
+
+  var directory: String
+  var sizeLimit: UInt64
+  var entries: Int
+  var bytes: UInt64
+  var actions: Count
+  var blobs: Count
+
+  enum CodingKeys: String, CodingKey {
+    case directory, entries, bytes, actions, blobs
+    case sizeLimit = "size_limit"
+  }
+
+  init(_ stats: CacheStats) {
+    directory = stats.directory
+    sizeLimit = stats.sizeLimit
+    entries = stats.entries
+    bytes = stats.bytes
+    actions = Count(entries: stats.actions.entries, bytes: stats.actions.bytes)
+    blobs = Count(entries: stats.blobs.entries, bytes: stats.blobs.bytes)
+  }
+}
+
+struct CacheStatsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "stats", abstract: "Show where the cache is and what it holds.")
+
+  @Option(help: "Output format: human or json.")
+  var format: OutputFormat = .human
+
+  func run() throws {
+    let stats = try Cache.local().stats()
+    switch format {
+    case .human:
+      func line(_ label: String, _ value: String) -> String {
+        label.padding(toLength: 18, withPad: " ", startingAt: 0) + value
+      }
+      print(line("cache directory", stats.directory))
+      print(line("size", "\(byteCount(stats.bytes)) of \(byteCount(stats.sizeLimit))"))
+      print(line("entries", "\(stats.entries)"))
+      print(line("  actions", "\(stats.actions.entries) (\(byteCount(stats.actions.bytes)))"))
+      print(line("  blobs", "\(stats.blobs.entries) (\(byteCount(stats.blobs.bytes)))"))
+    case .json:
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(CacheStatsReport(stats)), as: UTF8.self))
+    }
+  }
+}
+
+struct CacheCleanCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "clean", abstract: "Remove every entry of the local cache.")
+
+  func run() throws {
+    let cache = try Cache.local()
+    let before = cache.stats()
+    try cache.clean()
+    print("removed \(before.entries) entries (\(byteCount(before.bytes))) from \(cache.directory)")
+  }
+}
+
+/// `bytes` in the largest binary unit that keeps the number at least 1: `512 B`, `1.5 MiB`.
+func byteCount(_ bytes: UInt64) -> String {
+  let units = ["KiB", "MiB", "GiB", "TiB"]
+  guard bytes >= 1024 else { return "\(bytes) B" }
+  var value = Double(bytes) / 1024
+  var unit = 0
+  while value >= 1024 && unit < units.count - 1 {
+    value /= 1024
+    unit += 1
+  }
+  return String(format: "%.1f", value) + " " + units[unit]
 }
 
 /// `text` broken at spaces into lines of at most `width` characters (longer words stay whole),

@@ -79,6 +79,8 @@ struct HTTPEndpoint: Equatable {
 /// does not speak HTTP. Each of these makes the remote cache useless for the run.
 struct HTTPTransportError: Error {
   var reason: String
+  /// The server did not answer within the I/O timeout.
+  var isTimeout = false
   /// The connection was a kept-alive one that the server had closed before this request;
   /// a new connection may well succeed.
   var isStaleConnection = false
@@ -154,8 +156,10 @@ final class HTTPClient: Sendable {
       return response
     } catch {
       close(socket)
+      // A server that is silent, rather than gone, is not asked again: it costs one timeout.
       throw HTTPTransportError(
-        reason: error.reason, isStaleConnection: reused && !connection.hasReceived)
+        reason: error.reason,
+        isStaleConnection: reused && !connection.hasReceived && !error.isTimeout)
     }
   }
 
@@ -383,7 +387,8 @@ private struct Connection {
     var poller = pollfd(fd: socket, events: Int16(event), revents: 0)
     let ready = poll(&poller, 1, timeout)
     if ready == 0 {
-      throw HTTPTransportError(reason: "no answer within \(Double(timeout) / 1000) s")
+      throw HTTPTransportError(
+        reason: "no answer within \(Double(timeout) / 1000) s", isTimeout: true)
     }
     if ready < 0 && errno != EINTR { throw HTTPTransportError(reason: errorText()) }
   }

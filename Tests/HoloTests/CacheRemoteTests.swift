@@ -256,6 +256,23 @@ final class CacheRemoteTests: XCTestCase {
       ["GET /base/cas/1 HTTP/1.1", "PUT /base/ac/2 HTTP/1.1", "GET /base/cas/3 HTTP/1.1"])
     XCTAssertEqual(listener.connections, 1, "kept alive")
   }
+
+  func testARequestOnAConnectionTheServerClosedIsSentAgain() throws {
+    let listener = try LoopbackListener()
+    defer { listener.close() }
+    let responses = (1...3).map { "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n\($0)" }
+    let served = DispatchGroup()
+    DispatchQueue.global().async(group: served) { listener.serve(responses, closingEach: true) }
+    let client = HTTPClient(
+      endpoint: try HTTPEndpoint(url: "http://127.0.0.1:\(listener.port)"),
+      connectTimeout: .seconds(2), ioTimeout: .seconds(5))
+    for expected in ["1", "2", "3"] {
+      XCTAssertEqual(
+        String(decoding: try client.send("GET", "/cas/x").body, as: UTF8.self), expected)
+    }
+    served.wait()
+    XCTAssertEqual(listener.connections, 3)
+  }
 }
 
 /// A TCP socket listening on a free loopback port, which can serve canned responses.
@@ -287,8 +304,10 @@ private final class LoopbackListener: Sendable {
   func close() { Glibc.close(socket) }
 
   /// Accepts connections and answers each request (its head, then as many body bytes as
-  /// its Content-Length says) with the next of `responses`, until they are all sent.
-  func serve(_ responses: [String]) {
+  /// its Content-Length says) with the next of `responses`, until they are all sent;
+  /// with `closingEach`, it closes each connection after one response, as a server does
+  /// with an idle kept-alive one.
+  func serve(_ responses: [String], closingEach: Bool = false) {
     var remaining = responses[...]
     while !remaining.isEmpty {
       let connection = accept(socket, nil, nil)
@@ -312,6 +331,7 @@ private final class LoopbackListener: Sendable {
         received.removeFirst(headBytes + length)
         _ = Array(response.utf8).withUnsafeBytes { send(connection, $0.baseAddress, $0.count, 0) }
         remaining.removeFirst()
+        if closingEach { break }
       }
       Glibc.close(connection)
     }

@@ -48,7 +48,7 @@ let package = Package(
     .target(
       name: "HoloDriver",
       dependencies: [
-        "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDevABI",
+        "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDevABI", "HoloCache",
       ],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings
@@ -57,7 +57,7 @@ let package = Package(
       name: "HoloDev",
       dependencies: [
         "HoloSource", "HoloSyntax", "HoloIR", "HoloSema", "HoloCodegen", "HoloDriver",
-        "HoloDevABI",
+        "HoloDevABI", "HoloCache",
       ],
       swiftSettings: llvmSwiftSettings,
       linkerSettings: llvmLinkerSettings

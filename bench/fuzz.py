@@ -656,7 +656,15 @@ class ProgramGenerator:
             scope = Scope()
             scope.names["n"] = ("i64", False)
             scope.names["acc"] = (result, False)
-            step = self.expression(result, scope, 2)  # calls only earlier functions
+            if result == "string":
+                # `acc` once, then text that cannot hold it: the result grows by a bounded
+                # length per level (a step using `acc` twice doubles it per level, and a
+                # depth of 60 would need more memory than any machine has).
+                without_acc = Scope()
+                without_acc.names["n"] = ("i64", False)
+                step = "`{acc}{" + self.expression(result, without_acc, 2) + "}`"
+            else:
+                step = self.expression(result, scope, 2)  # calls only earlier functions
             self.functions.append((name, ["i64", result], result))
             self.lines += [
                 f"fn {name}(n: i64, acc: {result}) -> {result} {{",

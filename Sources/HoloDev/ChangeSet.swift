@@ -1,4 +1,6 @@
+import HoloCache
 import HoloCodegen
+import HoloDriver
 import HoloIR
 import HoloSource
 
@@ -6,7 +8,7 @@ import HoloSource
 struct ProgramIndex {
   struct Function {
     var key: String
-    var fingerprint: Int
+    var fingerprint: ContentDigest
     var callees: Set<FunctionID>
     /// Where the function starts: what its line-base cell holds (not in the fingerprint).
     var startLine: Int
@@ -34,7 +36,7 @@ struct ProgramIndex {
         entry = kept
         entry.startLine = startLine
       } else {
-        let (fingerprint, callees) = Fingerprint.of(function, in: program, sources: sources)
+        let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
         entry = Function(
           key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
           startLine: startLine, revision: function.revision)

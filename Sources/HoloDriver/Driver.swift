@@ -84,6 +84,8 @@ public final class Driver {
   let sources: SourceManager
   let format: DiagnosticRenderer.Format
   let environment: [String: String]
+  /// `--cache-url`: the remote build cache, overriding `$HOLO_CACHE_URL`.
+  let cacheURL: String?
   /// The program's root file once the command has found it: what a diagnostic about the
   /// whole program (a link error) names.
   private var rootFile: String?
@@ -93,11 +95,12 @@ public final class Driver {
   public init(
     format: DiagnosticRenderer.Format,
     environment: [String: String] = ProcessInfo.processInfo.environment,
-    sources: SourceManager = SourceManager()
+    sources: SourceManager = SourceManager(), cacheURL: String? = nil
   ) {
     self.format = format
     self.environment = environment
     self.sources = sources
+    self.cacheURL = cacheURL
   }
 
   /// `holoc check`: parse and typecheck only.

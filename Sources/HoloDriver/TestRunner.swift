@@ -11,11 +11,16 @@ public struct TestOptions: Sendable {
   public var jobs: Int
   /// Seconds each test may run before it is killed and fails.
   public var timeout: Double
+  /// Whether a test unchanged since it last passed is reported from the cache instead of
+  /// run (`--no-cache` runs every test).
+  public var usesCache: Bool
 
-  public init(filter: String? = nil, jobs: Int? = nil, timeout: Double = 10) {
+  public init(filter: String? = nil, jobs: Int? = nil, timeout: Double = 10, usesCache: Bool = true)
+  {
     self.filter = filter
     self.jobs = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
     self.timeout = timeout
+    self.usesCache = usesCache
   }
 }
 
@@ -36,8 +41,10 @@ struct TestResult: Sendable {
   var durationMs: Int
   var output: String
   var failure: Failure?
+  /// It passed without running: unchanged since it last passed (`TestCache`).
+  var cached = false
 
-  /// The `--format json` line of CLI.md.
+  /// The `--format json` line of CLI.md, and whether the result came from the cache.
   var json: JSONValue {
     .object([
       ("type", .string("test")),
@@ -56,15 +63,29 @@ struct TestResult: Sendable {
           ])
         } ?? .null
       ),
+      ("cached", .bool(cached)),
     ])
   }
 
-  static func summaryJSON(passed: Int, failed: Int) -> JSONValue {
-    .object([("type", .string("summary")), ("passed", .int(passed)), ("failed", .int(failed))])
+  static func summaryJSON(passed: Int, failed: Int, cached: Int) -> JSONValue {
+    .object([
+      ("type", .string("summary")), ("passed", .int(passed)), ("failed", .int(failed)),
+      ("cached", .int(cached)),
+    ])
   }
 
   static func summaryLine(passed: Int, failed: Int) -> String {
     "\(passed) passed, \(failed) failed\n"
+  }
+}
+
+extension TestResult {
+  /// A pass of `test` reported from the cache, with the output it had then.
+  init(cachedPassOf test: IRFunction, output: String, sources: SourceManager) {
+    let file = sources.file(test.span.file)
+    self.init(
+      name: test.name, file: file.path, line: file.location(of: test.span.start).line,
+      durationMs: 0, output: output, failure: nil, cached: true)
   }
 }
 
@@ -80,24 +101,64 @@ extension Driver {
       let tests = program.tests.map { program.function($0) }
         .filter { options.filter.map($0.name.contains) ?? true }
         .sorted { ($0.span.file, $0.span.start) < ($1.span.file, $1.span.start) }
+      let testCache =
+        options.usesCache
+        ? TestCache(
+          cache: openCache(), tests: tests, program: program, sources: sources,
+          context: try testCacheContext(settings: settings, options: options)) : nil
+      let printer = TestPrinter(
+        format: format, sources: sources, count: tests.count,
+        useColor: format == .human
+          && DiagnosticRenderer.wantsColor(fileDescriptor: 1, environment: environment))
+      var toRun: [Int] = []
+      for (index, test) in tests.enumerated() {
+        if let output = testCache?.passedOutput(of: test) {
+          printer.record(
+            TestResult(cachedPassOf: test, output: output, sources: sources), at: index)
+        } else {
+          toRun.append(index)
+        }
+      }
+      guard !toRun.isEmpty else {
+        return printer.finish() ? ExitStatus.success : ExitStatus.failure
+      }
       return try withTemporaryDirectory { directory throws(DiagnosticsError) in
         let executable = "\(directory)/\(root.name)-tests"
         try linkExecutable(program, settings: settings, entry: .tests, to: executable)
-        let printer = TestPrinter(
-          format: format, sources: sources, count: tests.count,
-          useColor: format == .human
-            && DiagnosticRenderer.wantsColor(fileDescriptor: 1, environment: environment))
         let context = TestContext(
           executable: executable, directory: directory, environment: environment,
           timeout: options.timeout, sources: sources, program: program)
-        runInParallel(count: tests.count, jobs: options.jobs) { index in
-          printer.record(context.run(tests[index], index: index), at: index)
+        let indices = toRun
+        runInParallel(count: indices.count, jobs: options.jobs) { position in
+          let index = indices[position]
+          let result = context.run(tests[index], index: index)
+          if result.failure == nil {
+            testCache?.recordPass(of: tests[index], output: result.output)
+          }
+          printer.record(result, at: index)
         }
         return printer.finish() ? ExitStatus.success : ExitStatus.failure
       }
     } catch {
       return fail(error)
     }
+  }
+}
+
+extension Driver {
+  /// What a test's result depends on besides the code it reaches (`TestCache`).
+  fileprivate func testCacheContext(settings: BuildSettings, options: TestOptions)
+    throws(DiagnosticsError) -> [(label: String, value: String)]
+  {
+    // The runtime archive's folder is named by a hash of the runtime's sources and flags.
+    let runtime = URL(fileURLWithPath: try runtimeArchive()).deletingLastPathComponent()
+    let codegen = settings.codegenOptions(entry: .tests)
+    return [
+      ("holoc", holocVersion), ("runtime", runtime.lastPathComponent),
+      ("mode", "\(codegen.mode)"), ("optimization", "\(codegen.optimizationLevel)"),
+      ("cpu", codegen.targetCPU ?? ""), ("libraries", settings.libraries.joined(separator: " ")),
+      ("timeout", "\(options.timeout)"),
+    ]
   }
 }
 
@@ -245,10 +306,11 @@ private final class TestPrinter: @unchecked Sendable {
     }
   }
 
-  /// `ok`, or `FAILED`; green or red when colouring, as cargo does.
+  /// `ok`, or `FAILED`; green or red when colouring, as cargo does. A cached pass says so.
   private func status(of result: TestResult) -> String {
     let (text, color) = result.failure == nil ? ("ok", "32") : ("FAILED", "31")
-    return useColor ? "\u{1B}[\(color)m\(text)\u{1B}[0m" : text
+    let status = useColor ? "\u{1B}[\(color)m\(text)\u{1B}[0m" : text
+    return result.cached ? status + " (cached)" : status
   }
 
   /// Prints the failures (human format) and the summary; true when every test passed.
@@ -256,6 +318,7 @@ private final class TestPrinter: @unchecked Sendable {
     let finished = results.compactMap { $0 }
     let failed = finished.filter { $0.failure != nil }
     let passed = finished.count - failed.count
+    let cached = finished.filter(\.cached).count
     var text = ""
     switch format {
     case .human:
@@ -268,9 +331,15 @@ private final class TestPrinter: @unchecked Sendable {
         }
       }
       if !failed.isEmpty { text += "\n" }
+      if cached > 0 {
+        text +=
+          "\(cached) of them cached: unchanged since they last passed (--no-cache runs them)\n"
+      }
       text += TestResult.summaryLine(passed: passed, failed: failed.count)
     case .json:
-      text += TestResult.summaryJSON(passed: passed, failed: failed.count).serialized + "\n"
+      text +=
+        TestResult.summaryJSON(passed: passed, failed: failed.count, cached: cached).serialized
+        + "\n"
     }
     StandardStream.output.write(text)
     return failed.isEmpty

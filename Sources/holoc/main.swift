@@ -180,14 +180,23 @@ struct Test: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds each test may run.", valueName: "SECONDS"))
   var timeout: Double = 10
 
+  @Flag(help: "Run every test, also those unchanged since they last passed.")
+  var noCache = false
+
+  @Option(
+    help: ArgumentHelp(
+      "A remote build cache (Bazel's HTTP layout) behind the local one (default: $HOLO_CACHE_URL).",
+      valueName: "URL"))
+  var cacheURL: String?
+
   func validate() throws {
     if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
   }
 
   func run() throws {
-    let driver = Driver(format: common.format.diagnosticFormat)
-    let options = TestOptions(filter: filter, jobs: jobs, timeout: timeout)
+    let driver = Driver(format: common.format.diagnosticFormat, cacheURL: cacheURL)
+    let options = TestOptions(filter: filter, jobs: jobs, timeout: timeout, usesCache: !noCache)
     try finish(with: driver.test(path: common.path, settings: flags.settings, options: options))
   }
 }

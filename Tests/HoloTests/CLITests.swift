@@ -1,4 +1,5 @@
 import Foundation
+import HoloCache
 import HoloDevABI
 import XCTest
 
@@ -64,11 +65,13 @@ final class CLITests: XCTestCase {
     FileManager.default.fileExists(atPath: "\(project!)/\(relativePath)")
   }
 
-  /// The environment programs run with: this one, with a private cache, `NO_COLOR` set
-  /// unless `noColor` is false, and no `HOLO_FAILURE_REPORT`.
+  /// The environment programs run with: this one, with a private cache (the runtime's
+  /// shared by every test, the build cache the project's own), `NO_COLOR` set unless
+  /// `noColor` is false, and no `HOLO_FAILURE_REPORT`.
   private func environment(noColor: Bool) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] = Self.cacheDirectory
+    environment[BuildCache.directoryEnvironmentVariable] = "\(project!)/.holo-cache"
     environment["NO_COLOR"] = noColor ? "1" : nil
     environment.removeValue(forKey: DevABI.Environment.failureReport)
     return environment
@@ -217,12 +220,6 @@ final class CLITests: XCTestCase {
 
   private func folders(in path: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: path)
-  }
-
-  private func jsonObjects(_ text: String) throws -> [[String: Any]] {
-    try text.split(separator: "\n").map {
-      try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
-    }
   }
 
   /// The keys of a one-line JSON object, in the order written.
@@ -834,10 +831,10 @@ final class CLITests: XCTestCase {
       coloured)
     XCTAssertTrue(coloured.hasSuffix("\n1 passed, 2 failed\n"), coloured)
 
-    let (_, noColor) = try runOnTerminal(["test", "suite.holo"], noColor: true)
+    let (_, noColor) = try runOnTerminal(["test", "suite.holo", "--no-cache"], noColor: true)
     XCTAssertTrue(noColor.hasPrefix("test adds ... ok\n"), noColor)
     XCTAssertFalse(noColor.contains("\u{1B}["), noColor)
-    let piped = try run(["test", "suite.holo"], noColor: false)
+    let piped = try run(["test", "suite.holo", "--no-cache"], noColor: false)
     XCTAssertTrue(piped.stdout.hasPrefix("test adds ... ok\n"), piped.stdout)
     XCTAssertFalse(piped.stdout.contains("\u{1B}["), piped.stdout)
   }
@@ -850,9 +847,10 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(lines.count, 4, outcome.stdout)
     for line in lines.dropLast() {
       XCTAssertEqual(
-        keys(line), ["type", "name", "file", "line", "status", "duration_ms", "output", "failure"])
+        keys(line),
+        ["type", "name", "file", "line", "status", "duration_ms", "output", "failure", "cached"])
     }
-    XCTAssertEqual(lines.last, #"{"type":"summary","passed":1,"failed":2}"#)
+    XCTAssertEqual(lines.last, #"{"type":"summary","passed":1,"failed":2,"cached":0}"#)
     let objects = try jsonObjects(outcome.stdout)
     XCTAssertEqual(objects.map { $0["name"] as? String }, ["adds", "wrong_sum", "divides", nil])
     XCTAssertEqual(objects[0]["status"] as? String, "passed")
@@ -864,7 +862,7 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(failure["file"] as? String, "suite.holo")
     XCTAssertEqual(failure["line"] as? Int, 9)
     XCTAssertEqual(failure["column"] as? Int, 10)
-    XCTAssertEqual(Array(keys(lines[1]).suffix(1)), ["failure"])
+    XCTAssertEqual(Array(keys(lines[1]).suffix(2)), ["failure", "cached"])
   }
 
   func testTestFilterAndAllPassing() throws {

@@ -42,28 +42,9 @@ final class CacheRemoteTests: XCTestCase {
 
   // MARK: nginx
 
-  private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
-
   /// Starts an nginx WebDAV share for this test (stopped when it ends) and returns its URL.
   private func startNginx() throws -> String {
-    let nginxDirectory = directory + "/nginx"
-    let script = Self.repository + "/toolchain/nginx-cache.sh"
-    let started = try runCapturingOutput(
-      "/bin/bash", [script, "start", nginxDirectory],
-      environment: ProcessInfo.processInfo.environment)
-    addTeardownBlock {
-      _ = try? runCapturingOutput(
-        "/bin/bash", [script, "stop", nginxDirectory],
-        environment: ProcessInfo.processInfo.environment)
-    }
-    guard started.status == 0 else {
-      XCTFail(
-        "toolchain/nginx-cache.sh could not start nginx (run toolchain/setup.sh, which installs it): \(started.stderr)"
-      )
-      throw XCTSkip("no nginx")
-    }
-    return started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    try NginxShare.start(in: directory + "/nginx", for: self)
   }
 
   /// How many requests of `method` for `/ac/` and `/cas/` nginx at `url` has logged. nginx logs a request just
@@ -195,7 +176,8 @@ final class CacheRemoteTests: XCTestCase {
     XCTAssertEqual(warnings.all.count, 1, "\(warnings.all)")
     XCTAssertTrue(warnings.all[0].contains("no answer within 1.0 s"), warnings.all[0])
     XCTAssertGreaterThanOrEqual(elapsed, timeout)
-    XCTAssertLessThan(elapsed, timeout * 1.9, "one timeout, not one per request")
+    // Eight requests; one timeout disables the remote, so far less than eight timeouts.
+    XCTAssertLessThan(elapsed, timeout * 4, "one timeout, not one per request")
   }
 
   // MARK: URLs and HTTP

@@ -48,3 +48,10 @@ func runCapturingOutput(
     stdout: String(decoding: try Data(contentsOf: outputs[0]), as: UTF8.self),
     stderr: String(decoding: try Data(contentsOf: outputs[1]), as: UTF8.self))
 }
+
+/// The JSON objects of `text`, one per line (holoc's `--format json` output).
+func jsonObjects(_ text: String) throws -> [[String: Any]] {
+  try text.split(separator: "\n").map {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+  }
+}

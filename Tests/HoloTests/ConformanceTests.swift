@@ -1,4 +1,5 @@
 import Foundation
+import HoloCache
 import XCTest
 
 #if canImport(Glibc)
@@ -503,6 +504,9 @@ struct ConformanceRun: Sendable {
       }
       var environment = ProcessInfo.processInfo.environment
       environment["NO_COLOR"] = "1"
+      // Each case starts with an empty build cache: no test result comes from another case.
+      environment[BuildCache.directoryEnvironmentVariable] =
+        root.appendingPathComponent("cache").path
       let result = try ChildProcess.run(
         holoc.path, arguments, in: folder, stdinPath: stdinPath, outputFolder: root,
         environment: environment, timeout: Self.timeout)

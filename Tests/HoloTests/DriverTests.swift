@@ -270,17 +270,17 @@ final class DriverTests: XCTestCase {
     XCTAssertEqual(
       failed.json.serialized,
       #"{"type":"test","name":"adds","file":"t.holo","line":3,"status":"failed","duration_ms":12,"#
-        + #""output":"hi\n","failure":{"message":"assertion failed","file":"t.holo","line":4,"column":12}}"#
+        + #""output":"hi\n","failure":{"message":"assertion failed","file":"t.holo","line":4,"column":12},"cached":false}"#
     )
     let passed = TestResult(
       name: "ok", file: "t.holo", line: 8, durationMs: 1, output: "", failure: nil)
     XCTAssertEqual(
       passed.json.serialized,
-      #"{"type":"test","name":"ok","file":"t.holo","line":8,"status":"passed","duration_ms":1,"output":"","failure":null}"#
+      #"{"type":"test","name":"ok","file":"t.holo","line":8,"status":"passed","duration_ms":1,"output":"","failure":null,"cached":false}"#
     )
     XCTAssertEqual(
-      TestResult.summaryJSON(passed: 2, failed: 1).serialized,
-      #"{"type":"summary","passed":2,"failed":1}"#)
+      TestResult.summaryJSON(passed: 2, failed: 1, cached: 1).serialized,
+      #"{"type":"summary","passed":2,"failed":1,"cached":1}"#)
     XCTAssertEqual(TestResult.summaryLine(passed: 2, failed: 1), "2 passed, 1 failed\n")
   }
 

@@ -1,35 +1,39 @@
+import HoloCache
 import HoloCodegen
 import HoloIR
 import HoloSource
 
-/// A hash of one function's typed IR: everything its machine code depends on. Two
+/// The digest of one function's typed IR: everything its machine code depends on. Two
 /// functions with the same fingerprint compile to the same code, so only functions whose
-/// fingerprint changed need patching. It is hashed, not written out, because the live loop
-/// fingerprints every function of the program after each edit.
+/// fingerprint changed need patching, and a test whose reachable functions' fingerprints
+/// are all unchanged would do what it did last time. It is the same in every holoc
+/// process (a SHA-256 of a fixed encoding), so it can key entries of the persistent cache.
 ///
-/// Callees are named by name and signature (`Symbols.key`), not by `FunctionID` (ids
-/// shift when functions are added), so a caller's fingerprint changes when a callee's
-/// signature does. Source positions enter as the file, the column where the function
-/// starts and the function's own source text: together they fix every expression's line
-/// relative to the function's start, and its column, which is what dev code holds (its
-/// locations are relative to the function's line-base cell). The start line itself is left
-/// out, so a function that only moved up or down in its file keeps its fingerprint: the
-/// live loop then writes its new start line into the cell instead of patching it
-/// (`ChangeSet.moved`). Every node starts with a distinct tag, so different trees cannot
-/// hash alike by construction (only by a 64-bit collision).
-struct Fingerprint {
+/// Callees are named by name and signature (`Symbols.key`), not by `FunctionID`, so a
+/// caller's fingerprint changes when a callee's signature does. Source positions enter as
+/// the file, the column where the function starts and the function's own source text:
+/// together they fix every expression's line relative to the function's start, and its
+/// column, which is what dev code holds (its locations are relative to the function's
+/// line-base cell). The start line itself is left out, so a function that only moved up or
+/// down in its file keeps its fingerprint: the live loop then writes its new start line
+/// into the cell instead of patching it. Every node starts with a distinct tag and every
+/// variable-length part with its length, so different trees cannot encode alike.
+public struct Fingerprint {
   private let program: IRProgram
   private let file: SourceFile
-  private var hasher = Hasher()
+  private var hasher = StableEncoder()
   /// The holo functions the function calls directly (its edges in the call graph).
   private var callees: Set<FunctionID> = []
+  /// Whether it calls C (`extern fn`), whose code no fingerprint covers.
+  private var callsExtern = false
 
-  static func of(_ function: IRFunction, in program: IRProgram, sources: SourceManager)
-    -> (hash: Int, callees: Set<FunctionID>)
+  /// The fingerprint of `function`, its direct callees, and whether it calls an extern.
+  public static func of(_ function: IRFunction, in program: IRProgram, sources: SourceManager)
+    -> (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)
   {
     var writer = Fingerprint(program: program, file: sources.file(function.span.file))
     writer.function(function)
-    return (writer.hasher.finalize(), writer.callees)
+    return (ContentDigest(of: writer.hasher.bytes), writer.callees, writer.callsExtern)
   }
 
   private init(program: IRProgram, file: SourceFile) {
@@ -47,12 +51,12 @@ struct Fingerprint {
   private mutating func function(_ function: IRFunction) {
     tag(.function)
     hasher.combine(Symbols.key(of: function))
-    hasher.combine(function.kind)
+    hasher.combine(case: function.kind)
     hasher.combine(function.isExport)
     hasher.combine(file.path)
     hasher.combine(file.location(of: function.span.start).column)
     let end = max(function.span.end, function.body.span.end)
-    file.bytes[function.span.start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
+    hasher.combine(file.bytes[function.span.start..<end])
     for local in function.locals {
       tag(.local)
       hasher.combine(local.name)
@@ -131,7 +135,7 @@ struct Fingerprint {
       case .binary(let op, let left, _):
         tag(.expression)
         hasher.combine(8)
-        hasher.combine(op)
+        hasher.combine(case: op)
         hasher.combine(2)
         outer.append(node)
         node = left
@@ -203,6 +207,7 @@ struct Fingerprint {
       list(arguments)
     case .callExtern(let callee, let arguments):
       let external = program.external(callee)
+      callsExtern = true
       tag(.extern)
       hasher.combine(external.name)
       hasher.combine(external.parameterTypes)
@@ -210,11 +215,11 @@ struct Fingerprint {
       list(arguments)
     case .callBuiltin(let builtin, let arguments):
       tag(.builtin)
-      hasher.combine(builtin)
+      hasher.combine(builtin.rawValue)
       list(arguments)
     case .unary(let op, let operand):
       hasher.combine(7)
-      hasher.combine(op)
+      hasher.combine(case: op)
       list([operand])
     case .binary, .logical, .cast:
       preconditionFailure("chains are hashed by `expression`")
@@ -240,4 +245,40 @@ struct Fingerprint {
     hasher.combine(expressions.count)
     for expression in expressions { self.expression(expression) }
   }
+}
+
+/// A fixed encoding of what `Fingerprint` hashes, the same in every process (unlike
+/// `Hasher`, which is seeded per process): integers as 8 bytes little-endian, text and
+/// byte runs with their length in front, enumeration cases by name.
+private struct StableEncoder {
+  private(set) var bytes: [UInt8] = []
+
+  mutating func combine(_ value: Int) {
+    withUnsafeBytes(of: Int64(value).littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  mutating func combine(_ value: UInt64) {
+    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  mutating func combine(_ value: UInt8) { bytes.append(value) }
+
+  mutating func combine(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+  mutating func combine(_ value: String) { combine(Array(value.utf8)[...]) }
+
+  mutating func combine(_ value: ArraySlice<UInt8>) {
+    combine(value.count)
+    bytes.append(contentsOf: value)
+  }
+
+  mutating func combine(_ type: IRType) { combine(type.description) }
+
+  mutating func combine(_ types: [IRType]) {
+    combine(types.count)
+    for type in types { combine(type) }
+  }
+
+  /// An enumeration without payloads: its case name.
+  mutating func combine<Case>(case value: Case) { combine(String(describing: value)) }
 }

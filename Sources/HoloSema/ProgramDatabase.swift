@@ -95,8 +95,7 @@ public final class ProgramDatabase {
       if let text {
         let source = sources.update(path: path, text: text)
         if let parsed = parsedFiles[path], parsed.source === source { continue }
-        let (syntax, diagnostics) = Parser.parse(source)
-        parsedFiles[path] = ParsedFile(source: source, syntax: syntax, diagnostics: diagnostics)
+        parsedFiles[path] = ParsedFile(parsing: source)
         lastUpdate.parsedFiles.append(path)
       } else {
         parsedFiles[path] = nil
@@ -123,9 +122,9 @@ public final class ProgramDatabase {
     live.reserveCapacity(declarations.functions.count + 1)
     for declaration in declarations.functions {
       let key = BodyKey(
-        declaration.decl, in: declaration.source, signature: declaration.signature,
-        id: declaration.id
-      )
+        text: declaration.text, id: declaration.id,
+        parameterTypes: declaration.signature.parameterTypes,
+        returnType: declaration.signature.returnType)
       let body = checkedBody(declaration.id, key: key, environment: environment) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
         let function = checker.checkFunction(
@@ -144,9 +143,9 @@ public final class ProgramDatabase {
       entry = id
       let decl = declarations.functions.first { $0.id == id }!.decl
       validateMain(decl, signature: signature, scriptStatements, &diagnostics)
-    } else if let first = scriptStatements.first, let root = files.first {
+    } else if !scriptStatements.isEmpty, let text = files.first?.scriptText {
       let id = functionID(Self.scriptKey)
-      let key = BodyKey(script: first, in: root, id: id)
+      let key = BodyKey(text: text, id: id, parameterTypes: [], returnType: .unit)
       let body = checkedBody(id, key: key, environment: environment) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
         let function = checker.checkScript(scriptStatements, id: id)
@@ -239,16 +238,17 @@ public final class ProgramDatabase {
     _ files: [ParsedFile], into table: inout DeclarationTable, _ diagnostics: inout DiagnosticBag
   ) {
     for file in files {
-      for item in file.syntax.items {
-        switch item {
-        case .function(let decl):
-          let signature = Self.signature(of: decl.name, decl.params, decl.returnType, &diagnostics)
+      for declaration in file.declarations {
+        diagnostics.append(contentsOf: declaration.signatureDiagnostics)
+        let signature = declaration.signature
+        switch declaration.kind {
+        case .function(let decl, let text):
           let id = functionID(decl.name.name)
           guard table.register(decl.name, as: .function(id, signature), &diagnostics) else {
             continue
           }
           table.functions.append(
-            DeclarationTable.Function(id: id, decl: decl, signature: signature, source: file.source)
+            DeclarationTable.Function(id: id, decl: decl, signature: signature, text: text)
           )
           if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
             diagnostics.error(
@@ -264,7 +264,6 @@ public final class ProgramDatabase {
               labels: [Label(decl.signatureSpan, "C programs have their own entry point")])
           }
         case .externFunction(let decl):
-          let signature = Self.signature(of: decl.name, decl.params, decl.returnType, &diagnostics)
           let external = IRExtern(
             id: externID(decl.name.name), name: decl.name.name,
             parameterTypes: signature.parameterTypes, returnType: signature.returnType,
@@ -273,24 +272,9 @@ public final class ProgramDatabase {
             continue
           }
           table.externs.append(external)
-        case .importDecl, .statement:
-          break
         }
       }
     }
-  }
-
-  private static func signature(
-    of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?,
-    _ diagnostics: inout DiagnosticBag
-  ) -> FunctionSignature {
-    FunctionSignature(
-      name: name.name,
-      parameterNames: params.map(\.name.name),
-      parameterTypes: params.map { TypeResolver.resolve($0.type, diagnostics: &diagnostics) },
-      parameterSpans: params.map(\.span),
-      returnType: TypeResolver.resolve(returnType, diagnostics: &diagnostics),
-      nameSpan: name.span)
   }
 
   /// Top-level statements form the script body; only the root file may have them.
@@ -387,11 +371,74 @@ public final class ProgramDatabase {
   }
 }
 
-/// A file as the database parsed it.
+/// A file as the database parsed it, with what declaring its functions needs: computed
+/// once per text, so a change elsewhere costs this file nothing but a lookup per name.
 private struct ParsedFile {
+  struct Declaration {
+    enum Kind {
+      case function(FunctionDecl, BodyText)
+      case externFunction(ExternFunctionDecl)
+    }
+
+    var kind: Kind
+    var signature: FunctionSignature
+    /// Unknown types in the signature.
+    var signatureDiagnostics: [Diagnostic]
+  }
+
   var source: SourceFile
   var syntax: FileSyntax
   var diagnostics: [Diagnostic]
+  /// Its functions and externs, in source order.
+  var declarations: [Declaration] = []
+  /// Where its top-level statements are, if it has any: from the first to the end.
+  var scriptText: BodyText?
+
+  init(parsing source: SourceFile) {
+    self.source = source
+    (syntax, diagnostics) = Parser.parse(source)
+    for item in syntax.items {
+      var signatureDiagnostics = DiagnosticBag()
+      switch item {
+      case .function(let decl):
+        let signature = Self.signature(
+          of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+        let text = BodyText(
+          source, start: decl.span.start, end: max(decl.span.end, decl.body.span.end))
+        declarations.append(
+          Declaration(
+            kind: .function(decl, text), signature: signature,
+            signatureDiagnostics: signatureDiagnostics.diagnostics))
+      case .externFunction(let decl):
+        let signature = Self.signature(
+          of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+        declarations.append(
+          Declaration(
+            kind: .externFunction(decl), signature: signature,
+            signatureDiagnostics: signatureDiagnostics.diagnostics))
+      case .statement(let statement):
+        if scriptText == nil {
+          scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
+        }
+      case .importDecl:
+        break
+      }
+    }
+  }
+
+  private static func signature(
+    of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?,
+    _ diagnostics: inout DiagnosticBag
+  ) -> FunctionSignature {
+    FunctionSignature(
+      name: name.name,
+      parameterNames: params.map(\.name.name),
+      parameterTypes: params.map { TypeResolver.resolve($0.type, diagnostics: &diagnostics) },
+      parameterSpans: params.map(\.span),
+      returnType: TypeResolver.resolve(returnType, diagnostics: &diagnostics),
+      nameSpan: name.span)
+  }
+
 }
 
 /// The project-wide namespace of one analysis.
@@ -400,7 +447,7 @@ private struct DeclarationTable {
     var id: FunctionID
     var decl: FunctionDecl
     var signature: FunctionSignature
-    var source: SourceFile
+    var text: BodyText
   }
 
   var globals: [String: GlobalDefinition] = [:]
@@ -431,48 +478,34 @@ private struct DeclarationTable {
   }
 }
 
-/// Everything a body's check depends on besides the names it reads: its file, where it
-/// starts (spans are offsets into the file; the column is in every location of its code,
-/// the line is not), its text and its own signature.
-private struct BodyKey: Equatable {
+/// Where a body's text is and what it is: its file, where it starts (spans are offsets
+/// into the file; the column is in every location of its code, the line is not), and a
+/// hash of its bytes.
+private struct BodyText: Equatable {
   var path: String
   var start: Int
   var column: Int
   var length: Int
-  var textHash: Int
-  var id: FunctionID
-  var parameterTypes: [IRType]
-  var returnType: IRType
+  var hash: Int
 
-  init(_ decl: FunctionDecl, in file: SourceFile, signature: FunctionSignature, id: FunctionID) {
-    let end = max(decl.span.end, decl.body.span.end)
-    self.init(
-      file: file, start: decl.span.start, end: end, id: id,
-      parameterTypes: signature.parameterTypes, returnType: signature.returnType)
-  }
-
-  /// The script body: the root file's top-level statements, which may lie anywhere in it.
-  init(script first: Stmt, in root: ParsedFile, id: FunctionID) {
-    self.init(
-      file: root.source, start: first.span.start, end: root.source.bytes.count, id: id,
-      parameterTypes: [], returnType: .unit)
-  }
-
-  private init(
-    file: SourceFile, start: Int, end: Int, id: FunctionID, parameterTypes: [IRType],
-    returnType: IRType
-  ) {
+  init(_ file: SourceFile, start: Int, end: Int) {
     path = file.path
     self.start = start
     column = file.location(of: start).column
     length = end - start
     var hasher = Hasher()
     file.bytes[start..<end].withUnsafeBytes { hasher.combine(bytes: $0) }
-    textHash = hasher.finalize()
-    self.id = id
-    self.parameterTypes = parameterTypes
-    self.returnType = returnType
+    hash = hasher.finalize()
   }
+}
+
+/// Everything a body's check depends on besides the names it reads: its text and its own
+/// signature.
+private struct BodyKey: Equatable {
+  var text: BodyText
+  var id: FunctionID
+  var parameterTypes: [IRType]
+  var returnType: IRType
 }
 
 /// A checked body and what it depended on.

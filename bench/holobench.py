@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fuzz import kill_session  # every process of a session, as the fuzz driver ends them
+
 
 # ---- Programs -----------------------------------------------------------------------------
 
@@ -245,24 +247,6 @@ _sessions = []
 _folders = []
 
 
-def _kill_session(session):
-    """SIGKILL to every process of `session`: holoc's program may sit in a process group of
-    its own, so the group of holoc alone is not enough."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session:
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except OSError:
-                pass
-
-
 def stop(process):
     """Ends a process started by `start` and everything it started: SIGTERM, then after a
     grace period SIGKILL to its whole session."""
@@ -275,7 +259,7 @@ def stop(process):
             process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             pass
-    _kill_session(process.pid)
+    kill_session(process.pid)
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:

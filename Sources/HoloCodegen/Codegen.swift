@@ -121,6 +121,14 @@ public enum Codegen {
   }
 
   /// The line where `function` starts: what its line-base cell holds in a dev build.
+  /// The version of the LLVM library holoc runs with, `MAJOR.MINOR.PATCH`: part of what
+  /// determines the code it emits.
+  public static let llvmVersion: String = {
+    var (major, minor, patch): (UInt32, UInt32, UInt32) = (0, 0, 0)
+    LLVMGetVersion(&major, &minor, &patch)
+    return "\(major).\(minor).\(patch)"
+  }()
+
   public static func startLine(of function: IRFunction, _ sources: SourceManager) -> Int {
     sources.file(function.span.file).location(of: function.span.start).line
   }

@@ -1,4 +1,5 @@
 import Foundation
+import HoloCache
 import HoloCodegen
 import HoloDevABI
 import HoloIR
@@ -227,11 +228,59 @@ public final class Driver {
     }
   }
 
+  /// The object code of `program`: from the build cache when a build of the same code
+  /// with the same options made it before, else generated (and stored).
+  func compiledObject(_ program: IRProgram, _ options: CodegenOptions) throws(DiagnosticsError)
+    -> [UInt8]
+  {
+    let cache = openCache()
+    let key = objectKey(program, options)
+    if let object = cache.lookup(key)?.first(where: { $0.name == "object" }) {
+      return object.bytes
+    }
+    let object = try generate(program, options, emit: .object)
+    cache.store(key, [CacheOutput(name: "object", bytes: object)])
+    return object
+  }
+
+  /// Everything code generation reads: the compiler, the options, and of the program each
+  /// function's fingerprint and start line (release locations hold absolute lines, dev
+  /// line-base cells start with them), the externs, the entry and tests, and each file's
+  /// path and folder (debug information names the folder).
+  private func objectKey(_ program: IRProgram, _ options: CodegenOptions) -> CacheKey {
+    var builder = CacheKey.Builder(kind: "program-object")
+    for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
+    builder.add(
+      "options",
+      "\(options.mode) \(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)")
+    var files: Set<FileID> = []
+    for function in program.functions {
+      if files.insert(function.span.file).inserted {
+        let path = sources.file(function.span.file).path
+        builder.add("file", path)
+        builder.add(
+          "folder", URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
+      }
+      builder.add("function", Symbols.key(of: function))
+      builder.add("code", Fingerprint.of(function, in: program, sources: sources).digest.bytes)
+      builder.add("line", "\(Codegen.startLine(of: function, sources))")
+    }
+    for external in program.externs {
+      builder.add(
+        "extern",
+        "\(external.name)(\(external.parameterTypes.map(\.description).joined(separator: ",")))"
+          + "->\(external.returnType)")
+    }
+    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
+    for test in program.tests { builder.add("test", Symbols.key(of: program.function(test))) }
+    return builder.key
+  }
+
   /// Compiles `program` and links it with the runtime into the executable `output`.
   func linkExecutable(
     _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
   ) throws(DiagnosticsError) {
-    let object = try generate(program, settings.codegenOptions(entry: entry), emit: .executable)
+    let object = try compiledObject(program, settings.codegenOptions(entry: entry))
     let runtime = try runtimeArchive()
     // Every dev program carries the (dormant) patch agent; test executables are never patched.
     let agent = settings.mode == .dev && entry == .program ? try runtimeArchive(.agent) : nil

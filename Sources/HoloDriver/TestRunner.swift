@@ -153,8 +153,8 @@ extension Driver {
     // The runtime archive's folder is named by a hash of the runtime's sources and flags.
     let runtime = URL(fileURLWithPath: try runtimeArchive()).deletingLastPathComponent()
     let codegen = settings.codegenOptions(entry: .tests)
-    return [
-      ("holoc", holocVersion), ("runtime", runtime.lastPathComponent),
+    return CompilerIdentity.parts + [
+      ("runtime", runtime.lastPathComponent),
       ("mode", "\(codegen.mode)"), ("optimization", "\(codegen.optimizationLevel)"),
       ("cpu", codegen.targetCPU ?? ""), ("libraries", settings.libraries.joined(separator: " ")),
       ("timeout", "\(options.timeout)"),

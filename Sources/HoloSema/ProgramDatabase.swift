@@ -23,6 +23,9 @@ public struct DatabaseUpdate: Sendable, Equatable {
   public var parsedFiles: [String] = []
   /// The function bodies typechecked again, in declaration order (the script body is `main`).
   public var checkedBodies: [String] = []
+  /// The bodies kept although their text moved within its file (an edit above them): only
+  /// their spans were moved, nothing was checked.
+  public var movedBodies: [String] = []
 
   public init() {}
 }
@@ -179,10 +182,17 @@ public final class ProgramDatabase {
     _ id: FunctionID, key: BodyKey, environment: CheckEnvironment,
     check: () -> (IRFunction, FunctionChecker)
   ) -> CheckedBody {
-    if let kept = bodies[id], kept.key == key, kept.diagnostics.isEmpty,
+    if let kept = bodies[id], kept.diagnostics.isEmpty,
+      kept.key.differsAtMostInStart(from: key),
       kept.reads.allSatisfy({ name, shape in environment.globals[name]?.shape == shape })
     {
-      return kept
+      guard kept.key != key else { return kept }
+      // The same text at another offset: the same IR with its spans moved. Its revision
+      // stays, since nothing its code depends on changed (its line lives in data).
+      lastUpdate.movedBodies.append(kept.function.name)
+      return CheckedBody(
+        key: key, function: kept.function.shifted(by: key.text.start - kept.key.text.start),
+        diagnostics: [], reads: kept.reads)
     }
     var (function, checker) = check()
     revisions += 1
@@ -506,6 +516,13 @@ private struct BodyKey: Equatable {
   var id: FunctionID
   var parameterTypes: [IRType]
   var returnType: IRType
+
+  /// Equal but perhaps for where in the file the text starts.
+  func differsAtMostInStart(from other: BodyKey) -> Bool {
+    var moved = other
+    moved.text.start = text.start
+    return moved == self
+  }
 }
 
 /// A checked body and what it depended on.

@@ -107,6 +107,27 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
   }
 
+  func testABodyThatOnlyMovedInItsFileIsKeptWithItsSpansMoved() throws {
+    let database = database(b: "fn g() -> i64 { 2 }\nfn h() -> i64 { 3 }\n")
+    let before = try XCTUnwrap(database.snapshot().program)
+    // A new function above g and h, in their file: they move, nothing else changes.
+    let inserted = "fn first() {}\n"
+    database.apply([.text(path: "b.holo", inserted + "fn g() -> i64 { 2 }\nfn h() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["first"])
+    XCTAssertEqual(database.lastUpdate.movedBodies, ["g", "h"])
+    let after = try XCTUnwrap(database.snapshot().program)
+    for name in ["g", "h"] {
+      let old = before.functions.first { $0.name == name }!
+      let new = after.functions.first { $0.name == name }!
+      XCTAssertEqual(new.revision, old.revision, name)
+      XCTAssertEqual(new.span.start, old.span.start + inserted.utf8.count, name)
+      XCTAssertEqual(new.body.span.end, old.body.span.end + inserted.utf8.count, name)
+      XCTAssertEqual(
+        new.body.result?.span.start, old.body.result.map { $0.span.start + inserted.utf8.count },
+        name)
+    }
+  }
+
   func testRemovingACalleeChecksItsCallerWhichReportsIt() throws {
     let database = database()
     database.apply([.text(path: "b.holo", "\n")])

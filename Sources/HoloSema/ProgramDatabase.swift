@@ -39,9 +39,9 @@ public struct DatabaseUpdate: Sendable, Equatable {
 /// `FunctionID` (and an extern's `ExternID`) belongs to its name for the database's
 /// lifetime, so inserting or removing a function elsewhere renumbers nothing. Each body is
 /// kept with the project-wide names it read and what it found there; a body is checked
-/// again only when its own text or position changed, or when a name it read now resolves
-/// to something of another shape (a callee's signature changed, a function appeared or
-/// went away). A body with diagnostics is checked on every change, so its messages always
+/// again only when its own text, column or signature changed, or when a name it read now
+/// resolves to something of another shape (a callee's signature changed, a function
+/// appeared or went away); a body that only moved in its file keeps its IR, moved. A body with diagnostics is checked on every change, so its messages always
 /// describe the current program.
 public final class ProgramDatabase {
   /// The root file's path, as given.

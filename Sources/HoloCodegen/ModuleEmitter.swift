@@ -30,7 +30,7 @@ final class ModuleEmitter {
   let version: Int
   /// LLVM functions of the holo functions this module defines.
   private(set) var functions: [FunctionID: LLVMValueRef] = [:]
-  private(set) var functionTypes: [FunctionID: LLVMTypeRef] = [:]
+  private var functionTypes: [FunctionID: LLVMTypeRef] = [:]
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
   var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
@@ -106,7 +106,11 @@ final class ModuleEmitter {
   // MARK: Program
 
   func emitProgram() {
-    for function in program.functions { declare(function) }
+    // Only what the module defines: a patch of one function costs nothing per function of
+    // the program (the types of the functions it calls are made as calls need them).
+    for function in program.functions where definedFunctions.contains(function.id) {
+      declare(function)
+    }
     for function in program.functions where definedFunctions.contains(function.id) {
       FunctionEmitter(module: self, function: function).emit()
     }
@@ -134,12 +138,19 @@ final class ModuleEmitter {
       ? Symbols.release(of: function) : Symbols.version(version, of: function)
   }
 
-  private func declare(_ function: IRFunction) {
+  /// The LLVM type of a holo function.
+  private func functionType(of id: FunctionID) -> LLVMTypeRef {
+    if let known = functionTypes[id] { return known }
+    let function = program.function(id)
     var parameters: [LLVMTypeRef?] = function.parameterTypes.map { llvmType($0) }
     let type = LLVMFunctionType(
       returnLLVMType(function.returnType), &parameters, UInt32(parameters.count), 0)!
-    functionTypes[function.id] = type
-    guard definedFunctions.contains(function.id) else { return }
+    functionTypes[id] = type
+    return type
+  }
+
+  private func declare(_ function: IRFunction) {
+    let type = functionType(of: function.id)
     let value = LLVMAddFunction(module, symbol(of: function), type)!
     if options.mode == .release, !function.isExport {
       LLVMSetLinkage(value, LLVMInternalLinkage)
@@ -176,7 +187,7 @@ final class ModuleEmitter {
   /// directly; dev builds load the callee's current version from its slot and call that.
   func emitCall(_ id: FunctionID, arguments: [LLVMValueRef?]) -> LLVMValueRef {
     var arguments = arguments
-    let type = functionTypes[id]!
+    let type = functionType(of: id)
     let count = UInt32(arguments.count)
     guard options.mode == .dev else {
       return LLVMBuildCall2(builder, type, functions[id], &arguments, count, "")

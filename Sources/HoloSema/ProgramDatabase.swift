@@ -59,8 +59,11 @@ public final class ProgramDatabase {
   private var pending: Set<String> = []
   private var revisions = 0
 
-  /// What the last `apply` did again.
+  /// What the latest analysis did again: the files parsed since the one before it, and
+  /// the bodies it checked.
   public private(set) var lastUpdate = DatabaseUpdate()
+  /// Changes were applied that no analysis has seen yet.
+  private var needsAnalysis = false
 
   /// The identity of the body made of the root file's top-level statements: not a name a
   /// declaration can have.
@@ -80,10 +83,12 @@ public final class ProgramDatabase {
   /// Every path the database was told about, with a file there or not.
   public var knownPaths: [String] { inputs.keys.sorted() }
 
-  /// Applies source changes and brings the analysis up to date, re-doing only what they
-  /// can have changed (`lastUpdate` says what).
+  /// Applies source changes and, once no file it needs is still to be told
+  /// (`requestedFiles`), brings the analysis up to date, re-doing only what they can have
+  /// changed (`lastUpdate` says what). Until then only the new files are parsed: a program
+  /// whose imports are discovered file by file is analysed once, not once per file.
   public func apply(_ changes: [SourceChange]) {
-    lastUpdate = DatabaseUpdate()
+    if !needsAnalysis { lastUpdate = DatabaseUpdate() }
     var changed = false
     for change in changes {
       let path = Self.normalise(change.path)
@@ -104,15 +109,24 @@ public final class ProgramDatabase {
         parsedFiles[path] = nil
       }
     }
-    if changed { recompute() }
+    guard changed else { return }
+    needsAnalysis = true
+    var discarded = DiagnosticBag()
+    _ = loadOrder(&discarded)
+    if pending.isEmpty { recompute() }
   }
 
-  /// The program as it is now: typed IR when it has no errors, and every diagnostic.
-  public func snapshot() -> Analysis { current }
+  /// The program as it is now: typed IR when it has no errors, and every diagnostic (a
+  /// file still requested counts as missing).
+  public func snapshot() -> Analysis {
+    if needsAnalysis { recompute() }
+    return current
+  }
 
   // MARK: Analysis
 
   private func recompute() {
+    needsAnalysis = false
     var diagnostics = DiagnosticBag()
     let (files, importPaths) = loadOrder(&diagnostics)
     var declarations = DeclarationTable()

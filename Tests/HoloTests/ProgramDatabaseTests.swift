@@ -31,10 +31,27 @@ final class ProgramDatabaseTests: XCTestCase {
 
   func testTheFirstAnalysisChecksEveryBody() throws {
     let database = database()
-    XCTAssertEqual(database.lastUpdate.parsedFiles, ["a.holo", "b.holo"])
+    // One analysis, once every file was told: everything parsed since, each body once.
+    XCTAssertEqual(database.lastUpdate.parsedFiles, ["main.holo", "a.holo", "b.holo"])
     XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "f", "g"])
     let program = try XCTUnwrap(database.snapshot().program)
     XCTAssertEqual(program.functions.map(\.name), ["main", "f", "g"])
+  }
+
+  func testImportsDiscoveredFileByFileAreAnalysedOnce() throws {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", "import a;\nfn main() { println(a()); }\n")])
+    for (file, next) in [("a", "b"), ("b", "c")] {
+      XCTAssertEqual(database.requestedFiles, ["\(file).holo"])
+      XCTAssertEqual(database.lastUpdate.checkedBodies, [], "no analysis while files are missing")
+      database.apply([
+        .text(path: "\(file).holo", "import \(next);\nfn \(file)() -> i64 { \(next)() }\n")
+      ])
+    }
+    database.apply([.text(path: "c.holo", "fn c() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.requestedFiles, [])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "a", "b", "c"])
+    XCTAssertNotNil(database.snapshot().program)
   }
 
   func testABodyEditChecksThatBodyOnly() throws {

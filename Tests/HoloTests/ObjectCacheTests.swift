@@ -5,47 +5,22 @@ import XCTest
 /// `holoc build` and `run` take the program's object from the build cache when the same
 /// code was compiled with the same options before; driven through the real holoc.
 final class ObjectCacheTests: XCTestCase {
-  private var project = ""
-
-  private static let holocPath = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    .deletingLastPathComponent().appendingPathComponent("holoc").path
+  private var project: CachedProject!
 
   private static func program(_ value: Int) -> String {
     "fn value() -> i64 { \(value) }\nfn main() { println(value()); }\n"
   }
 
   override func setUpWithError() throws {
-    project =
-      FileManager.default.temporaryDirectory.appendingPathComponent(
-        "holo-object-cache-\(UUID().uuidString)"
-      ).path
-    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+    project = try CachedProject(named: "object-cache")
   }
 
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(atPath: project)
-  }
-
-  private func write(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: "\(project)/\(path)")
-    try FileManager.default.createDirectory(
-      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: url)
-  }
-
-  /// `holoc ARGUMENTS` in `folder` of the project, with the build cache `cache`.
-  private func holoc(
-    _ arguments: [String], in folder: String = "", cache: String = "cache", remote: String? = nil
-  ) throws -> CapturedOutput {
-    var environment = ProcessInfo.processInfo.environment
-    environment[BuildCache.directoryEnvironmentVariable] = "\(project)/\(cache)"
-    environment[RemoteCache.urlEnvironmentVariable] = remote
-    return try runCapturingOutput(
-      Self.holocPath, arguments, environment: environment, directory: "\(project)/\(folder)")
+  override func tearDown() {
+    project.remove()
   }
 
   private func entries(in cache: String) -> [String] {
-    let root = "\(project)/\(cache)"
+    let root = "\(project.path)/\(cache)"
     let files = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
     return files.filter { $0.hasPrefix("ac/") || $0.hasPrefix("cas/") }.filter {
       var isDirectory: ObjCBool = false
@@ -57,8 +32,8 @@ final class ObjectCacheTests: XCTestCase {
   func testEveryEditIsBuiltAndAnEarlierVersionComesFromTheCache() throws {
     for mode in [[], ["--release"]] {
       for value in [1, 2, 1] {
-        try write(Self.program(value), to: "main.holo")
-        let outcome = try holoc(["run"] + mode + ["main.holo"])
+        try project.write(Self.program(value), to: "main.holo")
+        let outcome = try project.holoc(["run"] + mode + ["main.holo"])
         XCTAssertEqual(outcome.stdout, "\(value)\n", "\(mode) \(outcome.stderr)")
       }
     }
@@ -68,40 +43,42 @@ final class ObjectCacheTests: XCTestCase {
 
   func testMovingCodeDownBuildsItAgainWithItsNewLines() throws {
     let failing = "fn main() {\n  let zero = 0;\n  println(1 / zero);\n}\n"
-    try write(failing, to: "main.holo")
-    XCTAssertTrue(try holoc(["run", "main.holo"]).stderr.contains("main.holo:3:"))
-    try write("\n\n" + failing, to: "main.holo")
-    XCTAssertTrue(try holoc(["run", "main.holo"]).stderr.contains("main.holo:5:"))
+    try project.write(failing, to: "main.holo")
+    XCTAssertTrue(try project.holoc(["run", "main.holo"]).stderr.contains("main.holo:3:"))
+    try project.write("\n\n" + failing, to: "main.holo")
+    XCTAssertTrue(try project.holoc(["run", "main.holo"]).stderr.contains("main.holo:5:"))
   }
 
   func testDamagedEntriesAreRebuilt() throws {
-    try write(Self.program(7), to: "main.holo")
-    XCTAssertEqual(try holoc(["run", "main.holo"]).stdout, "7\n")
+    try project.write(Self.program(7), to: "main.holo")
+    XCTAssertEqual(try project.holoc(["run", "main.holo"]).stdout, "7\n")
     for entry in entries(in: "cache") {
       var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: entry)))
       bytes[bytes.count / 2] ^= 0xFF
       try Data(bytes).write(to: URL(fileURLWithPath: entry))
     }
-    XCTAssertEqual(try holoc(["run", "main.holo"]).stdout, "7\n")
-    XCTAssertEqual(try holoc(["run", "main.holo"]).stdout, "7\n")
+    XCTAssertEqual(try project.holoc(["run", "main.holo"]).stdout, "7\n")
+    XCTAssertEqual(try project.holoc(["run", "main.holo"]).stdout, "7\n")
   }
 
   /// Two clean checkouts in the same folder (one after the other), each with an empty
   /// local cache, behind one remote (a real nginx): the second uploads nothing, since it
   /// built nothing.
   func testASecondCheckoutBuildsNothing() throws {
-    let nginx = "\(project)/nginx"
+    let nginx = "\(project.path)/nginx"
     let url = try NginxShare.start(in: nginx, for: self)
-    try write(Self.program(3), to: "checkout/main.holo")
-    let first = try holoc(["run", "main.holo"], in: "checkout", cache: "cache-one", remote: url)
+    try project.write(Self.program(3), to: "checkout/main.holo")
+    let first = try project.holoc(
+      ["run", "main.holo"], in: "checkout", cache: "cache-one", remote: url)
     XCTAssertEqual(first.stdout, "3\n", first.stderr)
     let uploads = { try String(contentsOfFile: "\(nginx)/access.log", encoding: .utf8) }
     XCTAssertTrue(try uploads().contains("PUT /ac/"))
 
-    try FileManager.default.removeItem(atPath: "\(project)/checkout")
-    try write(Self.program(3), to: "checkout/main.holo")
+    try FileManager.default.removeItem(atPath: "\(project.path)/checkout")
+    try project.write(Self.program(3), to: "checkout/main.holo")
     let before = try uploads().components(separatedBy: "PUT ").count
-    let second = try holoc(["run", "main.holo"], in: "checkout", cache: "cache-two", remote: url)
+    let second = try project.holoc(
+      ["run", "main.holo"], in: "checkout", cache: "cache-two", remote: url)
     XCTAssertEqual(second.stdout, "3\n", second.stderr)
     XCTAssertEqual(second.stderr, "")
     XCTAssertEqual(try uploads().components(separatedBy: "PUT ").count, before)

@@ -5,10 +5,7 @@ import XCTest
 /// `holoc test` reports a test unchanged since it last passed from the build cache instead
 /// of running it; driven through the real holoc, with a private cache per test.
 final class TestCacheTests: XCTestCase {
-  private var project = ""
-
-  private static let holocPath = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    .deletingLastPathComponent().appendingPathComponent("holoc").path
+  private var project: CachedProject!
 
   private static let suite = """
     fn add(a: i64, b: i64) -> i64 { a + b }
@@ -19,40 +16,24 @@ final class TestCacheTests: XCTestCase {
     """
 
   override func setUpWithError() throws {
-    project =
-      FileManager.default.temporaryDirectory.appendingPathComponent(
-        "holo-test-cache-\(UUID().uuidString)"
-      ).path
-    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+    project = try CachedProject(named: "test-cache")
   }
 
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(atPath: project)
+  override func tearDown() {
+    project.remove()
   }
 
-  private func write(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: "\(project)/\(path)")
-    try FileManager.default.createDirectory(
-      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: url)
-  }
-
-  /// `holoc test ARGUMENTS` in `folder` of the project, with the build cache `cache`.
+  /// `holoc test --jobs 1 ARGUMENTS` in `folder` of the project, with the build cache `cache`.
   private func test(
     _ arguments: [String], in folder: String = "", cache: String = "cache",
     remote: String? = nil
   ) throws -> CapturedOutput {
-    var environment = ProcessInfo.processInfo.environment
-    environment[BuildCache.directoryEnvironmentVariable] = "\(project)/\(cache)"
-    environment[RemoteCache.urlEnvironmentVariable] = remote
-    environment["NO_COLOR"] = "1"
-    return try runCapturingOutput(
-      Self.holocPath, ["test", "--jobs", "1"] + arguments, environment: environment,
-      directory: "\(project)/\(folder)")
+    try project.holoc(
+      ["test", "--jobs", "1"] + arguments, in: folder, cache: cache, remote: remote)
   }
 
   func testAPassedTestUnchangedSinceIsReportedFromTheCache() throws {
-    try write(Self.suite, to: "main.holo")
+    try project.write(Self.suite, to: "main.holo")
     let first = try test(["main.holo"])
     XCTAssertEqual(first.stdout, "test adds ... ok\ntest doubles ... ok\n2 passed, 0 failed\n")
 
@@ -65,7 +46,7 @@ final class TestCacheTests: XCTestCase {
         + "2 passed, 0 failed\n")
 
     // A body only `doubles` reaches: `adds` stays cached.
-    try write(Self.suite.replacingOccurrences(of: "a * 2", with: "a + a"), to: "main.holo")
+    try project.write(Self.suite.replacingOccurrences(of: "a * 2", with: "a + a"), to: "main.holo")
     let edited = try test(["main.holo", "--format", "json"])
     let objects = try jsonObjects(edited.stdout)
     XCTAssertEqual(objects.dropLast().map { $0["cached"] as? Bool }, [true, false])
@@ -77,7 +58,7 @@ final class TestCacheTests: XCTestCase {
   }
 
   func testFailingTestsAndTestsThatCallCAreNeverCached() throws {
-    try write(
+    try project.write(
       """
       extern fn abs(x: i32) -> i32;
       #[test] fn fails() { assert(1 == 2); }
@@ -94,13 +75,13 @@ final class TestCacheTests: XCTestCase {
   }
 
   func testWhatATestCanReachDecidesNotWhereItIs() throws {
-    try write(Self.suite, to: "main.holo")
+    try project.write(Self.suite, to: "main.holo")
     XCTAssertEqual(try test(["main.holo"]).status, 0)
     // Lines added above every function: nothing a test runs changed.
-    try write("// a comment\n\n" + Self.suite, to: "main.holo")
+    try project.write("// a comment\n\n" + Self.suite, to: "main.holo")
     XCTAssertTrue(try test(["main.holo"]).stdout.contains("2 of them cached"))
     // A signature the test calls through changes: it runs again.
-    try write(
+    try project.write(
       Self.suite.replacingOccurrences(
         of: "fn add(a: i64, b: i64) -> i64 { a + b }",
         with: "fn add(a: i64, b: i64) -> i64 { b + a }"), to: "main.holo")
@@ -112,8 +93,8 @@ final class TestCacheTests: XCTestCase {
   /// Two clean checkouts of one project, each with an empty local cache, behind one
   /// remote cache (a real nginx): the second runs no test.
   func testASecondCheckoutGetsTheResultsFromTheRemoteCache() throws {
-    let url = try NginxShare.start(in: "\(project)/nginx", for: self)
-    for checkout in ["one", "two"] { try write(Self.suite, to: "\(checkout)/main.holo") }
+    let url = try NginxShare.start(in: "\(project.path)/nginx", for: self)
+    for checkout in ["one", "two"] { try project.write(Self.suite, to: "\(checkout)/main.holo") }
     let first = try test(["main.holo"], in: "one", cache: "cache-one", remote: url)
     XCTAssertEqual(first.stdout, "test adds ... ok\ntest doubles ... ok\n2 passed, 0 failed\n")
     let second = try test(["main.holo"], in: "two", cache: "cache-two", remote: url)
@@ -122,7 +103,7 @@ final class TestCacheTests: XCTestCase {
   }
 
   func testADeadRemoteCacheOnlyCostsTheCache() throws {
-    try write(Self.suite, to: "main.holo")
+    try project.write(Self.suite, to: "main.holo")
     // Port 9 on loopback: nothing listens (discard is not run).
     let outcome = try test(["main.holo"], remote: "http://127.0.0.1:9")
     XCTAssertEqual(outcome.status, 0)

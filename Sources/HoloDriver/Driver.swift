@@ -230,11 +230,11 @@ public final class Driver {
 
   /// The object code of `program`: from the build cache when a build of the same code
   /// with the same options made it before, else generated (and stored).
-  func compiledObject(_ program: IRProgram, _ options: CodegenOptions) throws(DiagnosticsError)
-    -> [UInt8]
-  {
+  func compiledObject(
+    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
+  ) throws(DiagnosticsError) -> [UInt8] {
     let cache = openCache()
-    let key = objectKey(program, options)
+    let key = objectKey(program, options, fingerprints)
     if let object = cache.lookup(key)?.first(where: { $0.name == "object" }) {
       return object.bytes
     }
@@ -247,7 +247,9 @@ public final class Driver {
   /// function's fingerprint and start line (release locations hold absolute lines, dev
   /// line-base cells start with them), the externs, the entry and tests, and each file's
   /// path and folder (debug information names the folder).
-  private func objectKey(_ program: IRProgram, _ options: CodegenOptions) -> CacheKey {
+  private func objectKey(
+    _ program: IRProgram, _ options: CodegenOptions, _ fingerprints: ProgramFingerprints
+  ) -> CacheKey {
     var builder = CacheKey.Builder(kind: "program-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add(
@@ -262,7 +264,7 @@ public final class Driver {
           "folder", URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
       }
       builder.add("function", Symbols.key(of: function))
-      builder.add("code", Fingerprint.of(function, in: program, sources: sources).digest.bytes)
+      builder.add("code", fingerprints.byFunction[function.id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")
     }
     for external in program.externs {
@@ -276,11 +278,15 @@ public final class Driver {
     return builder.key
   }
 
-  /// Compiles `program` and links it with the runtime into the executable `output`.
+  /// Compiles `program` and links it with the runtime into the executable `output`;
+  /// `fingerprints` are the program's, when the caller has them already.
   func linkExecutable(
-    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
+    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String,
+    fingerprints: ProgramFingerprints? = nil
   ) throws(DiagnosticsError) {
-    let object = try compiledObject(program, settings.codegenOptions(entry: entry))
+    let object = try compiledObject(
+      program, settings.codegenOptions(entry: entry),
+      fingerprints: fingerprints ?? ProgramFingerprints(program, sources: sources))
     let runtime = try runtimeArchive()
     // Every dev program carries the (dormant) patch agent; test executables are never patched.
     let agent = settings.mode == .dev && entry == .program ? try runtimeArchive(.agent) : nil

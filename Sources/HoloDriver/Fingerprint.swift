@@ -247,6 +247,21 @@ public struct Fingerprint {
   }
 }
 
+/// Every function's fingerprint, computed once per command for all that key by them (the
+/// program's object, the tests' results).
+struct ProgramFingerprints {
+  let byFunction: [FunctionID: (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)]
+
+  init(_ program: IRProgram, sources: SourceManager) {
+    var byFunction:
+      [FunctionID: (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)] = [:]
+    for function in program.functions {
+      byFunction[function.id] = Fingerprint.of(function, in: program, sources: sources)
+    }
+    self.byFunction = byFunction
+  }
+}
+
 /// A fixed encoding of what `Fingerprint` hashes, the same in every process (unlike
 /// `Hasher`, which is seeded per process): integers as 8 bytes little-endian, text and
 /// byte runs with their length in front, enumeration cases by name.

@@ -17,16 +17,11 @@ struct TestCache {
 
   /// The keys of `tests` of `program`.
   init(
-    cache: BuildCache, tests: [IRFunction], program: IRProgram, sources: SourceManager,
-    context: [(label: String, value: String)]
+    cache: BuildCache, tests: [IRFunction], program: IRProgram,
+    fingerprints: ProgramFingerprints, context: [(label: String, value: String)]
   ) {
     self.cache = cache
-    var fingerprints:
-      [FunctionID: (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)] =
-        [:]
-    for function in program.functions {
-      fingerprints[function.id] = Fingerprint.of(function, in: program, sources: sources)
-    }
+    let fingerprints = fingerprints.byFunction
     var keys: [FunctionID: CacheKey] = [:]
     for test in tests {
       var reached: Set<FunctionID> = [test.id]

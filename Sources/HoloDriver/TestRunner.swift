@@ -101,10 +101,11 @@ extension Driver {
       let tests = program.tests.map { program.function($0) }
         .filter { options.filter.map($0.name.contains) ?? true }
         .sorted { ($0.span.file, $0.span.start) < ($1.span.file, $1.span.start) }
+      let fingerprints = ProgramFingerprints(program, sources: sources)
       let testCache =
         options.usesCache
         ? TestCache(
-          cache: openCache(), tests: tests, program: program, sources: sources,
+          cache: openCache(), tests: tests, program: program, fingerprints: fingerprints,
           context: try testCacheContext(settings: settings, options: options)) : nil
       let printer = TestPrinter(
         format: format, sources: sources, count: tests.count,
@@ -124,7 +125,8 @@ extension Driver {
       }
       return try withTemporaryDirectory { directory throws(DiagnosticsError) in
         let executable = "\(directory)/\(root.name)-tests"
-        try linkExecutable(program, settings: settings, entry: .tests, to: executable)
+        try linkExecutable(
+          program, settings: settings, entry: .tests, to: executable, fingerprints: fingerprints)
         let context = TestContext(
           executable: executable, directory: directory, environment: environment,
           timeout: options.timeout, sources: sources, program: program)

@@ -124,7 +124,13 @@ public final class Driver {
       let root = try resolve(path)
       let destination = output ?? root.defaultOutput(kind)
       try checkWritable(destination)
-      let program = try analyze(root)
+      let manifest = try buildManifest(
+        root: root, settings: settings, kind: kind, destination: destination)
+      if let manifest, let output = manifest.cachedOutput() {
+        try write(output, to: destination, executable: kind == .executable)
+        return ExitStatus.success
+      }
+      let (program, reported) = try analyzeReporting(root)
       switch kind {
       case .executable:
         try linkExecutable(program, settings: settings, entry: .program, to: destination)
@@ -139,6 +145,9 @@ public final class Driver {
         let entry: CodegenOptions.Entry = program.entry == nil ? .none : .program
         let bytes = try generate(program, settings.codegenOptions(entry: entry), emit: kind)
         try write(bytes, to: destination)
+      }
+      if let manifest, !reported, let output = FileManager.default.contents(atPath: destination) {
+        manifest.record(files: sources.allFiles, output: [UInt8](output))
       }
       return ExitStatus.success
     } catch {
@@ -205,11 +214,18 @@ public final class Driver {
 
   /// Parses and typechecks; prints every diagnostic; throws when there were errors.
   func analyze(_ root: ProjectRoot) throws(DiagnosticsError) -> IRProgram {
+    try analyzeReporting(root).program
+  }
+
+  /// `analyze`, also telling whether it printed diagnostics (warnings).
+  func analyzeReporting(_ root: ProjectRoot) throws(DiagnosticsError) -> (
+    program: IRProgram, reported: Bool
+  ) {
     let analysis = Sema.analyze(rootPath: root.file, sources: sources)
     printDiagnostics(analysis.diagnostics)
     let hasErrors = analysis.diagnostics.contains { $0.severity == .error }
     guard !hasErrors, let program = analysis.program else { throw DiagnosticsError([]) }
-    return program
+    return (program, !analysis.diagnostics.isEmpty)
   }
 
   func generate(_ program: IRProgram, _ options: CodegenOptions, emit kind: OutputKind)
@@ -395,9 +411,15 @@ public final class Driver {
     }
   }
 
-  private func write(_ bytes: [UInt8], to path: String) throws(DiagnosticsError) {
+  private func write(_ bytes: [UInt8], to path: String, executable: Bool = false)
+    throws(DiagnosticsError)
+  {
     do {
       try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+      // What `cc` gives an executable under the usual umask.
+      if executable {
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+      }
     } catch {
       throw DiagnosticsError(
         .cannotWriteOutput, "cannot write `\(path)`: \(error.localizedDescription)", about: path)

@@ -235,10 +235,7 @@ public final class ProgramDatabase {
     while next < files.count {
       let file = files[next]
       next += 1
-      let folder = Self.folder(of: file.source.path)
-      for case .importDecl(let decl) in file.syntax.items {
-        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
-        let path = Self.normalise(Self.join(folder, relative))
+      for (decl, relative, path) in file.imports {
         importPaths.append(path)
         if loaded.contains(path) { continue }
         guard let imported = parsedFiles[path] else {
@@ -385,12 +382,12 @@ public final class ProgramDatabase {
     return isAbsolute ? "/" + joined : (joined.isEmpty ? "." : joined)
   }
 
-  private static func folder(of path: String) -> String {
+  fileprivate static func folder(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "" }
     return path == "/" ? "/" : String(path[..<slash])
   }
 
-  private static func join(_ folder: String, _ relative: String) -> String {
+  fileprivate static func join(_ folder: String, _ relative: String) -> String {
     folder.isEmpty || folder == "." ? relative : folder + "/" + relative
   }
 }
@@ -415,6 +412,9 @@ private struct ParsedFile {
   var diagnostics: [Diagnostic]
   /// Its functions and externs, in source order.
   var declarations: [Declaration] = []
+  /// Its imports in source order, with the file each names (as written, and normalised):
+  /// the load order is found again after every file read, so it walks these, not all items.
+  var imports: [(decl: ImportDecl, relative: String, path: String)] = []
   /// Where its top-level statements are, if it has any: from the first to the end.
   var scriptText: BodyText?
 
@@ -444,8 +444,11 @@ private struct ParsedFile {
         if scriptText == nil {
           scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
         }
-      case .importDecl:
-        break
+      case .importDecl(let decl):
+        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
+        let folder = ProgramDatabase.folder(of: source.path)
+        imports.append(
+          (decl, relative, ProgramDatabase.normalise(ProgramDatabase.join(folder, relative))))
       }
     }
   }

@@ -21,6 +21,9 @@ public enum SourceChange: Sendable, Equatable {
 public struct DatabaseUpdate: Sendable, Equatable {
   /// The files parsed again, in the order they were told.
   public var parsedFiles: [String] = []
+  /// How many of their top-level items were parsed: in a file that parsed cleanly, only
+  /// the items an edit touched are parsed again.
+  public var parsedItems = 0
   /// The function bodies typechecked again, in declaration order (the script body is `main`).
   public var checkedBodies: [String] = []
   /// The bodies kept although their text moved within its file (an edit above them): only
@@ -102,9 +105,13 @@ public final class ProgramDatabase {
       changed = true
       if let text {
         let source = sources.update(path: path, text: text)
-        if let parsed = parsedFiles[path], parsed.source === source { continue }
-        parsedFiles[path] = ParsedFile(parsing: source)
+        let previous = parsedFiles[path]
+        if let previous, previous.source === source { continue }
+        let parsed =
+          previous.flatMap { ParsedFile(updating: $0, to: source) } ?? ParsedFile(parsing: source)
+        parsedFiles[path] = parsed
         lastUpdate.parsedFiles.append(path)
+        lastUpdate.parsedItems += parsed.parsedItems
       } else {
         parsedFiles[path] = nil
       }
@@ -144,8 +151,12 @@ public final class ProgramDatabase {
         returnType: declaration.signature.returnType)
       let body = checkedBody(declaration.id, key: key, environment: environment) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+        let decl =
+          declaration.bodyMoved
+          ? ParsedFile.reparsedFunction(at: declaration.text, in: declaration.source)
+          : declaration.decl
         let function = checker.checkFunction(
-          declaration.decl, id: declaration.id, kind: declaration.decl.isTest ? .test : .user,
+          decl, id: declaration.id, kind: decl.isTest ? .test : .user,
           signature: declaration.signature)
         return (function, checker)
       }
@@ -269,7 +280,9 @@ public final class ProgramDatabase {
             continue
           }
           table.functions.append(
-            DeclarationTable.Function(id: id, decl: decl, signature: signature, text: text)
+            DeclarationTable.Function(
+              id: id, decl: decl, signature: signature, text: text, source: file.source,
+              bodyMoved: declaration.bodyMoved)
           )
           if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
             diagnostics.error(
@@ -304,7 +317,7 @@ public final class ProgramDatabase {
   ) -> [Stmt] {
     var statements: [Stmt] = []
     for (index, file) in files.enumerated() {
-      for case .statement(let statement) in file.syntax.items {
+      for statement in file.statements {
         if index == 0 {
           statements.append(statement)
         } else {
@@ -405,51 +418,141 @@ private struct ParsedFile {
     var signature: FunctionSignature
     /// Unknown types in the signature.
     var signatureDiagnostics: [Diagnostic]
+    /// An edit above the function moved it, and only its signature's spans were moved: its
+    /// body is parsed again from its text when it is checked again.
+    var bodyMoved = false
+  }
+
+  enum ItemKind {
+    case declaration, importDecl, statement
   }
 
   var source: SourceFile
-  var syntax: FileSyntax
   var diagnostics: [Diagnostic]
   /// Its functions and externs, in source order.
   var declarations: [Declaration] = []
   /// Its imports in source order, with the file each names (as written, and normalised):
   /// the load order is found again after every file read, so it walks these, not all items.
   var imports: [(decl: ImportDecl, relative: String, path: String)] = []
+  /// Its top-level statements, in source order.
+  var statements: [Stmt] = []
   /// Where its top-level statements are, if it has any: from the first to the end.
   var scriptText: BodyText?
+  /// Every item's extent (first token to end of last) and kind, in source order.
+  var items: [(extent: Range<Int>, kind: ItemKind)] = []
+  /// How many items were parsed to make it.
+  private(set) var parsedItems = 0
 
   init(parsing source: SourceFile) {
+    let (syntax, diagnostics) = Parser.parse(source)
+    self.init(source, diagnostics: diagnostics)
+    for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+  }
+
+  private init(_ source: SourceFile, diagnostics: [Diagnostic]) {
     self.source = source
-    (syntax, diagnostics) = Parser.parse(source)
-    for item in syntax.items {
-      var signatureDiagnostics = DiagnosticBag()
-      switch item {
-      case .function(let decl):
-        let signature = Self.signature(
-          of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
-        let text = BodyText(
-          source, start: decl.span.start, end: max(decl.span.end, decl.body.span.end))
-        declarations.append(
-          Declaration(
-            kind: .function(decl, text), signature: signature,
-            signatureDiagnostics: signatureDiagnostics.diagnostics))
-      case .externFunction(let decl):
-        let signature = Self.signature(
-          of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
-        declarations.append(
-          Declaration(
-            kind: .externFunction(decl), signature: signature,
-            signatureDiagnostics: signatureDiagnostics.diagnostics))
-      case .statement(let statement):
-        if scriptText == nil {
-          scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
-        }
-      case .importDecl(let decl):
-        let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
-        let folder = ProgramDatabase.folder(of: source.path)
-        imports.append(
-          (decl, relative, ProgramDatabase.normalise(ProgramDatabase.join(folder, relative))))
+    self.diagnostics = diagnostics
+  }
+
+  /// `old` brought to `source`, its file's new text, parsing again only the items the
+  /// edit touched: the items before it are kept, those after it kept with their
+  /// signatures' spans moved (`bodyMoved`). Nil when the edit cannot be confined to whole
+  /// items that parse cleanly (an opened comment or string, a syntax error, top-level
+  /// statements, a file that had errors): then the file is parsed whole.
+  init?(updating old: ParsedFile, to source: SourceFile) {
+    guard old.diagnostics.isEmpty, old.statements.isEmpty,
+      old.declarations.allSatisfy({ $0.signatureDiagnostics.isEmpty })
+    else { return nil }
+    let (before, after) = (old.source.bytes, source.bytes)
+    let common = min(before.count, after.count)
+    var prefix = 0
+    while prefix < common, before[prefix] == after[prefix] { prefix += 1 }
+    var suffix = 0
+    while suffix < common - prefix,
+      before[before.count - 1 - suffix] == after[after.count - 1 - suffix]
+    {
+      suffix += 1
+    }
+    let changedEnd = before.count - suffix
+    let shift = after.count - before.count
+    // Untouched: the items that end before the first changed byte, and those that start
+    // after the last one; a byte apart, so none of their tokens can run into the edit.
+    let kept = old.items.prefix { $0.extent.upperBound < prefix }.count
+    let following =
+      old.items[kept...].firstIndex { $0.extent.lowerBound > changedEnd } ?? old.items.count
+    let start = kept > 0 ? old.items[kept - 1].extent.upperBound : 0
+    let end =
+      following < old.items.count ? old.items[following].extent.lowerBound + shift : after.count
+    guard start <= end else { return nil }
+    let (syntax, diagnostics) = Parser.parse(source, range: start..<end)
+    guard diagnostics.isEmpty else { return nil }
+    self.init(source, diagnostics: [])
+    var (declarationCount, importCount) = (0, 0)
+    // Where each old item is in the list of its kind.
+    let positions = old.items.map { item -> Int in
+      switch item.kind {
+      case .declaration:
+        defer { declarationCount += 1 }
+        return declarationCount
+      case .importDecl:
+        defer { importCount += 1 }
+        return importCount
+      case .statement:
+        preconditionFailure("a file with top-level statements is parsed whole")
       }
+    }
+    func keep(_ index: Int, movedBy shift: Int) {
+      let (extent, kind) = old.items[index]
+      items.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
+      if kind == .declaration {
+        let declaration = old.declarations[positions[index]]
+        declarations.append(shift == 0 ? declaration : declaration.moved(by: shift, in: source))
+      } else {
+        var entry = old.imports[positions[index]]
+        if shift != 0 { entry.decl = entry.decl.moved(by: shift) }
+        imports.append(entry)
+      }
+    }
+    for index in 0..<kept { keep(index, movedBy: 0) }
+    for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+    for index in following..<old.items.count { keep(index, movedBy: shift) }
+    guard statements.isEmpty else { return nil }
+  }
+
+  private mutating func append(_ item: Item, at extent: Range<Int>) {
+    parsedItems += 1
+    var signatureDiagnostics = DiagnosticBag()
+    switch item {
+    case .function(let decl):
+      items.append((extent, .declaration))
+      let signature = Self.signature(
+        of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+      let text = BodyText(
+        source, start: decl.span.start, end: max(decl.span.end, decl.body.span.end))
+      declarations.append(
+        Declaration(
+          kind: .function(decl, text), signature: signature,
+          signatureDiagnostics: signatureDiagnostics.diagnostics))
+    case .externFunction(let decl):
+      items.append((extent, .declaration))
+      let signature = Self.signature(
+        of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+      declarations.append(
+        Declaration(
+          kind: .externFunction(decl), signature: signature,
+          signatureDiagnostics: signatureDiagnostics.diagnostics))
+    case .statement(let statement):
+      items.append((extent, .statement))
+      statements.append(statement)
+      if scriptText == nil {
+        scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
+      }
+    case .importDecl(let decl):
+      items.append((extent, .importDecl))
+      let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
+      let folder = ProgramDatabase.folder(of: source.path)
+      imports.append(
+        (decl, relative, ProgramDatabase.normalise(ProgramDatabase.join(folder, relative))))
     }
   }
 
@@ -466,15 +569,86 @@ private struct ParsedFile {
       nameSpan: name.span)
   }
 
+  /// The function declared at `text` of `source`, parsed again (its body's spans are
+  /// behind when `bodyMoved`).
+  static func reparsedFunction(at text: BodyText, in source: SourceFile) -> FunctionDecl {
+    let (syntax, _) = Parser.parse(source, range: text.start..<text.start + text.length)
+    guard case .function(let decl)? = syntax.items.first else {
+      preconditionFailure("the text of a function parsed cleanly before")
+    }
+    return decl
+  }
+}
+
+extension ParsedFile.Declaration {
+  /// The declaration at `shift` bytes from where it was, in `source`: the spans of its
+  /// signature moved, its body left to be parsed again if it is ever checked.
+  fileprivate func moved(by shift: Int, in source: SourceFile) -> Self {
+    var moved = self
+    switch kind {
+    case .function(var decl, var text):
+      decl.name = decl.name.moved(by: shift)
+      decl.params = decl.params.map { $0.moved(by: shift) }
+      decl.returnType = decl.returnType?.moved(by: shift)
+      decl.span = decl.span.moved(by: shift)
+      decl.signatureSpan = decl.signatureSpan.moved(by: shift)
+      text.start += shift
+      text.column = source.location(of: text.start).column
+      moved.kind = .function(decl, text)
+      moved.bodyMoved = true
+    case .externFunction(var decl):
+      decl.name = decl.name.moved(by: shift)
+      decl.params = decl.params.map { $0.moved(by: shift) }
+      decl.returnType = decl.returnType?.moved(by: shift)
+      decl.span = decl.span.moved(by: shift)
+      moved.kind = .externFunction(decl)
+    }
+    moved.signature.parameterSpans = signature.parameterSpans.map { $0.moved(by: shift) }
+    moved.signature.nameSpan = signature.nameSpan.moved(by: shift)
+    return moved
+  }
+}
+
+extension Span {
+  fileprivate func moved(by shift: Int) -> Span {
+    Span(file: file, start: start + shift, end: end + shift)
+  }
+}
+
+extension Identifier {
+  fileprivate func moved(by shift: Int) -> Identifier {
+    Identifier(name, span: span.moved(by: shift))
+  }
+}
+
+extension TypeSyntax {
+  fileprivate func moved(by shift: Int) -> TypeSyntax {
+    TypeSyntax(name: name, span: span.moved(by: shift))
+  }
+}
+
+extension Param {
+  fileprivate func moved(by shift: Int) -> Param {
+    Param(name: name.moved(by: shift), type: type.moved(by: shift), span: span.moved(by: shift))
+  }
+}
+
+extension ImportDecl {
+  fileprivate func moved(by shift: Int) -> ImportDecl {
+    ImportDecl(path: path.map { $0.moved(by: shift) }, span: span.moved(by: shift))
+  }
 }
 
 /// The project-wide namespace of one analysis.
 private struct DeclarationTable {
   struct Function {
     var id: FunctionID
+    /// Its body's spans are behind when `bodyMoved` (`ParsedFile.Declaration`).
     var decl: FunctionDecl
     var signature: FunctionSignature
     var text: BodyText
+    var source: SourceFile
+    var bodyMoved: Bool
   }
 
   var globals: [String: GlobalDefinition] = [:]

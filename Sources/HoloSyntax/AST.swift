@@ -31,9 +31,12 @@ public enum LiteralSuffix: String, Hashable, Sendable {
 public struct FileSyntax: Sendable {
   public var file: FileID
   public var items: [Item]
-  public init(file: FileID, items: [Item]) {
+  /// Where each item is in the file, from its first token to the end of its last.
+  public var extents: [Range<Int>]
+  public init(file: FileID, items: [Item], extents: [Range<Int>]) {
     self.file = file
     self.items = items
+    self.extents = extents
   }
 }
 

@@ -21,35 +21,42 @@ struct Lexer {
 
   private let bytes: [UInt8]
   private let file: FileID
+  /// Where lexing stops: the end of the file, or of the range asked for.
+  private let limit: Int
   private var position = 0
   private var modes: [Mode] = []
   private var tokens: [Token] = []
   private var diagnostics: [Diagnostic] = []
   private var unterminatedStart: Int?
 
-  static func tokenize(_ source: SourceFile) -> Output {
-    var lexer = Lexer(bytes: source.bytes, file: source.id)
+  /// The tokens of `source`, or of `range` of it (which must start where a token may:
+  /// at the end of a top-level item, say); offsets are the file's either way.
+  static func tokenize(_ source: SourceFile, range: Range<Int>? = nil) -> Output {
+    let range = range ?? 0..<source.bytes.count
+    var lexer = Lexer(bytes: source.bytes, file: source.id, range: range)
     lexer.run()
     return Output(
       tokens: lexer.tokens, diagnostics: lexer.diagnostics,
       unterminatedStart: lexer.unterminatedStart)
   }
 
-  private init(bytes: [UInt8], file: FileID) {
+  private init(bytes: [UInt8], file: FileID, range: Range<Int>) {
     self.bytes = bytes
     self.file = file
-    tokens.reserveCapacity(bytes.count / 3)
+    limit = range.upperBound
+    position = range.lowerBound
+    tokens.reserveCapacity(range.count / 3)
   }
 
   private mutating func run() {
-    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+    if position == 0, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
     while true {
       if case .template(let openedAt)? = modes.last {
         if lexTemplateSegment(openedAt: openedAt) { break }
         continue
       }
       skipTrivia()
-      if position >= bytes.count {
+      if position >= limit {
         if unterminatedStart == nil, let openedAt = innermostOpenTemplate() {
           report(.unterminatedTemplate, "unterminated template string", openedAt..<openedAt + 1)
           unterminatedStart = openedAt
@@ -58,13 +65,13 @@ struct Lexer {
       }
       lexToken()
     }
-    tokens.append(Token(kind: .endOfFile, start: bytes.count, end: bytes.count))
+    tokens.append(Token(kind: .endOfFile, start: limit, end: limit))
   }
 
   // MARK: Helpers
 
   private func byte(at offset: Int) -> UInt8? {
-    offset < bytes.count ? bytes[offset] : nil
+    offset < limit ? bytes[offset] : nil
   }
 
   private mutating func emit(_ kind: TokenKind, from start: Int) {
@@ -90,7 +97,7 @@ struct Lexer {
     case 0xC0...0xDF: length = 2
     default: length = 1
     }
-    return min(length, bytes.count - offset)
+    return min(length, limit - offset)
   }
 
   private func innermostOpenTemplate() -> Int? {
@@ -262,7 +269,7 @@ struct Lexer {
     repeat {
       position += scalarLength(at: position)
       count += 1
-    } while position < bytes.count && !bytes[position].canStartToken
+    } while position < limit && !bytes[position].canStartToken
     let characters = text(start, position)
     let noun = count == 1 ? "character" : "characters"
     report(

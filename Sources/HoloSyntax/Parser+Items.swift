@@ -3,18 +3,24 @@ import HoloSource
 // Items (LANGUAGE.md §3): functions, tests, `extern fn`, `import`, and top-level statements.
 
 extension TokenParser {
-  mutating func parseFile() -> [Item] {
+  /// The items, each with its extent: from its first token to the end of its last.
+  mutating func parseFile() -> ([Item], [Range<Int>]) {
     var items: [Item] = []
+    var extents: [Range<Int>] = []
     while !atEnd {
       let before = index
       do {
-        if let item = try parseItem() { items.append(item) }
+        let start = current.start
+        if let item = try parseItem() {
+          items.append(item)
+          extents.append(start..<previousEnd)
+        }
       } catch {
         synchronize(stopAfterBlock: true)
       }
       if index == before { advance() }
     }
-    return items
+    return (items, extents)
   }
 
   private mutating func parseItem() throws(ParseFailure) -> Item? {

@@ -10,16 +10,20 @@ public enum Parser {
   /// adds a level without nesting, and releasing a tree recurses once per level.
   public static let maximumHeight = 1_000_000
 
-  public static func parse(_ file: SourceFile) -> (FileSyntax, [Diagnostic]) {
-    let lexed = Lexer.tokenize(file)
+  /// Parses `file`, or only the items in `range` of it: a range that starts and ends
+  /// between top-level items (what re-parsing the items an edit touched needs).
+  public static func parse(_ file: SourceFile, range: Range<Int>? = nil) -> (
+    FileSyntax, [Diagnostic]
+  ) {
+    let lexed = Lexer.tokenize(file, range: range)
     var parser = TokenParser(
       source: file, tokens: lexed.tokens, unterminatedStart: lexed.unterminatedStart)
-    let items = parser.parseFile()
+    let (items, extents) = parser.parseFile()
     // Lexer and parser errors interleave in source order, as a reader expects.
     let diagnostics = (lexed.diagnostics + parser.diagnostics).enumerated().sorted {
       ($0.element.span?.start ?? 0, $0.offset) < ($1.element.span?.start ?? 0, $1.offset)
     }.map(\.element)
-    return (FileSyntax(file: file.id, items: items), diagnostics)
+    return (FileSyntax(file: file.id, items: items, extents: extents), diagnostics)
   }
 }
 

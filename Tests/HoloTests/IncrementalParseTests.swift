@@ -1,0 +1,136 @@
+import HoloCodegen
+import HoloIR
+import HoloSema
+import HoloSource
+import XCTest
+
+/// Re-parsing only the items an edit touched: the database that parsed a file item by
+/// item over a series of edits holds the same program, spans and diagnostics as one that
+/// parsed each text whole.
+final class IncrementalParseTests: XCTestCase {
+  private static func function(_ index: Int, returning value: Int) -> String {
+    "fn f\(index)(x: i64) -> i64 {\n  let y = x + \(value);\n  if y > 3 { y } else { f\(max(index - 1, 0))(y) }\n}\n"
+  }
+
+  private static func program(_ values: [Int]) -> String {
+    "fn main() {\n  println(f0(1));\n}\n\n"
+      + values.enumerated().map { function($0.offset, returning: $0.element) }.joined(
+        separator: "\n")
+  }
+
+  func testABodyEditParsesThatItemOnly() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    var values = Array(repeating: 1, count: 40)
+    database.apply([.text(path: "main.holo", Self.program(values))])
+    XCTAssertEqual(database.lastUpdate.parsedItems, 41)
+    values[20] = 12345
+    database.apply([.text(path: "main.holo", Self.program(values))])
+    XCTAssertEqual(database.lastUpdate.parsedItems, 1)
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f20"])
+    // f21 onwards moved by four bytes and were neither parsed nor checked.
+    XCTAssertEqual(database.lastUpdate.movedBodies.count, 19)
+    XCTAssertNotNil(database.snapshot().program)
+  }
+
+  func testAnOpenedCommentParsesTheFileWhole() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let text = Self.program(Array(repeating: 1, count: 10))
+    database.apply([.text(path: "main.holo", text)])
+    let position = text.range(of: "fn f5")!.lowerBound
+    database.apply([
+      .text(path: "main.holo", text.replacingCharacters(in: position..<position, with: "/* "))
+    ])
+    // Parsed whole: `main` and f0 to f4; the rest of the file is the comment.
+    XCTAssertEqual(database.lastUpdate.parsedItems, 6)
+    XCTAssertTrue(database.snapshot().diagnostics.contains { $0.message.contains("unterminated") })
+  }
+
+  /// Seeded random edits: body edits, functions inserted and removed, comments and blank
+  /// lines, syntax errors and their fixes, items joined on one line, a signature change. After each, the
+  /// program (as LLVM IR with debug locations, which holds every span's line and column)
+  /// and the diagnostics equal those of a database that parsed the text whole.
+  func testRandomEditsGiveWhatAWholeParseGives() throws {
+    var generator = SplitMix(seed: 7)
+    var values = Array(repeating: 1, count: 12)
+    var text = Self.program(values)
+    let incremental = ProgramDatabase(rootPath: "main.holo")
+    incremental.apply([.text(path: "main.holo", text)])
+    var partial = 0
+    for step in 0..<300 {
+      switch generator.next(below: 9) {
+      case 0:
+        values[generator.next(below: values.count)] = generator.next(below: 1000)
+        text = Self.program(values)
+      case 1:
+        values.insert(generator.next(below: 100), at: generator.next(below: values.count))
+        text = Self.program(values)
+      case 2 where values.count > 2:
+        values.remove(at: values.count - 1)
+        text = Self.program(values)
+      case 3:
+        text = Self.insert("\n// note \(step)\n", into: text, &generator)
+      case 4:
+        text = Self.insert("(", into: text, &generator)
+      case 5:
+        text = Self.insert("fn extra\(step)() -> i64 { \(step) } ", into: text, &generator)
+      case 6:
+        text = text.replacingOccurrences(of: "}\n\nfn", with: "} fn")
+      case 7:
+        // f0's signature changes: its callers after it, moved by the edit, are checked
+        // again from their text parsed again (and report type errors).
+        text = text.replacingOccurrences(of: "fn f0(x: i64)", with: "fn f0(value: i32)")
+      default:
+        text = Self.program(values)
+      }
+      incremental.apply([.text(path: "main.holo", text)])
+      partial += incremental.lastUpdate.parsedItems < 5 ? 1 : 0
+      let whole = ProgramDatabase(rootPath: "main.holo")
+      whole.apply([.text(path: "main.holo", text)])
+      let (got, expected) = (incremental.snapshot(), whole.snapshot())
+      XCTAssertEqual(
+        got.diagnostics.map { String(describing: $0) },
+        expected.diagnostics.map { String(describing: $0) },
+        "step \(step)\n\(text)")
+      XCTAssertEqual(
+        try Self.llvmIR(got, incremental.sources), try Self.llvmIR(expected, whole.sources),
+        "step \(step)\n\(text)")
+    }
+    XCTAssertGreaterThan(partial, 100, "most edits were parsed item by item")
+  }
+
+  /// `insertion` at a random line start of `text`.
+  private static func insert(_ insertion: String, into text: String, _ generator: inout SplitMix)
+    -> String
+  {
+    let lineStarts =
+      [text.startIndex]
+      + text.indices.filter { text[$0] == "\n" }.map {
+        text.index(after: $0)
+      }
+    let position = lineStarts[generator.next(below: lineStarts.count)]
+    return text.replacingCharacters(in: position..<position, with: insertion)
+  }
+
+  private static func llvmIR(_ analysis: Analysis, _ sources: SourceManager) throws -> String {
+    guard let program = analysis.program else { return "no program" }
+    let bytes = try Codegen.generate(
+      program, sources: sources,
+      options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .program),
+      emit: .llvmIR)
+    return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+/// A small seeded generator, so every run makes the same edits.
+struct SplitMix {
+  private var state: UInt64
+  init(seed: UInt64) { state = seed }
+
+  mutating func next(below bound: Int) -> Int {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return Int((z ^ (z >> 31)) % UInt64(bound))
+  }
+}

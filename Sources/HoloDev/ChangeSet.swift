@@ -50,13 +50,19 @@ struct ProgramIndex {
 
   func name(_ id: FunctionID) -> String { program.function(id).name }
 
-  /// Every function reachable from `start` through calls, `start` included.
-  func reachable(from start: FunctionID) -> Set<FunctionID> {
-    var seen: Set<FunctionID> = [start]
-    var work = [start]
+  /// Every function whose calls can reach one of `targets`, `targets` included: one walk
+  /// up the call graph, however many tests ask.
+  func callers(reaching targets: Set<FunctionID>) -> Set<FunctionID> {
+    guard !targets.isEmpty else { return [] }
+    var callers: [FunctionID: [FunctionID]] = [:]
+    for (id, function) in functions {
+      for callee in function.callees { callers[callee, default: []].append(id) }
+    }
+    var seen = targets
+    var work = Array(targets)
     while let next = work.popLast() {
-      for callee in functions[next]!.callees where seen.insert(callee).inserted {
-        work.append(callee)
+      for caller in callers[next] ?? [] where seen.insert(caller).inserted {
+        work.append(caller)
       }
     }
     return seen
@@ -114,10 +120,16 @@ struct ChangeSet {
     self.changed = changed
 
     let program = new.program
-    let calledByNonTests = Set(
-      program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id]!.callees })
+    // Which tests other code calls matters only when a test changed: found only then.
+    let changedTests = changed.filter { program.function($0).kind == .test }
+    let calledTests =
+      changedTests.isEmpty
+      ? []
+      : Set(
+        program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id]!.callees }
+      ).intersection(changedTests)
     let runnable = { (id: FunctionID) in
-      program.function(id).kind != .test || calledByNonTests.contains(id)
+      program.function(id).kind != .test || calledTests.contains(id)
     }
     patch = changed.filter(runnable)
     // A caller of a changed signature is changed even if it only moved.
@@ -132,8 +144,8 @@ struct ChangeSet {
       entryChanged = oldEntryKey != nil
     }
 
-    affectedTests = program.tests
-      .filter { !new.reachable(from: $0).isDisjoint(with: changed) }
+    let reachingChanged = new.callers(reaching: changed)
+    affectedTests = program.tests.filter(reachingChanged.contains)
       .sorted {
         let (a, b) = (program.function($0).span, program.function($1).span)
         return (a.file, a.start) < (b.file, b.start)

@@ -71,8 +71,6 @@ extension Driver {
     // Relative paths are read from, and debug information names, the current folder.
     builder.add("folder", FileManager.default.currentDirectoryPath)
     builder.add("root", root.file)
-    // A header is named after the output's stem.
-    builder.add("output", destination)
     switch kind {
     case .executable, .library:
       guard settings.libraries.isEmpty else { return nil }
@@ -83,7 +81,10 @@ extension Driver {
         builder.add("archive", ContentDigest(of: bytes).bytes)
       }
       builder.add("cc", Subprocess.findExecutable("cc", environment: environment) ?? "-")
-    case .object, .assembly, .llvmIR, .header:
+    case .header:
+      // A header is named after the output's stem.
+      builder.add("output", ProjectRoot.stem(of: destination))
+    case .object, .assembly, .llvmIR:
       break
     }
     return BuildManifest(cache: openCache(), key: builder.key)

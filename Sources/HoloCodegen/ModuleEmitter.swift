@@ -347,10 +347,7 @@ final class ModuleEmitter {
     if let global = programInfoGlobal {
       placeInCodeSection()
       let (table, count) = functionTable()
-      // Test executables are never patched, so only dev programs carry the agent.
-      let startAgent =
-        options.mode == .dev && options.entry == .program
-        ? agentStart() : LLVMConstNull(pointerType)
+      let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
       var fields: [LLVMValueRef?] = [
         table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
         sectionBound("__stop_\(Self.codeSection)"),

@@ -64,12 +64,15 @@ extension Driver {
     }
   }
 
-  /// Compiles `program` (analysed with this driver's sources) and links it to `output`.
+  /// Compiles `program` (analysed with this driver's sources) and links it to `output`;
+  /// `patchable`: the test executable holoc dev keeps running and patches.
   public func buildExecutable(
-    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
+    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String,
+    patchable: Bool = false
   ) throws(DriverFailure) {
     do throws(DiagnosticsError) {
-      try linkExecutable(program, settings: settings, entry: entry, to: output)
+      try linkExecutable(
+        program, settings: settings, entry: entry, to: output, patchable: patchable)
     } catch {
       throw DriverFailure(diagnostics: error.diagnostics)
     }

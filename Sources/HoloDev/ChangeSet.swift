@@ -66,14 +66,21 @@ struct ProgramIndex {
 /// What an edit changed, between the last good program and the new one (ids are the new
 /// program's).
 struct ChangeSet {
+  /// The process a patch of the change brings up to date.
+  enum Target {
+    /// The running program, which calls a `#[test]` function only if its own code does.
+    case program
+    /// holoc dev's test process, which runs every test.
+    case testProcess
+  }
+
   /// Functions whose fingerprint changed, new functions (a changed signature makes a new
   /// function), and functions calling a function whose signature changed.
   let changed: Set<FunctionID>
-  /// The functions to compile into a patch: the changed ones a running program can call
-  /// (tests are run by the test executable, never by the program).
+  /// The functions to compile into a patch: the changed ones the target can call.
   let patch: Set<FunctionID>
-  /// Functions a running program can call whose code is unchanged but whose start line
-  /// moved (lines inserted or removed above them): only their line-base cells change.
+  /// Functions the target can call whose code is unchanged but whose start line moved
+  /// (lines inserted or removed above them): only their line-base cells change.
   let moved: Set<FunctionID>
   /// The start line of every function in `patch` or `moved`: what the patch writes into
   /// their line-base cells.
@@ -84,7 +91,7 @@ struct ChangeSet {
   /// The `#[test]` functions whose call graph reaches a changed function, in source order.
   let affectedTests: [FunctionID]
 
-  init(from old: ProgramIndex, to new: ProgramIndex) {
+  init(from old: ProgramIndex, to new: ProgramIndex, for target: Target = .program) {
     let oldKeysByName = Dictionary(
       old.functions.values.map { (Self.name(ofKey: $0.key), $0.key) },
       uniquingKeysWith: { first, _ in first })
@@ -117,7 +124,8 @@ struct ChangeSet {
     let calledByNonTests = Set(
       program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id]!.callees })
     let runnable = { (id: FunctionID) in
-      program.function(id).kind != .test || calledByNonTests.contains(id)
+      target == .testProcess || program.function(id).kind != .test
+        || calledByNonTests.contains(id)
     }
     patch = changed.filter(runnable)
     // A caller of a changed signature is changed even if it only moved.

@@ -661,7 +661,7 @@ final class DevSession {
   private static let timeout = 60.0
 
   /// The holoc next to the test bundle (SwiftPM puts every product in one folder).
-  private static let holocPath: String = {
+  static let holocPath: String = {
     let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
@@ -782,16 +782,31 @@ final class DevSession {
     try waitUntil("stdout \(expected.debugDescription)") { self.output == expected }
   }
 
-  /// The process id of the program holoc runs (its only child).
+  /// The process id of the program holoc runs (its child that is not its test process).
   func programProcessID() -> Int32? {
+    Self.children(of: process.processIdentifier).first { !Self.isTestProcess($0) }
+  }
+
+  /// The process ids of holoc's test processes (test executables serving requests).
+  func testProcessIDs() -> [Int32] {
+    Self.children(of: process.processIdentifier).filter(Self.isTestProcess)
+  }
+
+  /// The children of `processID` that are still running, oldest first.
+  static func children(of processID: Int32) -> [Int32] {
     let tasks =
-      (try? FileManager.default.contentsOfDirectory(
-        atPath: "/proc/\(process.processIdentifier)/task")) ?? []
-    for task in tasks {
-      let children = read("/proc/\(process.processIdentifier)/task/\(task)/children")
-      if let child = children.split(separator: " ").first.flatMap({ Int32($0) }) { return child }
-    }
-    return nil
+      (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(processID)/task")) ?? []
+    return tasks.flatMap { task in
+      let children =
+        (try? String(contentsOfFile: "/proc/\(processID)/task/\(task)/children", encoding: .utf8))
+        ?? ""
+      return children.split(separator: " ").compactMap { Int32($0) }
+    }.filter(isRunning)
+  }
+
+  private static func isTestProcess(_ processID: Int32) -> Bool {
+    let command = FileManager.default.contents(atPath: "/proc/\(processID)/cmdline") ?? Data()
+    return command.split(separator: 0).last == Data("--serve".utf8)
   }
 
   private func waitUntil(_ what: String, _ condition: () -> Bool) throws {

@@ -12,6 +12,9 @@ import HoloSource
 final class DevSession {
   /// A checked program: the last good one, or the code a running program runs.
   struct Build {
+    /// Numbers the builds of a session in order: which code a process runs is told
+    /// without comparing programs.
+    let serial: Int
     let program: IRProgram
     let sources: SourceManager
     let index: ProgramIndex
@@ -106,6 +109,11 @@ final class DevSession {
   /// Why saves are only checked and tested now (`checkOnly`); nil while the program runs.
   private var checking: String?
   private var nextGeneration = 1
+  private var nextBuildSerial = 1
+  /// The change the latest analysis found, from the build `from` to the build `to`: a
+  /// test process that runs `from` is patched with it instead of a second comparison of
+  /// the whole program.
+  private var latestChange: (from: Int, to: Int, change: ChangeSet)?
   private var nextPatchVersion = 1
   private var nextRequestID: UInt64 = 1
   private var testRun: TestRun?
@@ -241,20 +249,24 @@ final class DevSession {
       return
     }
     let build = Build(
-      program: program, sources: sources,
+      serial: nextBuildSerial, program: program, sources: sources,
       index: ProgramIndex(program, sources: sources, reusing: lastGood?.index))
+    nextBuildSerial += 1
     if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take
     // (a failed patch under `--restart never`) is tried again.
     let base = running?.build ?? lastGood
     lastGood = build
+    let change = base.map { ChangeSet(from: $0.index, to: build.index) }
+    latestChange = base.flatMap { base in
+      change.map { (from: base.serial, to: build.serial, change: $0) }
+    }
     if !options.runsProgram || (program.entry == nil && options.host == nil) {
-      checkOnly(build, change: base.map { ChangeSet(from: $0.index, to: build.index) })
+      checkOnly(build, change: change)
       if hadErrors && !hasErrors { reporter.noErrors() }
       return
     }
     checking = nil
-    let change = base.map { ChangeSet(from: $0.index, to: build.index) }
     let applied: Bool
     if running == nil && startsOnNextGoodAnalysis {
       startsOnNextGoodAnalysis = false
@@ -854,7 +866,11 @@ final class DevSession {
       retireTestProcess()
       return nil
     }
-    let change = ChangeSet(from: current.build.index, to: build.index, for: .testProcess)
+    let change =
+      latestChange.flatMap { latest in
+        latest.from == current.build.serial && latest.to == build.serial
+          ? latest.change.retargeted(to: .testProcess, in: build.index) : nil
+      } ?? ChangeSet(from: current.build.index, to: build.index, for: .testProcess)
     guard !change.isEmpty else {
       testProcess?.build = build
       return current.hasServed ? .kept : .started

@@ -21,19 +21,20 @@ struct TestProcess {
   /// Whether it has answered a request, and so has said `HELLO` if its agent ever will:
   /// the agent greets holoc before the process reads its first request.
   var hasServed = false
+  /// The names of its tests.
+  private let tests: Set<String>
 
   init(server: TestServer, executable: String, build: DevSession.Build) {
     self.server = server
     self.executable = executable
     self.build = build
     slots = Codegen.slots(of: build.program)
+    tests = Self.testNames(of: build)
   }
 
-  /// Whether the process has the tests of `build`: its test table is in its executable,
+  /// Whether the process has the tests of `other`: its test table is in its executable,
   /// so another set of tests (one added, removed or renamed) needs a new executable.
-  func hasTests(of other: DevSession.Build) -> Bool {
-    Self.testNames(of: build) == Self.testNames(of: other)
-  }
+  func hasTests(of other: DevSession.Build) -> Bool { tests == Self.testNames(of: other) }
 
   private static func testNames(of build: DevSession.Build) -> Set<String> {
     Set(build.program.tests.map(build.index.name))

@@ -1,4 +1,5 @@
 import Foundation
+import HoloIR
 import HoloSema
 import HoloSource
 import XCTest
@@ -638,6 +639,28 @@ final class ChangeSetTests: XCTestCase {
         .replacingOccurrences(of: "a() == 1", with: "a() == 1i32"))
     XCTAssertEqual(patch, ["a", "b"])
     XCTAssertFalse(change.entryChanged)
+  }
+
+  func testTheTestProcessIsPatchedWithTheTestsTheProgramNeverRuns() throws {
+    let edited = program.replacingOccurrences(of: "fn a()", with: "\nfn a()")
+      .replacingOccurrences(of: "a() == 1", with: "a() >= 1")
+    let (before, after) = (try index(program), try index(edited))
+    let names = { (ids: Set<FunctionID>) in ids.map(after.name).sorted() }
+    let forProgram = ChangeSet(from: before, to: after)
+    XCTAssertEqual(names(forProgram.patch), [])
+    XCTAssertEqual(names(forProgram.moved), ["a", "b", "main"])
+    let forTests = ChangeSet(from: before, to: after, for: .testProcess)
+    XCTAssertEqual(names(forTests.patch), ["tests_a"])
+    XCTAssertEqual(names(forTests.moved), ["a", "b", "main", "tests_main"])
+    XCTAssertEqual(
+      try startLines(forTests, in: edited),
+      ["a": 2, "b": 3, "main": 4, "tests_a": 5, "tests_main": 6])
+    // The program's change, retargeted, is the test process's without comparing again.
+    let retargeted = forProgram.retargeted(to: .testProcess, in: after)
+    XCTAssertEqual(retargeted.patch, forTests.patch)
+    XCTAssertEqual(retargeted.moved, forTests.moved)
+    XCTAssertEqual(retargeted.startLines, forTests.startLines)
+    XCTAssertEqual(retargeted.affectedTests, forTests.affectedTests)
   }
 
   func testTheTestsReachingAChangeAreAffected() throws {

@@ -71,6 +71,20 @@ final class TestProcessTests: XCTestCase {
     XCTAssertEqual(session.testProcessIDs(), [replacement])
   }
 
+  func testATestProcessThatEndedIsReplacedOnTheNextChange() throws {
+    session = try DevSession(files: ["main.holo": Self.library])
+    try session.waitForEvent("tests")
+    let server = try XCTUnwrap(session.testProcessIDs().first)
+    kill(server, SIGKILL)
+    try waitUntil { !DevSession.isRunning(server) }
+    try session.edit("main.holo", replacing: "{ 7 }", with: "{ 8 }")
+    let replaced = try session.waitForEvent("tests", occurrence: 2)
+    XCTAssertEqual(replaced["test_process"] as? String, "started")
+    XCTAssertEqual(Self.statuses(replaced), ["other_is_seven": "failed"])
+    XCTAssertEqual(session.testProcessIDs().count, 1)
+    XCTAssertNotEqual(session.testProcessIDs().first, server)
+  }
+
   func testANewerChangeKillsTheRunningTestAndRunsItWithTheNewCode() throws {
     session = try DevSession(
       files: [

@@ -27,12 +27,25 @@ public struct CodegenOptions: Sendable {
   /// nil: a portable x86-64 baseline; else one of `TargetCPU.validNames`.
   public var targetCPU: String?
   public var entry: Entry
+  /// A dev test executable that `holoc dev` keeps running as its test process and patches
+  /// like the program (`--serve`, docs/PATCHING.md). `holoc test`'s are never patched.
+  public var patchable: Bool
 
-  public init(mode: Mode, optimizationLevel: Int, targetCPU: String? = nil, entry: Entry) {
+  public init(
+    mode: Mode, optimizationLevel: Int, targetCPU: String? = nil, entry: Entry,
+    patchable: Bool = false
+  ) {
     self.mode = mode
     self.optimizationLevel = optimizationLevel
     self.targetCPU = targetCPU
     self.entry = entry
+    self.patchable = patchable
+  }
+
+  /// Whether the executable starts the patch agent, and so must be linked with it: every
+  /// dev program, and a patchable dev test executable.
+  public var startsAgent: Bool {
+    mode == .dev && (entry == .program || (entry == .tests && patchable))
   }
 }
 

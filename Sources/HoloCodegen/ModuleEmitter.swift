@@ -294,13 +294,17 @@ final class ModuleEmitter {
     var entries: [LLVMValueRef?] = []
     for id in program.tests {
       let function = program.function(id)
+      // A dev test is called through its slot, so a patched test process runs its
+      // current version.
       var fields: [LLVMValueRef?] = [
         cString(function.name), functions[id], location(function.span, in: function),
+        options.mode == .dev ? slot(of: id) : LLVMConstNull(pointerType),
       ]
-      entries.append(LLVMConstStructInContext(context, &fields, 3, 0))
+      entries.append(LLVMConstStructInContext(context, &fields, 4, 0))
     }
     let table = constantArray(
-      of: entries, elementFields: [pointerType, pointerType, locationType], name: "holo.tests")
+      of: entries, elementFields: [pointerType, pointerType, locationType, pointerType],
+      name: "holo.tests")
     let main = addCMain()
     let status = callRuntime(
       "holo_test_main",
@@ -343,10 +347,7 @@ final class ModuleEmitter {
     if let global = programInfoGlobal {
       placeInCodeSection()
       let (table, count) = functionTable()
-      // Test executables are never patched, so only dev programs carry the agent.
-      let startAgent =
-        options.mode == .dev && options.entry == .program
-        ? agentStart() : LLVMConstNull(pointerType)
+      let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
       var fields: [LLVMValueRef?] = [
         table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
         sectionBound("__stop_\(Self.codeSection)"),

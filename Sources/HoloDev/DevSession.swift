@@ -12,6 +12,9 @@ import HoloSource
 final class DevSession {
   /// A checked program: the last good one, or the code a running program runs.
   struct Build {
+    /// Numbers the builds of a session in order: which code a process runs is told
+    /// without comparing programs.
+    let serial: Int
     let program: IRProgram
     let sources: SourceManager
     let index: ProgramIndex
@@ -58,13 +61,18 @@ final class DevSession {
     }
   }
 
-  /// A run of affected tests in the background.
+  /// A run of affected tests in the background: linking a test executable for it first,
+  /// or running its tests in the test process.
   struct TestRun {
     let id: Int
     let cancellation: TestCancellation
     /// The names of the tests it runs, kept when a newer run supersedes it.
     let tests: Set<String>
+    /// Them in source order.
+    let order: [FunctionID]
     let build: Build
+    let began: Double
+    let process: TestProcessUse
   }
 
   private let options: DevOptions
@@ -101,15 +109,30 @@ final class DevSession {
   /// Why saves are only checked and tested now (`checkOnly`); nil while the program runs.
   private var checking: String?
   private var nextGeneration = 1
+  private var nextBuildSerial = 1
+  /// The change the latest analysis found, from the build `from` to the build `to`: a
+  /// test process that runs `from` is patched with it instead of a second comparison of
+  /// the whole program.
+  private var latestChange: (from: Int, to: Int, change: ChangeSet)?
   private var nextPatchVersion = 1
   private var nextRequestID: UInt64 = 1
   private var testRun: TestRun?
   private var nextTestRun = 1
+  /// The test process, kept from run to run; a run's thread has it while the run goes.
+  private var testProcess: TestProcess?
+  private var nextTestProcessGeneration = 1
+  /// The tests of a cancelled run, with those of the changes since, and the newest build:
+  /// they run when the cancelled run's thread has given the test process back.
+  private var queuedTests: (names: Set<String>, build: Build)?
 
   /// How long a patch may take to be acknowledged before the program is restarted.
   private static let acknowledgementTimeout = 10.0
   /// How long a new program may take to connect its agent.
   private static let helloTimeout = 5.0
+  /// How long the `HELLO` of a test process that already answered a request may still be
+  /// on its way (its agent greets holoc before the process reads its first request): past
+  /// that, it has no agent.
+  private static let lateHelloTimeout = 0.25
   /// How long a frame of replaced code may keep running before holoc calls it stuck and
   /// restarts: long enough for any call that returns (a slow step, a sleep, a blocking
   /// read the user answers), short enough that a loop that never returns is not left
@@ -161,6 +184,10 @@ final class DevSession {
       case .agentConnected(let connection):
         if running?.process.processID == connection.processID && running?.agent == nil {
           running?.agent = connection
+        } else if testProcess?.server.processID == connection.processID
+          && testProcess?.agent == nil
+        {
+          testProcess?.agent = connection
         } else {
           connection.close()
         }
@@ -171,10 +198,18 @@ final class DevSession {
         break
       case .agentDisconnected(let id):
         if running?.agent?.id == id { running?.agent = nil }
+        if testProcess?.agent?.id == id { testProcess?.agent = nil }
       case .programExited(let generation, let termination):
         if running?.process.generation == generation { programEnded(termination) }
       case .testsFinished(let id, let result):
         testsFinished(id, result)
+      case .testExecutableLinked(let id, let diagnostics):
+        testExecutableLinked(id, diagnostics: diagnostics)
+      case .testProcessExited(let generation):
+        // A run that has it finds out itself; an idle one is let go now.
+        if testProcess?.server.generation == generation && testRun == nil {
+          retireTestProcess()
+        }
       case .hostChanged:
         hostRebuilt()
       case .terminate:
@@ -214,20 +249,24 @@ final class DevSession {
       return
     }
     let build = Build(
-      program: program, sources: sources,
+      serial: nextBuildSerial, program: program, sources: sources,
       index: ProgramIndex(program, sources: sources, reusing: lastGood?.index))
+    nextBuildSerial += 1
     if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take
     // (a failed patch under `--restart never`) is tried again.
     let base = running?.build ?? lastGood
     lastGood = build
+    let change = base.map { ChangeSet(from: $0.index, to: build.index) }
+    latestChange = base.flatMap { base in
+      change.map { (from: base.serial, to: build.serial, change: $0) }
+    }
     if !options.runsProgram || (program.entry == nil && options.host == nil) {
-      checkOnly(build, change: base.map { ChangeSet(from: $0.index, to: build.index) })
+      checkOnly(build, change: change)
       if hadErrors && !hasErrors { reporter.noErrors() }
       return
     }
     checking = nil
-    let change = base.map { ChangeSet(from: $0.index, to: build.index) }
     let applied: Bool
     if running == nil && startsOnNextGoodAnalysis {
       startsOnNextGoodAnalysis = false
@@ -361,6 +400,63 @@ final class DevSession {
       if running == nil { return .programEnded }
       return .notApplied(reason: "the program is not connected to a patch agent")
     }
+    let delivered: DeliveredPatch
+    switch deliver(
+      change, build, slots: running!.slots, to: agent, since: began, unlessSuperseded: true)
+    {
+    case .applied(let patch):
+      delivered = patch
+    case .notCompiled(let error):
+      reporter.diagnostics(
+        [Diagnostic(.codegenFailed, "compiling the patch failed: \(error)", at: nil)],
+        sources: build.sources, hasGoodCode: true)
+      return .notApplied(reason: "the patch could not be compiled")
+    case .failed(let reason):
+      return .notApplied(reason: reason)
+    case .superseded:
+      return .superseded
+    }
+    running?.slots.formUnion(delivered.newSlots)
+    running?.build = build
+    // Moving code is not patching it: functions that only moved are no `patch` event.
+    if !change.patch.isEmpty {
+      reporter.patch(
+        functions: change.patch.map(build.index.name).sorted(), compileMs: delivered.compileMs,
+        applyMs: delivered.applyMs)
+    }
+    if !change.moved.isEmpty {
+      reporter.moved(functions: change.moved.map(build.index.name).sorted())
+    }
+    return .applied(staleSlots: delivered.staleSlots)
+  }
+
+  /// A patch a process acknowledged as applied.
+  private struct DeliveredPatch {
+    /// The slots it brought into the process.
+    var newSlots: [String]
+    /// The slots whose previous version is still on the stack.
+    var staleSlots: Set<String>
+    var compileMs: Int
+    var applyMs: Int
+  }
+
+  private enum PatchDelivery {
+    case applied(DeliveredPatch)
+    case notCompiled(Error)
+    /// Not acknowledged, or acknowledged as failed: the reason.
+    case failed(String)
+    /// A newer save arrived while the patch was compiled: it was not sent.
+    case superseded
+  }
+
+  /// Compiles `change` (to `build`) into a patch for a process whose slots are `slots`,
+  /// sends it to the process's `agent` and waits for the acknowledgement: the same for the
+  /// program and for the test process. With `unlessSuperseded`, a patch a newer save made
+  /// outdated is not sent.
+  private func deliver(
+    _ change: ChangeSet, _ build: Build, slots: Set<String>, to agent: AgentConnection,
+    since began: Double, unlessSuperseded: Bool
+  ) -> PatchDelivery {
     let version = nextPatchVersion
     nextPatchVersion += 1
     let patch: Patch
@@ -371,14 +467,11 @@ final class DevSession {
         ? .noCode
         : try Codegen.generatePatch(
           build.program, sources: build.sources, functions: change.patch, version: version,
-          existingSlots: running!.slots, options: options.settings.codegenOptions(entry: .none))
+          existingSlots: slots, options: options.settings.codegenOptions(entry: .none))
     } catch {
-      reporter.diagnostics(
-        [Diagnostic(.codegenFailed, "compiling the patch failed: \(error)", at: nil)],
-        sources: build.sources, hasGoodCode: true)
-      return .notApplied(reason: "the patch could not be compiled")
+      return .notCompiled(error)
     }
-    guard !isSuperseded else { return .superseded }
+    if unlessSuperseded && isSuperseded { return .superseded }
     let compileMs = elapsedMs(since: began)
     let sent = Posix.monotonicMs()
     let lineWrites = change.startLines.map { id, line in
@@ -393,21 +486,13 @@ final class DevSession {
         dataWrites: lineWrites.sorted { $0.cell < $1.cell })
     ).framed
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
-      return .notApplied(reason: "the patch agent did not acknowledge the patch")
+      return .failed("the patch agent did not acknowledge the patch")
     }
-    guard ack.applied else { return .notApplied(reason: "the patch failed: \(ack.error)") }
-    running?.slots.formUnion(patch.newSlots)
-    running?.build = build
-    // Moving code is not patching it: functions that only moved are no `patch` event.
-    if !change.patch.isEmpty {
-      reporter.patch(
-        functions: change.patch.map(build.index.name).sorted(), compileMs: compileMs,
-        applyMs: elapsedMs(since: sent))
-    }
-    if !change.moved.isEmpty {
-      reporter.moved(functions: change.moved.map(build.index.name).sorted())
-    }
-    return .applied(staleSlots: Set(ack.staleSlots))
+    guard ack.applied else { return .failed("the patch failed: \(ack.error)") }
+    return .applied(
+      DeliveredPatch(
+        newSlots: patch.newSlots, staleSlots: Set(ack.staleSlots), compileMs: compileMs,
+        applyMs: elapsedMs(since: sent)))
   }
 
   /// Sends a framed `PATCH` and waits for its acknowledgement; nil when none came.
@@ -701,15 +786,25 @@ final class DevSession {
     runTests(Set(change.affectedTests.map(build.index.name)), build)
   }
 
-  /// Starts the tests named `names` in the background, with those of an outdated run.
+  /// Starts the tests named `names` in the background, with those of an outdated run,
+  /// which is cancelled: they start once its thread has given the test process back.
   private func runTests(_ names: Set<String>, _ build: Build) {
     guard options.runsTests, !build.program.tests.isEmpty else { return }
     var names = names
+    if let queued = queuedTests { names.formUnion(queued.names) }
     if let outdated = testRun {
       outdated.cancellation.cancel()
-      names.formUnion(outdated.tests)
-      testRun = nil
+      queuedTests = (names.union(outdated.tests), build)
+      return
     }
+    queuedTests = nil
+    startTestRun(names, build)
+  }
+
+  /// Brings the test process to `build` (by a patch, or a new one linked in the
+  /// background) and runs the tests named `names` in it, in source order.
+  private func startTestRun(_ names: Set<String>, _ build: Build) {
+    let began = Posix.monotonicMs()
     let tests = build.program.tests.filter { names.contains(build.index.name($0)) }
       .sorted {
         let (a, b) = (
@@ -719,40 +814,188 @@ final class DevSession {
       }
     guard !tests.isEmpty else {
       reporter.tests(
-        [], total: build.program.tests.count, milliseconds: 0, sources: build.sources)
+        [], total: build.program.tests.count, milliseconds: 0, process: nil,
+        sources: build.sources)
+      return
+    }
+    let id = nextTestRun
+    nextTestRun += 1
+    guard let use = bringTestProcess(to: build, since: began) else {
+      testRun = TestRun(
+        id: id, cancellation: TestCancellation(), tests: names, order: tests, build: build,
+        began: began, process: .started)
+      let executable = testExecutable(ofRun: id)
+      let (events, settings) = (self.events, options.settings)
+      // Linking compiles the program, so it needs the compiler's stack.
+      CompilerThread.start {
+        let diagnostics = TestProcess.link(build, settings: settings, to: executable)
+        events.post(.testExecutableLinked(run: id, diagnostics: diagnostics))
+      }
       return
     }
     let run = TestRun(
-      id: nextTestRun, cancellation: TestCancellation(), tests: names, build: build)
-    nextTestRun += 1
+      id: id, cancellation: TestCancellation(), tests: names, order: tests, build: build,
+      began: began, process: use)
     testRun = run
-    let executable = "\(workDirectory)/tests-\(run.id)"
-    let (events, settings, timeout) = (self.events, options.settings, options.testTimeout)
-    // The run compiles the tests, so it needs the compiler's stack.
-    CompilerThread.start {
-      let result = TestRunResult.run(
-        tests, of: build.program, sources: build.sources, settings: settings,
-        executable: executable, timeout: timeout, cancellation: run.cancellation)
+    startTests(of: run, in: testProcess!.server)
+  }
+
+  private func testExecutable(ofRun id: Int) -> String { "\(workDirectory)/tests-\(id)" }
+
+  /// Runs the tests of `run` in the test process `server`, on a thread of its own.
+  private func startTests(of run: TestRun, in server: TestServer) {
+    let directory = "\(workDirectory)/tests-\(run.id).d"
+    let (events, timeout) = (self.events, options.testTimeout)
+    Thread {
+      try? FileManager.default.createDirectory(
+        atPath: directory, withIntermediateDirectories: false)
+      let result = server.run(
+        run.order, of: run.build, directory: directory, timeout: timeout,
+        cancellation: run.cancellation)
+      try? FileManager.default.removeItem(atPath: directory)
       events.post(.testsFinished(run: run.id, result))
+    }.start()
+  }
+
+  /// Brings the kept test process to the code of `build` by a patch, as the program is;
+  /// nil when there is none to bring (none yet, it ended, its tests are not those of
+  /// `build`, or the patch failed): a new one must be linked.
+  private func bringTestProcess(to build: Build, since began: Double) -> TestProcessUse? {
+    guard let current = testProcess else { return nil }
+    guard !current.server.hasEnded, current.hasTests(of: build) else {
+      retireTestProcess()
+      return nil
     }
+    let change =
+      latestChange.flatMap { latest in
+        latest.from == current.build.serial && latest.to == build.serial
+          ? latest.change.retargeted(to: .testProcess, in: build.index) : nil
+      } ?? ChangeSet(from: current.build.index, to: build.index, for: .testProcess)
+    guard !change.isEmpty else {
+      testProcess?.build = build
+      return current.hasServed ? .kept : .started
+    }
+    guard let agent = testProcessAgent(),
+      case .applied(let delivered) = deliver(
+        change, build, slots: current.slots, to: agent, since: began, unlessSuperseded: false)
+    else {
+      retireTestProcess()
+      return nil
+    }
+    testProcess?.slots.formUnion(delivered.newSlots)
+    testProcess?.build = build
+    // One started for a run that a newer change cancelled before it ran anything.
+    return current.hasServed ? .patched : .started
+  }
+
+  /// The test process's agent, waiting for its `HELLO` if it has not arrived yet; nil when
+  /// it has none.
+  private func testProcessAgent() -> AgentConnection? {
+    guard let current = testProcess else { return nil }
+    if let agent = current.agent { return agent }
+    let event = events.take(
+      timeout: current.hasServed ? Self.lateHelloTimeout : Self.helloTimeout
+    ) { event in
+      switch event {
+      case .agentConnected(let connection):
+        return connection.processID == current.server.processID
+      case .testProcessExited(let generation): return generation == current.server.generation
+      default: return false
+      }
+    }
+    guard case .agentConnected(let connection)? = event else { return nil }
+    testProcess?.agent = connection
+    return connection
+  }
+
+  /// Ends the test process (and the test it may be running) and frees what it held.
+  private func retireTestProcess() {
+    guard let retired = testProcess else { return }
+    testProcess = nil
+    retired.server.stop()
+    retired.agent?.close()
+    try? FileManager.default.removeItem(atPath: retired.executable)
+  }
+
+  /// The test executable of run `id` was linked (or not): start it as the test process,
+  /// and run the tests; or, when the run was cancelled meanwhile, the queued ones.
+  private func testExecutableLinked(_ id: Int, diagnostics: [Diagnostic]) {
+    let executable = testExecutable(ofRun: id)
+    guard let run = testRun, run.id == id else {
+      try? FileManager.default.removeItem(atPath: executable)
+      return
+    }
+    guard diagnostics.isEmpty else {
+      testRun = nil
+      try? FileManager.default.removeItem(atPath: executable)
+      if !startQueuedTests() {
+        reporter.diagnostics(diagnostics, sources: run.build.sources, hasGoodCode: true)
+      }
+      return
+    }
+    retireTestProcess()
+    var environment = ProcessInfo.processInfo.environment
+    environment[DevABI.Environment.agentSocket] = agents.socketPath
+    let server: TestServer
+    do throws(Posix.Failure) {
+      server = try TestServer.start(
+        executable: executable, environment: environment,
+        generation: nextTestProcessGeneration, events: events)
+      nextTestProcessGeneration += 1
+    } catch {
+      testRun = nil
+      try? FileManager.default.removeItem(atPath: executable)
+      guard !startQueuedTests() else { return }
+      let driver = Driver(format: .human, sources: run.build.sources)
+      let outcomes = run.order.map {
+        driver.testOutcome(
+          of: $0, in: run.build.program,
+          ending: .notRun("the test could not be started: \(error.description)"),
+          durationMs: 0, output: "", reportPath: "", timeout: options.testTimeout)
+      }
+      reporter.tests(
+        outcomes, total: run.build.program.tests.count, milliseconds: elapsedMs(since: run.began),
+        process: nil, sources: run.build.sources)
+      return
+    }
+    testProcess = TestProcess(server: server, executable: executable, build: run.build)
+    // A run cancelled while it linked: its executable is the test process all the same,
+    // patched up to the queued tests' code.
+    guard !run.cancellation.isCancelled else {
+      testRun = nil
+      _ = startQueuedTests()
+      return
+    }
+    startTests(of: run, in: server)
+  }
+
+  /// Starts the tests that waited for a cancelled run; false when none did.
+  private func startQueuedTests() -> Bool {
+    guard let queued = queuedTests else { return false }
+    queuedTests = nil
+    startTestRun(queued.names, queued.build)
+    return true
   }
 
   private func testsFinished(_ id: Int, _ result: TestRunResult) {
     guard let run = testRun, run.id == id else { return }
     testRun = nil
-    if !result.diagnostics.isEmpty {
-      reporter.diagnostics(result.diagnostics, sources: run.build.sources, hasGoodCode: true)
-      return
-    }
+    testProcess?.hasServed = true
+    if result.lostTestProcess { retireTestProcess() }
+    // Tests are queued only behind a cancelled run, which is outdated: its tests run again
+    // with them.
+    guard !startQueuedTests() else { return }
     reporter.tests(
-      result.outcomes, total: run.build.program.tests.count, milliseconds: result.milliseconds,
-      sources: run.build.sources)
+      result.outcomes, total: run.build.program.tests.count,
+      milliseconds: elapsedMs(since: run.began), process: run.process, sources: run.build.sources)
   }
 
   // MARK: Session
 
   private func shutDown() {
     testRun?.cancellation.cancel()
+    // Its test children die with it; a run's thread may still be reading its pipes.
+    testProcess?.server.kill()
     if let current = running {
       current.process.terminate()
       let ended = events.take(timeout: 1) { event in

@@ -1,5 +1,6 @@
 import Foundation
 import HoloDevABI
+import HoloSource
 
 /// What the live loop's helper threads tell the session, which handles them one at a time
 /// on its own thread.
@@ -14,6 +15,11 @@ enum DevEvent: Sendable {
   case programExited(generation: Int, ProgramTermination)
   /// A background run of affected tests finished (`run` numbers the runs).
   case testsFinished(run: Int, TestRunResult)
+  /// The test executable a run of tests needs was linked in the background, or could not
+  /// be (the diagnostics say why).
+  case testExecutableLinked(run: Int, diagnostics: [Diagnostic])
+  /// holoc dev's test process ended (`generation` numbers the test processes).
+  case testProcessExited(generation: Int)
   /// The `--host` executable was written (rebuilt) on disk.
   case hostChanged
   /// holoc was asked to stop (SIGINT, SIGTERM, SIGHUP).

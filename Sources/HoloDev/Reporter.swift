@@ -143,14 +143,18 @@ final class Reporter {
     writeStatus(text + "holoc dev: the program exited with status \(status); waiting for changes")
   }
 
+  /// A run of tests finished; `process` says how the test process came to run its code
+  /// (nil when no test ran).
   func tests(
-    _ outcomes: [TestOutcome], total: Int, milliseconds: Int, sources: SourceManager
+    _ outcomes: [TestOutcome], total: Int, milliseconds: Int, process: TestProcessUse?,
+    sources: SourceManager
   ) {
     let passed = outcomes.filter(\.passed).count
     let failed = outcomes.count - passed
     let summary: [(String, JSONValue)] = [
       ("event", .string("tests")), ("selected", .int(outcomes.count)), ("total", .int(total)),
       ("passed", .int(passed)), ("failed", .int(failed)), ("ms", .int(milliseconds)),
+      ("test_process", process.map { .string($0.rawValue) } ?? .null),
     ]
     guard eventsFile == nil else {
       emit(summary + [("results", .array(outcomes.map(\.json)))], human: "")

@@ -21,12 +21,22 @@ public struct TestOutcome: Sendable {
   public var json: JSONValue
 }
 
+extension TestOutcome {
+  init(_ result: TestResult) {
+    self.init(
+      name: result.name, passed: result.failure == nil, durationMs: result.durationMs,
+      output: result.output, failure: result.failure?.diagnostic, json: result.json)
+  }
+}
+
 /// Lets `holoc dev` stop a run of tests that a newer save made outdated: no test starts
 /// after `cancel()`, and the running ones are killed.
 public final class TestCancellation: @unchecked Sendable {
   private let lock = NSLock()
   private var cancelled = false
   private var running: [ObjectIdentifier: ChildProcess] = [:]
+  /// Tests forked by holoc dev's test process, each the process group of its own pid.
+  private var forked: Set<pid_t> = []
 
   public init() {}
 
@@ -34,7 +44,23 @@ public final class TestCancellation: @unchecked Sendable {
     lock.withLock {
       cancelled = true
       for test in running.values { test.send(SIGKILL) }
+      for group in forked { kill(-group, SIGKILL) }
     }
+  }
+
+  /// Records a test that holoc dev's test process forked, the process group `group`
+  /// (which stays the test's until its ending is read: the test process reaps it only
+  /// when it gets the next request); false (the caller kills it) when already cancelled.
+  public func started(processGroup group: pid_t) -> Bool {
+    lock.withLock {
+      if !cancelled { forked.insert(group) }
+      return !cancelled
+    }
+  }
+
+  /// Called once the ending of the test forked as `group` is read, before the next request.
+  public func ended(processGroup group: pid_t) {
+    _ = lock.withLock { forked.remove(group) }
   }
 
   public var isCancelled: Bool { lock.withLock { cancelled } }
@@ -64,12 +90,15 @@ extension Driver {
     }
   }
 
-  /// Compiles `program` (analysed with this driver's sources) and links it to `output`.
+  /// Compiles `program` (analysed with this driver's sources) and links it to `output`;
+  /// `patchable`: the test executable holoc dev keeps running and patches.
   public func buildExecutable(
-    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String
+    _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String,
+    patchable: Bool = false
   ) throws(DriverFailure) {
     do throws(DiagnosticsError) {
-      try linkExecutable(program, settings: settings, entry: entry, to: output)
+      try linkExecutable(
+        program, settings: settings, entry: entry, to: output, patchable: patchable)
     } catch {
       throw DriverFailure(diagnostics: error.diagnostics)
     }
@@ -91,11 +120,21 @@ extension Driver {
       guard cancellation?.isCancelled != true else { return }
       results.set(context.run(functions[index], index: index), at: index)
     }
-    return results.all.map {
-      TestOutcome(
-        name: $0.name, passed: $0.failure == nil, durationMs: $0.durationMs, output: $0.output,
-        failure: $0.failure?.diagnostic, json: $0.json)
-    }
+    return results.all.map(TestOutcome.init)
+  }
+
+  /// The outcome of `test` run by a process the driver did not start (a child of holoc
+  /// dev's test process), judged as `holoc test` judges its own: it passed when it exited
+  /// with status 0; a runtime failure is read from the report at `reportPath`; another
+  /// status, a signal, the time limit `timeout` and a test that could not run fail it.
+  public func testOutcome(
+    of test: FunctionID, in program: IRProgram, ending: TestEnding, durationMs: Int,
+    output: String, reportPath: String, timeout: Double
+  ) -> TestOutcome {
+    TestOutcome(
+      TestResult(
+        of: program.function(test), ending: ending, durationMs: durationMs, output: output,
+        reportPath: reportPath, timeout: timeout, sources: sources, program: program))
   }
 
   /// The runtime failure a program wrote to the report file at `reportPath`

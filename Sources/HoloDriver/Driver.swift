@@ -57,10 +57,12 @@ public struct BuildSettings: Sendable {
     self.libraries = libraries
   }
 
-  public func codegenOptions(entry: CodegenOptions.Entry) -> CodegenOptions {
+  public func codegenOptions(entry: CodegenOptions.Entry, patchable: Bool = false)
+    -> CodegenOptions
+  {
     CodegenOptions(
       mode: mode, optimizationLevel: optimizationLevel ?? (mode == .release ? 3 : 0),
-      targetCPU: targetCPU, entry: entry)
+      targetCPU: targetCPU, entry: entry, patchable: patchable)
   }
 }
 
@@ -270,7 +272,8 @@ public final class Driver {
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add(
       "options",
-      "\(options.mode) \(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)")
+      "\(options.mode) \(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)"
+        + (options.patchable ? " patchable" : ""))
     var files: Set<FileID> = []
     for function in program.functions {
       if files.insert(function.span.file).inserted {
@@ -295,17 +298,20 @@ public final class Driver {
   }
 
   /// Compiles `program` and links it with the runtime into the executable `output`;
-  /// `fingerprints` are the program's, when the caller has them already.
+  /// `fingerprints` are the program's, when the caller has them already. `patchable`:
+  /// the test executable `holoc dev` patches (`CodegenOptions.patchable`).
   func linkExecutable(
     _ program: IRProgram, settings: BuildSettings, entry: CodegenOptions.Entry, to output: String,
-    fingerprints: ProgramFingerprints? = nil
+    patchable: Bool = false, fingerprints: ProgramFingerprints? = nil
   ) throws(DiagnosticsError) {
+    let options = settings.codegenOptions(entry: entry, patchable: patchable)
     let object = try compiledObject(
-      program, settings.codegenOptions(entry: entry),
+      program, options,
       fingerprints: fingerprints ?? ProgramFingerprints(program, sources: sources))
     let runtime = try runtimeArchive()
-    // Every dev program carries the (dormant) patch agent; test executables are never patched.
-    let agent = settings.mode == .dev && entry == .program ? try runtimeArchive(.agent) : nil
+    // Every dev program carries the (dormant) patch agent, and so does holoc dev's test
+    // process; `holoc test`'s executables are never patched.
+    let agent = options.startsAgent ? try runtimeArchive(.agent) : nil
     guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
       throw DiagnosticsError(
         .runtimeNotFound, "cannot find the C compiler `cc`",

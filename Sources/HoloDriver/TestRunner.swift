@@ -194,6 +194,17 @@ private final class WorkQueue: @unchecked Sendable {
   }
 }
 
+/// How a test's process ended: the test processes `holoc test` starts, and the children
+/// of holoc dev's test process.
+public enum TestEnding: Sendable, Equatable {
+  case exited(Int32)
+  case signalled(Int32)
+  /// Killed after the time limit.
+  case timedOut
+  /// It could not be run, for this reason.
+  case notRun(String)
+}
+
 /// What every test process shares.
 struct TestContext: Sendable {
   var executable: String
@@ -205,69 +216,81 @@ struct TestContext: Sendable {
   var cancellation: TestCancellation? = nil
 
   func run(_ test: IRFunction, index: Int) -> TestResult {
-    let file = sources.file(test.span.file)
-    let location = file.location(of: test.span.start)
     let outputPath = "\(directory)/test-\(index).out"
     let reportPath = "\(directory)/test-\(index).report"
     var environment = self.environment
     environment[FailureReport.environmentVariable] = reportPath
 
     let start = Date()
-    let termination = Result { () throws(SpawnError) in
-      try Subprocess.run(
+    let ending: TestEnding
+    do throws(SpawnError) {
+      switch try Subprocess.run(
         executable, ["--run", test.name], environment: environment, inheritInput: false,
         output: .file(outputPath), job: .background, timeout: timeout,
         cancellation: cancellation)
+      {
+      case .exited(let status): ending = .exited(status)
+      case .signalled(let signal): ending = .signalled(signal)
+      case .timedOut: ending = .timedOut
+      }
+    } catch {
+      ending = .notRun("the test could not be started: \(error)")
     }
     let durationMs = Int(Date().timeIntervalSince(start) * 1000)
     let output = FileManager.default.contents(atPath: outputPath).map {
       String(decoding: $0, as: UTF8.self)
     }
+    return TestResult(
+      of: test, ending: ending, durationMs: durationMs, output: output ?? "",
+      reportPath: reportPath, timeout: timeout, sources: sources, program: program)
+  }
+}
 
-    var result = TestResult(
+extension TestResult {
+  /// The result of `test`, whose process ended so after `durationMs`, having written
+  /// `output` (and on a runtime failure its report at `reportPath`).
+  init(
+    of test: IRFunction, ending: TestEnding, durationMs: Int, output: String, reportPath: String,
+    timeout: Double, sources: SourceManager, program: IRProgram
+  ) {
+    let file = sources.file(test.span.file)
+    let location = file.location(of: test.span.start)
+    self.init(
       name: test.name, file: file.path, line: location.line, durationMs: durationMs,
-      output: output ?? "", failure: nil)
+      output: output, failure: nil)
     let atTest = { (message: String) in
       TestResult.Failure(
         message: message, file: file.path, line: location.line, column: location.column,
         diagnostic: .runtimeFailure(message, at: test.span))
     }
-    switch termination {
-    case .failure(let error):
-      result.failure = atTest("the test could not be started: \(error)")
-    case .success(let termination):
-      result.failure = failure(of: termination, reportPath: reportPath, atTest: atTest)
-    }
-    return result
-  }
-
-  private func failure(
-    of termination: Subprocess.Termination, reportPath: String,
-    atTest: (String) -> TestResult.Failure
-  ) -> TestResult.Failure? {
-    switch termination {
+    switch ending {
     case .exited(0):
-      return nil
+      break
     case .exited(ExitStatus.runtimeFailure):
       guard let report = FailureReport.read(at: reportPath) else {
-        return atTest("the test failed with exit status \(ExitStatus.runtimeFailure)")
+        failure = atTest("the test failed with exit status \(ExitStatus.runtimeFailure)")
+        break
       }
       let diagnostic = report.diagnostic(sources: sources, program: program)
       // A failure the runtime could not place points at the test, as one without a report.
-      guard diagnostic.isLocated else { return atTest(diagnostic.message) }
-      return TestResult.Failure(
-        message: report.message, file: report.file, line: report.line, column: report.column,
-        diagnostic: diagnostic)
+      failure =
+        diagnostic.isLocated
+        ? TestResult.Failure(
+          message: report.message, file: report.file, line: report.line, column: report.column,
+          diagnostic: diagnostic)
+        : atTest(diagnostic.message)
     case .exited(let status):
-      return atTest("the test exited with status \(status)")
+      failure = atTest("the test exited with status \(status)")
     case .signalled(let signal):
-      return atTest("the test crashed: \(Subprocess.describe(signal: signal))")
+      failure = atTest("the test crashed: \(Subprocess.describe(signal: signal))")
     case .timedOut:
-      return atTest("test timed out after \(formatSeconds(timeout)) s")
+      failure = atTest("test timed out after \(Self.formatSeconds(timeout)) s")
+    case .notRun(let reason):
+      failure = atTest(reason)
     }
   }
 
-  private func formatSeconds(_ seconds: Double) -> String {
+  private static func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : String(seconds)
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HoloIR
 import HoloSema
 import HoloSource
 import XCTest
@@ -640,6 +641,28 @@ final class ChangeSetTests: XCTestCase {
     XCTAssertFalse(change.entryChanged)
   }
 
+  func testTheTestProcessIsPatchedWithTheTestsTheProgramNeverRuns() throws {
+    let edited = program.replacingOccurrences(of: "fn a()", with: "\nfn a()")
+      .replacingOccurrences(of: "a() == 1", with: "a() >= 1")
+    let (before, after) = (try index(program), try index(edited))
+    let names = { (ids: Set<FunctionID>) in ids.map(after.name).sorted() }
+    let forProgram = ChangeSet(from: before, to: after)
+    XCTAssertEqual(names(forProgram.patch), [])
+    XCTAssertEqual(names(forProgram.moved), ["a", "b", "main"])
+    let forTests = ChangeSet(from: before, to: after, for: .testProcess)
+    XCTAssertEqual(names(forTests.patch), ["tests_a"])
+    XCTAssertEqual(names(forTests.moved), ["a", "b", "main", "tests_main"])
+    XCTAssertEqual(
+      try startLines(forTests, in: edited),
+      ["a": 2, "b": 3, "main": 4, "tests_a": 5, "tests_main": 6])
+    // The program's change, retargeted, is the test process's without comparing again.
+    let retargeted = forProgram.retargeted(to: .testProcess, in: after)
+    XCTAssertEqual(retargeted.patch, forTests.patch)
+    XCTAssertEqual(retargeted.moved, forTests.moved)
+    XCTAssertEqual(retargeted.startLines, forTests.startLines)
+    XCTAssertEqual(retargeted.affectedTests, forTests.affectedTests)
+  }
+
   func testTheTestsReachingAChangeAreAffected() throws {
     let (change, patch) = try change(
       from: program, to: program.replacingOccurrences(of: "a() + 1", with: "a() + 2"))
@@ -661,7 +684,7 @@ final class DevSession {
   private static let timeout = 60.0
 
   /// The holoc next to the test bundle (SwiftPM puts every product in one folder).
-  private static let holocPath: String = {
+  static let holocPath: String = {
     let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
@@ -782,16 +805,31 @@ final class DevSession {
     try waitUntil("stdout \(expected.debugDescription)") { self.output == expected }
   }
 
-  /// The process id of the program holoc runs (its only child).
+  /// The process id of the program holoc runs (its child that is not its test process).
   func programProcessID() -> Int32? {
+    Self.children(of: process.processIdentifier).first { !Self.isTestProcess($0) }
+  }
+
+  /// The process ids of holoc's test processes (test executables serving requests).
+  func testProcessIDs() -> [Int32] {
+    Self.children(of: process.processIdentifier).filter(Self.isTestProcess)
+  }
+
+  /// The children of `processID` that are still running, oldest first.
+  static func children(of processID: Int32) -> [Int32] {
     let tasks =
-      (try? FileManager.default.contentsOfDirectory(
-        atPath: "/proc/\(process.processIdentifier)/task")) ?? []
-    for task in tasks {
-      let children = read("/proc/\(process.processIdentifier)/task/\(task)/children")
-      if let child = children.split(separator: " ").first.flatMap({ Int32($0) }) { return child }
-    }
-    return nil
+      (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(processID)/task")) ?? []
+    return tasks.flatMap { task in
+      let children =
+        (try? String(contentsOfFile: "/proc/\(processID)/task/\(task)/children", encoding: .utf8))
+        ?? ""
+      return children.split(separator: " ").compactMap { Int32($0) }
+    }.filter(isRunning)
+  }
+
+  private static func isTestProcess(_ processID: Int32) -> Bool {
+    let command = FileManager.default.contents(atPath: "/proc/\(processID)/cmdline") ?? Data()
+    return command.split(separator: 0).last == Data("--serve".utf8)
   }
 
   private func waitUntil(_ what: String, _ condition: () -> Bool) throws {

@@ -169,7 +169,10 @@ final class RuntimeTests: XCTestCase {
     let list = try run(program, ["--list"])
     XCTAssertEqual(list.status, 0)
     XCTAssertEqual(
-      list.stdout, "adds\tmath.holo\t3\t1\nfails\tmath.holo\t8\t1\noverflows\tdeep.holo\t2\t1\n")
+      list.stdout,
+      "adds\tmath.holo\t3\t1\nfails\tmath.holo\t8\t1\noverflows\tdeep.holo\t2\t1\n"
+        + "patched\tmath.holo\t20\t1\nexits\tmath.holo\t21\t1\naborts\tmath.holo\t22\t1\n"
+        + "hangs\tmath.holo\t23\t1\n")
 
     let passing = try run(program, ["--run", "adds"])
     XCTAssertEqual(passing.status, 0)
@@ -185,6 +188,11 @@ final class RuntimeTests: XCTestCase {
     XCTAssertEqual(overflowing.status, 101)
     XCTAssertEqual(overflowing.stderr, "deep.holo:14:1: runtime failure: stack overflow\n")
 
+    // A dev test is called through its slot: the version a patch put there runs.
+    let patched = try run(program, ["--run", "patched"])
+    XCTAssertEqual(patched.status, 0)
+    XCTAssertEqual(patched.stdout, "current version\n")
+
     let unknown = try run(program, ["--run", "missing"])
     XCTAssertEqual(unknown.status, 64)
     XCTAssertEqual(unknown.stdout, "")
@@ -195,6 +203,58 @@ final class RuntimeTests: XCTestCase {
       XCTAssertEqual(usage.status, 64, "\(arguments)")
       XCTAssertTrue(usage.stderr.contains("usage:"), usage.stderr)
     }
+  }
+
+  func testTestServerRunsEachRequestInAForkedChild() throws {
+    let server = try TestServer(executable: try build("test_main_test"), files: temporaryFile)
+    defer { server.stop() }
+
+    let passing = try server.run("adds")
+    XCTAssertEqual(passing.ending, "exit 0")
+    XCTAssertEqual(passing.output, "2 + 2 = 4\n")
+    XCTAssertNil(passing.report)
+
+    let failing = try server.run("fails")
+    XCTAssertEqual(failing.ending, "exit 101")
+    XCTAssertEqual(failing.output, "before the assert\n")
+    XCTAssertEqual(failing.report, "math.holo\n9\n12\nassertion failed\n")
+
+    let overflowing = try server.run("overflows")
+    XCTAssertEqual(overflowing.ending, "exit 101")
+    XCTAssertEqual(overflowing.report, "deep.holo\n14\n1\nstack overflow\n")
+
+    XCTAssertEqual(try server.run("patched").output, "current version\n")
+    let exiting = try server.run("exits")
+    XCTAssertEqual(exiting.ending, "exit 3")
+    XCTAssertEqual(exiting.output, "exiting")
+    XCTAssertEqual(try server.run("aborts").ending, "signal \(SIGABRT)")
+
+    // A child is its own process group from the moment its pid is answered: killing the
+    // group is how holoc ends a test past its time limit.
+    let hanging = try server.start("hangs")
+    XCTAssertEqual(getpgid(hanging), hanging)
+    kill(-hanging, SIGKILL)
+    XCTAssertEqual(try server.answer(), "signal \(SIGKILL)")
+
+    XCTAssertEqual(
+      try server.request(["run", "missing", "out", "report"]), "error no test named `missing`")
+    for malformed in [["bogus"], ["run", "adds", "out"], ["run", "adds", "", "report"], [""]] {
+      XCTAssertTrue(
+        try server.request(malformed).hasPrefix("error malformed request"), "\(malformed)")
+    }
+    XCTAssertTrue(
+      try server.request(["run", "adds", "/nonexistent/folder/out", "report"])
+        .hasPrefix("error cannot create `/nonexistent/folder/out`"))
+    XCTAssertTrue(
+      try server.request([String(repeating: "x", count: 40_000)]).hasPrefix("error malformed"))
+    // Still serving after crashes and bad requests; each test ran in a process of its own.
+    let again = try server.run("adds")
+    XCTAssertEqual(again.ending, "exit 0")
+    XCTAssertNotEqual(again.processID, passing.processID)
+
+    // The end of its input ends the server; only the server ran its atexit handler.
+    XCTAssertEqual(try server.finish(), 0)
+    XCTAssertEqual(server.errors, "server atexit\n")
   }
 
   func testExitAndClock() throws {
@@ -337,6 +397,102 @@ final class RuntimeTests: XCTestCase {
 
 enum RuntimeTestError: Error {
   case compilation(String)
+  case server(String)
+}
+
+/// A test executable started with `--serve`, driven through its request and answer pipes
+/// (docs/PATCHING.md, "The test process").
+private final class TestServer {
+  struct Result {
+    var processID: Int32
+    var ending: String
+    var output: String
+    /// The failure report file's text, nil when none was written.
+    var report: String?
+  }
+
+  private let process = Process()
+  private let requests = Pipe()
+  private let answers = Pipe()
+  private let errorFile: URL
+  private let files: (String) -> URL
+  private var buffered: [UInt8] = []
+
+  init(executable: String, files: @escaping (String) -> URL) throws {
+    self.files = files
+    errorFile = files("server-stderr")
+    try Data().write(to: errorFile)
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = ["--serve"]
+    var environment = ProcessInfo.processInfo.environment
+    environment[DevABI.Environment.failureReport] = nil
+    process.environment = environment
+    process.standardInput = requests
+    process.standardOutput = answers
+    process.standardError = try FileHandle(forWritingTo: errorFile)
+    try process.run()
+  }
+
+  /// Sends one request line; returns the answer line.
+  func request(_ fields: [String]) throws -> String {
+    try requests.fileHandleForWriting.write(
+      contentsOf: Data((fields.joined(separator: "\t") + "\n").utf8))
+    return try answer()
+  }
+
+  /// Asks for `name` to run; returns its child's process id (the ending is yet to come).
+  func start(_ name: String, output: URL? = nil, report: URL? = nil) throws -> Int32 {
+    let started = try request([
+      "run", name, (output ?? files("out")).path, (report ?? files("report")).path,
+    ])
+    guard started.hasPrefix("pid "), let processID = Int32(started.dropFirst(4)) else {
+      throw RuntimeTestError.server("expected a pid, got \(started.debugDescription)")
+    }
+    return processID
+  }
+
+  func run(_ name: String) throws -> Result {
+    let output = files("out-\(name)")
+    let report = files("report-\(name)")
+    let processID = try start(name, output: output, report: report)
+    return Result(
+      processID: processID, ending: try answer(),
+      output: (try? String(contentsOf: output, encoding: .utf8)) ?? "",
+      report: try? String(contentsOf: report, encoding: .utf8))
+  }
+
+  /// The next answer line, waiting at most 10 s for it.
+  func answer() throws -> String {
+    let deadline = Date(timeIntervalSinceNow: 10)
+    let fd = answers.fileHandleForReading.fileDescriptor
+    while !buffered.contains(UInt8(ascii: "\n")) {
+      var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      let remaining = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
+      guard poll(&entry, 1, remaining) > 0 else { throw RuntimeTestError.server("no answer") }
+      var chunk = [UInt8](repeating: 0, count: 4096)
+      let count = read(fd, &chunk, chunk.count)
+      guard count > 0 else { throw RuntimeTestError.server("the server closed its answers") }
+      buffered += chunk[0..<count]
+    }
+    let newline = buffered.firstIndex(of: UInt8(ascii: "\n"))!
+    defer { buffered.removeFirst(newline + 1) }
+    return String(decoding: buffered[..<newline], as: UTF8.self)
+  }
+
+  /// Closes the server's input and waits for it to end; returns its exit status.
+  func finish() throws -> Int32 {
+    try requests.fileHandleForWriting.close()
+    process.waitUntilExit()
+    return process.terminationStatus
+  }
+
+  var errors: String {
+    String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+  }
+
+  func stop() {
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  }
 }
 
 /// Where the runtime's sources and tests are, found from this file's path.

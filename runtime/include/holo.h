@@ -166,6 +166,10 @@ typedef struct holo_test_info {
   const char *name;
   void (*function)(void);
   holo_location location;
+  /* Dev builds: the test's slot (docs/PATCHING.md). The test is called through it, so a
+   * test process that `holoc dev` patches runs the test's current version. NULL in
+   * release builds, where `function` is called. */
+  void (*const *slot)(void);
 } holo_test_info;
 
 /* Runs `entry` as the program: installs the stack-overflow handler, runs, flushes,
@@ -174,7 +178,8 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
 
 /* The generated `main` of a test executable. `--list` prints each test as
  * `NAME\tFILE\tLINE\tCOLUMN`; `--run NAME` runs one test (exit 0 when it returns, 101 on a
- * runtime failure). */
+ * runtime failure); `--serve` reads requests to run tests on stdin and runs each in a
+ * forked child, answering on stdout (the test process of `holoc dev`, docs/PATCHING.md). */
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program);
 

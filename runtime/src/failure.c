@@ -16,9 +16,13 @@ static bool failure_report_path_known;
 void holo_failure_init(void) {
   if (!failure_report_path_known) {
     const char *path = getenv(HOLO_DEV_ENV_FAILURE_REPORT);
-    failure_report_path = path != NULL && path[0] != '\0' ? path : NULL;
-    failure_report_path_known = true;
+    holo_failure_report_to(path != NULL && path[0] != '\0' ? path : NULL);
   }
+}
+
+void holo_failure_report_to(const char *path) {
+  failure_report_path = path;
+  failure_report_path_known = true;
 }
 
 /* Collects a report in a fixed buffer, writing it out whenever it fills. */

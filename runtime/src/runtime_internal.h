@@ -50,6 +50,16 @@ int64_t holo_location_line(const holo_location *location);
 /* Reads HOLO_FAILURE_REPORT once so the signal path need not call getenv. */
 void holo_failure_init(void);
 
+/* Makes failures go to the report file `path` (NULL: the stderr line) instead of the one
+ * HOLO_FAILURE_REPORT named: a test child of a test server (`--serve`) is told its own.
+ * `path` must stay valid until the process ends. */
+void holo_failure_report_to(const char *path);
+
+/* Set in a test child forked by a test server (`--serve`): the process ends with _exit,
+ * never running the atexit handlers it inherited from the server (those of the patch
+ * agent and of LLVM belong to threads and state the child does not have). */
+extern bool holo_exits_without_atexit;
+
 /* Installs the SIGSEGV/SIGBUS/SIGFPE/SIGILL handler on an alternate signal stack, and
  * records the main thread's stack and the program's functions for the lookups below. */
 void holo_signals_init(const holo_program_info *program);

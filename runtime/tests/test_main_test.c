@@ -1,9 +1,11 @@
-/* A test executable as the compiler generates it: holo_test_main with three tests.
- * RuntimeTests.swift runs `--list`, `--run NAME` and bad invocations. */
+/* A test executable as the compiler generates it: holo_test_main with a few tests.
+ * RuntimeTests.swift runs `--list`, `--run NAME`, `--serve` and bad invocations. */
 #include "holo.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile int64_t never = -1;
 
@@ -43,10 +45,32 @@ __attribute__((noinline, section("holo_code"))) static int64_t recurse(int64_t d
 
 static void overflows(void) { holo_print_i64(recurse(0)); }
 
+/* A dev test whose slot was patched: its current version is not the executable's. */
+static void patched_first_version(void) { print_text("first version\n"); }
+static void patched_current_version(void) { print_text("current version\n"); }
+static void (*patched_slot)(void) = patched_current_version;
+
+static void exits(void) {
+  print_text("exiting");
+  holo_exit(3);
+}
+
+static void aborts(void) { abort(); }
+
+static void hangs(void) {
+  for (;;) {
+    holo_sleep_ms(1000);
+  }
+}
+
 static const holo_test_info tests[] = {
-    {"adds", adds, {"math.holo", 3, 1, NULL}},
-    {"fails", fails, {"math.holo", 0, 1, &fails_line}},
-    {"overflows", overflows, {"deep.holo", 2, 1, NULL}},
+    {"adds", adds, {"math.holo", 3, 1, NULL}, NULL},
+    {"fails", fails, {"math.holo", 0, 1, &fails_line}, NULL},
+    {"overflows", overflows, {"deep.holo", 2, 1, NULL}, NULL},
+    {"patched", patched_first_version, {"math.holo", 20, 1, NULL}, &patched_slot},
+    {"exits", exits, {"math.holo", 21, 1, NULL}, NULL},
+    {"aborts", aborts, {"math.holo", 22, 1, NULL}, NULL},
+    {"hangs", hangs, {"math.holo", 23, 1, NULL}, NULL},
 };
 
 static const holo_function_info functions[] = {
@@ -56,4 +80,15 @@ static const holo_function_info functions[] = {
 static const holo_program_info program = {functions, 1, NULL, __start_holo_code,
                                           __stop_holo_code};
 
-int main(int argc, char **argv) { return holo_test_main(argc, argv, tests, 3, &program); }
+/* A test server's children must not run what the server registered with atexit. */
+static void server_exits(void) {
+  static const char text[] = "server atexit\n";
+  (void)write(STDERR_FILENO, text, sizeof text - 1);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--serve") == 0) {
+    atexit(server_exits);
+  }
+  return holo_test_main(argc, argv, tests, sizeof tests / sizeof tests[0], &program);
+}

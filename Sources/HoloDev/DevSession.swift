@@ -18,6 +18,8 @@ final class DevSession {
     let program: IRProgram
     let sources: SourceManager
     let index: ProgramIndex
+    /// The files it was analysed from, root first.
+    let files: [FileID]
 
     /// `file:line` of the function named `name`, where a stale frame of it is running.
     func location(ofFunction name: String) -> String {
@@ -61,6 +63,15 @@ final class DevSession {
     }
   }
 
+  /// A program started from the build cache before the first analysis (`startFromCache`),
+  /// its code that of a build of the files as they were then.
+  struct WarmStart {
+    let process: ProgramProcess
+    let executable: String
+    let reportPath: String
+    let cached: CachedExecutable
+  }
+
   /// A run of affected tests in the background: linking a test executable for it first,
   /// or running its tests in the test process.
   struct TestRun {
@@ -101,6 +112,8 @@ final class DevSession {
   /// process runs it, so it is caught up to the current code with a patch.
   private var hostBuild: Build?
   private var running: Running?
+  /// Runs until the first good analysis adopts it, or replaces it if the files changed.
+  private var warmStart: WarmStart?
   /// What the next program started after one ended reads on stdin.
   private var nextInput = InputPlan(base: 0, replayLength: 0)
   /// The program was stopped for having nothing to run: the next good analysis starts
@@ -170,6 +183,7 @@ final class DevSession {
     agents.start()
     watcher.start()
     inputLog.record(from: STDIN_FILENO)
+    startFromCache()
     sourcesChanged()
     while true {
       guard let event = events.next(until: running?.waiting?.nextQueryMs) else {
@@ -239,6 +253,9 @@ final class DevSession {
     let texts = analysis.files.map(sources.file).map { [$0.path, $0.text] }
     guard texts != analysedTexts else { return }
     analysedTexts = texts
+    // The first analysis that gets this far adopts the program started from the cache
+    // (`start`), or it goes.
+    defer { discardWarmStart() }
     let hadErrors = hasErrors
     hasErrors = analysis.diagnostics.contains { $0.severity == .error }
     if !analysis.diagnostics.isEmpty {
@@ -250,7 +267,8 @@ final class DevSession {
     }
     let build = Build(
       serial: nextBuildSerial, program: program, sources: sources,
-      index: ProgramIndex(program, sources: sources, reusing: lastGood?.index))
+      index: ProgramIndex(program, sources: sources, reusing: lastGood?.index),
+      files: analysis.files)
     nextBuildSerial += 1
     if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take
@@ -670,12 +688,62 @@ final class DevSession {
     }
   }
 
-  /// Builds and starts `build`; false when it could not be built or started.
+  /// Builds and starts `build`; false when it could not be built or started. The first
+  /// start adopts the program started from the cache, if it runs this very code.
   private func start(_ build: Build, input: InputPlan, since began: Double) -> Bool {
+    if let warm = warmStart, warm.cached.isBuilt(from: build.files.map(build.sources.file)) {
+      warmStart = nil
+      running = Running(
+        process: warm.process, executable: warm.executable, reportPath: warm.reportPath,
+        build: build)
+      return true
+    }
+    discardWarmStart()
     guard let executable = link(build, entry: .program, name: "program-\(nextGeneration)") else {
       return false
     }
+    if options.host == nil {
+      Driver(format: .human).recordExecutable(
+        root: rootFile, settings: options.settings, files: build.files.map(build.sources.file),
+        at: executable)
+    }
     return launch(build, executable: executable, input: input, since: began)
+  }
+
+  /// Ends the program started from the cache that the first analysis did not adopt: the
+  /// files changed while it started, so it runs code that is no longer there (or, without
+  /// an entry point now, nothing that should run).
+  private func discardWarmStart() {
+    guard let warm = warmStart else { return }
+    warmStart = nil
+    warm.process.kill()
+    _ = events.take(timeout: 5) { event in
+      if case .programExited(warm.process.generation, _) = event { return true }
+      return false
+    }
+    try? FileManager.default.removeItem(atPath: warm.executable)
+    try? FileManager.default.removeItem(atPath: warm.reportPath)
+    _ = warm.process.finishInput()
+  }
+
+  /// Starts the program at once from the executable a build of the files as they are now
+  /// made before (`holoc build`, or an earlier session): no analysis stands between the
+  /// user and their program. The first analysis then adopts it (`start`).
+  private func startFromCache() {
+    guard options.runsProgram, options.host == nil else { return }
+    let began = Posix.monotonicMs()
+    let executable = "\(workDirectory)/program-\(nextGeneration)"
+    guard
+      let cached = Driver(format: .human).cachedExecutable(
+        root: rootFile, settings: options.settings, to: executable)
+    else { return }
+    guard
+      let started = startProcess(
+        executable: executable, input: nextInput, since: began, cached: true)
+    else { return }
+    warmStart = WarmStart(
+      process: started.process, executable: executable, reportPath: started.reportPath,
+      cached: cached)
   }
 
   /// Starts a process of the host or of a new executable, then, for a host (which runs
@@ -696,6 +764,22 @@ final class DevSession {
   private func launchProcess(
     _ build: Build, executable: String, input: InputPlan, since began: Double
   ) -> Bool {
+    guard
+      let started = startProcess(executable: executable, input: input, since: began, cached: false)
+    else { return false }
+    running = Running(
+      process: started.process, executable: executable, reportPath: started.reportPath,
+      build: build)
+    return true
+  }
+
+  /// Starts a process of `executable` and reports it ready; nil (reported) when it could
+  /// not be started.
+  private func startProcess(
+    executable: String, input: InputPlan, since began: Double, cached: Bool
+  ) -> (
+    process: ProgramProcess, reportPath: String
+  )? {
     let generation = nextGeneration
     nextGeneration += 1
     let reportPath = "\(workDirectory)/failure-\(generation)"
@@ -706,14 +790,12 @@ final class DevSession {
       let process = try ProgramProcess.start(
         executable: executable, arguments: options.arguments, environment: environment,
         generation: generation, log: inputLog, input: input, events: events)
-      running = Running(
-        process: process, executable: executable, reportPath: reportPath, build: build)
-      reporter.ready(buildMs: elapsedMs(since: began))
-      return true
+      reporter.ready(buildMs: elapsedMs(since: began), cached: cached)
+      return (process, reportPath)
     } catch {
       reporter.note(error.description)
       if options.host == nil { try? FileManager.default.removeItem(atPath: executable) }
-      return false
+      return nil
     }
   }
 
@@ -993,6 +1075,7 @@ final class DevSession {
   // MARK: Session
 
   private func shutDown() {
+    warmStart?.process.kill()
     testRun?.cancellation.cancel()
     // Its test children die with it; a run's thread may still be reading its pipes.
     testProcess?.server.kill()

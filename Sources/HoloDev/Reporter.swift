@@ -21,10 +21,13 @@ final class Reporter {
     eventsFile = fd
   }
 
-  func ready(buildMs: Int) {
+  /// `cached`: the program was started from the build cache, before any analysis.
+  func ready(buildMs: Int, cached: Bool) {
     emit(
-      [("event", .string("ready")), ("build_ms", .int(buildMs))],
-      human: "ready (built in \(buildMs) ms)")
+      [("event", .string("ready")), ("build_ms", .int(buildMs)), ("cached", .bool(cached))],
+      human: cached
+        ? "ready (started from the build cache in \(buildMs) ms)" : "ready (built in \(buildMs) ms)"
+    )
   }
 
   /// `hasGoodCode`: whether an earlier version built, which keeps running meanwhile.

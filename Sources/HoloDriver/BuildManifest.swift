@@ -15,8 +15,9 @@ struct BuildManifest {
   /// Names the manifest: the command, its settings, the compiler, and what is linked in.
   let key: CacheKey
 
-  /// The output of the last build of the manifest's files, if they are unchanged.
-  func cachedOutput() -> [UInt8]? {
+  /// The output of the last build of the manifest's files, if they are unchanged, and the
+  /// digests of their texts.
+  func cachedOutput() -> (output: [UInt8], files: [(path: String, digest: ContentDigest)])? {
     guard let manifest = cache.lookup(key)?.first(where: { $0.name == "files" }) else {
       return nil
     }
@@ -25,12 +26,14 @@ struct BuildManifest {
       guard let text = FileManager.default.contents(atPath: path) else { return nil }
       files.append((path, ContentDigest(of: text)))
     }
-    return cache.lookup(outputKey(files))?.first { $0.name == "output" }?.bytes
+    guard let output = cache.lookup(outputKey(files))?.first(where: { $0.name == "output" })
+    else { return nil }
+    return (output.bytes, files)
   }
 
   /// Records `output` as what a build of `files` (with their texts) gave.
   func record(files: [SourceFile], output: [UInt8]) {
-    let digests = files.map { (path: $0.path, digest: ContentDigest(of: $0.bytes)) }
+    let digests = files.map { (path: $0.path, digest: Self.digest(of: $0)) }
     // The output first: a manifest never names an output the cache lacks.
     cache.store(outputKey(digests), [CacheOutput(name: "output", bytes: output)])
     let paths = files.map(\.path).joined(separator: "\0")
@@ -46,6 +49,8 @@ struct BuildManifest {
     }
     return builder.key
   }
+
+  static func digest(of file: SourceFile) -> ContentDigest { ContentDigest(of: file.bytes) }
 
   /// Paths never hold a NUL byte, so NUL separates them.
   private static func paths(in bytes: [UInt8]) -> [String] {
@@ -88,5 +93,54 @@ extension Driver {
       break
     }
     return BuildManifest(cache: openCache(), key: builder.key)
+  }
+}
+
+/// An executable a build of the same root with the same settings made from files exactly
+/// as they are now: what `holoc dev` starts at once, before it has analysed the program.
+public struct CachedExecutable {
+  /// The files it was built from, with the digests of their texts.
+  let files: [(path: String, digest: ContentDigest)]
+
+  /// Whether `files` (an analysis's files, root first) are the ones it was built from.
+  public func isBuilt(from files: [SourceFile]) -> Bool {
+    files.count == self.files.count
+      && zip(files, self.files).allSatisfy {
+        $0.path == $1.path && BuildManifest.digest(of: $0) == $1.digest
+      }
+  }
+}
+
+extension Driver {
+  /// Writes to `output` the executable that a build of `rootFile` with `settings` made
+  /// from files as they are now (`holoc build`, or an earlier `holoc dev`); nil when
+  /// there is none.
+  public func cachedExecutable(root rootFile: String, settings: BuildSettings, to output: String)
+    -> CachedExecutable?
+  {
+    guard let manifest = try? executableManifest(root: rootFile, settings: settings),
+      let cached = manifest.cachedOutput(),
+      (try? write(cached.output, to: output, executable: true)) != nil
+    else { return nil }
+    return CachedExecutable(files: cached.files)
+  }
+
+  /// Records the executable at `path` as the build of `rootFile` from `files` (the
+  /// analysis's, root first), for the next `holoc build` or `holoc dev` start.
+  public func recordExecutable(
+    root rootFile: String, settings: BuildSettings, files: [SourceFile], at path: String
+  ) {
+    guard let manifest = try? executableManifest(root: rootFile, settings: settings),
+      let bytes = FileManager.default.contents(atPath: path)
+    else { return }
+    manifest.record(files: files, output: [UInt8](bytes))
+  }
+
+  private func executableManifest(root rootFile: String, settings: BuildSettings)
+    throws(DiagnosticsError) -> BuildManifest?
+  {
+    try buildManifest(
+      root: ProjectRoot(file: rootFile, name: ProjectRoot.stem(of: rootFile)),
+      settings: settings, kind: .executable, destination: rootFile)
   }
 }

@@ -128,8 +128,8 @@ public final class Driver {
       try checkWritable(destination)
       let manifest = try buildManifest(
         root: root, settings: settings, kind: kind, destination: destination)
-      if let manifest, let output = manifest.cachedOutput() {
-        try write(output, to: destination, executable: kind == .executable)
+      if let manifest, let cached = manifest.cachedOutput() {
+        try write(cached.output, to: destination, executable: kind == .executable)
         return ExitStatus.success
       }
       let (program, reported) = try analyzeReporting(root)
@@ -417,7 +417,7 @@ public final class Driver {
     }
   }
 
-  private func write(_ bytes: [UInt8], to path: String, executable: Bool = false)
+  func write(_ bytes: [UInt8], to path: String, executable: Bool = false)
     throws(DiagnosticsError)
   {
     do {

@@ -47,6 +47,52 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
   }
 
+  private static let echo = """
+    fn message() -> string { "v1"; }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        println(`{message()} {line}`);
+      }
+    }
+    """
+
+  /// `holoc build` in `project`, which fills the build cache.
+  private static func build(in project: String) throws {
+    let built = try runCapturingOutput(
+      DevSession.holocPath, ["build", "main.holo"], environment: DevSession.environment,
+      directory: project)
+    XCTAssertEqual(built.status, 0, built.stderr)
+  }
+
+  func testAProgramBuiltBeforeStartsFromTheCacheAndIsPatchedLive() throws {
+    session = try DevSession(files: ["main.holo": Self.echo], beforeStart: Self.build)
+    let ready = try session.waitForEvent("ready")
+    XCTAssertEqual(ready["cached"] as? Bool, true, "started before any analysis")
+    session.send("a")
+    try session.waitForOutput("v1 a\n")
+    try session.edit("main.holo", replacing: "\"v1\"", with: "\"v2\"")
+    try session.waitForEvent("patch")
+    session.send("b")
+    try session.waitForOutput("v1 a\nv2 b\n")
+    XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
+  }
+
+  func testAProgramEditedSinceItsLastBuildIsBuiltAgain() throws {
+    session = try DevSession(files: ["main.holo": Self.echo]) { project in
+      try Self.build(in: project)
+      let path = "\(project)/main.holo"
+      let text = try String(contentsOfFile: path, encoding: .utf8)
+      try text.replacingOccurrences(of: "\"v1\"", with: "\"v3\"").write(
+        toFile: path, atomically: true, encoding: .utf8)
+    }
+    let ready = try session.waitForEvent("ready")
+    XCTAssertEqual(ready["cached"] as? Bool, false)
+    session.send("a")
+    try session.waitForOutput("v3 a\n")
+  }
+
   func testAPatchMayUseRuntimeFunctionsTheProgramNeverUsed() throws {
     session = try DevSession(files: [
       "main.holo": """
@@ -691,7 +737,23 @@ final class DevSession {
 
   /// `humanOutput`: without `--events`, so holoc's status lines and rendered failures go to
   /// its stderr (`waitForStatus`).
-  init(files: [String: String], flags: [String] = [], humanOutput: Bool = false) throws {
+  /// What holoc runs with: a build cache shared by the tests (their keys hold their
+  /// project folders, so no entry is shared between tests).
+  static let environment: [String: String] = {
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] =
+      FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
+    environment["NO_COLOR"] = "1"
+    return environment
+  }()
+
+  /// `humanOutput`: without `--events`, so holoc's status lines and rendered failures go to
+  /// its stderr (`waitForStatus`). `beforeStart` runs in the project folder once its files
+  /// are written, before holoc dev starts.
+  init(
+    files: [String: String], flags: [String] = [], humanOutput: Bool = false,
+    beforeStart: (String) throws -> Void = { _ in }
+  ) throws {
     project =
       FileManager.default.temporaryDirectory
       .appendingPathComponent("holo-dev-tests-\(UUID().uuidString)").path
@@ -700,15 +762,12 @@ final class DevSession {
     outputPath = "\(project)/.stdout"
     errorPath = "\(project)/.stderr"
     for (path, text) in files { try write(path, text) }
+    try beforeStart(project)
 
     process.executableURL = URL(fileURLWithPath: Self.holocPath)
     process.arguments = ["dev"] + (humanOutput ? [] : ["--events", eventsPath]) + flags
     process.currentDirectoryURL = URL(fileURLWithPath: project, isDirectory: true)
-    var environment = ProcessInfo.processInfo.environment
-    environment["XDG_CACHE_HOME"] =
-      FileManager.default.temporaryDirectory.appendingPathComponent("holo-cli-tests-cache").path
-    environment["NO_COLOR"] = "1"
-    process.environment = environment
+    process.environment = Self.environment
     _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
     process.standardInput = input

@@ -147,7 +147,7 @@ struct ChangeSet {
       entryChanged = oldEntryKey != nil
     }
 
-    let reachingChanged = new.callers(reaching: changed)
+    let reachingChanged = program.tests.isEmpty ? [] : new.callers(reaching: changed)
     affectedTests = program.tests.filter(reachingChanged.contains)
       .sorted {
         let (a, b) = (program.function($0).span, program.function($1).span)

@@ -157,12 +157,15 @@ class ChainProgram:
     # -- C twin
 
     def c_files(self):
-        """The same program in C: {relative path: text}. One .c file per holo file, and a
-        header of prototypes (holo functions may be declared in any order)."""
+        """The same program in C: {relative path: text}. One .c file per holo file, each
+        declaring the functions of other files it calls, as a C project's headers would (a
+        header of all 50,000 prototypes included by each of 500 files would make C pay for
+        a layout no C programmer writes)."""
         header = ["#include <stdint.h>", "#include <stdio.h>"]
-        header += [f"int64_t f{i}(int64_t x);" for i in range(self.functions)]
-        header.append("int64_t total(void);")
         files = {"twin.h": "\n".join(header) + "\n"}
+
+        def prototypes(indices):
+            return [f"int64_t f{i}(int64_t x);" for i in sorted(set(indices))]
 
         def c_function(index):
             c = self.constants[index]
@@ -183,10 +186,13 @@ class ChainProgram:
             body = [c_function(i) for i in range(self.functions)]
             files["main.c"] = "\n".join(['#include "twin.h"'] + body + main) + "\n"
         else:
-            files["main.c"] = "\n".join(['#include "twin.h"'] + main) + "\n"
+            used = prototypes(list(self.observed) + [last])
+            files["main.c"] = "\n".join(['#include "twin.h"'] + used + main) + "\n"
             for k, name in enumerate(self.module_names):
-                body = [c_function(i) for i in range(self.bounds[k], self.bounds[k + 1])]
-                files[f"{name}.c"] = "\n".join(['#include "twin.h"'] + body) + "\n"
+                first, end = self.bounds[k], self.bounds[k + 1]
+                called = prototypes([first - 1] if first > 0 else [])
+                body = [c_function(i) for i in range(first, end)]
+                files[f"{name}.c"] = "\n".join(['#include "twin.h"'] + called + body) + "\n"
         return files
 
 

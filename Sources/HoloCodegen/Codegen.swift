@@ -177,8 +177,8 @@ final class TargetMachine {
   /// Whether emitted code keeps jumps from crossing 32-byte boundaries: Intel's JCC-erratum
   /// microcode otherwise makes hot loops run at the mercy of where the linker places them.
   var alignsBranches = true
-  /// The alignment setting is global to LLVM, so emissions take turns.
-  private static let emissionLock = NSLock()
+  /// The alignment setting is global to LLVM: emissions with the same setting run at once.
+  private static let branchAlignment = BranchAlignmentGate()
 
   init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
     if let requestedCPU, !TargetCPU.validNames.contains(requestedCPU) {
@@ -259,9 +259,8 @@ final class TargetMachine {
   func emit(_ module: LLVMModuleRef, fileType: LLVMCodeGenFileType) throws -> [UInt8] {
     var buffer: LLVMMemoryBufferRef?
     var error: UnsafeMutablePointer<CChar>?
-    let failed = Self.emissionLock.withLock {
-      holo_llvm_set_branch_alignment(alignsBranches ? 1 : 0)
-      return LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
+    let failed = Self.branchAlignment.whileSet(to: alignsBranches) {
+      LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
     }
     if failed {
       defer { LLVMDisposeMessage(error) }
@@ -273,5 +272,34 @@ final class TargetMachine {
     return start.withMemoryRebound(to: UInt8.self, capacity: size) {
       Array(UnsafeBufferPointer(start: $0, count: size))
     }
+  }
+}
+
+/// Holds LLVM's global branch-alignment option (`holo_llvm_set_branch_alignment`) at one
+/// setting while emissions that want it run: any number of them at once, since they only
+/// read it. The setting changes only when no emission runs, so one that wants the other
+/// setting waits until those running have finished.
+private final class BranchAlignmentGate: @unchecked Sendable {
+  private let condition = NSCondition()
+  /// What the option is set to; nil before the first emission.
+  private var aligns: Bool?
+  private var running = 0
+
+  func whileSet<Result>(to wanted: Bool, _ body: () -> Result) -> Result {
+    condition.lock()
+    while running > 0, aligns != wanted { condition.wait() }
+    if aligns != wanted {
+      holo_llvm_set_branch_alignment(wanted ? 1 : 0)
+      aligns = wanted
+    }
+    running += 1
+    condition.unlock()
+    defer {
+      condition.lock()
+      running -= 1
+      if running == 0 { condition.broadcast() }
+      condition.unlock()
+    }
+    return body()
   }
 }

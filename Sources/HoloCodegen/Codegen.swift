@@ -79,8 +79,8 @@ public enum Codegen {
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
-    try withModule(program, sources, options, definedFunctions: nil, version: 0) {
-      module, target in
+    let target = try TargetMachine(options)
+    return try withModule(program, sources, options, .wholeProgram, target) { module in
       switch emit {
       case .llvmIR:
         let text = LLVMPrintModuleToString(module.module)!
@@ -103,9 +103,10 @@ public enum Codegen {
     var patchOptions = options
     patchOptions.mode = .dev
     patchOptions.entry = .none
+    let target = try TargetMachine(patchOptions)
     return try withModule(
-      program, sources, patchOptions, definedFunctions: functions, version: version
-    ) { module, target in
+      program, sources, patchOptions, .patch(functions, version: version), target
+    ) { module in
       let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
       let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
       // A function's slot and line-base cell come into a process together, with its first
@@ -120,7 +121,6 @@ public enum Codegen {
     }
   }
 
-  /// The line where `function` starts: what its line-base cell holds in a dev build.
   /// The version of the LLVM library holoc runs with, `MAJOR.MINOR.PATCH`: part of what
   /// determines the code it emits.
   public static let llvmVersion: String = {
@@ -129,6 +129,7 @@ public enum Codegen {
     return "\(major).\(minor).\(patch)"
   }()
 
+  /// The line where `function` starts: what its line-base cell holds in a dev build.
   public static func startLine(of function: IRFunction, _ sources: SourceManager) -> Int {
     sources.file(function.span.file).location(of: function.span.start).line
   }
@@ -138,25 +139,62 @@ public enum Codegen {
     Set(program.functions.map(Symbols.slot(of:)))
   }
 
-  private static func withModule<Result>(
+  /// Builds, verifies and optimises a module of `contents` in a context of its own, for
+  /// `body` to emit with `target`.
+  fileprivate static func withModule<Result>(
     _ program: IRProgram, _ sources: SourceManager, _ options: CodegenOptions,
-    definedFunctions: Set<FunctionID>?, version: Int,
-    _ body: (ModuleEmitter, TargetMachine) throws -> Result
+    _ contents: ModuleContents, _ target: TargetMachine,
+    _ body: (ModuleEmitter) throws -> Result
   ) throws -> Result {
-    let target = try TargetMachine(
-      cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
     let module = ModuleEmitter(
       program: program, sources: sources, options: options, context: context!, target: target,
-      definedFunctions: definedFunctions, version: version)
+      contents: contents)
     defer { module.dispose() }
     module.emitProgram()
     try module.verify()
     target.alignsBranches = !module.excludeOversizedFunctionsFromOptimization()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
-    return try body(module, target)
+    return try body(module)
+  }
+}
+
+/// Compiles the objects of a dev build one at a time: each `CodeChunk`'s and the glue
+/// (what needs the whole program: `main`, the test table, the program info, export
+/// wrappers, the library constructor). It owns a target machine, so several compile at
+/// once on threads of their own; each object gets an LLVM context of its own.
+///
+/// A chunk's object depends on the program only through the chunk's functions (their IR,
+/// start lines and file) and the signatures of what they call, never on `options.entry`:
+/// programs, test executables and libraries share it.
+public final class DevObjectCompiler {
+  private let program: IRProgram
+  private let sources: SourceManager
+  private let options: CodegenOptions
+  private let target: TargetMachine
+
+  /// Compiles objects of `program` (read, never changed, so compilers on several threads
+  /// share it and `sources`) with `options`, whose mode must be `.dev`.
+  public init(_ program: IRProgram, sources: SourceManager, options: CodegenOptions) throws {
+    precondition(options.mode == .dev, "release builds are one module")
+    self.program = program
+    self.sources = sources
+    self.options = options
+    target = try TargetMachine(options)
+  }
+
+  public func object(of chunk: CodeChunk) throws -> [UInt8] {
+    try emit(.chunk(chunk.functions))
+  }
+
+  public func glueObject() throws -> [UInt8] { try emit(.glue) }
+
+  private func emit(_ contents: ModuleContents) throws -> [UInt8] {
+    try Codegen.withModule(program, sources, options, contents, target) { module in
+      try target.emit(module.module, fileType: LLVMObjectFile)
+    }
   }
 }
 
@@ -180,7 +218,8 @@ final class TargetMachine {
   /// The alignment setting is global to LLVM: emissions with the same setting run at once.
   private static let branchAlignment = BranchAlignmentGate()
 
-  init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
+  init(_ options: CodegenOptions) throws {
+    let requestedCPU = options.targetCPU
     if let requestedCPU, !TargetCPU.validNames.contains(requestedCPU) {
       throw CodegenError("unknown target CPU `\(requestedCPU)`")
     }
@@ -201,7 +240,7 @@ final class TargetMachine {
       LLVMDisposeMessage(hostFeatures)
     }
     let level: LLVMCodeGenOptLevel
-    switch optimizationLevel {
+    switch options.optimizationLevel {
     case 0: level = LLVMCodeGenLevelNone
     case 1: level = LLVMCodeGenLevelLess
     case 2: level = LLVMCodeGenLevelDefault

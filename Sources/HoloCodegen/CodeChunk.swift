@@ -1,50 +1,39 @@
 import HoloIR
-import HoloSource
 
-/// Some functions of one file that a dev build compiles into an object of their own, so
-/// that an edit generates again only the chunk holding it (docs/ARCHITECTURE.md).
+/// Some functions that a dev build compiles into an object of their own, so that an edit
+/// generates again only the chunk holding it (docs/ARCHITECTURE.md).
 ///
 /// Boundaries are content-defined: a chunk ends after a function whose stable hash of its
-/// symbol key (name and signature) is a multiple of `boundaryModulus`, or at the end of
-/// its file. Where a chunk ends therefore depends on the functions around the boundary,
-/// never on their positions: inserting, removing or editing a function changes the chunk
-/// holding it (and, when the function itself ends a chunk, merges or splits it with its
-/// neighbour), and leaves every other chunk's functions as they were.
+/// symbol key (name and signature) is a multiple of `boundaryModulus`. Where a chunk ends
+/// therefore depends on the functions around the boundary, never on their positions:
+/// inserting, removing or editing a function changes the chunk holding it (and, when the
+/// function itself ends a chunk, merges or splits it with its neighbour), and leaves
+/// every other chunk's functions as they were. File ends are no boundaries, so a program
+/// of many small files is not many small chunks.
 public struct CodeChunk: Sendable, Hashable {
-  public let file: FileID
   /// In the program's order.
   public let functions: [FunctionID]
 
-  public init(file: FileID, functions: [FunctionID]) {
-    self.file = file
+  public init(functions: [FunctionID]) {
     self.functions = functions
   }
 
-  /// One chunk ends after one function in this many, on average: about 64 functions a
-  /// chunk (docs/DECISIONS.md).
-  public static let boundaryModulus: UInt64 = 64
+  /// One chunk ends after one function in this many, on average (docs/DECISIONS.md).
+  public static let boundaryModulus: UInt64 = 128
 
-  /// The program's functions in chunks: per file (in the order files first appear), cut
-  /// after each function that `endsChunk`.
+  /// The program's functions, in the program's order (files in load order, each in source
+  /// order), cut after each function that `endsChunk`.
   public static func partition(_ program: IRProgram) -> [CodeChunk] {
-    var files: [FileID] = []
-    var functionsByFile: [FileID: [FunctionID]] = [:]
-    for function in program.functions {
-      if functionsByFile[function.span.file] == nil { files.append(function.span.file) }
-      functionsByFile[function.span.file, default: []].append(function.id)
-    }
     var chunks: [CodeChunk] = []
-    for file in files {
-      var current: [FunctionID] = []
-      for id in functionsByFile[file]! {
-        current.append(id)
-        if endsChunk(program.function(id)) {
-          chunks.append(CodeChunk(file: file, functions: current))
-          current = []
-        }
+    var current: [FunctionID] = []
+    for function in program.functions {
+      current.append(function.id)
+      if endsChunk(function) {
+        chunks.append(CodeChunk(functions: current))
+        current = []
       }
-      if !current.isEmpty { chunks.append(CodeChunk(file: file, functions: current)) }
     }
+    if !current.isEmpty { chunks.append(CodeChunk(functions: current)) }
     return chunks
   }
 

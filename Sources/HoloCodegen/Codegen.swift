@@ -167,7 +167,7 @@ public enum Codegen {
 /// once on threads of their own; each object gets an LLVM context of its own.
 ///
 /// A chunk's object depends on the program only through the chunk's functions (their IR,
-/// start lines and file) and the signatures of what they call, never on `options.entry`:
+/// start lines and files) and the signatures of what they call, never on `options.entry`:
 /// programs, test executables and libraries share it.
 public final class DevObjectCompiler {
   private let program: IRProgram

@@ -64,14 +64,14 @@ extension Driver {
   }
 
   /// Everything a chunk's object depends on: the compiler, the options but the entry (a
-  /// chunk holds no `main`), its file's path and folder (locations name the path, debug
-  /// information the folder too), and per function in order its key, fingerprint and
-  /// start line (line-base cells start with it; DWARF lines are absolute). The
-  /// fingerprint covers the rest of what the code reads: its typed IR with every string
-  /// constant, the keys (so the signatures, so the slot names) of the functions it calls,
-  /// the name and signature of every `extern fn` it calls, its kind, column and text.
-  /// Which of its callees the chunk defines (called directly behind a guard at -O1 and
-  /// above) follows from the list of its functions.
+  /// chunk holds no `main`), the path and folder of each file its functions are in
+  /// (locations name the path, debug information the folder too), and per function in
+  /// order its key, fingerprint and start line (line-base cells start with it; DWARF
+  /// lines are absolute). The fingerprint covers the rest of what the code reads: its
+  /// typed IR with every string constant, the keys (so the signatures, so the slot names)
+  /// of the functions it calls, the name and signature of every `extern fn` it calls, its
+  /// kind, column and text. Which of its callees the chunk defines (called directly
+  /// behind a guard at -O1 and above) follows from the list of its functions.
   private func chunkKey(
     _ chunk: CodeChunk, _ program: IRProgram, _ options: CodegenOptions,
     _ fingerprints: ProgramFingerprints
@@ -79,11 +79,15 @@ extension Driver {
     var builder = CacheKey.Builder(kind: "dev-chunk-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add("options", "\(options.optimizationLevel) \(options.targetCPU ?? "-")")
-    let path = sources.file(chunk.file).path
-    builder.add("file", path)
-    builder.add("folder", Self.folder(of: path))
+    var file: FileID?
     for id in chunk.functions {
       let function = program.function(id)
+      if function.span.file != file {
+        file = function.span.file
+        let path = sources.file(function.span.file).path
+        builder.add("file", path)
+        builder.add("folder", Self.folder(of: path))
+      }
       builder.add("function", Symbols.key(of: function))
       builder.add("code", fingerprints.byFunction[id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")

@@ -102,15 +102,15 @@ final class CodegenTests: XCTestCase {
   }
 
   func testChunkBoundariesFollowTheFunctionsNotTheirPositions() throws {
-    let functions = (0..<500).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
+    let functions = (0..<1000).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
     func chunks(_ text: String) throws -> [[String]] {
       let (program, _) = try analyze(text)
       return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
     }
     let before = try chunks(functions)
     XCTAssertEqual(
-      before.flatMap { $0 }, (0..<500).map { "f\($0)" }, "each function once, in order")
-    XCTAssertTrue((4...32).contains(before.count), "about 64 functions a chunk: \(before.count)")
+      before.flatMap { $0 }, (0..<1000).map { "f\($0)" }, "each function once, in order")
+    XCTAssertTrue((3...30).contains(before.count), "about 128 functions a chunk: \(before.count)")
 
     // A function inserted at the top joins the first chunk (or, if it ends a chunk, makes
     // one of its own); every other chunk keeps its functions.
@@ -123,7 +123,7 @@ final class CodegenTests: XCTestCase {
 
     // An edited body changes no chunk at all.
     XCTAssertEqual(
-      try chunks(functions.replacingOccurrences(of: "{ 250 }", with: "{ 250 * 2 + 1 }")), before)
+      try chunks(functions.replacingOccurrences(of: "{ 500 }", with: "{ 500 * 2 + 1 }")), before)
   }
 
   func testTargetCPUsAreLLVMsSixtyFourBitProcessors() {

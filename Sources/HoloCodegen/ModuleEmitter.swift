@@ -6,13 +6,14 @@ import HoloSource
 enum ModuleContents {
   /// Every function and what runs them: release builds, and dev assembly and IR text.
   case wholeProgram
-  /// Version 0 of some functions of a dev build (in the program's order), with their slots
-  /// and line-base cells, and nothing else: calls to other functions go through slots the
-  /// module only declares.
+  /// Version 0 of some functions of a dev build (in the program's order), with their slots,
+  /// line-base cells and entries of the function table, and nothing else: calls to other
+  /// functions go through slots the module only declares.
   case chunk([FunctionID])
   /// What a dev build needs the whole program for, without any function body: the C
-  /// `main`, the test table, the program info, export wrappers and the library constructor.
-  /// It refers to the chunks' functions by their version-0 symbols.
+  /// `main`, the test table, the program info (pointing at the function table the chunks'
+  /// entries make), export wrappers and the library constructor. It refers to the chunks'
+  /// functions by their version-0 symbols.
   case glue
   /// Version `version` (1 or more) of some functions, for a running dev build.
   case patch(Set<FunctionID>, version: Int)
@@ -370,37 +371,62 @@ final class ModuleEmitter {
     return global
   }
 
-  /// Fills in the program info table with the functions that survived optimisation, and
-  /// gives a patch the function table of its own functions. A chunk's functions go to the
-  /// code section whatever the entry, so one chunk object serves programs, tests and
-  /// libraries alike.
+  /// Fills in the program info with the functions that survived optimisation, gives a
+  /// chunk its part of the program's function table, and a patch the function table of
+  /// its own functions. A chunk does both whatever the entry, so one chunk object serves
+  /// programs, tests and libraries alike.
   func finishProgramInfo() {
     // Optimisation may have merged or deleted the constants these caches point to.
     stringConstants.removeAll()
     cStringConstants.removeAll()
     locationConstants.removeAll()
     switch contents {
-    case .wholeProgram, .glue:
+    case .wholeProgram:
       guard let global = programInfoGlobal else { return }
       placeInCodeSection()
       let (table, count) = functionTable()
-      // Test executables are never patched, so only dev programs carry the agent.
-      let startAgent =
-        options.mode == .dev && options.entry == .program
-        ? agentStart() : LLVMConstNull(pointerType)
-      var fields: [LLVMValueRef?] = [
-        table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
-        sectionBound("__stop_\(Self.codeSection)"),
-      ]
-      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
-      LLVMSetGlobalConstant(global, 1)
-      LLVMSetLinkage(global, LLVMPrivateLinkage)
+      setProgramInfo(global, functions: table, count: count)
+    case .glue:
+      // Every function is in the table the chunks' parts make (dev functions are never
+      // dropped: none is internal).
+      guard let global = programInfoGlobal else { return }
+      setProgramInfo(
+        global, functions: sectionBound("__start_\(Self.functionTableSection)"),
+        count: LLVMConstInt(i64Type, UInt64(program.functions.count), 0))
     case .chunk:
       placeInCodeSection()
+      let (table, _) = functionTable()
+      // Aligned exactly to its entries' 8 bytes (LLVM would align a large array to 16), so
+      // the linker lays the parts of all chunks end to end, one array. Nothing in the
+      // chunk refers to it: the glue reaches it through the section's start.
+      LLVMSetSection(table, Self.functionTableSection)
+      LLVMSetAlignment(table, 8)
     case .patch:
       if !definedFunctions.isEmpty { emitPatchFunctionTable() }
     }
   }
+
+  /// Makes `global` the program info: the function table `functions` of `count` entries,
+  /// the agent's entry point in a dev program, and the bounds of the holo code.
+  private func setProgramInfo(_ global: LLVMValueRef, functions: LLVMValueRef, count: LLVMValueRef)
+  {
+    // Test executables are never patched, so only dev programs carry the agent.
+    let startAgent =
+      options.mode == .dev && options.entry == .program
+      ? agentStart() : LLVMConstNull(pointerType)
+    var fields: [LLVMValueRef?] = [
+      functions, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
+      sectionBound("__stop_\(Self.codeSection)"),
+    ]
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
+  }
+
+  /// The section where each chunk of a dev build puts the `holo_function_info` entries of
+  /// its functions: linked together, the program's function table, whose start the glue's
+  /// program info names.
+  static let functionTableSection = "holo_functions"
 
   /// The section holding the holo functions of an executable, so that the runtime can tell
   /// their code from the runtime's, C's and libc's in the same program (holo.h).
@@ -436,20 +462,11 @@ final class ModuleEmitter {
   }
 
   /// The `holo_function_info` array of the functions this module defines (that survived
-  /// optimisation), or, in a glue module, of every function of the program, and their
-  /// count.
+  /// optimisation), and their count.
   private func functionTable() -> (table: LLVMValueRef, count: LLVMValueRef) {
     var entries: [LLVMValueRef?] = []
-    let isGlue = if case .glue = contents { true } else { false }
-    for function in isGlue ? program.functions : definedFunctions {
-      let value: LLVMValueRef
-      if isGlue {
-        value = versionZero(of: function.id)
-      } else if let defined = LLVMGetNamedFunction(module, symbol(of: function)) {
-        value = defined
-      } else {
-        continue
-      }
+    for function in definedFunctions {
+      guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
       var fields: [LLVMValueRef?] = [
         value, cString(function.name), location(function.span, in: function),
       ]

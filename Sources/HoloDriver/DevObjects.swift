@@ -67,11 +67,12 @@ extension Driver {
   /// chunk holds no `main`), the path and folder of each file its functions are in
   /// (locations name the path, debug information the folder too), and per function in
   /// order its key, fingerprint and start line (line-base cells start with it; DWARF
-  /// lines are absolute). The fingerprint covers the rest of what the code reads: its
-  /// typed IR with every string constant, the keys (so the signatures, so the slot names)
-  /// of the functions it calls, the name and signature of every `extern fn` it calls, its
-  /// kind, column and text. Which of its callees the chunk defines (called directly
-  /// behind a guard at -O1 and above) follows from the list of its functions.
+  /// lines are absolute). Its entries of the function table hold nothing else (name,
+  /// file, column). The fingerprint covers the rest of what the code reads: its typed IR
+  /// with every string constant, the keys (so the signatures, so the slot names) of the
+  /// functions it calls, the name and signature of every `extern fn` it calls, its kind,
+  /// column and text. Which of its callees the chunk defines (called directly behind a
+  /// guard at -O1 and above) follows from the list of its functions.
   private func chunkKey(
     _ chunk: CodeChunk, _ program: IRProgram, _ options: CodegenOptions,
     _ fingerprints: ProgramFingerprints
@@ -95,23 +96,29 @@ extension Driver {
     return builder.key
   }
 
-  /// Everything the glue depends on: the compiler, the options with the entry, and per
-  /// function in order its key (its symbols, the signature of an export wrapper), whether
-  /// it is exported, and the file and column of its start (its location in the function
-  /// table, relative to its line-base cell, so not its line); the entry and the tests.
+  /// Everything the glue depends on: the compiler, the options with the entry, how many
+  /// functions the program has (the length of the function table the chunks make), the
+  /// key of each export (its wrapper's name and signature, its slot), the entry's key, and
+  /// per test its key, file and column (its entry in the test table, whose location is
+  /// relative to its line-base cell, so not its line). Body edits and renames of other
+  /// functions leave it as it is; adding or removing a function changes its count, and
+  /// then generating it costs little: it holds nothing per function.
   private func glueKey(_ program: IRProgram, _ options: CodegenOptions) -> CacheKey {
     var builder = CacheKey.Builder(kind: "dev-glue-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add(
       "options", "\(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)")
-    for function in program.functions {
-      let file = sources.file(function.span.file)
-      builder.add(function.isExport ? "export" : "function", Symbols.key(of: function))
-      builder.add("file", file.path)
-      builder.add("column", "\(file.location(of: function.span.start).column)")
+    builder.add("functions", "\(program.functions.count)")
+    for function in program.functions where function.isExport {
+      builder.add("export", Symbols.key(of: function))
     }
     builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
-    for test in program.tests { builder.add("test", Symbols.key(of: program.function(test))) }
+    for test in program.tests.map(program.function) {
+      let file = sources.file(test.span.file)
+      builder.add("test", Symbols.key(of: test))
+      builder.add("file", file.path)
+      builder.add("column", "\(file.location(of: test.span.start).column)")
+    }
     return builder.key
   }
 

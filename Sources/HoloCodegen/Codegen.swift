@@ -92,8 +92,8 @@ public enum Codegen {
   public static func generate(
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
-    try withModule(program, sources, options, definedFunctions: nil, version: 0) {
-      module, target in
+    let target = try TargetMachine(options)
+    return try withModule(program, sources, options, .wholeProgram, target) { module in
       switch emit {
       case .llvmIR:
         let text = LLVMPrintModuleToString(module.module)!
@@ -116,9 +116,10 @@ public enum Codegen {
     var patchOptions = options
     patchOptions.mode = .dev
     patchOptions.entry = .none
+    let target = try TargetMachine(patchOptions)
     return try withModule(
-      program, sources, patchOptions, definedFunctions: functions, version: version
-    ) { module, target in
+      program, sources, patchOptions, .patch(functions, version: version), target
+    ) { module in
       let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
       let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
       // A function's slot and line-base cell come into a process together, with its first
@@ -133,7 +134,6 @@ public enum Codegen {
     }
   }
 
-  /// The line where `function` starts: what its line-base cell holds in a dev build.
   /// The version of the LLVM library holoc runs with, `MAJOR.MINOR.PATCH`: part of what
   /// determines the code it emits.
   public static let llvmVersion: String = {
@@ -142,6 +142,7 @@ public enum Codegen {
     return "\(major).\(minor).\(patch)"
   }()
 
+  /// The line where `function` starts: what its line-base cell holds in a dev build.
   public static func startLine(of function: IRFunction, _ sources: SourceManager) -> Int {
     sources.file(function.span.file).location(of: function.span.start).line
   }
@@ -151,25 +152,62 @@ public enum Codegen {
     Set(program.functions.map(Symbols.slot(of:)))
   }
 
-  private static func withModule<Result>(
+  /// Builds, verifies and optimises a module of `contents` in a context of its own, for
+  /// `body` to emit with `target`.
+  fileprivate static func withModule<Result>(
     _ program: IRProgram, _ sources: SourceManager, _ options: CodegenOptions,
-    definedFunctions: Set<FunctionID>?, version: Int,
-    _ body: (ModuleEmitter, TargetMachine) throws -> Result
+    _ contents: ModuleContents, _ target: TargetMachine,
+    _ body: (ModuleEmitter) throws -> Result
   ) throws -> Result {
-    let target = try TargetMachine(
-      cpu: options.targetCPU, optimizationLevel: options.optimizationLevel)
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
     let module = ModuleEmitter(
       program: program, sources: sources, options: options, context: context!, target: target,
-      definedFunctions: definedFunctions, version: version)
+      contents: contents)
     defer { module.dispose() }
     module.emitProgram()
     try module.verify()
     target.alignsBranches = !module.excludeOversizedFunctionsFromOptimization()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
-    return try body(module, target)
+    return try body(module)
+  }
+}
+
+/// Compiles the objects of a dev build one at a time: each `CodeChunk`'s and the glue
+/// (what needs the whole program: `main`, the test table, the program info, export
+/// wrappers, the library constructor). It owns a target machine, so several compile at
+/// once on threads of their own; each object gets an LLVM context of its own.
+///
+/// A chunk's object depends on the program only through the chunk's functions (their IR,
+/// start lines and files) and the signatures of what they call, never on `options.entry`:
+/// programs, test executables and libraries share it.
+public final class DevObjectCompiler {
+  private let program: IRProgram
+  private let sources: SourceManager
+  private let options: CodegenOptions
+  private let target: TargetMachine
+
+  /// Compiles objects of `program` (read, never changed, so compilers on several threads
+  /// share it and `sources`) with `options`, whose mode must be `.dev`.
+  public init(_ program: IRProgram, sources: SourceManager, options: CodegenOptions) throws {
+    precondition(options.mode == .dev, "release builds are one module")
+    self.program = program
+    self.sources = sources
+    self.options = options
+    target = try TargetMachine(options)
+  }
+
+  public func object(of chunk: CodeChunk) throws -> [UInt8] {
+    try emit(.chunk(chunk.functions))
+  }
+
+  public func glueObject() throws -> [UInt8] { try emit(.glue) }
+
+  private func emit(_ contents: ModuleContents) throws -> [UInt8] {
+    try Codegen.withModule(program, sources, options, contents, target) { module in
+      try target.emit(module.module, fileType: LLVMObjectFile)
+    }
   }
 }
 
@@ -190,10 +228,11 @@ final class TargetMachine {
   /// Whether emitted code keeps jumps from crossing 32-byte boundaries: Intel's JCC-erratum
   /// microcode otherwise makes hot loops run at the mercy of where the linker places them.
   var alignsBranches = true
-  /// The alignment setting is global to LLVM, so emissions take turns.
-  private static let emissionLock = NSLock()
+  /// The alignment setting is global to LLVM: emissions with the same setting run at once.
+  private static let branchAlignment = BranchAlignmentGate()
 
-  init(cpu requestedCPU: String?, optimizationLevel: Int) throws {
+  init(_ options: CodegenOptions) throws {
+    let requestedCPU = options.targetCPU
     if let requestedCPU, !TargetCPU.validNames.contains(requestedCPU) {
       throw CodegenError("unknown target CPU `\(requestedCPU)`")
     }
@@ -214,7 +253,7 @@ final class TargetMachine {
       LLVMDisposeMessage(hostFeatures)
     }
     let level: LLVMCodeGenOptLevel
-    switch optimizationLevel {
+    switch options.optimizationLevel {
     case 0: level = LLVMCodeGenLevelNone
     case 1: level = LLVMCodeGenLevelLess
     case 2: level = LLVMCodeGenLevelDefault
@@ -272,9 +311,8 @@ final class TargetMachine {
   func emit(_ module: LLVMModuleRef, fileType: LLVMCodeGenFileType) throws -> [UInt8] {
     var buffer: LLVMMemoryBufferRef?
     var error: UnsafeMutablePointer<CChar>?
-    let failed = Self.emissionLock.withLock {
-      holo_llvm_set_branch_alignment(alignsBranches ? 1 : 0)
-      return LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
+    let failed = Self.branchAlignment.whileSet(to: alignsBranches) {
+      LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
     }
     if failed {
       defer { LLVMDisposeMessage(error) }
@@ -286,5 +324,34 @@ final class TargetMachine {
     return start.withMemoryRebound(to: UInt8.self, capacity: size) {
       Array(UnsafeBufferPointer(start: $0, count: size))
     }
+  }
+}
+
+/// Holds LLVM's global branch-alignment option (`holo_llvm_set_branch_alignment`) at one
+/// setting while emissions that want it run: any number of them at once, since they only
+/// read it. The setting changes only when no emission runs, so one that wants the other
+/// setting waits until those running have finished.
+private final class BranchAlignmentGate: @unchecked Sendable {
+  private let condition = NSCondition()
+  /// What the option is set to; nil before the first emission.
+  private var aligns: Bool?
+  private var running = 0
+
+  func whileSet<Result>(to wanted: Bool, _ body: () -> Result) -> Result {
+    condition.lock()
+    while running > 0, aligns != wanted { condition.wait() }
+    if aligns != wanted {
+      holo_llvm_set_branch_alignment(wanted ? 1 : 0)
+      aligns = wanted
+    }
+    running += 1
+    condition.unlock()
+    defer {
+      condition.lock()
+      running -= 1
+      if running == 0 { condition.broadcast() }
+      condition.unlock()
+    }
+    return body()
   }
 }

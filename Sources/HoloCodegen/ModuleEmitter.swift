@@ -2,7 +2,24 @@ import CLLVM
 import HoloIR
 import HoloSource
 
-/// Builds one LLVM module for a whole program: declarations, function bodies, the runtime
+/// What one LLVM module holds.
+enum ModuleContents {
+  /// Every function and what runs them: release builds, and dev assembly and IR text.
+  case wholeProgram
+  /// Version 0 of some functions of a dev build (in the program's order), with their slots,
+  /// line-base cells and entries of the function table, and nothing else: calls to other
+  /// functions go through slots the module only declares.
+  case chunk([FunctionID])
+  /// What a dev build needs the whole program for, without any function body: the C
+  /// `main`, the test table, the program info (pointing at the function table the chunks'
+  /// entries make), export wrappers and the library constructor. It refers to the chunks'
+  /// functions by their version-0 symbols.
+  case glue
+  /// Version `version` (1 or more) of some functions, for a running dev build.
+  case patch(Set<FunctionID>, version: Int)
+}
+
+/// Builds one LLVM module (`ModuleContents`): declarations, function bodies, the runtime
 /// interface (runtime/include/holo.h), constants, and the C `main`.
 final class ModuleEmitter {
   let program: IRProgram
@@ -24,8 +41,11 @@ final class ModuleEmitter {
   /// const int64_t *line_base; }
   let locationType: LLVMTypeRef
 
-  /// The functions this module defines: all of them, or a patch's.
-  let definedFunctions: Set<FunctionID>
+  let contents: ModuleContents
+  /// The functions this module defines, in the program's order. Loops over the module's
+  /// own functions go through this, never through the whole program: a program of 50,000
+  /// functions has hundreds of chunks.
+  let definedFunctions: [IRFunction]
   /// The version number of the functions this module defines (0 outside patches).
   let version: Int
   /// LLVM functions of the holo functions this module defines.
@@ -44,11 +64,24 @@ final class ModuleEmitter {
 
   init(
     program: IRProgram, sources: SourceManager, options: CodegenOptions, context: LLVMContextRef,
-    target: TargetMachine, definedFunctions: Set<FunctionID>? = nil, version: Int = 0
+    target: TargetMachine, contents: ModuleContents
   ) {
     self.program = program
-    self.definedFunctions = definedFunctions ?? Set(program.functions.map(\.id))
-    self.version = version
+    self.contents = contents
+    switch contents {
+    case .wholeProgram:
+      definedFunctions = program.functions
+      version = 0
+    case .chunk(let functions):
+      definedFunctions = functions.map(program.function)
+      version = 0
+    case .glue:
+      definedFunctions = []
+      version = 0
+    case .patch(let functions, let patchVersion):
+      definedFunctions = program.functions.filter { functions.contains($0.id) }
+      version = patchVersion
+    }
     self.sources = sources
     self.options = options
     self.context = context
@@ -108,22 +141,20 @@ final class ModuleEmitter {
   func emitProgram() {
     // Only what the module defines: a patch of one function costs nothing per function of
     // the program (the types of the functions it calls are made as calls need them).
-    for function in program.functions where definedFunctions.contains(function.id) {
-      declare(function)
-    }
-    for function in program.functions where definedFunctions.contains(function.id) {
-      FunctionEmitter(module: self, function: function).emit()
-    }
+    for function in definedFunctions { declare(function) }
+    for function in definedFunctions { FunctionEmitter(module: self, function: function).emit() }
     debugInfo?.finalize()
     // C entry points are part of the executable or library; patches only replace the
     // functions behind them.
-    if version == 0 {
-      for function in program.functions where function.isExport { emitExportWrapper(function) }
+    switch contents {
+    case .wholeProgram, .glue: break
+    case .chunk, .patch: return
     }
-    if options.mode == .dev, options.entry == .none, version == 0 { emitLibraryConstructor() }
+    for function in program.functions where function.isExport { emitExportWrapper(function) }
+    if options.mode == .dev, options.entry == .none { emitLibraryConstructor() }
     switch options.entry {
     case .program:
-      emitProgramMain(entry: program.entry.map { functions[$0]! } ?? emptyEntry())
+      emitProgramMain(entry: program.entry.map(versionZero(of:)) ?? emptyEntry())
     case .tests:
       emitTestMain()
     case .none:
@@ -136,6 +167,15 @@ final class ModuleEmitter {
   func symbol(of function: IRFunction) -> String {
     options.mode == .release
       ? Symbols.release(of: function) : Symbols.version(version, of: function)
+  }
+
+  /// Version 0 of a function (its release symbol in release builds): defined here, or
+  /// declared, in a glue module, for the chunk that defines it.
+  private func versionZero(of id: FunctionID) -> LLVMValueRef {
+    if let defined = functions[id] { return defined }
+    let name = symbol(of: program.function(id))
+    return LLVMGetNamedFunction(module, name) ?? LLVMAddFunction(
+      module, name, functionType(of: id))!
   }
 
   /// The LLVM type of a holo function.
@@ -162,8 +202,8 @@ final class ModuleEmitter {
       LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
     }
     functions[function.id] = value
-    // A full dev build defines every function's slot, pointing at version 0, and its
-    // line-base cell, holding the line where it starts now.
+    // Version 0 of a dev-built function (a whole program's or a chunk's) comes with its
+    // slot, pointing at it, and its line-base cell, holding the line where it starts now.
     if options.mode == .dev, version == 0 {
       let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function))!
       LLVMSetInitializer(slot, value)
@@ -175,9 +215,9 @@ final class ModuleEmitter {
     }
   }
 
-  /// A dev-built function's line-base cell: defined by a full dev build, declared by a
-  /// patch (the process or the agent defines it). Looked up by name each time, since
-  /// optimisation drops declarations nothing uses any more.
+  /// A dev-built function's line-base cell: defined with its version 0, declared by the
+  /// glue and by a patch (the process or the agent defines it). Looked up by name each
+  /// time, since optimisation drops declarations nothing uses any more.
   private func lineBase(of function: IRFunction) -> LLVMValueRef {
     let name = Symbols.lineBase(of: function)
     return LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, i64Type, name)!
@@ -220,8 +260,8 @@ final class ModuleEmitter {
     return phi
   }
 
-  /// A function's slot: defined by a full dev build, declared by a patch (the process
-  /// or the agent defines it).
+  /// A function's slot: defined with its version 0, declared by other chunks, the glue
+  /// and patches (the process or the agent defines it).
   private func slot(of id: FunctionID) -> LLVMValueRef {
     if let known = slots[id] { return known }
     let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: program.function(id)))!
@@ -232,9 +272,7 @@ final class ModuleEmitter {
   /// The slot updates a patch module makes: each defined function's slot now points at
   /// the version this module defines.
   var slotUpdates: [(slot: String, function: String)] {
-    program.functions.filter { definedFunctions.contains($0.id) }.map {
-      (Symbols.slot(of: $0), symbol(of: $0))
-    }
+    definedFunctions.map { (Symbols.slot(of: $0), symbol(of: $0)) }
   }
 
   /// Every slot the module references.
@@ -297,7 +335,7 @@ final class ModuleEmitter {
       // A dev test is called through its slot, so a patched test process runs its
       // current version.
       var fields: [LLVMValueRef?] = [
-        cString(function.name), functions[id], location(function.span, in: function),
+        cString(function.name), versionZero(of: id), location(function.span, in: function),
         options.mode == .dev ? slot(of: id) : LLVMConstNull(pointerType),
       ]
       entries.append(LLVMConstStructInContext(context, &fields, 4, 0))
@@ -337,28 +375,59 @@ final class ModuleEmitter {
     return global
   }
 
-  /// Fills in the program info table with the functions that survived optimisation, and
-  /// gives a patch the function table of its own functions.
+  /// Fills in the program info with the functions that survived optimisation, gives a
+  /// chunk its part of the program's function table, and a patch the function table of
+  /// its own functions. A chunk does both whatever the entry, so one chunk object serves
+  /// programs, tests and libraries alike.
   func finishProgramInfo() {
     // Optimisation may have merged or deleted the constants these caches point to.
     stringConstants.removeAll()
     cStringConstants.removeAll()
     locationConstants.removeAll()
-    if let global = programInfoGlobal {
+    switch contents {
+    case .wholeProgram:
+      guard let global = programInfoGlobal else { return }
       placeInCodeSection()
       let (table, count) = functionTable()
-      let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
-      var fields: [LLVMValueRef?] = [
-        table, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
-        sectionBound("__stop_\(Self.codeSection)"),
-      ]
-      LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
-      LLVMSetGlobalConstant(global, 1)
-      LLVMSetLinkage(global, LLVMPrivateLinkage)
-    } else if version > 0, !definedFunctions.isEmpty {
-      emitPatchFunctionTable()
+      setProgramInfo(global, functions: table, count: count)
+    case .glue:
+      // Every function is in the table the chunks' parts make (dev functions are never
+      // dropped: none is internal).
+      guard let global = programInfoGlobal else { return }
+      setProgramInfo(
+        global, functions: sectionBound("__start_\(Self.functionTableSection)"),
+        count: LLVMConstInt(i64Type, UInt64(program.functions.count), 0))
+    case .chunk:
+      placeInCodeSection()
+      let (table, _) = functionTable()
+      // Aligned exactly to its entries' 8 bytes (LLVM would align a large array to 16), so
+      // the linker lays the parts of all chunks end to end, one array. Nothing in the
+      // chunk refers to it: the glue reaches it through the section's start.
+      LLVMSetSection(table, Self.functionTableSection)
+      LLVMSetAlignment(table, 8)
+    case .patch:
+      if !definedFunctions.isEmpty { emitPatchFunctionTable() }
     }
   }
+
+  /// Makes `global` the program info: the function table `functions` of `count` entries,
+  /// the agent's entry point in a dev program, and the bounds of the holo code.
+  private func setProgramInfo(_ global: LLVMValueRef, functions: LLVMValueRef, count: LLVMValueRef)
+  {
+    let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
+    var fields: [LLVMValueRef?] = [
+      functions, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
+      sectionBound("__stop_\(Self.codeSection)"),
+    ]
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
+  }
+
+  /// The section where each chunk of a dev build puts the `holo_function_info` entries of
+  /// its functions: linked together, the program's function table, whose start the glue's
+  /// program info names.
+  static let functionTableSection = "holo_functions"
 
   /// The section holding the holo functions of an executable, so that the runtime can tell
   /// their code from the runtime's, C's and libc's in the same program (holo.h).
@@ -366,7 +435,7 @@ final class ModuleEmitter {
 
   /// Moves every holo function this module defines into `codeSection`.
   private func placeInCodeSection() {
-    for function in program.functions {
+    for function in definedFunctions {
       guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
       LLVMSetSection(value, Self.codeSection)
     }
@@ -397,7 +466,7 @@ final class ModuleEmitter {
   /// optimisation), and their count.
   private func functionTable() -> (table: LLVMValueRef, count: LLVMValueRef) {
     var entries: [LLVMValueRef?] = []
-    for function in program.functions {
+    for function in definedFunctions {
       guard let value = LLVMGetNamedFunction(module, symbol(of: function)) else { continue }
       var fields: [LLVMValueRef?] = [
         value, cString(function.name), location(function.span, in: function),

@@ -29,6 +29,21 @@ public enum CompilerThread {
     }
   }
 
+  /// Runs `worker` on `count` new threads with the large stack at once and waits for them
+  /// all. Each worker takes work from a queue they share until none is left, so when the
+  /// system refuses some of the threads, the calling thread runs one worker itself.
+  static func runWorkers(_ count: Int, _ worker: @Sendable () -> Void) {
+    withoutActuallyEscaping(worker) { worker in
+      var threads: [pthread_t] = []
+      for _ in 0..<count {
+        guard let thread = spawn(Work(worker)) else { break }
+        threads.append(thread)
+      }
+      if threads.count < count { worker() }
+      for thread in threads { pthread_join(thread, nil) }
+    }
+  }
+
   private static func spawn(_ work: Work) -> pthread_t? {
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
@@ -50,8 +65,29 @@ public enum CompilerThread {
   }
 }
 
+/// What `CompilerThread.runWorkers`' workers produce: a value per index of their work,
+/// or the first failure, after which the workers stop taking work.
+final class WorkerResults<Value>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var results: [Value?]
+  private var firstFailure: String?
+
+  init(count: Int) { results = Array(repeating: nil, count: count) }
+
+  func set(_ value: Value, at index: Int) { lock.withLock { results[index] = value } }
+
+  func fail(_ message: String) { lock.withLock { firstFailure = firstFailure ?? message } }
+
+  var failed: Bool { lock.withLock { firstFailure != nil } }
+
+  var failure: String? { lock.withLock { firstFailure } }
+
+  /// Every index's value, once the workers set them all.
+  var values: [Value] { lock.withLock { results.map { $0! } } }
+}
+
 /// The body handed to a new thread. `run`'s caller waits for the thread, so what the body
-/// captures is never used by two threads at once.
+/// captures is never used by two threads at once; `runWorkers`' workers are `Sendable`.
 private final class Work: @unchecked Sendable {
   let body: () -> Void
 

@@ -145,8 +145,12 @@ public final class Driver {
         // With an entry point the object carries `main`, so linking it with the runtime
         // gives the program; without one it is a plain object for a C host.
         let entry: CodegenOptions.Entry = program.entry == nil ? .none : .program
-        let bytes = try generate(program, settings.codegenOptions(entry: entry), emit: kind)
-        try write(bytes, to: destination)
+        let options = settings.codegenOptions(entry: entry)
+        if kind == .object, settings.mode == .dev {
+          try writeDevObject(program, options, to: destination)
+        } else {
+          try write(try generate(program, options, emit: kind), to: destination)
+        }
       }
       if let manifest, !reported, let output = FileManager.default.contents(atPath: destination) {
         manifest.record(files: sources.allFiles, output: [UInt8](output))
@@ -246,13 +250,25 @@ public final class Driver {
     }
   }
 
-  /// The object code of `program`: from the build cache when a build of the same code
-  /// with the same options made it before, else generated (and stored).
-  func compiledObject(
+  /// The objects to link into the program: a dev build's chunk objects and glue
+  /// (`devObjects`), or a release build's one object, which needs the whole program to
+  /// optimise across functions. Each comes from the build cache when it holds it.
+  func programObjects(
+    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
+  ) throws(DiagnosticsError) -> [[UInt8]] {
+    switch options.mode {
+    case .dev: return try devObjects(program, options, fingerprints: fingerprints)
+    case .release: return [try releaseObject(program, options, fingerprints: fingerprints)]
+    }
+  }
+
+  /// The object code of a release build of `program`: from the build cache when a build
+  /// of the same code with the same options made it before, else generated (and stored).
+  private func releaseObject(
     _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
   ) throws(DiagnosticsError) -> [UInt8] {
     let cache = openCache()
-    let key = objectKey(program, options, fingerprints)
+    let key = releaseObjectKey(program, options, fingerprints)
     if let object = cache.lookup(key)?.first(where: { $0.name == "object" }) {
       return object.bytes
     }
@@ -261,26 +277,21 @@ public final class Driver {
     return object
   }
 
-  /// Everything code generation reads: the compiler, the options, and of the program each
-  /// function's fingerprint and start line (release locations hold absolute lines, dev
-  /// line-base cells start with them), the externs, the entry and tests, and each file's
-  /// path and folder (debug information names the folder).
-  private func objectKey(
+  /// Everything release code generation reads: the compiler, the options, and of the
+  /// program each function's fingerprint and start line (release locations hold absolute
+  /// lines), the externs, the entry and tests, and each file's path (release objects carry
+  /// no debug information, so not its folder).
+  private func releaseObjectKey(
     _ program: IRProgram, _ options: CodegenOptions, _ fingerprints: ProgramFingerprints
   ) -> CacheKey {
-    var builder = CacheKey.Builder(kind: "program-object")
+    var builder = CacheKey.Builder(kind: "release-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add(
-      "options",
-      "\(options.mode) \(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)"
-        + (options.patchable ? " patchable" : ""))
+      "options", "\(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)")
     var files: Set<FileID> = []
     for function in program.functions {
       if files.insert(function.span.file).inserted {
-        let path = sources.file(function.span.file).path
-        builder.add("file", path)
-        builder.add(
-          "folder", URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
+        builder.add("file", sources.file(function.span.file).path)
       }
       builder.add("function", Symbols.key(of: function))
       builder.add("code", fingerprints.byFunction[function.id]!.digest.bytes)
@@ -305,22 +316,16 @@ public final class Driver {
     patchable: Bool = false, fingerprints: ProgramFingerprints? = nil
   ) throws(DiagnosticsError) {
     let options = settings.codegenOptions(entry: entry, patchable: patchable)
-    let object = try compiledObject(
-      program, options,
-      fingerprints: fingerprints ?? ProgramFingerprints(program, sources: sources))
+    let objects = try programObjects(
+      program, options, fingerprints: fingerprints ?? ProgramFingerprints(program, sources: sources)
+    )
     let runtime = try runtimeArchive()
     // Every dev program carries the (dormant) patch agent, and so does holoc dev's test
     // process; `holoc test`'s executables are never patched.
     let agent = options.startsAgent ? try runtimeArchive(.agent) : nil
-    guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
-      throw DiagnosticsError(
-        .runtimeNotFound, "cannot find the C compiler `cc`",
-        hint: "install a C compiler (gcc or clang); holoc links executables with it")
-    }
+    let cc = try cCompiler()
     try withTemporaryDirectory { directory throws(DiagnosticsError) in
-      let objectPath = "\(directory)/program.o"
-      try write(object, to: objectPath)
-      var arguments = [objectPath]
+      var arguments = try objectArchiveArguments(objects, in: directory)
       if let agent {
         arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent)
         // All of the runtime, not just what this code uses: a patch may call any of it.
@@ -354,6 +359,16 @@ public final class Driver {
     }
   }
 
+  /// The system C compiler, which links executables and combines objects.
+  func cCompiler() throws(DiagnosticsError) -> String {
+    guard let cc = Subprocess.findExecutable("cc", environment: environment) else {
+      throw DiagnosticsError(
+        .runtimeNotFound, "cannot find the C compiler `cc`",
+        hint: "install a C compiler (gcc or clang); holoc links executables with it")
+    }
+    return cc
+  }
+
   /// The first `extern fn` of `program` that the linker's `messages` call an undefined
   /// reference: where a link error about it points.
   static func undefinedExtern(in messages: String, of program: IRProgram) -> IRExtern? {
@@ -373,15 +388,39 @@ public final class Driver {
   func writeLibrary(_ program: IRProgram, settings: BuildSettings, to output: String)
     throws(DiagnosticsError)
   {
-    let object = try generate(program, settings.codegenOptions(entry: .none), emit: .library)
+    let options = settings.codegenOptions(entry: .none)
     let runtime = try runtimeArchive()
     let agent = settings.mode == .dev ? try runtimeArchive(.agent) : nil
     try withTemporaryDirectory { directory throws(DiagnosticsError) in
       let objectPath = "\(directory)/\(ProjectRoot.stem(of: output)).o"
-      try write(object, to: objectPath)
+      switch settings.mode {
+      case .dev:
+        let objects = try devObjects(
+          program, options, fingerprints: ProgramFingerprints(program, sources: sources))
+        try combine(objects, into: objectPath, in: directory)
+      case .release:
+        try write(try generate(program, options, emit: .library), to: objectPath)
+      }
       try LibraryArchive.write(
         programObject: objectPath, runtimeArchive: runtime, agentArchive: agent, to: output,
         in: directory, environment: environment)
+    }
+  }
+
+  /// Writes the one object of a dev build (`--emit obj`): its chunk objects and glue
+  /// combined by `cc -r`, so they come from the build cache as an executable's do.
+  private func writeDevObject(_ program: IRProgram, _ options: CodegenOptions, to output: String)
+    throws(DiagnosticsError)
+  {
+    let objects = try devObjects(
+      program, options, fingerprints: ProgramFingerprints(program, sources: sources))
+    try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let combined = "\(directory)/combined.o"
+      try combine(objects, into: combined, in: directory)
+      guard let bytes = FileManager.default.contents(atPath: combined) else {
+        throw DiagnosticsError(.cannotWriteOutput, "cannot read the combined object `\(combined)`")
+      }
+      try write([UInt8](bytes), to: output)
     }
   }
 
@@ -417,12 +456,14 @@ public final class Driver {
     }
   }
 
-  func write(_ bytes: [UInt8], to path: String, executable: Bool = false)
-    throws(DiagnosticsError)
-  {
+  /// Writes `bytes` to `path`: atomically (a reader never sees half a file) unless the
+  /// file is holoc's own, in a temporary folder, where that would only cost time;
+  /// `executable`: with the permissions `cc` gives an executable under the usual umask.
+  func write(
+    _ bytes: [UInt8], to path: String, atomically: Bool = true, executable: Bool = false
+  ) throws(DiagnosticsError) {
     do {
-      try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-      // What `cc` gives an executable under the usual umask.
+      try Data(bytes).write(to: URL(fileURLWithPath: path), options: atomically ? .atomic : [])
       if executable {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
       }

@@ -1,3 +1,4 @@
+import Foundation
 import HoloCache
 import HoloCodegen
 import HoloIR
@@ -248,17 +249,30 @@ public struct Fingerprint {
 }
 
 /// Every function's fingerprint, computed once per command for all that key by them (the
-/// program's object, the tests' results).
+/// program's objects, the tests' results), on as many threads as there are cores.
 struct ProgramFingerprints {
-  let byFunction: [FunctionID: (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)]
+  typealias FunctionFingerprint = (
+    digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool
+  )
+
+  let byFunction: [FunctionID: FunctionFingerprint]
+
+  /// Functions fingerprinted per turn of a thread: enough that taking work costs nothing.
+  private static let batchSize = 256
 
   init(_ program: IRProgram, sources: SourceManager) {
-    var byFunction:
-      [FunctionID: (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)] = [:]
-    for function in program.functions {
-      byFunction[function.id] = Fingerprint.of(function, in: program, sources: sources)
+    let functions = program.functions
+    let batches = WorkQueue(count: (functions.count + Self.batchSize - 1) / Self.batchSize)
+    let results = WorkerResults<[FunctionFingerprint]>(count: batches.count)
+    CompilerThread.runWorkers(min(ProcessInfo.processInfo.activeProcessorCount, batches.count)) {
+      while let batch = batches.next() {
+        let range = batch * Self.batchSize..<min((batch + 1) * Self.batchSize, functions.count)
+        results.set(
+          range.map { Fingerprint.of(functions[$0], in: program, sources: sources) }, at: batch)
+      }
     }
-    self.byFunction = byFunction
+    byFunction = Dictionary(
+      zip(functions.map(\.id), results.values.joined()), uniquingKeysWith: { first, _ in first })
   }
 }
 

@@ -178,10 +178,11 @@ func runInParallel(count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> V
   group.wait()
 }
 
-private final class WorkQueue: @unchecked Sendable {
+/// Hands out the indices `0..<count`, each once, to the threads that ask.
+final class WorkQueue: @unchecked Sendable {
   private let lock = NSLock()
   private var nextIndex = 0
-  private let count: Int
+  let count: Int
 
   init(count: Int) { self.count = count }
 

@@ -101,6 +101,31 @@ final class CodegenTests: XCTestCase {
     }
   }
 
+  func testChunkBoundariesFollowTheFunctionsNotTheirPositions() throws {
+    let functions = (0..<1000).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
+    func chunks(_ text: String) throws -> [[String]] {
+      let (program, _) = try analyze(text)
+      return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
+    }
+    let before = try chunks(functions)
+    XCTAssertEqual(
+      before.flatMap { $0 }, (0..<1000).map { "f\($0)" }, "each function once, in order")
+    XCTAssertTrue((3...30).contains(before.count), "about 128 functions a chunk: \(before.count)")
+
+    // A function inserted at the top joins the first chunk (or, if it ends a chunk, makes
+    // one of its own); every other chunk keeps its functions.
+    let inserted = try chunks("fn inserted() -> i64 { 0 }\n" + functions)
+    let added = inserted.filter { !before.contains($0) }
+    XCTAssertEqual(added.count, 1, "\(added)")
+    XCTAssertEqual(added.first?.first, "inserted")
+    XCTAssertLessThanOrEqual(before.filter { !inserted.contains($0) }.count, 1)
+    XCTAssertEqual(inserted.filter { before.contains($0) }.count, inserted.count - 1)
+
+    // An edited body changes no chunk at all.
+    XCTAssertEqual(
+      try chunks(functions.replacingOccurrences(of: "{ 500 }", with: "{ 500 * 2 + 1 }")), before)
+  }
+
   func testTargetCPUsAreLLVMsSixtyFourBitProcessors() {
     XCTAssertEqual(TargetCPU.validNames.first, "native")
     for name in ["x86-64", "x86-64-v3", "generic", "haswell", "znver3"] {

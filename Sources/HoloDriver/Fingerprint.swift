@@ -294,7 +294,10 @@ private struct StableEncoder {
 
   mutating func combine(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
-  mutating func combine(_ value: String) { combine(Array(value.utf8)[...]) }
+  mutating func combine(_ value: String) {
+    combine(value.utf8.count)
+    bytes.append(contentsOf: value.utf8)
+  }
 
   mutating func combine(_ value: ArraySlice<UInt8>) {
     combine(value.count)
@@ -309,5 +312,7 @@ private struct StableEncoder {
   }
 
   /// An enumeration without payloads: its case name.
-  mutating func combine<Case>(case value: Case) { combine(String(describing: value)) }
+  mutating func combine<Case: RawRepresentable>(case value: Case) where Case.RawValue == String {
+    combine(value.rawValue)
+  }
 }

@@ -75,7 +75,8 @@ public struct IRLocal: Sendable {
   }
 }
 
-public enum FunctionKind: Sendable, Equatable {
+/// Raw values name the cases for fingerprints (a stable encoding, without reflection).
+public enum FunctionKind: String, Sendable, Equatable {
   /// A `fn` written by the user.
   case user
   /// `#[test] fn`.
@@ -242,13 +243,15 @@ public enum Builtin: String, Sendable, CaseIterable {
   case exit
 }
 
-public enum IRUnaryOperator: Sendable {
+/// Raw values name the cases for fingerprints (a stable encoding, without reflection).
+public enum IRUnaryOperator: String, Sendable {
   /// Two's complement negation for integers (wrapping), IEEE negation for floats.
   case negate
   case not
 }
 
-public enum IRBinaryOperator: Sendable {
+/// Raw values name the cases for fingerprints (a stable encoding, without reflection).
+public enum IRBinaryOperator: String, Sendable {
   case add, subtract, multiply
   /// Integer division fails on zero and on `MIN / -1`.
   case divide

@@ -197,6 +197,25 @@ final class DriverTests: XCTestCase {
         .optimizationLevel, 1)
   }
 
+  // MARK: Link errors
+
+  /// Each linker's way of naming a symbol nobody defines leads to the `extern fn`.
+  func testUndefinedExternsAreFoundInEveryLinkersMessages() {
+    let span = Span(file: FileID(0), start: 10, end: 14)
+    let external = IRExtern(
+      id: ExternID(0), name: "hypot", parameterTypes: [.f64, .f64], returnType: .f64, span: span)
+    let program = IRProgram(functions: [], externs: [external], entry: nil, tests: [])
+    let messages = [
+      "/usr/bin/ld: /tmp/x/program.a(c0.o): in function `f':\nholo:(.text+0x1): undefined reference to `hypot'",
+      "/tmp/cc1YMeo5.o:u.c:function main: error: undefined reference to 'hypot'",
+      "ld.lld: error: undefined symbol: hypot\n>>> referenced by holo\n",
+    ]
+    for message in messages {
+      XCTAssertEqual(Driver.undefinedExtern(in: message, of: program)?.name, "hypot", message)
+    }
+    XCTAssertNil(Driver.undefinedExtern(in: "ld.lld: error: undefined symbol: other", of: program))
+  }
+
   // MARK: Failure reports
 
   func testFailureReportParsing() {

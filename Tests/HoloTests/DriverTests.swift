@@ -1,4 +1,5 @@
 import Foundation
+import HoloCache
 import HoloDevABI
 import HoloIR
 import HoloSource
@@ -195,6 +196,24 @@ final class DriverTests: XCTestCase {
     XCTAssertEqual(
       BuildSettings(mode: .release, optimizationLevel: 1).codegenOptions(entry: .tests)
         .optimizationLevel, 1)
+  }
+
+  // MARK: Compiler identity
+
+  /// The holoc digest in every cache key is remembered per file identity, and a changed
+  /// file is hashed again.
+  func testTheCompilersDigestIsRememberedUntilItsFileChanges() throws {
+    let executable = "\(scratch!)/holoc"
+    let memos = "\(scratch!)/memos"
+    try write("first build", to: "holoc")
+    let first = CompilerIdentity.digest(ofExecutable: executable, memos: memos)
+    XCTAssertEqual(first, ContentDigest(of: Array("first build".utf8)).hex)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: memos).count, 1)
+    XCTAssertEqual(CompilerIdentity.digest(ofExecutable: executable, memos: memos), first)
+    try write("second build", to: "holoc")
+    XCTAssertEqual(
+      CompilerIdentity.digest(ofExecutable: executable, memos: memos),
+      ContentDigest(of: Array("second build".utf8)).hex)
   }
 
   // MARK: Link errors

@@ -20,12 +20,6 @@ extension IRFunction {
   }
 }
 
-extension Span {
-  fileprivate func shifted(by delta: Int) -> Span {
-    Span(file: file, start: start + delta, end: end + delta)
-  }
-}
-
 extension IRBlock {
   fileprivate func shifted(by delta: Int) -> IRBlock {
     IRBlock(

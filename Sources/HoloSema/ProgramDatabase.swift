@@ -509,7 +509,7 @@ private struct ParsedFile {
         declarations.append(shift == 0 ? declaration : declaration.moved(by: shift, in: source))
       } else {
         var entry = old.imports[positions[index]]
-        if shift != 0 { entry.decl = entry.decl.moved(by: shift) }
+        if shift != 0 { entry.decl = entry.decl.shifted(by: shift) }
         imports.append(entry)
       }
     }
@@ -587,55 +587,50 @@ extension ParsedFile.Declaration {
     var moved = self
     switch kind {
     case .function(var decl, var text):
-      decl.name = decl.name.moved(by: shift)
-      decl.params = decl.params.map { $0.moved(by: shift) }
-      decl.returnType = decl.returnType?.moved(by: shift)
-      decl.span = decl.span.moved(by: shift)
-      decl.signatureSpan = decl.signatureSpan.moved(by: shift)
+      decl.name = decl.name.shifted(by: shift)
+      decl.params = decl.params.map { $0.shifted(by: shift) }
+      decl.returnType = decl.returnType?.shifted(by: shift)
+      decl.span = decl.span.shifted(by: shift)
+      decl.signatureSpan = decl.signatureSpan.shifted(by: shift)
       text.start += shift
       text.column = source.location(of: text.start).column
       moved.kind = .function(decl, text)
       moved.bodyMoved = true
     case .externFunction(var decl):
-      decl.name = decl.name.moved(by: shift)
-      decl.params = decl.params.map { $0.moved(by: shift) }
-      decl.returnType = decl.returnType?.moved(by: shift)
-      decl.span = decl.span.moved(by: shift)
+      decl.name = decl.name.shifted(by: shift)
+      decl.params = decl.params.map { $0.shifted(by: shift) }
+      decl.returnType = decl.returnType?.shifted(by: shift)
+      decl.span = decl.span.shifted(by: shift)
       moved.kind = .externFunction(decl)
     }
-    moved.signature.parameterSpans = signature.parameterSpans.map { $0.moved(by: shift) }
-    moved.signature.nameSpan = signature.nameSpan.moved(by: shift)
+    moved.signature.parameterSpans = signature.parameterSpans.map { $0.shifted(by: shift) }
+    moved.signature.nameSpan = signature.nameSpan.shifted(by: shift)
     return moved
   }
 }
 
-extension Span {
-  fileprivate func moved(by shift: Int) -> Span {
-    Span(file: file, start: start + shift, end: end + shift)
-  }
-}
-
 extension Identifier {
-  fileprivate func moved(by shift: Int) -> Identifier {
-    Identifier(name, span: span.moved(by: shift))
+  fileprivate func shifted(by shift: Int) -> Identifier {
+    Identifier(name, span: span.shifted(by: shift))
   }
 }
 
 extension TypeSyntax {
-  fileprivate func moved(by shift: Int) -> TypeSyntax {
-    TypeSyntax(name: name, span: span.moved(by: shift))
+  fileprivate func shifted(by shift: Int) -> TypeSyntax {
+    TypeSyntax(name: name, span: span.shifted(by: shift))
   }
 }
 
 extension Param {
-  fileprivate func moved(by shift: Int) -> Param {
-    Param(name: name.moved(by: shift), type: type.moved(by: shift), span: span.moved(by: shift))
+  fileprivate func shifted(by shift: Int) -> Param {
+    Param(
+      name: name.shifted(by: shift), type: type.shifted(by: shift), span: span.shifted(by: shift))
   }
 }
 
 extension ImportDecl {
-  fileprivate func moved(by shift: Int) -> ImportDecl {
-    ImportDecl(path: path.map { $0.moved(by: shift) }, span: span.moved(by: shift))
+  fileprivate func shifted(by shift: Int) -> ImportDecl {
+    ImportDecl(path: path.map { $0.shifted(by: shift) }, span: span.shifted(by: shift))
   }
 }
 

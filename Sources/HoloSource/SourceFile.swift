@@ -25,6 +25,11 @@ public struct Span: Hashable, Sendable {
   }
 
   public var isEmpty: Bool { start == end }
+
+  /// The same span `delta` bytes further into its file: where it is after an edit above it.
+  public func shifted(by delta: Int) -> Span {
+    Span(file: file, start: start + delta, end: end + delta)
+  }
 }
 
 /// A 1-based line and column. Columns count Unicode scalars, which is what editors show.

@@ -6,26 +6,7 @@ import XCTest
 
 /// The remote cache: URLs, the HTTP client, a real nginx WebDAV share started by
 /// toolchain/nginx-cache.sh, and servers that are dead or never answer.
-final class CacheRemoteTests: XCTestCase {
-  private var directory = ""
-
-  override func setUpWithError() throws {
-    directory =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-remote-cache-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(atPath: directory)
-  }
-
-  private func key(_ text: String) -> CacheKey {
-    var builder = CacheKey.Builder(kind: "test")
-    builder.add("name", text)
-    return builder.key
-  }
-
+final class CacheRemoteTests: CacheTestCase {
   private func outputs(_ text: String) -> [CacheOutput] {
     [
       CacheOutput(name: "object", bytes: Array("object of \(text)".utf8)),

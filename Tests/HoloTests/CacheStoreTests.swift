@@ -6,26 +6,7 @@ import XCTest
 
 /// The local store: keys, entry framing, round trips, damage, eviction, concurrency, and
 /// `holoc cache stats|clean`.
-final class CacheStoreTests: XCTestCase {
-  private var directory = ""
-
-  override func setUpWithError() throws {
-    directory =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-cache-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws {
-    try? FileManager.default.removeItem(atPath: directory)
-  }
-
-  private func key(_ text: String) -> CacheKey {
-    var builder = CacheKey.Builder(kind: "test")
-    builder.add("name", text)
-    return builder.key
-  }
-
+final class CacheStoreTests: CacheTestCase {
   /// The files of one kind (`cas` or `ac`) in the store.
   private func entryFiles(_ kind: String, in directory: String? = nil) -> [String] {
     let root = (directory ?? self.directory) + "/" + kind

@@ -19,19 +19,19 @@ final class DevTests: XCTestCase {
 
   // MARK: Patching live
 
-  func testBodyChangeIsPatchedIntoTheRunningProgram() throws {
-    session = try DevSession(files: [
-      "main.holo": """
-      fn message() -> string { "v1"; }
-      fn main() {
-        while true {
-          let line = read_line();
-          if stdin_eof() { return; }
-          println(`{message()} {line}`);
-        }
+  private static let echo = """
+    fn message() -> string { "v1"; }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        println(`{message()} {line}`);
       }
-      """
-    ])
+    }
+    """
+
+  func testBodyChangeIsPatchedIntoTheRunningProgram() throws {
+    session = try DevSession(files: ["main.holo": Self.echo])
     try session.waitForEvent("ready")
     session.send("a")
     try session.waitForOutput("v1 a\n")
@@ -46,17 +46,6 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
     XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
   }
-
-  private static let echo = """
-    fn message() -> string { "v1"; }
-    fn main() {
-      while true {
-        let line = read_line();
-        if stdin_eof() { return; }
-        println(`{message()} {line}`);
-      }
-    }
-    """
 
   /// `holoc build` in `project`, which fills the build cache.
   private static func build(in project: String) throws {

@@ -1,0 +1,27 @@
+import Foundation
+import XCTest
+
+@testable import HoloCache
+
+/// What the cache's test classes share: a scratch folder of their own per test, and keys
+/// named by a text.
+class CacheTestCase: XCTestCase {
+  var directory = ""
+
+  override func setUpWithError() throws {
+    directory =
+      FileManager.default.temporaryDirectory
+      .appendingPathComponent("holo-cache-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+
+  func key(_ text: String) -> CacheKey {
+    var builder = CacheKey.Builder(kind: "test")
+    builder.add("name", text)
+    return builder.key
+  }
+}

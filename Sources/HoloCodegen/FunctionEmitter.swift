@@ -164,7 +164,7 @@ final class FunctionEmitter {
   }
 
   private func emitStatement(_ statement: IRStmt) {
-    setLocation(statement.span)
+    setLocation(function.located(statement.span))
     switch statement.kind {
     case .letBinding(let id, let valueExpr):
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
@@ -228,7 +228,7 @@ final class FunctionEmitter {
       let okBlock = appendBlock("assert.ok")
       if !isTerminated { LLVMBuildCondBr(builder, test, okBlock, failBlock) }
       LLVMPositionBuilderAtEnd(builder, failBlock)
-      let location = module.locationPointer(condition.span, in: function)
+      let location = module.locationPointer(function.located(condition.span), in: function)
       if let message {
         let text = emitExpr(message).value
         if !isTerminated { module.callRuntime("holo_fail_string", [text, location]) }
@@ -290,7 +290,7 @@ final class FunctionEmitter {
   // MARK: Expressions
 
   private func emitExpr(_ expr: IRExpr) -> EmittedValue {
-    setLocation(expr.span)
+    setLocation(function.located(expr.span))
     let type = expr.type
     switch expr.kind {
     case .integerConstant(let bits):
@@ -487,7 +487,8 @@ final class FunctionEmitter {
       return .none
     case .panic:
       guard let message = emitExpr(arguments[0]).value else { return .none }
-      module.callRuntime("holo_fail_string", [message, module.locationPointer(span, in: function)])
+      module.callRuntime(
+        "holo_fail_string", [message, module.locationPointer(function.located(span), in: function)])
       markUnreachable()
       return .none
     case .exit:
@@ -691,7 +692,8 @@ final class FunctionEmitter {
     LLVMBuildCondBr(builder, condition, failBlock, continueBlock)
     LLVMPositionBuilderAtEnd(builder, failBlock)
     module.callRuntime(
-      "holo_fail", [module.cString(message), module.locationPointer(span, in: function)])
+      "holo_fail",
+      [module.cString(message), module.locationPointer(function.located(span), in: function)])
     LLVMBuildUnreachable(builder)
     LLVMPositionBuilderAtEnd(builder, continueBlock)
   }

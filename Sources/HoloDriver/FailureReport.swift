@@ -93,7 +93,7 @@ enum FailureSites {
     }
     for function in program.functions {
       consider(function.span)
-      visit(function.body, consider)
+      visit(function.body) { consider(function.located($0)) }
     }
     return best
   }

@@ -56,7 +56,7 @@ public struct Fingerprint {
     hasher.combine(function.isExport)
     hasher.combine(file.path)
     hasher.combine(file.location(of: function.span.start).column)
-    let end = max(function.span.end, function.body.span.end)
+    let end = max(function.span.end, function.located(function.body.span).end)
     hasher.combine(file.bytes[function.span.start..<end])
     for local in function.locals {
       tag(.local)

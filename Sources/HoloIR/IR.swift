@@ -101,6 +101,10 @@ public struct IRFunction: Sendable {
   /// revision each time it checks it again, so two versions of a function with the same
   /// id and revision are the same IR at the same place (what per-function work is keyed by).
   public var revision: Int = 0
+  /// How many bytes its text has moved in its file since its body was checked: the spans
+  /// inside `body` and `locals` are that far behind (`span` is always current). Moving a
+  /// function is then O(1) (`shifted(by:)`); read inner spans through `located(_:)`.
+  public private(set) var bodyShift = 0
 
   public init(
     id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],
@@ -118,6 +122,17 @@ public struct IRFunction: Sendable {
   }
 
   public var parameterTypes: [IRType] { parameters.map { locals[$0.index].type } }
+
+  /// Where `span`, a span of its body or locals, is in the file now.
+  public func located(_ span: Span) -> Span { span.shifted(by: bodyShift) }
+
+  /// The same function, `delta` bytes further into its file.
+  public func shifted(by delta: Int) -> IRFunction {
+    var moved = self
+    moved.span = span.shifted(by: delta)
+    moved.bodyShift += delta
+    return moved
+  }
 }
 
 /// An `extern fn`: a C function called with the C ABI.
@@ -148,7 +163,9 @@ public struct IRProgram: Sendable {
   /// host; run on its own it is an empty program, LANGUAGE.md §3).
   public let entry: FunctionID?
   public let tests: [FunctionID]
-  private let functionPositions: [FunctionID: Int]
+  /// Where each function is in `functions`, by `FunctionID.index` (-1: not in the program).
+  /// Ids are dense, so an array: building it costs no hashing.
+  private let functionPositions: [Int32]
   private let externPositions: [ExternID: Int]
 
   public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID])
@@ -157,13 +174,24 @@ public struct IRProgram: Sendable {
     self.externs = externs
     self.entry = entry
     self.tests = tests
-    functionPositions = Dictionary(
-      functions.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    var positions = [Int32](
+      repeating: -1, count: (functions.lazy.map(\.id.index).max() ?? -1) + 1)
+    for (position, function) in functions.enumerated().reversed() {
+      positions[function.id.index] = Int32(position)
+    }
+    functionPositions = positions
     externPositions = Dictionary(
       externs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
   }
 
-  public func function(_ id: FunctionID) -> IRFunction { functions[functionPositions[id]!] }
+  public func function(_ id: FunctionID) -> IRFunction {
+    functions[Int(functionPositions[id.index])]
+  }
+
+  /// Whether the program has a function `id`.
+  public func contains(_ id: FunctionID) -> Bool {
+    id.index < functionPositions.count && functionPositions[id.index] >= 0
+  }
 
   public func external(_ id: ExternID) -> IRExtern { externs[externPositions[id]!] }
 }

@@ -286,7 +286,7 @@ struct FunctionChecker {
 
   /// Resolves a project-wide name, recording the read.
   private mutating func lookup(_ name: String) -> GlobalDefinition? {
-    let definition = environment.globals[name]
+    let definition = environment.definition(name)
     reads[name] = definition.map(\.shape)
     return definition
   }

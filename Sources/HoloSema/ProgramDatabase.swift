@@ -55,9 +55,19 @@ public final class ProgramDatabase {
   /// The sources as last told, by normalised path: text, or nil for "no file here".
   private var inputs: [String: String?] = [:]
   private var parsedFiles: [String: ParsedFile] = [:]
+  /// Numbers the parses, so a file's declarations are known unchanged by a comparison.
+  private var parses = 0
   private var functionIDs: [String: FunctionID] = [:]
   private var externIDs: [String: ExternID] = [:]
   private var bodies: [FunctionID: CheckedBody] = [:]
+  /// The names each kept body read: who must be checked again when a name's shape changes.
+  private var readers: [String: Set<FunctionID>] = [:]
+  /// The kept bodies with diagnostics, checked again on every change.
+  private var bodiesWithDiagnostics: Set<FunctionID> = []
+  /// The namespace of the latest analysis and the files it was declared from.
+  private var declared: DeclaredProgram?
+  /// The IR of the declared functions in declaration order (the script body last).
+  private var functions: [IRFunction] = []
   private var current: Analysis
   private var pending: Set<String> = []
   private var revisions = 0
@@ -107,8 +117,10 @@ public final class ProgramDatabase {
         let source = sources.update(path: path, text: text)
         let previous = parsedFiles[path]
         if let previous, previous.source === source { continue }
-        let parsed =
+        var parsed =
           previous.flatMap { ParsedFile(updating: $0, to: source) } ?? ParsedFile(parsing: source)
+        parses += 1
+        parsed.parse = parses
         parsedFiles[path] = parsed
         lastUpdate.parsedFiles.append(path)
         lastUpdate.parsedItems += parsed.parsedItems
@@ -136,56 +148,86 @@ public final class ProgramDatabase {
     needsAnalysis = false
     var diagnostics = DiagnosticBag()
     let (files, importPaths) = loadOrder(&diagnostics)
-    var declarations = DeclarationTable()
-    declare(files, into: &declarations, &diagnostics)
-    let environment = CheckEnvironment(globals: declarations.globals)
+    // The namespace, and which bodies can have changed: all of them after a change to the
+    // set of names, else those of the files that changed and the readers of names whose
+    // types changed (`declareIncrementally`).
+    let (program, candidates) =
+      declareIncrementally(files) ?? (declareAll(files), nil)
+    declared = program
+    diagnostics.append(contentsOf: program.diagnostics)
+    let table = program.table
+    let environment = CheckEnvironment { name in
+      table.globals[name].map { program.definition(of: $0) }
+    }
 
-    var functions: [IRFunction] = []
-    functions.reserveCapacity(declarations.functions.count + 1)
-    var live: [FunctionID: CheckedBody] = [:]
-    live.reserveCapacity(declarations.functions.count + 1)
-    for declaration in declarations.functions {
+    if candidates == nil {
+      functions = []
+      functions.reserveCapacity(table.functions.count + 1)
+    } else if functions.count > table.functions.count {
+      functions.removeLast(functions.count - table.functions.count)
+    }
+    var live: Set<FunctionID> = []
+    for (position, function) in table.functions.enumerated() {
+      if candidates == nil { live.insert(function.id) }
+      let reason = candidates?[position] ?? .readsChanged
+      guard reason != .unaffected else { continue }
+      let declaration = program.declaration(at: function.site)
+      guard case .function(let decl, let text) = declaration.kind else { continue }
+      let signature = declaration.signature
       let key = BodyKey(
-        text: declaration.text, id: declaration.id,
-        parameterTypes: declaration.signature.parameterTypes,
-        returnType: declaration.signature.returnType)
-      let body = checkedBody(declaration.id, key: key, environment: environment) {
+        text: text, id: function.id, parameterTypes: signature.parameterTypes,
+        returnType: signature.returnType)
+      let body = checkedBody(
+        function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil
+      ) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
-        let decl =
+        let checked =
           declaration.bodyMoved
-          ? ParsedFile.reparsedFunction(at: declaration.text, in: declaration.source)
-          : declaration.decl
-        let function = checker.checkFunction(
-          decl, id: declaration.id, kind: decl.isTest ? .test : .user,
-          signature: declaration.signature)
-        return (function, checker)
+          ? ParsedFile.reparsedFunction(at: text, in: program.files[function.site.file].source)
+          : decl
+        let ir = checker.checkFunction(
+          checked, id: function.id, kind: decl.isTest ? .test : .user, signature: signature)
+        return (ir, checker)
       }
-      live[declaration.id] = body
-      functions.append(body.function)
-      diagnostics.append(contentsOf: body.diagnostics)
+      if candidates == nil {
+        functions.append(body.function)
+      } else {
+        functions[position] = body.function
+      }
     }
 
     let scriptStatements = collectScriptStatements(files, &diagnostics)
     var entry: FunctionID?
-    if case .function(let id, let signature) = declarations.globals["main"] {
+    var script: FunctionID?
+    if case .function(let id)? = table.globals["main"]?.kind {
       entry = id
-      let decl = declarations.functions.first { $0.id == id }!.decl
-      validateMain(decl, signature: signature, scriptStatements, &diagnostics)
+      let site = table.globals["main"]!.site
+      let declaration = program.declaration(at: site)
+      if case .function(let decl, _) = declaration.kind {
+        validateMain(decl, signature: declaration.signature, scriptStatements, &diagnostics)
+      }
     } else if !scriptStatements.isEmpty, let text = files.first?.scriptText {
       let id = functionID(Self.scriptKey)
       let key = BodyKey(text: text, id: id, parameterTypes: [], returnType: .unit)
-      let body = checkedBody(id, key: key, environment: environment) {
+      let body = checkedBody(id, key: key, validatingReads: environment) {
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
         let function = checker.checkScript(scriptStatements, id: id)
         return (function, checker)
       }
-      live[id] = body
       functions.append(body.function)
-      diagnostics.append(contentsOf: body.diagnostics)
       entry = id
+      script = id
     }
-    // Bodies of declarations that are gone go too: memory follows the program, not its history.
-    bodies = live
+    if candidates == nil {
+      // Bodies of declarations that are gone go too: memory follows the program, not its history.
+      if let script { live.insert(script) }
+      for id in bodies.keys where !live.contains(id) { forget(id) }
+    } else if let id = functionIDs[Self.scriptKey], script == nil, bodies[id] != nil {
+      forget(id)
+    }
+    for id in bodiesWithDiagnostics.sorted() {
+      diagnostics.append(contentsOf: bodies[id]!.diagnostics)
+    }
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
       let left = a.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
@@ -196,36 +238,55 @@ public final class ProgramDatabase {
     current = Analysis(
       program: diagnostics.hasErrors
         ? nil
-        : IRProgram(
-          functions: functions, externs: declarations.externs, entry: entry, tests: tests),
+        : IRProgram(functions: functions, externs: program.externs, entry: entry, tests: tests),
       diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths)
   }
 
-  /// The body of `id` as `key` and `environment` make it: the kept one when nothing it
-  /// depends on changed, else checked again by `check`.
+  /// The body of `id` as `key` makes it: the kept one when nothing it depends on changed
+  /// (with `environment`, when each name it read has the shape it had), else checked again
+  /// by `check`.
   private func checkedBody(
-    _ id: FunctionID, key: BodyKey, environment: CheckEnvironment,
+    _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?,
     check: () -> (IRFunction, FunctionChecker)
   ) -> CheckedBody {
     if let kept = bodies[id], kept.diagnostics.isEmpty,
       kept.key.differsAtMostInStart(from: key),
-      kept.reads.allSatisfy({ name, shape in environment.globals[name]?.shape == shape })
+      environment.map({ environment in
+        kept.reads.allSatisfy { name, shape in environment.definition(name)?.shape == shape }
+      }) ?? true
     {
       guard kept.key != key else { return kept }
       // The same text at another offset: the same IR with its spans moved. Its revision
       // stays, since nothing its code depends on changed (its line lives in data).
       lastUpdate.movedBodies.append(kept.function.name)
-      return CheckedBody(
+      let moved = CheckedBody(
         key: key, function: kept.function.shifted(by: key.text.start - kept.key.text.start),
         diagnostics: [], reads: kept.reads)
+      bodies[id] = moved
+      return moved
     }
     var (function, checker) = check()
     revisions += 1
     function.revision = revisions
     lastUpdate.checkedBodies.append(function.name)
-    return CheckedBody(
+    let body = CheckedBody(
       key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
       reads: checker.reads)
+    forget(id)
+    bodies[id] = body
+    for name in body.reads.keys { readers[name, default: []].insert(id) }
+    if !body.diagnostics.isEmpty { bodiesWithDiagnostics.insert(id) }
+    return body
+  }
+
+  /// Drops the kept body of `id` and what it read.
+  private func forget(_ id: FunctionID) {
+    guard let body = bodies.removeValue(forKey: id) else { return }
+    for name in body.reads.keys {
+      readers[name]?.remove(id)
+      if readers[name]?.isEmpty == true { readers[name] = nil }
+    }
+    bodiesWithDiagnostics.remove(id)
   }
 
   /// The loaded files, the root first, then breadth-first along imports; and the path of
@@ -264,50 +325,116 @@ public final class ProgramDatabase {
     return (files, importPaths)
   }
 
-  /// Registers every function and extern of `files` under its name, reporting duplicates
-  /// and invalid attributes.
-  private func declare(
-    _ files: [ParsedFile], into table: inout DeclarationTable, _ diagnostics: inout DiagnosticBag
-  ) {
-    for file in files {
-      for declaration in file.declarations {
-        diagnostics.append(contentsOf: declaration.signatureDiagnostics)
-        let signature = declaration.signature
-        switch declaration.kind {
-        case .function(let decl, let text):
-          let id = functionID(decl.name.name)
-          guard table.register(decl.name, as: .function(id, signature), &diagnostics) else {
-            continue
-          }
-          table.functions.append(
-            DeclarationTable.Function(
-              id: id, decl: decl, signature: signature, text: text, source: file.source,
-              bodyMoved: declaration.bodyMoved)
-          )
-          if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
-            diagnostics.error(
-              .invalidTest, "a `#[test]` function takes no parameters and returns `()`",
-              at: decl.signatureSpan, labels: [Label(decl.signatureSpan, "declared here")])
-          }
-          if decl.isExport, decl.isTest || decl.name.name == "main" {
-            diagnostics.error(
-              .invalidExport,
-              decl.isTest
-                ? "a `#[test]` function cannot be exported" : "`main` cannot be exported",
-              at: decl.signatureSpan,
-              labels: [Label(decl.signatureSpan, "C programs have their own entry point")])
-          }
-        case .externFunction(let decl):
-          let external = IRExtern(
-            id: externID(decl.name.name), name: decl.name.name,
-            parameterTypes: signature.parameterTypes, returnType: signature.returnType,
-            span: decl.name.span)
-          guard table.register(decl.name, as: .externFunction(external), &diagnostics) else {
-            continue
-          }
-          table.externs.append(external)
+  /// Why a body may have to be checked again.
+  private enum Candidate {
+    case unaffected
+    /// Its file changed: its own text or place may have.
+    case ownFile
+    /// A name it read may have another shape now (or it has diagnostics): its reads are
+    /// compared.
+    case readsChanged
+  }
+
+  /// The namespace of `files` from the last one, when the change kept every name where it
+  /// was (the same files in the same order, and each changed file declaring the same
+  /// names in the same order) and the last one had no diagnostics: then only the
+  /// declarations of the changed files are looked at, and the bodies to check are theirs,
+  /// the readers of a name whose types changed, and those with diagnostics (marked by
+  /// position in the table). Nil when the names changed: everything is declared again.
+  private func declareIncrementally(_ files: [ParsedFile]) -> (DeclaredProgram, [Candidate])? {
+    guard var program = declared, program.diagnostics.isEmpty,
+      program.files.count == files.count,
+      zip(program.files, files).allSatisfy({ $0.source.path == $1.source.path })
+    else { return nil }
+    var changedFiles: [Int] = []
+    for (index, (old, new)) in zip(program.files, files).enumerated() where old.parse != new.parse {
+      guard old.declarations.count == new.declarations.count,
+        zip(old.declarations, new.declarations).allSatisfy({
+          $0.isFunction == $1.isFunction && $0.name == $1.name
+        })
+      else { return nil }
+      changedFiles.append(index)
+    }
+    var changedNames: Set<String> = []
+    var diagnostics = DiagnosticBag()
+    for index in changedFiles {
+      for (old, new) in zip(program.files[index].declarations, files[index].declarations) {
+        if !old.hasSameTypes(as: new) { changedNames.insert(new.name) }
+        diagnostics.append(contentsOf: new.signatureDiagnostics)
+        // Only a declaration parsed again can have become invalid.
+        if !new.bodyMoved, case .function(let decl, _) = new.kind {
+          Self.validate(decl, &diagnostics)
         }
       }
+    }
+    program.files = files
+    program.diagnostics = diagnostics.diagnostics
+    var candidates = [Candidate](repeating: .unaffected, count: program.table.functions.count)
+    for index in changedFiles {
+      for position in program.table.functionPositions[index] { candidates[position] = .ownFile }
+    }
+    var affected = bodiesWithDiagnostics
+    for name in changedNames { affected.formUnion(readers[name] ?? []) }
+    for id in affected {
+      if let position = program.table.positions[id] { candidates[position] = .readsChanged }
+    }
+    return (program, candidates)
+  }
+
+  /// Registers every function and extern of `files` under its name, reporting duplicates
+  /// and invalid attributes.
+  private func declareAll(_ files: [ParsedFile]) -> DeclaredProgram {
+    var table = DeclarationTable()
+    var diagnostics = DiagnosticBag()
+    for (fileIndex, file) in files.enumerated() {
+      let first = table.functions.count
+      for (index, declaration) in file.declarations.enumerated() {
+        diagnostics.append(contentsOf: declaration.signatureDiagnostics)
+        let site = DeclarationTable.Site(file: fileIndex, index: index)
+        switch declaration.kind {
+        case .function(let decl, _):
+          let id = functionID(decl.name.name)
+          guard
+            table.register(
+              decl.name, as: .init(kind: .function(id), site: site),
+              previous: { Self.nameSpan(of: $0, in: files) }, &diagnostics)
+          else { continue }
+          table.positions[id] = table.functions.count
+          table.functions.append((id, site))
+          Self.validate(decl, &diagnostics)
+        case .externFunction(let decl):
+          let id = externID(decl.name.name)
+          guard
+            table.register(
+              decl.name, as: .init(kind: .externFunction(id), site: site),
+              previous: { Self.nameSpan(of: $0, in: files) }, &diagnostics)
+          else { continue }
+          table.externs.append(site)
+        }
+      }
+      table.functionPositions.append(first..<table.functions.count)
+    }
+    return DeclaredProgram(files: files, table: table, diagnostics: diagnostics.diagnostics)
+  }
+
+  private static func nameSpan(of site: DeclarationTable.Site, in files: [ParsedFile]) -> Span {
+    files[site.file].declarations[site.index].signature.nameSpan
+  }
+
+  /// The attributes' rules that a function's declaration alone decides.
+  private static func validate(_ decl: FunctionDecl, _ diagnostics: inout DiagnosticBag) {
+    if decl.isTest, !decl.params.isEmpty || decl.returnType.map({ $0.name != "()" }) == true {
+      diagnostics.error(
+        .invalidTest, "a `#[test]` function takes no parameters and returns `()`",
+        at: decl.signatureSpan, labels: [Label(decl.signatureSpan, "declared here")])
+    }
+    if decl.isExport, decl.isTest || decl.name.name == "main" {
+      diagnostics.error(
+        .invalidExport,
+        decl.isTest
+          ? "a `#[test]` function cannot be exported" : "`main` cannot be exported",
+        at: decl.signatureSpan,
+        labels: [Label(decl.signatureSpan, "C programs have their own entry point")])
     }
   }
 
@@ -414,13 +541,81 @@ private struct ParsedFile {
       case externFunction(ExternFunctionDecl)
     }
 
-    var kind: Kind
-    var signature: FunctionSignature
+    /// As parsed, `shift` bytes behind where the declaration is now.
+    private var parsedKind: Kind
+    private var parsedSignature: FunctionSignature
     /// Unknown types in the signature.
     var signatureDiagnostics: [Diagnostic]
-    /// An edit above the function moved it, and only its signature's spans were moved: its
-    /// body is parsed again from its text when it is checked again.
-    var bodyMoved = false
+    /// How far the declaration moved since it was parsed (an edit above it): its spans are
+    /// moved when asked for, so keeping a moved declaration costs nothing per span.
+    private var shift = 0
+    /// Its body's text now (functions only): where, and at which column.
+    private var movedText: BodyText?
+    /// An edit above the function moved it: its body is parsed again from its text when
+    /// it is checked again.
+    private(set) var bodyMoved = false
+
+    init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
+      parsedKind = kind
+      parsedSignature = signature
+      self.signatureDiagnostics = signatureDiagnostics
+    }
+
+    var name: String { parsedSignature.name }
+    var isFunction: Bool {
+      if case .function = parsedKind { true } else { false }
+    }
+
+    /// The same parameter and result types as `other`: what callers depend on.
+    func hasSameTypes(as other: Declaration) -> Bool {
+      parsedSignature.parameterTypes == other.parsedSignature.parameterTypes
+        && parsedSignature.returnType == other.parsedSignature.returnType
+    }
+
+    /// The declaration where it is now (a moved function's body spans stay behind:
+    /// `bodyMoved`).
+    var kind: Kind {
+      guard shift != 0 else { return parsedKind }
+      switch parsedKind {
+      case .function(var decl, _):
+        decl.name = decl.name.shifted(by: shift)
+        decl.params = decl.params.map { $0.shifted(by: shift) }
+        decl.returnType = decl.returnType?.shifted(by: shift)
+        decl.span = decl.span.shifted(by: shift)
+        decl.signatureSpan = decl.signatureSpan.shifted(by: shift)
+        return .function(decl, movedText!)
+      case .externFunction(var decl):
+        decl.name = decl.name.shifted(by: shift)
+        decl.params = decl.params.map { $0.shifted(by: shift) }
+        decl.returnType = decl.returnType?.shifted(by: shift)
+        decl.span = decl.span.shifted(by: shift)
+        return .externFunction(decl)
+      }
+    }
+
+    var signature: FunctionSignature {
+      guard shift != 0 else { return parsedSignature }
+      var moved = parsedSignature
+      moved.parameterSpans = moved.parameterSpans.map { $0.shifted(by: shift) }
+      moved.nameSpan = moved.nameSpan.shifted(by: shift)
+      return moved
+    }
+
+    /// The declaration `shift` bytes further into `source`, its file's new text;
+    /// `sameLine` says whether it starts on the line the edit ended on (its column may
+    /// have changed).
+    func moved(by shift: Int, in source: SourceFile, sameLine: Bool) -> Self {
+      var moved = self
+      moved.shift += shift
+      if case .function(_, let parsedText) = parsedKind {
+        var text = movedText ?? parsedText
+        text.start += shift
+        if sameLine { text.column = source.location(of: text.start).column }
+        moved.movedText = text
+        moved.bodyMoved = true
+      }
+      return moved
+    }
   }
 
   enum ItemKind {
@@ -442,6 +637,8 @@ private struct ParsedFile {
   var items: [(extent: Range<Int>, kind: ItemKind)] = []
   /// How many items were parsed to make it.
   private(set) var parsedItems = 0
+  /// Which parse of the database made it.
+  var parse = 0
 
   init(parsing source: SourceFile) {
     let (syntax, diagnostics) = Parser.parse(source)
@@ -501,12 +698,19 @@ private struct ParsedFile {
         preconditionFailure("a file with top-level statements is parsed whole")
       }
     }
+    // An item after the edit keeps its column unless it starts on the line the edit ends on.
+    let editEnd = changedEnd + shift
+    let lineEnd = after[editEnd...].firstIndex(of: UInt8(ascii: "\n")) ?? after.count
     func keep(_ index: Int, movedBy shift: Int) {
       let (extent, kind) = old.items[index]
       items.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
       if kind == .declaration {
         let declaration = old.declarations[positions[index]]
-        declarations.append(shift == 0 ? declaration : declaration.moved(by: shift, in: source))
+        declarations.append(
+          shift == 0
+            ? declaration
+            : declaration.moved(
+              by: shift, in: source, sameLine: extent.lowerBound + shift <= lineEnd))
       } else {
         var entry = old.imports[positions[index]]
         if shift != 0 { entry.decl = entry.decl.shifted(by: shift) }
@@ -580,35 +784,6 @@ private struct ParsedFile {
   }
 }
 
-extension ParsedFile.Declaration {
-  /// The declaration at `shift` bytes from where it was, in `source`: the spans of its
-  /// signature moved, its body left to be parsed again if it is ever checked.
-  fileprivate func moved(by shift: Int, in source: SourceFile) -> Self {
-    var moved = self
-    switch kind {
-    case .function(var decl, var text):
-      decl.name = decl.name.shifted(by: shift)
-      decl.params = decl.params.map { $0.shifted(by: shift) }
-      decl.returnType = decl.returnType?.shifted(by: shift)
-      decl.span = decl.span.shifted(by: shift)
-      decl.signatureSpan = decl.signatureSpan.shifted(by: shift)
-      text.start += shift
-      text.column = source.location(of: text.start).column
-      moved.kind = .function(decl, text)
-      moved.bodyMoved = true
-    case .externFunction(var decl):
-      decl.name = decl.name.shifted(by: shift)
-      decl.params = decl.params.map { $0.shifted(by: shift) }
-      decl.returnType = decl.returnType?.shifted(by: shift)
-      decl.span = decl.span.shifted(by: shift)
-      moved.kind = .externFunction(decl)
-    }
-    moved.signature.parameterSpans = signature.parameterSpans.map { $0.shifted(by: shift) }
-    moved.signature.nameSpan = signature.nameSpan.shifted(by: shift)
-    return moved
-  }
-}
-
 extension Identifier {
   fileprivate func shifted(by shift: Int) -> Identifier {
     Identifier(name, span: span.shifted(by: shift))
@@ -634,25 +809,38 @@ extension ImportDecl {
   }
 }
 
-/// The project-wide namespace of one analysis.
+/// The project-wide namespace of one analysis. Declarations are named by where they are
+/// (`Site`), so a declaration that only moved in its file leaves the table as it is.
 private struct DeclarationTable {
-  struct Function {
-    var id: FunctionID
-    /// Its body's spans are behind when `bodyMoved` (`ParsedFile.Declaration`).
-    var decl: FunctionDecl
-    var signature: FunctionSignature
-    var text: BodyText
-    var source: SourceFile
-    var bodyMoved: Bool
+  /// A declaration: the file (by load order) and its place among the file's declarations.
+  struct Site: Equatable {
+    var file: Int
+    var index: Int
   }
 
-  var globals: [String: GlobalDefinition] = [:]
+  /// What a name is declared as, and where.
+  struct Entry {
+    enum Kind {
+      case function(FunctionID)
+      case externFunction(ExternID)
+    }
+    var kind: Kind
+    var site: Site
+  }
+
+  var globals: [String: Entry] = [:]
   /// The registered functions, in declaration order.
-  var functions: [Function] = []
-  var externs: [IRExtern] = []
+  var functions: [(id: FunctionID, site: Site)] = []
+  /// Each function's position in `functions`.
+  var positions: [FunctionID: Int] = [:]
+  /// The positions in `functions` of each file's functions, by load order.
+  var functionPositions: [Range<Int>] = []
+  /// The registered externs, in declaration order.
+  var externs: [Site] = []
 
   mutating func register(
-    _ name: Identifier, as definition: GlobalDefinition, _ diagnostics: inout DiagnosticBag
+    _ name: Identifier, as entry: Entry, previous nameSpan: (Site) -> Span,
+    _ diagnostics: inout DiagnosticBag
   ) -> Bool {
     if BuiltinSignatures.isBuiltinName(name.name) {
       diagnostics.error(
@@ -664,13 +852,51 @@ private struct DeclarationTable {
       diagnostics.error(
         .duplicateDefinition, "`\(name.name)` is defined more than once", at: name.span,
         labels: [
-          Label(previous.nameSpan, "first definition of `\(name.name)`"),
+          Label(nameSpan(previous.site), "first definition of `\(name.name)`"),
           Label(name.span, "defined again here"),
         ])
       return false
     }
-    globals[name.name] = definition
+    globals[name.name] = entry
     return true
+  }
+}
+
+/// The declared program: its files as declared, its namespace, and what declaring them
+/// reported.
+private struct DeclaredProgram {
+  var files: [ParsedFile]
+  var table: DeclarationTable
+  var diagnostics: [Diagnostic]
+
+  func declaration(at site: DeclarationTable.Site) -> ParsedFile.Declaration {
+    files[site.file].declarations[site.index]
+  }
+
+  /// What a body that looks up the name of `entry` sees.
+  func definition(of entry: DeclarationTable.Entry) -> GlobalDefinition {
+    let declaration = declaration(at: entry.site)
+    switch entry.kind {
+    case .function(let id): return .function(id, declaration.signature)
+    case .externFunction(let id): return .externFunction(external(id, declaration))
+    }
+  }
+
+  var externs: [IRExtern] {
+    table.externs.map { site in
+      let declaration = declaration(at: site)
+      guard case .externFunction(let id) = table.globals[declaration.name]!.kind else {
+        preconditionFailure("an extern's name is registered as an extern")
+      }
+      return external(id, declaration)
+    }
+  }
+
+  private func external(_ id: ExternID, _ declaration: ParsedFile.Declaration) -> IRExtern {
+    let signature = declaration.signature
+    return IRExtern(
+      id: id, name: declaration.name, parameterTypes: signature.parameterTypes,
+      returnType: signature.returnType, span: signature.nameSpan)
   }
 }
 

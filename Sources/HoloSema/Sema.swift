@@ -35,5 +35,6 @@ public enum Sema {
 
 /// The project-wide names a function body can see.
 struct CheckEnvironment {
-  var globals: [String: GlobalDefinition]
+  /// What `name` refers to now, nil for nothing.
+  var definition: (_ name: String) -> GlobalDefinition?
 }

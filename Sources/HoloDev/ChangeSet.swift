@@ -4,59 +4,109 @@ import HoloDriver
 import HoloIR
 import HoloSource
 
-/// A checked program with what the live loop compares between versions of it.
+/// A checked program with what the live loop compares between versions of it. Built from
+/// the index of the version before, it does work only for the functions the program
+/// database checked again or moved (`dirty`), so a save costs per changed function, not per
+/// function of the program.
 struct ProgramIndex {
-  struct Function {
-    var key: String
-    var fingerprint: ContentDigest
-    var callees: Set<FunctionID>
-    /// Where the function starts: what its line-base cell holds (not in the fingerprint).
-    var startLine: Int
-    /// The analysis it was fingerprinted from (`IRFunction.revision`).
-    var revision: Int
+  /// What a function's code is: computed once per analysis of it (`IRFunction.revision`).
+  final class Function: Sendable {
+    let key: String
+    let fingerprint: ContentDigest
+    let callees: Set<FunctionID>
+    let revision: Int
+
+    init(key: String, fingerprint: ContentDigest, callees: Set<FunctionID>, revision: Int) {
+      self.key = key
+      self.fingerprint = fingerprint
+      self.callees = callees
+      self.revision = revision
+    }
   }
 
+  /// Where a function starts: its line is what its line-base cell holds (not in the
+  /// fingerprint).
+  struct Place: Equatable {
+    var file: FileID
+    var offset: Int
+    var line: Int
+  }
+
+  /// Tells indexes apart: which one another was built from.
+  final class Identity: Sendable {}
+
   let program: IRProgram
-  let functions: [FunctionID: Function]
-  /// Function ids by `Symbols.key`.
-  let idsByKey: [String: FunctionID]
+  /// By `FunctionID.index`; nil: no such function in the program.
+  private(set) var functions: [Function?]
+  private(set) var places: [Place?]
+  let identity = Identity()
+  /// The index this one was built from, and the functions whose code or place differ from
+  /// it (checked again, moved, new or gone), in no particular order.
+  let base: Identity?
+  let dirty: [FunctionID]
 
   /// Fingerprints the functions of `program`; those whose revision is the one `previous`
   /// fingerprinted are the same IR, and keep their fingerprint.
   init(_ program: IRProgram, sources: SourceManager, reusing previous: ProgramIndex? = nil) {
     self.program = program
-    var functions: [FunctionID: Function] = [:]
-    var idsByKey: [String: FunctionID] = [:]
-    for function in program.functions {
-      let startLine = Codegen.startLine(of: function, sources)
-      var entry: Function
-      if function.revision != 0, let kept = previous?.functions[function.id],
-        kept.revision == function.revision
-      {
-        entry = kept
-        entry.startLine = startLine
-      } else {
-        let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
-        entry = Function(
-          key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
-          startLine: startLine, revision: function.revision)
-      }
-      functions[function.id] = entry
-      idsByKey[entry.key] = function.id
+    let count = (program.functions.lazy.map(\.id.index).max() ?? -1) + 1
+    functions = previous?.functions ?? []
+    places = previous?.places ?? []
+    if functions.count < count {
+      functions += repeatElement(nil, count: count - functions.count)
+      places += repeatElement(nil, count: count - places.count)
     }
-    self.functions = functions
-    self.idsByKey = idsByKey
+    var dirty: [FunctionID] = []
+    for function in program.functions {
+      let index = function.id.index
+      let kept = functions[index]
+      let isSameCode = function.revision != 0 && kept?.revision == function.revision
+      if isSameCode, let place = places[index], place.file == function.span.file,
+        place.offset == function.span.start
+      {
+        continue
+      }
+      dirty.append(function.id)
+      places[index] = Place(
+        file: function.span.file, offset: function.span.start,
+        line: Codegen.startLine(of: function, sources))
+      if !isSameCode {
+        let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
+        functions[index] = Function(
+          key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
+          revision: function.revision)
+      }
+    }
+    // Functions that are gone.
+    for index in functions.indices where functions[index] != nil {
+      let id = FunctionID(index)
+      guard !program.contains(id) else { continue }
+      functions[index] = nil
+      places[index] = nil
+      dirty.append(id)
+    }
+    base = previous?.identity
+    self.dirty = dirty
   }
 
   func name(_ id: FunctionID) -> String { program.function(id).name }
+
+  func function(_ id: FunctionID) -> Function? {
+    id.index < functions.count ? functions[id.index] : nil
+  }
+
+  func startLine(_ id: FunctionID) -> Int? {
+    id.index < places.count ? places[id.index]?.line : nil
+  }
 
   /// Every function whose calls can reach one of `targets`, `targets` included: one walk
   /// up the call graph, however many tests ask.
   func callers(reaching targets: Set<FunctionID>) -> Set<FunctionID> {
     guard !targets.isEmpty else { return [] }
     var callers: [FunctionID: [FunctionID]] = [:]
-    for (id, function) in functions {
-      for callee in function.callees { callers[callee, default: []].append(id) }
+    for (index, function) in functions.enumerated() {
+      guard let function else { continue }
+      for callee in function.callees { callers[callee, default: []].append(FunctionID(index)) }
     }
     var seen = targets
     var work = Array(targets)
@@ -102,37 +152,30 @@ struct ChangeSet {
   init(from old: ProgramIndex, to new: ProgramIndex, for target: Target = .program) {
     var changed: Set<FunctionID> = []
     var movedOnly: Set<FunctionID> = []
-    var added: [FunctionID] = []
-    for (id, function) in new.functions {
-      guard let oldID = old.idsByKey[function.key] else {
+    // A new key of an old name is a changed signature (a name keeps its id).
+    var signatureChanged: Set<FunctionID> = []
+    // Built from `old`, `new` knows which functions can differ; else all are compared.
+    let candidates =
+      new.base === old.identity ? new.dirty : new.program.functions.map(\.id)
+    for id in candidates {
+      guard let function = new.function(id) else { continue }
+      guard let before = old.function(id) else {
         changed.insert(id)
-        added.append(id)
         continue
       }
-      let before = old.functions[oldID]!
-      if before.fingerprint != function.fingerprint {
+      if before.key != function.key {
         changed.insert(id)
-      } else if before.startLine != function.startLine {
+        signatureChanged.insert(id)
+      } else if before.fingerprint != function.fingerprint {
+        changed.insert(id)
+      } else if old.startLine(id) != new.startLine(id) {
         movedOnly.insert(id)
       }
     }
-    // A new key of an old name is a changed signature.
-    var signatureChanged: Set<String> = []
-    if !added.isEmpty {
-      let oldKeysByName = Dictionary(
-        old.functions.values.map { (Self.name(ofKey: $0.key), $0.key) },
-        uniquingKeysWith: { first, _ in first })
-      for id in added {
-        let name = new.name(id)
-        if let oldKey = oldKeysByName[name], oldKey != new.functions[id]!.key {
-          signatureChanged.insert(name)
-        }
-      }
-    }
     if !signatureChanged.isEmpty {
-      for (id, function) in new.functions
-      where function.callees.contains(where: { signatureChanged.contains(new.name($0)) }) {
-        changed.insert(id)
+      for function in new.program.functions
+      where new.function(function.id)!.callees.contains(where: signatureChanged.contains) {
+        changed.insert(function.id)
       }
     }
     self.changed = changed
@@ -140,9 +183,9 @@ struct ChangeSet {
     self.movedOnly = movedOnly.subtracting(changed)
 
     let program = new.program
-    let oldEntryKey = old.program.entry.map { old.functions[$0]!.key }
+    let oldEntryKey = old.program.entry.map { old.function($0)!.key }
     if let entry = program.entry {
-      entryChanged = changed.contains(entry) || oldEntryKey != new.functions[entry]!.key
+      entryChanged = changed.contains(entry) || oldEntryKey != new.function(entry)!.key
     } else {
       entryChanged = oldEntryKey != nil
     }
@@ -179,7 +222,7 @@ struct ChangeSet {
         tests.isEmpty
         ? []
         : Set(
-          program.functions.filter { $0.kind != .test }.flatMap { new.functions[$0.id]!.callees }
+          program.functions.filter { $0.kind != .test }.flatMap { new.function($0.id)!.callees }
         ).intersection(tests)
       let runnable = { (id: FunctionID) in
         program.function(id).kind != .test || calledTests.contains(id)
@@ -188,7 +231,7 @@ struct ChangeSet {
       moved = movedOnly.filter(runnable)
     }
     startLines = Dictionary(
-      uniqueKeysWithValues: patch.union(moved).map { ($0, new.functions[$0]!.startLine) })
+      uniqueKeysWithValues: patch.union(moved).map { ($0, new.startLine($0)!) })
   }
 
   /// Nothing the program runs changed, not even where it is.
@@ -196,9 +239,4 @@ struct ChangeSet {
 
   /// Some code changed, not only where it is: what starts an ended program again.
   var changesCode: Bool { !changed.isEmpty }
-
-  /// `add(i64,i64)->i64` → `add`.
-  private static func name(ofKey key: String) -> String {
-    String(key.prefix { $0 != "(" })
-  }
 }

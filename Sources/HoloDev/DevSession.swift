@@ -103,8 +103,14 @@ final class DevSession {
   /// The analysed program, brought up to date on each save: only what an edit can have
   /// changed is parsed and checked again.
   private let database: ProgramDatabase
-  /// The path and text of every file the latest analysis read.
-  private var analysedTexts: [[String]]?
+  /// The files (their texts) the latest analysis read: the same objects, the same texts.
+  private var analysedTexts: [ObjectIdentifier]?
+  /// Every path the database knows, as the watcher names it (`SourceWatcher.path(of:)`).
+  private var watcherPaths: [String: String] = [:]
+  /// The next analysis reads every known file again, not only those the watcher named:
+  /// at the start, and after new folders are watched (a file may have appeared there
+  /// before its watch began).
+  private var rereadsAllFiles = true
   private var lastGood: Build?
   /// Whether the latest analysis reported errors (so the next clean one says so).
   private var hasErrors = false
@@ -238,19 +244,19 @@ final class DevSession {
   /// Analyses the program again and applies what changed since the last good version.
   private func sourcesChanged() {
     let began = Posix.monotonicMs()
-    DiskSources().update(database, changedPaths: database.knownPaths)
+    DiskSources().update(database, changedPaths: changedPaths())
     let analysis = database.snapshot()
     // Builds keep the text they were compiled from, for rendering failures of their code.
     let sources = liveSources.snapshot()
-    if watcher.watch(
-      root: rootFile, analysis.files.map(sources.file), imports: analysis.importPaths)
-    {
+    let files = analysis.files.map(sources.file)
+    if watcher.watch(root: rootFile, files, imports: analysis.importPaths) {
+      rereadsAllFiles = true
       events.post(.sourcesChanged)
     }
     // A newer save is on its way: this text is outdated, the next analysis handles it.
     guard !isSuperseded else { return }
     // Saving a file unchanged, or looking again after new watches, is not an edit.
-    let texts = analysis.files.map(sources.file).map { [$0.path, $0.text] }
+    let texts = files.map(ObjectIdentifier.init)
     guard texts != analysedTexts else { return }
     analysedTexts = texts
     // The first analysis that gets this far adopts the program started from the cache
@@ -301,6 +307,21 @@ final class DevSession {
     }
     if applied && hadErrors && !hasErrors { reporter.noErrors() }
     if applied, let change, !change.isEmpty { runAffectedTests(change, build) }
+  }
+
+  /// The known files the watcher saw change since the last analysis (all of them when it
+  /// cannot tell which).
+  private func changedPaths() -> [String] {
+    let changed = watcher.takeChangedFiles()
+    let known = database.knownPaths
+    guard let changed, !rereadsAllFiles else {
+      rereadsAllFiles = false
+      return known
+    }
+    return known.filter { path in
+      if watcherPaths[path] == nil { watcherPaths[path] = SourceWatcher.path(of: path) }
+      return changed.contains(watcherPaths[path]!)
+    }
   }
 
   /// Whether a save newer than the text just analysed has arrived or is being collected.

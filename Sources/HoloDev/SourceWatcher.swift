@@ -12,6 +12,14 @@ final class SourceWatcher: @unchecked Sendable {
   private let events: EventQueue
   private let lock = NSLock()
   private var watched: Set<String> = []
+  /// The folder of each watch descriptor.
+  private var folders: [Int32: String] = [:]
+  /// The files and imports `watch` was last asked for: asked again, nothing is looked up
+  /// (until a folder appears or goes, which may be one an import names).
+  private var lastRequest: [String] = []
+  /// The `.holo` files changed since `takeChangedFiles`, as `folder(of:)` names them; nil
+  /// when an event named no file (a folder changed, or the kernel's queue overflowed).
+  private var changedFiles: Set<String>? = []
   /// `--host`: the host executable, whose rewriting (a rebuild) is reported as `.hostChanged`.
   private var hostFile: (watch: Int32, name: String)?
   /// True while a burst is being collected: a newer save is on its way.
@@ -41,6 +49,13 @@ final class SourceWatcher: @unchecked Sendable {
   /// yet), keeping those already watched. True when a folder was added: a file may have
   /// appeared there before the watch began, so the caller should look again.
   func watch(root: String, _ files: [SourceFile], imports: [String]) -> Bool {
+    let request = [root] + files.map(\.path) + [""] + imports
+    // Set first: a folder event from now on makes the next call look again.
+    let isRepeated = lock.withLock {
+      defer { lastRequest = request }
+      return request == lastRequest
+    }
+    guard !isRepeated else { return false }
     var folders = Set([Self.folder(of: root)] + files.map { Self.folder(of: $0.path) })
     for path in imports {
       var folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
@@ -53,8 +68,10 @@ final class SourceWatcher: @unchecked Sendable {
       var added = false
       for folder in folders.subtracting(watched) {
         let mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
-        if inotify_add_watch(fd, folder, UInt32(mask)) >= 0 {
+        let watch = inotify_add_watch(fd, folder, UInt32(mask))
+        if watch >= 0 {
           watched.insert(folder)
+          self.folders[watch] = folder
           added = true
         }
       }
@@ -72,6 +89,7 @@ final class SourceWatcher: @unchecked Sendable {
       let watch = inotify_add_watch(fd, folder, UInt32(mask))
       guard watch >= 0 else { return }
       watched.insert(folder)
+      folders[watch] = folder
       hostFile = (watch, name)
     }
   }
@@ -79,6 +97,21 @@ final class SourceWatcher: @unchecked Sendable {
   /// Whether a change is being collected: whatever the session is about to apply is
   /// already outdated, and a `.sourcesChanged` follows.
   var hasPendingChanges: Bool { lock.withLock { collecting } }
+
+  /// The `.holo` files changed since the last call, as `SourceWatcher.path(of:)` names
+  /// them; nil when some change named no file: then any file may have changed.
+  func takeChangedFiles() -> Set<String>? {
+    lock.withLock {
+      defer { changedFiles = [] }
+      return changedFiles
+    }
+  }
+
+  /// `path` as the watcher names it in `takeChangedFiles`: in its folder with symbolic
+  /// links resolved.
+  static func path(of path: String) -> String {
+    folder(of: path) + "/" + URL(fileURLWithPath: path).lastPathComponent
+  }
 
   private static func folder(of path: String) -> String {
     URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
@@ -115,7 +148,8 @@ final class SourceWatcher: @unchecked Sendable {
   /// empty, and the write that follows ends with IN_CLOSE_WRITE.
   private func readRelevantChanges() -> (sources: Bool, host: Bool) {
     guard let buffer = Posix.read(fd) else { return (false, false) }
-    let host = lock.withLock { hostFile }
+    let (host, folders) = lock.withLock { (hostFile, self.folders) }
+    var changed: Set<String>? = []
     var relevant = false
     var hostWritten = false
     var offset = 0
@@ -129,16 +163,33 @@ final class SourceWatcher: @unchecked Sendable {
       let length = Int(word(12))
       let nameBytes = buffer[offset + headerSize..<min(buffer.count, offset + headerSize + length)]
       let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-      if mask & UInt32(IN_ISDIR) != 0 {
+      let watch = Int32(bitPattern: word(0))
+      if mask & UInt32(IN_ISDIR) != 0 || mask & UInt32(IN_Q_OVERFLOW) != 0 {
         relevant = true
+        changed = nil
       } else if name.hasSuffix(".holo") && mask & UInt32(IN_CREATE) == 0 {
         relevant = true
-      } else if let host, Int32(bitPattern: word(0)) == host.watch, name == host.name,
+        if let folder = folders[watch] {
+          changed?.insert(folder + "/" + name)
+        } else {
+          changed = nil
+        }
+      } else if let host, watch == host.watch, name == host.name,
         mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0
       {
         hostWritten = true
       }
       offset += headerSize + length
+    }
+    if relevant {
+      lock.withLock {
+        if let files = changed {
+          changedFiles?.formUnion(files)
+        } else {
+          changedFiles = nil
+          lastRequest = []
+        }
+      }
     }
     return (relevant, hostWritten)
   }

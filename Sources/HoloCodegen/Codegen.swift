@@ -124,12 +124,14 @@ public enum Codegen {
       let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
       // A function's slot and line-base cell come into a process together, with its first
       // version, so the process has the cell exactly when it has the slot.
-      let newCells = program.functions.filter {
-        functions.contains($0.id) && !existingSlots.contains(Symbols.slot(of: $0))
+      // Both looked up in `existingSlots`, never walked: it holds the whole program's.
+      let newCells = functions.map(program.function).filter {
+        !existingSlots.contains(Symbols.slot(of: $0))
       }.map(Symbols.lineBase(of:))
       return Patch(
         object: try target.emit(module.module, fileType: LLVMObjectFile),
-        newSlots: referenced.subtracting(existingSlots).sorted(), newCells: newCells.sorted(),
+        newSlots: referenced.filter { !existingSlots.contains($0) }.sorted(),
+        newCells: newCells.sorted(),
         updates: updates)
     }
   }

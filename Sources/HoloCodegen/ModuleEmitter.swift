@@ -79,7 +79,7 @@ final class ModuleEmitter {
       definedFunctions = []
       version = 0
     case .patch(let functions, let patchVersion):
-      definedFunctions = program.functions.filter { functions.contains($0.id) }
+      definedFunctions = functions.sorted().map(program.function)
       version = patchVersion
     }
     self.sources = sources

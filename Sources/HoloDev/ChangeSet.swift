@@ -49,7 +49,9 @@ struct ProgramIndex {
   /// fingerprinted are the same IR, and keep their fingerprint.
   init(_ program: IRProgram, sources: SourceManager, reusing previous: ProgramIndex? = nil) {
     self.program = program
-    let count = (program.functions.lazy.map(\.id.index).max() ?? -1) + 1
+    let all = program.functions
+    var count = 0
+    for position in all.indices { count = max(count, all[position].id.index + 1) }
     functions = previous?.functions ?? []
     places = previous?.places ?? []
     if functions.count < count {
@@ -57,15 +59,17 @@ struct ProgramIndex {
       places += repeatElement(nil, count: count - places.count)
     }
     var dirty: [FunctionID] = []
-    for function in program.functions {
-      let index = function.id.index
-      let kept = functions[index]
-      let isSameCode = function.revision != 0 && kept?.revision == function.revision
-      if isSameCode, let place = places[index], place.file == function.span.file,
-        place.offset == function.span.start
+    // By position, reading fields in place: this loop runs over every function per save.
+    for position in all.indices {
+      let index = all[position].id.index
+      let revision = all[position].revision
+      let isSameCode = revision != 0 && functions[index]?.revision == revision
+      if isSameCode, places[index]?.file == all[position].span.file,
+        places[index]?.offset == all[position].span.start
       {
         continue
       }
+      let function = all[position]
       dirty.append(function.id)
       places[index] = Place(
         file: function.span.file, offset: function.span.start,
@@ -78,9 +82,9 @@ struct ProgramIndex {
       }
     }
     // Functions that are gone.
-    for index in functions.indices where functions[index] != nil {
+    for index in functions.indices where !program.contains(FunctionID(index)) {
+      guard functions[index] != nil else { continue }
       let id = FunctionID(index)
-      guard !program.contains(id) else { continue }
       functions[index] = nil
       places[index] = nil
       dirty.append(id)

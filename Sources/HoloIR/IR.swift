@@ -86,15 +86,33 @@ public enum FunctionKind: String, Sendable, Equatable {
 }
 
 public struct IRFunction: Sendable {
+  /// What checking the body made, shared by every copy: copying a function (the program
+  /// database hands out the same functions edit after edit) costs one reference.
+  private final class Code: Sendable {
+    let name: String
+    let kind: FunctionKind
+    let isExport: Bool
+    let parameters: [LocalID]
+    let locals: [IRLocal]
+    let returnType: IRType
+    let body: IRBlock
+
+    init(
+      name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID], locals: [IRLocal],
+      returnType: IRType, body: IRBlock
+    ) {
+      self.name = name
+      self.kind = kind
+      self.isExport = isExport
+      self.parameters = parameters
+      self.locals = locals
+      self.returnType = returnType
+      self.body = body
+    }
+  }
+
+  private let code: Code
   public var id: FunctionID
-  public var name: String
-  public var kind: FunctionKind
-  public var isExport: Bool
-  public var parameters: [LocalID]
-  /// Every local of the function, parameters first; indexed by `LocalID.index`.
-  public var locals: [IRLocal]
-  public var returnType: IRType
-  public var body: IRBlock
   /// The function's name in its declaration (or the first statement in script mode).
   public var span: Span
   /// Which analysis of the function this is: the program database gives a function a new
@@ -106,18 +124,23 @@ public struct IRFunction: Sendable {
   /// function is then O(1) (`shifted(by:)`); read inner spans through `located(_:)`.
   public private(set) var bodyShift = 0
 
+  public var name: String { code.name }
+  public var kind: FunctionKind { code.kind }
+  public var isExport: Bool { code.isExport }
+  public var parameters: [LocalID] { code.parameters }
+  /// Every local of the function, parameters first; indexed by `LocalID.index`.
+  public var locals: [IRLocal] { code.locals }
+  public var returnType: IRType { code.returnType }
+  public var body: IRBlock { code.body }
+
   public init(
     id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],
     locals: [IRLocal], returnType: IRType, body: IRBlock, span: Span
   ) {
+    code = Code(
+      name: name, kind: kind, isExport: isExport, parameters: parameters, locals: locals,
+      returnType: returnType, body: body)
     self.id = id
-    self.name = name
-    self.kind = kind
-    self.isExport = isExport
-    self.parameters = parameters
-    self.locals = locals
-    self.returnType = returnType
-    self.body = body
     self.span = span
   }
 
@@ -174,10 +197,11 @@ public struct IRProgram: Sendable {
     self.externs = externs
     self.entry = entry
     self.tests = tests
-    var positions = [Int32](
-      repeating: -1, count: (functions.lazy.map(\.id.index).max() ?? -1) + 1)
-    for (position, function) in functions.enumerated().reversed() {
-      positions[function.id.index] = Int32(position)
+    var count = 0
+    for position in functions.indices { count = max(count, functions[position].id.index + 1) }
+    var positions = [Int32](repeating: -1, count: count)
+    for position in functions.indices.reversed() {
+      positions[functions[position].id.index] = Int32(position)
     }
     functionPositions = positions
     externPositions = Dictionary(

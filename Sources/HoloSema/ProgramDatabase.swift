@@ -59,7 +59,8 @@ public final class ProgramDatabase {
   private var parses = 0
   private var functionIDs: [String: FunctionID] = [:]
   private var externIDs: [String: ExternID] = [:]
-  private var bodies: [FunctionID: CheckedBody] = [:]
+  /// The kept bodies, by `FunctionID.index`.
+  private var bodies: [CheckedBody?] = []
   /// The names each kept body read: who must be checked again when a name's shape changes.
   private var readers: [String: Set<FunctionID>] = [:]
   /// The kept bodies with diagnostics, checked again on every change.
@@ -172,21 +173,24 @@ public final class ProgramDatabase {
       let reason = candidates?[position] ?? .readsChanged
       guard reason != .unaffected else { continue }
       let declaration = program.declaration(at: function.site)
-      guard case .function(let decl, let text) = declaration.kind else { continue }
-      let signature = declaration.signature
+      guard let text = declaration.text else { continue }
       let key = BodyKey(
-        text: text, id: function.id, parameterTypes: signature.parameterTypes,
-        returnType: signature.returnType)
+        text: text, id: function.id, parameterTypes: declaration.parameterTypes,
+        returnType: declaration.returnType)
       let body = checkedBody(
         function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil
       ) {
+        guard case .function(let decl, _) = declaration.kind else {
+          preconditionFailure("a declaration with a body text is a function")
+        }
         var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
         let checked =
           declaration.bodyMoved
           ? ParsedFile.reparsedFunction(at: text, in: program.files[function.site.file].source)
           : decl
         let ir = checker.checkFunction(
-          checked, id: function.id, kind: decl.isTest ? .test : .user, signature: signature)
+          checked, id: function.id, kind: decl.isTest ? .test : .user,
+          signature: declaration.signature)
         return (ir, checker)
       }
       if candidates == nil {
@@ -221,12 +225,14 @@ public final class ProgramDatabase {
     if candidates == nil {
       // Bodies of declarations that are gone go too: memory follows the program, not its history.
       if let script { live.insert(script) }
-      for id in bodies.keys where !live.contains(id) { forget(id) }
-    } else if let id = functionIDs[Self.scriptKey], script == nil, bodies[id] != nil {
+      for index in bodies.indices where bodies[index] != nil && !live.contains(FunctionID(index)) {
+        forget(FunctionID(index))
+      }
+    } else if let id = functionIDs[Self.scriptKey], script == nil, keptBody(id) != nil {
       forget(id)
     }
     for id in bodiesWithDiagnostics.sorted() {
-      diagnostics.append(contentsOf: bodies[id]!.diagnostics)
+      diagnostics.append(contentsOf: keptBody(id)!.diagnostics)
     }
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
@@ -249,7 +255,7 @@ public final class ProgramDatabase {
     _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?,
     check: () -> (IRFunction, FunctionChecker)
   ) -> CheckedBody {
-    if let kept = bodies[id], kept.diagnostics.isEmpty,
+    if let kept = keptBody(id), kept.diagnostics.isEmpty,
       kept.key.differsAtMostInStart(from: key),
       environment.map({ environment in
         kept.reads.allSatisfy { name, shape in environment.definition(name)?.shape == shape }
@@ -262,7 +268,7 @@ public final class ProgramDatabase {
       let moved = CheckedBody(
         key: key, function: kept.function.shifted(by: key.text.start - kept.key.text.start),
         diagnostics: [], reads: kept.reads)
-      bodies[id] = moved
+      bodies[id.index] = moved
       return moved
     }
     var (function, checker) = check()
@@ -273,15 +279,21 @@ public final class ProgramDatabase {
       key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
       reads: checker.reads)
     forget(id)
-    bodies[id] = body
+    if id.index >= bodies.count { bodies += repeatElement(nil, count: id.index + 1 - bodies.count) }
+    bodies[id.index] = body
     for name in body.reads.keys { readers[name, default: []].insert(id) }
     if !body.diagnostics.isEmpty { bodiesWithDiagnostics.insert(id) }
     return body
   }
 
+  private func keptBody(_ id: FunctionID) -> CheckedBody? {
+    id.index < bodies.count ? bodies[id.index] : nil
+  }
+
   /// Drops the kept body of `id` and what it read.
   private func forget(_ id: FunctionID) {
-    guard let body = bodies.removeValue(forKey: id) else { return }
+    guard let body = keptBody(id) else { return }
+    bodies[id.index] = nil
     for name in body.reads.keys {
       readers[name]?.remove(id)
       if readers[name]?.isEmpty == true { readers[name] = nil }
@@ -541,11 +553,28 @@ private struct ParsedFile {
       case externFunction(ExternFunctionDecl)
     }
 
-    /// As parsed, `shift` bytes behind where the declaration is now.
-    private var parsedKind: Kind
-    private var parsedSignature: FunctionSignature
+    /// The declaration as parsed, `shift` bytes behind where it is now: shared by its
+    /// copies, so keeping a declaration costs one reference.
+    private final class Parsed {
+      let kind: Kind
+      /// A function's body text (out of `kind`: reading a payload copies all of it).
+      let text: BodyText?
+      let signature: FunctionSignature
+      let signatureDiagnostics: [Diagnostic]
+
+      init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
+        self.kind = kind
+        if case .function(_, let text) = kind { self.text = text } else { self.text = nil }
+        self.signature = signature
+        self.signatureDiagnostics = signatureDiagnostics
+      }
+    }
+
+    private let parsed: Parsed
+    private var parsedKind: Kind { parsed.kind }
+    private var parsedSignature: FunctionSignature { parsed.signature }
     /// Unknown types in the signature.
-    var signatureDiagnostics: [Diagnostic]
+    var signatureDiagnostics: [Diagnostic] { parsed.signatureDiagnostics }
     /// How far the declaration moved since it was parsed (an edit above it): its spans are
     /// moved when asked for, so keeping a moved declaration costs nothing per span.
     private var shift = 0
@@ -556,21 +585,22 @@ private struct ParsedFile {
     private(set) var bodyMoved = false
 
     init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
-      parsedKind = kind
-      parsedSignature = signature
-      self.signatureDiagnostics = signatureDiagnostics
+      parsed = Parsed(kind: kind, signature: signature, signatureDiagnostics: signatureDiagnostics)
     }
 
     var name: String { parsedSignature.name }
-    var isFunction: Bool {
-      if case .function = parsedKind { true } else { false }
-    }
+    var isFunction: Bool { parsed.text != nil }
+
+    var parameterTypes: [IRType] { parsedSignature.parameterTypes }
+    var returnType: IRType { parsedSignature.returnType }
 
     /// The same parameter and result types as `other`: what callers depend on.
     func hasSameTypes(as other: Declaration) -> Bool {
-      parsedSignature.parameterTypes == other.parsedSignature.parameterTypes
-        && parsedSignature.returnType == other.parsedSignature.returnType
+      parameterTypes == other.parameterTypes && returnType == other.returnType
     }
+
+    /// Where a function's body text is now; nil for an extern.
+    var text: BodyText? { movedText ?? parsed.text }
 
     /// The declaration where it is now (a moved function's body spans stay behind:
     /// `bodyMoved`).
@@ -607,8 +637,7 @@ private struct ParsedFile {
     func moved(by shift: Int, in source: SourceFile, sameLine: Bool) -> Self {
       var moved = self
       moved.shift += shift
-      if case .function(_, let parsedText) = parsedKind {
-        var text = movedText ?? parsedText
+      if var text = self.text {
         text.start += shift
         if sameLine { text.column = source.location(of: text.start).column }
         moved.movedText = text
@@ -717,6 +746,8 @@ private struct ParsedFile {
         imports.append(entry)
       }
     }
+    declarations.reserveCapacity(old.declarations.count + syntax.items.count)
+    items.reserveCapacity(old.items.count + syntax.items.count)
     for index in 0..<kept { keep(index, movedBy: 0) }
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
     for index in following..<old.items.count { keep(index, movedBy: shift) }
@@ -937,10 +968,18 @@ private struct BodyKey: Equatable {
   }
 }
 
-/// A checked body and what it depended on.
-private struct CheckedBody {
-  var key: BodyKey
-  var function: IRFunction
-  var diagnostics: [Diagnostic]
-  var reads: [String: GlobalShape?]
+/// A checked body and what it depended on; shared, so keeping it costs one reference.
+private final class CheckedBody {
+  let key: BodyKey
+  let function: IRFunction
+  let diagnostics: [Diagnostic]
+  let reads: [String: GlobalShape?]
+
+  init(key: BodyKey, function: IRFunction, diagnostics: [Diagnostic], reads: [String: GlobalShape?])
+  {
+    self.key = key
+    self.function = function
+    self.diagnostics = diagnostics
+    self.reads = reads
+  }
 }

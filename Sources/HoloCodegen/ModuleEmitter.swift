@@ -70,7 +70,7 @@ final class ModuleEmitter {
     self.contents = contents
     switch contents {
     case .wholeProgram:
-      definedFunctions = program.functions
+      definedFunctions = Array(program.functions)
       version = 0
     case .chunk(let functions):
       definedFunctions = functions.map(program.function)

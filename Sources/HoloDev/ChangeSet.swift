@@ -36,9 +36,10 @@ struct ProgramIndex {
   final class Identity: Sendable {}
 
   let program: IRProgram
-  /// By `FunctionID.index`; nil: no such function in the program.
-  private(set) var functions: [Function?]
-  private(set) var places: [Place?]
+  /// By `FunctionID.index`; nil: no such function in the program. Chunked: an index built
+  /// from the last one shares all but the chunks of the functions that changed.
+  private(set) var functions: ChunkedArray<Function?>
+  private(set) var places: ChunkedArray<Place?>
   let identity = Identity()
   /// The index this one was built from, and the functions whose code or place differ from
   /// it (checked again, moved, new or gone), in no particular order.
@@ -52,12 +53,10 @@ struct ProgramIndex {
     let all = program.functions
     var count = 0
     for position in all.indices { count = max(count, all[position].id.index + 1) }
-    functions = previous?.functions ?? []
-    places = previous?.places ?? []
-    if functions.count < count {
-      functions += repeatElement(nil, count: count - functions.count)
-      places += repeatElement(nil, count: count - places.count)
-    }
+    functions = previous?.functions ?? ChunkedArray()
+    places = previous?.places ?? ChunkedArray()
+    functions.pad(to: count, with: nil)
+    places.pad(to: count, with: nil)
     var dirty: [FunctionID] = []
     // By position, reading fields in place: this loop runs over every function per save.
     for position in all.indices {

@@ -552,13 +552,10 @@ final class DevSession {
 
   // MARK: Frames of replaced code
 
-  /// The names of the functions whose slots are `slots`, sorted. A slot of a signature
-  /// the program no longer has is named after the function its symbol names.
-  private func functionNames(ofSlots slots: Set<String>, in build: Build) -> [String] {
-    return slots.map { slot in
-      build.program.functions.first { Symbols.slot(of: $0) == slot }?.name
-        ?? DevSymbols.functionName(ofKey: DevSymbols.key(ofSlot: slot) ?? slot)
-    }.sorted()
+  /// The names of the functions whose slots are `slots`, sorted: the name a slot's key
+  /// starts with (the program need not have that signature any more).
+  private func functionNames(ofSlots slots: Set<String>) -> [String] {
+    slots.map { DevSymbols.functionName(ofKey: DevSymbols.key(ofSlot: $0) ?? $0) }.sorted()
   }
 
   private func describe(_ functions: [String], in build: Build) -> String {
@@ -577,7 +574,7 @@ final class DevSession {
     waiting.nextQueryMs = now + Self.frameQueryIntervalMs
     current.waiting = waiting
     running = current
-    let functions = functionNames(ofSlots: waiting.slots, in: build)
+    let functions = functionNames(ofSlots: waiting.slots)
     reporter.waiting(
       functions: functions,
       reason:
@@ -611,7 +608,7 @@ final class DevSession {
     defer { if running?.waiting != nil { running?.waiting = waiting } }
     guard reply.scanned else { return }
     let stillStale = Set(reply.staleSlots)
-    let returned = functionNames(ofSlots: waiting.slots.subtracting(stillStale), in: current.build)
+    let returned = functionNames(ofSlots: waiting.slots.subtracting(stillStale))
     waiting.slots = stillStale
     if stillStale.isEmpty {
       running?.waiting = nil
@@ -621,7 +618,7 @@ final class DevSession {
     guard Posix.monotonicMs() - waiting.since >= Self.staleFrameBoundMs, !waiting.overdue else {
       return
     }
-    let functions = functionNames(ofSlots: stillStale, in: current.build)
+    let functions = functionNames(ofSlots: stillStale)
     let reason = "\(describe(functions, in: current.build)) still running old code"
     guard options.restart != .never else {
       waiting.overdue = true

@@ -17,7 +17,7 @@ final class SourceWatcher: @unchecked Sendable {
   /// The files and imports `watch` was last asked for: asked again, nothing is looked up
   /// (until a folder appears or goes, which may be one an import names).
   private var lastRequest: [String] = []
-  /// The `.holo` files changed since `takeChangedFiles`, as `folder(of:)` names them; nil
+  /// The `.holo` files changed since `takeChangedFiles`, as `path(of:)` names them; nil
   /// when an event named no file (a folder changed, or the kernel's queue overflowed).
   private var changedFiles: Set<String>? = []
   /// `--host`: the host executable, whose rewriting (a rebuild) is reported as `.hostChanged`.
@@ -27,8 +27,9 @@ final class SourceWatcher: @unchecked Sendable {
 
   /// A burst of events ends after this much quiet. The events of one save (write and
   /// close, or rename into place) arrive within microseconds; this wait is part of every
-  /// edit's latency, so it stays short.
-  static let debounceMs: Int32 = 3
+  /// edit's latency, so it stays short. (A save split by it is analysed twice, and the
+  /// first analysis is dropped when the second part is already on its way.)
+  static let debounceMs: Int32 = 1
   /// A save less than this after the previous burst was reported belongs to a series of
   /// saves (a formatter, a script, an editor saving all files): the series is collected
   /// with `seriesQuietMs` of quiet, so it becomes one change of the final text. A lone

@@ -179,8 +179,9 @@ public struct IRExtern: Sendable {
 /// gives each declaration name its own id for as long as it lives), not positions, so look
 /// declarations up with `function(_:)` and `external(_:)`.
 public struct IRProgram: Sendable {
-  /// In declaration order: files in load order, then source order.
-  public let functions: [IRFunction]
+  /// In declaration order: files in load order, then source order. Chunked, so the
+  /// program database's next version shares all but the chunks an edit changed.
+  public let functions: ChunkedArray<IRFunction>
   public let externs: [IRExtern]
   /// `fn main()` or the script body; nil when the program has neither (a library for a C
   /// host; run on its own it is an empty program, LANGUAGE.md §3).
@@ -188,22 +189,37 @@ public struct IRProgram: Sendable {
   public let tests: [FunctionID]
   /// Where each function is in `functions`, by `FunctionID.index` (-1: not in the program).
   /// Ids are dense, so an array: building it costs no hashing.
-  private let functionPositions: [Int32]
+  private let functionPositions: ChunkedArray<Int32>
   private let externPositions: [ExternID: Int]
 
   public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID])
   {
+    self.init(
+      functions: ChunkedArray(functions), positions: nil, externs: externs, entry: entry,
+      tests: tests)
+  }
+
+  /// `positions`, when given, says where each function is in `functions` by
+  /// `FunctionID.index` (-1 for none): the program database keeps it from edit to edit.
+  public init(
+    functions: ChunkedArray<IRFunction>, positions: ChunkedArray<Int32>?, externs: [IRExtern],
+    entry: FunctionID?, tests: [FunctionID]
+  ) {
     self.functions = functions
     self.externs = externs
     self.entry = entry
     self.tests = tests
-    var count = 0
-    for position in functions.indices { count = max(count, functions[position].id.index + 1) }
-    var positions = [Int32](repeating: -1, count: count)
-    for position in functions.indices.reversed() {
-      positions[functions[position].id.index] = Int32(position)
+    if let positions {
+      functionPositions = positions
+    } else {
+      var count = 0
+      for position in functions.indices { count = max(count, functions[position].id.index + 1) }
+      var positions = ChunkedArray<Int32>(repeating: -1, count: count)
+      for position in functions.indices.reversed() {
+        positions[functions[position].id.index] = Int32(position)
+      }
+      functionPositions = positions
     }
-    functionPositions = positions
     externPositions = Dictionary(
       externs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
   }

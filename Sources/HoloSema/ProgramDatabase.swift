@@ -67,8 +67,15 @@ public final class ProgramDatabase {
   private var bodiesWithDiagnostics: Set<FunctionID> = []
   /// The namespace of the latest analysis and the files it was declared from.
   private var declared: DeclaredProgram?
-  /// The IR of the declared functions in declaration order (the script body last).
-  private var functions: [IRFunction] = []
+  /// The IR of the declared functions in declaration order (the script body last), shared
+  /// with the snapshots: an edit copies only the chunks it changes.
+  private var functions = ChunkedArray<IRFunction>()
+  /// Where each function is in `functions`, by `FunctionID.index` (-1: none).
+  private var positions = ChunkedArray<Int32>()
+  /// The `#[test]` functions in `functions`, in order.
+  private var tests: [FunctionID] = []
+  /// A body checked by the current analysis is, or was, a test.
+  private var testsMayHaveChanged = false
   private var current: Analysis
   private var pending: Set<String> = []
   private var revisions = 0
@@ -161,10 +168,17 @@ public final class ProgramDatabase {
       table.globals[name].map { program.definition(of: $0) }
     }
 
+    testsMayHaveChanged = candidates == nil
     if candidates == nil {
-      functions = []
-      functions.reserveCapacity(table.functions.count + 1)
+      functions = ChunkedArray()
+      positions = ChunkedArray(repeating: -1, count: functionIDs.count)
+      for (position, function) in table.functions.enumerated() {
+        positions[function.id.index] = Int32(position)
+      }
     } else if functions.count > table.functions.count {
+      // The script body, found again below.
+      let script = functions[functions.count - 1].id
+      positions[script.index] = -1
       functions.removeLast(functions.count - table.functions.count)
     }
     var live: Set<FunctionID> = []
@@ -218,6 +232,8 @@ public final class ProgramDatabase {
         let function = checker.checkScript(scriptStatements, id: id)
         return (function, checker)
       }
+      positions.pad(to: id.index + 1, with: -1)
+      positions[id.index] = Int32(functions.count)
       functions.append(body.function)
       entry = id
       script = id
@@ -240,11 +256,13 @@ public final class ProgramDatabase {
       let right = b.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
       return left < right
     }
-    let tests = functions.filter { $0.kind == .test }.map(\.id)
+    if testsMayHaveChanged { tests = functions.filter { $0.kind == .test }.map(\.id) }
     current = Analysis(
       program: diagnostics.hasErrors
         ? nil
-        : IRProgram(functions: functions, externs: program.externs, entry: entry, tests: tests),
+        : IRProgram(
+          functions: functions, positions: positions, externs: program.externs, entry: entry,
+          tests: tests),
       diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths)
   }
 
@@ -272,6 +290,9 @@ public final class ProgramDatabase {
       return moved
     }
     var (function, checker) = check()
+    if function.kind == .test || keptBody(id)?.function.kind == .test {
+      testsMayHaveChanged = true
+    }
     revisions += 1
     function.revision = revisions
     lastUpdate.checkedBodies.append(function.name)

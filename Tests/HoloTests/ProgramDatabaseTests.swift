@@ -26,7 +26,8 @@ final class ProgramDatabaseTests: XCTestCase {
   }
 
   private func ids(_ program: IRProgram?) -> [String: FunctionID] {
-    Dictionary(uniqueKeysWithValues: (program?.functions ?? []).map { ($0.name, $0.id) })
+    Dictionary(
+      uniqueKeysWithValues: (program?.functions ?? ChunkedArray()).map { ($0.name, $0.id) })
   }
 
   func testTheFirstAnalysisChecksEveryBody() throws {
@@ -109,7 +110,8 @@ final class ProgramDatabaseTests: XCTestCase {
   func testARevisionChangesExactlyWhenTheBodyIsCheckedAgain() throws {
     let database = database()
     let revisions = { (program: IRProgram?) in
-      Dictionary(uniqueKeysWithValues: (program?.functions ?? []).map { ($0.name, $0.revision) })
+      Dictionary(
+        uniqueKeysWithValues: (program?.functions ?? ChunkedArray()).map { ($0.name, $0.revision) })
     }
     let before = revisions(database.snapshot().program)
     database.apply([.text(path: "a.holo", "fn f() -> i64 { 10 }\n")])

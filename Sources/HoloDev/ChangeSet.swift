@@ -47,29 +47,35 @@ struct ProgramIndex {
   let dirty: [FunctionID]
 
   /// Fingerprints the functions of `program`; those whose revision is the one `previous`
-  /// fingerprinted are the same IR, and keep their fingerprint.
-  init(_ program: IRProgram, sources: SourceManager, reusing previous: ProgramIndex? = nil) {
+  /// fingerprinted are the same IR, and keep their fingerprint. `changed`, when given, holds
+  /// every function that can differ from `previous` (`ProgramDatabase.changedFunctions`):
+  /// only those are looked at.
+  init(
+    _ program: IRProgram, sources: SourceManager, reusing previous: ProgramIndex? = nil,
+    changed: Set<FunctionID>? = nil
+  ) {
     self.program = program
-    let all = program.functions
-    var count = 0
-    for position in all.indices { count = max(count, all[position].id.index + 1) }
-    functions = previous?.functions ?? ChunkedArray()
-    places = previous?.places ?? ChunkedArray()
-    functions.pad(to: count, with: nil)
-    places.pad(to: count, with: nil)
+    var functions = previous?.functions ?? ChunkedArray()
+    var places = previous?.places ?? ChunkedArray()
     var dirty: [FunctionID] = []
-    // By position, reading fields in place: this loop runs over every function per save.
-    for position in all.indices {
-      let index = all[position].id.index
-      let revision = all[position].revision
-      let isSameCode = revision != 0 && functions[index]?.revision == revision
-      if isSameCode, places[index]?.file == all[position].span.file,
-        places[index]?.offset == all[position].span.start
-      {
-        continue
+    func update(_ id: FunctionID) {
+      let index = id.index
+      guard program.contains(id) else {
+        guard index < functions.count, functions[index] != nil else { return }
+        functions[index] = nil
+        places[index] = nil
+        dirty.append(id)
+        return
       }
-      let function = all[position]
-      dirty.append(function.id)
+      functions.pad(to: index + 1, with: nil)
+      places.pad(to: index + 1, with: nil)
+      let function = program.function(id)
+      let isSameCode = function.revision != 0 && functions[index]?.revision == function.revision
+      let place = places[index]
+      if isSameCode, place?.file == function.span.file, place?.offset == function.span.start {
+        return
+      }
+      dirty.append(id)
       places[index] = Place(
         file: function.span.file, offset: function.span.start,
         line: Codegen.startLine(of: function, sources))
@@ -80,14 +86,18 @@ struct ProgramIndex {
           revision: function.revision)
       }
     }
-    // Functions that are gone.
-    for index in functions.indices where !program.contains(FunctionID(index)) {
-      guard functions[index] != nil else { continue }
-      let id = FunctionID(index)
-      functions[index] = nil
-      places[index] = nil
-      dirty.append(id)
+    if previous != nil, let changed {
+      for id in changed { update(id) }
+    } else {
+      for position in program.functions.indices { update(program.functions[position].id) }
+      // Functions that are gone.
+      for index in functions.indices
+      where functions[index] != nil && !program.contains(FunctionID(index)) {
+        update(FunctionID(index))
+      }
     }
+    self.functions = functions
+    self.places = places
     base = previous?.identity
     self.dirty = dirty
   }

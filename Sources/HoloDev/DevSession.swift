@@ -18,6 +18,8 @@ final class DevSession {
     let program: IRProgram
     let sources: SourceManager
     let index: ProgramIndex
+    /// Which analysis of the session's database it is (`Analysis.number`).
+    let analysis: Int
     /// The files it was analysed from, root first.
     let files: [FileID]
 
@@ -273,8 +275,10 @@ final class DevSession {
     }
     let build = Build(
       serial: nextBuildSerial, program: program, sources: sources,
-      index: ProgramIndex(program, sources: sources, reusing: lastGood?.index),
-      files: analysis.files)
+      index: ProgramIndex(
+        program, sources: sources, reusing: lastGood?.index,
+        changed: lastGood.flatMap { database.changedFunctions(since: $0.analysis) }),
+      analysis: analysis.number, files: analysis.files)
     nextBuildSerial += 1
     if options.host != nil, hostBuild == nil { hostBuild = build }
     // A running program is compared with the code it runs, so a change it did not take

@@ -85,6 +85,14 @@ public final class ProgramDatabase {
   public private(set) var lastUpdate = DatabaseUpdate()
   /// Changes were applied that no analysis has seen yet.
   private var needsAnalysis = false
+  /// Numbers the analyses (`Analysis.number`).
+  private var analyses = 0
+  /// The functions each recent analysis changed (checked again, moved, added or removed;
+  /// nil: possibly all), oldest first: what `changedFunctions(since:)` answers from.
+  private var changeLog: [(analysis: Int, functions: [FunctionID]?)] = []
+  /// The functions the current analysis changed so far.
+  private var changedNow: [FunctionID] = []
+  private static let changeLogLength = 64
 
   /// The identity of the body made of the root file's top-level statements: not a name a
   /// declaration can have.
@@ -150,10 +158,27 @@ public final class ProgramDatabase {
     return current
   }
 
+  /// The functions whose IR or place may differ between analysis `number` and now (checked
+  /// again, moved, added or removed), so a caller keeping something per function updates
+  /// only those; nil when that is not known (too long ago, or the names changed: compare
+  /// them all).
+  public func changedFunctions(since number: Int) -> Set<FunctionID>? {
+    guard number <= analyses, let first = changeLog.first, first.analysis <= number + 1
+    else { return number == analyses ? [] : nil }
+    var changed: Set<FunctionID> = []
+    for entry in changeLog where entry.analysis > number {
+      guard let functions = entry.functions else { return nil }
+      changed.formUnion(functions)
+    }
+    return changed
+  }
+
   // MARK: Analysis
 
   private func recompute() {
     needsAnalysis = false
+    analyses += 1
+    changedNow = []
     var diagnostics = DiagnosticBag()
     let (files, importPaths) = loadOrder(&diagnostics)
     // The namespace, and which bodies can have changed: all of them after a change to the
@@ -246,7 +271,10 @@ public final class ProgramDatabase {
       }
     } else if let id = functionIDs[Self.scriptKey], script == nil, keptBody(id) != nil {
       forget(id)
+      changedNow.append(id)
     }
+    changeLog.append((analyses, candidates == nil ? nil : changedNow))
+    if changeLog.count > Self.changeLogLength { changeLog.removeFirst() }
     for id in bodiesWithDiagnostics.sorted() {
       diagnostics.append(contentsOf: keptBody(id)!.diagnostics)
     }
@@ -263,7 +291,8 @@ public final class ProgramDatabase {
         : IRProgram(
           functions: functions, positions: positions, externs: program.externs, entry: entry,
           tests: tests),
-      diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths)
+      diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths,
+      number: analyses)
   }
 
   /// The body of `id` as `key` makes it: the kept one when nothing it depends on changed
@@ -283,6 +312,7 @@ public final class ProgramDatabase {
       // The same text at another offset: the same IR with its spans moved. Its revision
       // stays, since nothing its code depends on changed (its line lives in data).
       lastUpdate.movedBodies.append(kept.function.name)
+      changedNow.append(id)
       let moved = CheckedBody(
         key: key, function: kept.function.shifted(by: key.text.start - kept.key.text.start),
         diagnostics: [], reads: kept.reads)
@@ -296,6 +326,7 @@ public final class ProgramDatabase {
     revisions += 1
     function.revision = revisions
     lastUpdate.checkedBodies.append(function.name)
+    changedNow.append(id)
     let body = CheckedBody(
       key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
       reads: checker.reads)

@@ -12,14 +12,18 @@ public struct Analysis: Sendable {
   public var files: [FileID]
   /// The path every `import` names, found or not (what a file watcher must watch).
   public var importPaths: [String]
+  /// Which analysis of its database this is (`ProgramDatabase.changedFunctions(since:)`).
+  public var number: Int
 
   public init(
-    program: IRProgram?, diagnostics: [Diagnostic], files: [FileID], importPaths: [String] = []
+    program: IRProgram?, diagnostics: [Diagnostic], files: [FileID], importPaths: [String] = [],
+    number: Int = 0
   ) {
     self.program = program
     self.diagnostics = diagnostics
     self.files = files
     self.importPaths = importPaths
+    self.number = number
   }
 }
 

@@ -4,25 +4,25 @@ import XCTest
 /// The chunked array the program database shares between versions behaves like an array.
 final class ChunkedArrayTests: XCTestCase {
   func testRandomOperationsMatchAnArrayAndCopiesAreIndependent() {
-    var generator = SystemRandomNumberGenerator()
+    var generator = SplitMix(seed: 3)
     var chunked = ChunkedArray<Int>()
     var plain: [Int] = []
     var copies: [(ChunkedArray<Int>, [Int])] = []
     for step in 0..<5000 {
-      switch Int.random(in: 0..<10, using: &generator) {
+      switch generator.next(below: 10) {
       case 0..<5:
         chunked.append(step)
         plain.append(step)
       case 5..<7 where !plain.isEmpty:
-        let position = Int.random(in: 0..<plain.count, using: &generator)
+        let position = generator.next(below: plain.count)
         chunked[position] = -step
         plain[position] = -step
       case 7 where !plain.isEmpty:
-        let k = Int.random(in: 0...min(plain.count, 300), using: &generator)
+        let k = generator.next(below: min(plain.count, 300) + 1)
         chunked.removeLast(k)
         plain.removeLast(k)
       case 8:
-        let count = plain.count + Int.random(in: 0..<300, using: &generator)
+        let count = plain.count + generator.next(below: 300)
         chunked.pad(to: count, with: 7)
         plain += repeatElement(7, count: count - plain.count)
       default:

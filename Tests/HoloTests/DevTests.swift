@@ -706,6 +706,50 @@ final class ChangeSetTests: XCTestCase {
     let after = try index(program.replacingOccurrences(of: "a() + 1", with: "a() + 2"))
     XCTAssertEqual(change.affectedTests.map(after.name), ["tests_main"])
   }
+
+  /// An index built from the last one, looking only at what the database says changed,
+  /// gives the change a comparison of whole indexes gives, edit after edit.
+  func testAnIndexBuiltFromTheLastOneSeesWhatAWholeComparisonSees() throws {
+    var generator = SplitMix(seed: 9)
+    var bodies = (0..<12).map { "fn f\($0)(x: i64) -> i64 { x + \($0) }" }
+    bodies[0] = "fn f0(x: i64) -> i64 { x }"
+    let tests = (0..<4).map { "#[test] fn t\($0)() { assert(f\($0 * 3)(1) > 0); }" }
+    func text() -> String {
+      (bodies + tests + ["fn main() { println(f11(1) + f5(2)); }"]).joined(separator: "\n")
+    }
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", text())])
+    var analysis = database.snapshot()
+    var incremental = ProgramIndex(
+      try XCTUnwrap(analysis.program), sources: database.sources.snapshot())
+    var whole = incremental
+    var number = analysis.number
+    for step in 0..<150 {
+      let target = 1 + generator.next(below: bodies.count - 1)
+      switch generator.next(below: 5) {
+      case 0: bodies[target] = "fn f\(target)(x: i64) -> i64 { x * \(step) + 1 }"
+      case 1: bodies[target] = "\n" + bodies[target]
+      case 2: bodies[target] = bodies[target].replacingOccurrences(of: "{", with: "{ ")
+      case 3: bodies[target] = bodies[target].trimmingCharacters(in: .newlines)
+      default: bodies[target] += " // \(step)"
+      }
+      database.apply([.text(path: "main.holo", text())])
+      analysis = database.snapshot()
+      let program = try XCTUnwrap(analysis.program, "step \(step)")
+      let sources = database.sources.snapshot()
+      let next = ProgramIndex(
+        program, sources: sources, reusing: incremental,
+        changed: database.changedFunctions(since: number))
+      let nextWhole = ProgramIndex(program, sources: sources)
+      let (a, b) = (ChangeSet(from: incremental, to: next), ChangeSet(from: whole, to: nextWhole))
+      XCTAssertEqual(a.changed, b.changed, "step \(step)")
+      XCTAssertEqual(a.patch, b.patch, "step \(step)")
+      XCTAssertEqual(a.moved, b.moved, "step \(step)")
+      XCTAssertEqual(a.startLines, b.startLines, "step \(step)")
+      XCTAssertEqual(a.affectedTests, b.affectedTests, "step \(step)")
+      (incremental, whole, number) = (next, nextWhole, analysis.number)
+    }
+  }
 }
 
 /// One `holoc dev` run on a temporary project.

@@ -126,6 +126,35 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
   }
 
+  func testItTellsWhichFunctionsChangedSinceAnAnalysis() throws {
+    let database = database(b: "fn g() -> i64 { 2 }\nfn h() -> i64 { 3 }\n")
+    let start = database.snapshot().number
+    let ids = ids(database.snapshot().program)
+    XCTAssertEqual(database.changedFunctions(since: start), [])
+    // A body edit changes its function; a line added above h moves it (its IR's place).
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 10 }\n")])
+    let afterBodyEdit = database.snapshot().number
+    XCTAssertEqual(database.changedFunctions(since: start), [ids["f"]!])
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 2 }\n\nfn h() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.changedFunctions(since: afterBodyEdit), [ids["h"]!])
+    XCTAssertEqual(database.changedFunctions(since: start), [ids["f"]!, ids["h"]!])
+    // New names: everything is declared again, and any function may have changed.
+    let beforeNewName = database.snapshot().number
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 10 }\nfn k() {}\n")])
+    XCTAssertNil(database.changedFunctions(since: beforeNewName))
+    XCTAssertNil(database.changedFunctions(since: start))
+    // Analyses after it are known again, but not those from before the log began.
+    let afterNewName = database.snapshot().number
+    for value in 0..<70 {
+      database.apply([.text(path: "a.holo", "fn f() -> i64 { \(value) }\nfn k() {}\n")])
+    }
+    XCTAssertNil(database.changedFunctions(since: afterNewName))
+    let recent = database.snapshot().number
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 20 }\n\nfn h() -> i64 { 3 }\n")])
+    // g changed; h after it moved a byte.
+    XCTAssertEqual(database.changedFunctions(since: recent), [ids["g"]!, ids["h"]!])
+  }
+
   func testABodyThatOnlyMovedInItsFileIsKeptWithItsSpansMoved() throws {
     let database = database(b: "fn g() -> i64 { 2 }\nfn h() -> i64 { 3 }\n")
     let before = try XCTUnwrap(database.snapshot().program)

@@ -313,11 +313,9 @@ public final class ProgramDatabase {
       // stays, since nothing its code depends on changed (its line lives in data).
       lastUpdate.movedBodies.append(kept.function.name)
       changedNow.append(id)
-      let moved = CheckedBody(
-        key: key, function: kept.function.shifted(by: key.text.start - kept.key.text.start),
-        diagnostics: [], reads: kept.reads)
-      bodies[id.index] = moved
-      return moved
+      kept.function = kept.function.shifted(by: key.text.start - kept.key.text.start)
+      kept.key = key
+      return kept
     }
     var (function, checker) = check()
     if function.kind == .test || keptBody(id)?.function.kind == .test {
@@ -410,23 +408,42 @@ public final class ProgramDatabase {
       program.files.count == files.count,
       zip(program.files, files).allSatisfy({ $0.source.path == $1.source.path })
     else { return nil }
-    var changedFiles: [Int] = []
+    // Per changed file: the declarations to compare (new and old positions) and the
+    // functions (by their order among the file's functions) whose bodies may differ.
+    var changedFiles: [(index: Int, compared: Range<Int>, old: Range<Int>, bodies: Range<Int>)] =
+      []
     for (index, (old, new)) in zip(program.files, files).enumerated() where old.parse != new.parse {
-      guard old.declarations.count == new.declarations.count,
-        zip(old.declarations, new.declarations).allSatisfy({
-          $0.isFunction == $1.isFunction && $0.name == $1.name
-        })
-      else { return nil }
-      changedFiles.append(index)
+      if let derivation = new.derivation, derivation.from == old.parse {
+        // Parsed from the old file: only the declarations parsed again can differ, and
+        // only theirs and the moved ones' bodies.
+        let start = derivation.functionsBefore
+        let end =
+          start + derivation.parsedFunctions
+          + (derivation.shift == 0 ? 0 : derivation.functionsAfter)
+        changedFiles.append((index, derivation.parsed, derivation.replaced, start..<end))
+      } else {
+        changedFiles.append(
+          (
+            index, new.declarations.indices, old.declarations.indices,
+            0..<program.table.functionPositions[index].count
+          ))
+      }
     }
     var changedNames: Set<String> = []
     var diagnostics = DiagnosticBag()
-    for index in changedFiles {
-      for (old, new) in zip(program.files[index].declarations, files[index].declarations) {
-        if !old.hasSameTypes(as: new) { changedNames.insert(new.name) }
-        diagnostics.append(contentsOf: new.signatureDiagnostics)
+    for (index, compared, oldCompared, _) in changedFiles {
+      let (old, new) = (program.files[index].declarations, files[index].declarations)
+      guard compared.count == oldCompared.count else { return nil }
+      for (position, oldPosition) in zip(compared, oldCompared) {
+        guard new[position].isFunction == old[oldPosition].isFunction,
+          new[position].name == old[oldPosition].name
+        else { return nil }
+        if !old[oldPosition].hasSameTypes(as: new[position]) {
+          changedNames.insert(new[position].name)
+        }
+        diagnostics.append(contentsOf: new[position].signatureDiagnostics)
         // Only a declaration parsed again can have become invalid.
-        if !new.bodyMoved, case .function(let decl, _) = new.kind {
+        if !new[position].bodyMoved, case .function(let decl, _) = new[position].kind {
           Self.validate(decl, &diagnostics)
         }
       }
@@ -434,8 +451,9 @@ public final class ProgramDatabase {
     program.files = files
     program.diagnostics = diagnostics.diagnostics
     var candidates = [Candidate](repeating: .unaffected, count: program.table.functions.count)
-    for index in changedFiles {
-      for position in program.table.functionPositions[index] { candidates[position] = .ownFile }
+    for (index, _, _, bodies) in changedFiles {
+      let first = program.table.functionPositions[index].lowerBound
+      for position in bodies { candidates[first + position] = .ownFile }
     }
     var affected = bodiesWithDiagnostics
     for name in changedNames { affected.formUnion(readers[name] ?? []) }
@@ -720,6 +738,27 @@ private struct ParsedFile {
   private(set) var parsedItems = 0
   /// Which parse of the database made it.
   var parse = 0
+  /// Some declaration has unknown types in its signature.
+  private(set) var hasSignatureDiagnostics = false
+
+  /// How a file parsed by `init(updating:to:)` came from the old one: its declarations are
+  /// the old ones before `parsed`, those parsed again, then the old ones after `replaced`
+  /// moved by `shift` bytes.
+  struct Derivation {
+    /// The parse of the old file.
+    var from: Int
+    /// The declarations parsed again, in the new file, and those they replace in the old.
+    var parsed: Range<Int>
+    var replaced: Range<Int>
+    /// How many functions are before the edit, among those parsed again, and after it.
+    var functionsBefore: Int
+    var parsedFunctions: Int
+    var functionsAfter: Int
+    var shift: Int
+  }
+
+  /// Set when only the items an edit touched were parsed.
+  private(set) var derivation: Derivation?
 
   init(parsing source: SourceFile) {
     let (syntax, diagnostics) = Parser.parse(source)
@@ -738,19 +777,10 @@ private struct ParsedFile {
   /// items that parse cleanly (an opened comment or string, a syntax error, top-level
   /// statements, a file that had errors): then the file is parsed whole.
   init?(updating old: ParsedFile, to source: SourceFile) {
-    guard old.diagnostics.isEmpty, old.statements.isEmpty,
-      old.declarations.allSatisfy({ $0.signatureDiagnostics.isEmpty })
+    guard old.diagnostics.isEmpty, old.statements.isEmpty, !old.hasSignatureDiagnostics
     else { return nil }
     let (before, after) = (old.source.bytes, source.bytes)
-    let common = min(before.count, after.count)
-    var prefix = 0
-    while prefix < common, before[prefix] == after[prefix] { prefix += 1 }
-    var suffix = 0
-    while suffix < common - prefix,
-      before[before.count - 1 - suffix] == after[after.count - 1 - suffix]
-    {
-      suffix += 1
-    }
+    let (prefix, suffix) = Self.commonEnds(before, after)
     let changedEnd = before.count - suffix
     let shift = after.count - before.count
     // Untouched: the items that end before the first changed byte, and those that start
@@ -782,11 +812,13 @@ private struct ParsedFile {
     // An item after the edit keeps its column unless it starts on the line the edit ends on.
     let editEnd = changedEnd + shift
     let lineEnd = after[editEnd...].firstIndex(of: UInt8(ascii: "\n")) ?? after.count
+    var functions = 0
     func keep(_ index: Int, movedBy shift: Int) {
       let (extent, kind) = old.items[index]
       items.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
       if kind == .declaration {
         let declaration = old.declarations[positions[index]]
+        if declaration.isFunction { functions += 1 }
         declarations.append(
           shift == 0
             ? declaration
@@ -801,9 +833,48 @@ private struct ParsedFile {
     declarations.reserveCapacity(old.declarations.count + syntax.items.count)
     items.reserveCapacity(old.items.count + syntax.items.count)
     for index in 0..<kept { keep(index, movedBy: 0) }
+    let (declarationsBefore, functionsBefore) = (declarations.count, functions)
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+    let parsedFunctions = declarations[declarationsBefore...].filter(\.isFunction).count
+    let parsedEnd = declarations.count
+    functions = 0
     for index in following..<old.items.count { keep(index, movedBy: shift) }
     guard statements.isEmpty else { return nil }
+    let declarationsAfter = declarations.count - parsedEnd
+    derivation = Derivation(
+      from: old.parse, parsed: declarationsBefore..<parsedEnd,
+      replaced: declarationsBefore..<old.declarations.count - declarationsAfter,
+      functionsBefore: functionsBefore, parsedFunctions: parsedFunctions,
+      functionsAfter: functions, shift: shift)
+  }
+
+  /// How many bytes `before` and `after` share at their start, and then at their end (not
+  /// overlapping the start): compared eight at a time, since a save of a large file pays it.
+  private static func commonEnds(_ before: [UInt8], _ after: [UInt8]) -> (Int, Int) {
+    before.withUnsafeBytes { old in
+      after.withUnsafeBytes { new in
+        let common = min(old.count, new.count)
+        var prefix = 0
+        while prefix + 8 <= common,
+          old.loadUnaligned(fromByteOffset: prefix, as: UInt64.self)
+            == new.loadUnaligned(fromByteOffset: prefix, as: UInt64.self)
+        {
+          prefix += 8
+        }
+        while prefix < common, old[prefix] == new[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix + 8 <= common - prefix,
+          old.loadUnaligned(fromByteOffset: old.count - suffix - 8, as: UInt64.self)
+            == new.loadUnaligned(fromByteOffset: new.count - suffix - 8, as: UInt64.self)
+        {
+          suffix += 8
+        }
+        while suffix < common - prefix, old[old.count - 1 - suffix] == new[new.count - 1 - suffix] {
+          suffix += 1
+        }
+        return (prefix, suffix)
+      }
+    }
   }
 
   private mutating func append(_ item: Item, at extent: Range<Int>) {
@@ -841,6 +912,7 @@ private struct ParsedFile {
       imports.append(
         (decl, relative, ProgramDatabase.normalise(ProgramDatabase.join(folder, relative))))
     }
+    if !signatureDiagnostics.diagnostics.isEmpty { hasSignatureDiagnostics = true }
   }
 
   private static func signature(
@@ -1014,16 +1086,18 @@ private struct BodyKey: Equatable {
 
   /// Equal but perhaps for where in the file the text starts.
   func differsAtMostInStart(from other: BodyKey) -> Bool {
-    var moved = other
-    moved.text.start = text.start
-    return moved == self
+    // Field by field, cheapest first: no copy of either key.
+    text.hash == other.text.hash && text.length == other.text.length
+      && text.column == other.text.column && id == other.id && returnType == other.returnType
+      && text.path == other.text.path && parameterTypes == other.parameterTypes
   }
 }
 
-/// A checked body and what it depended on; shared, so keeping it costs one reference.
+/// A checked body and what it depended on; a reference, so keeping it costs one, and a
+/// body that moved is moved in place (only the database holds it).
 private final class CheckedBody {
-  let key: BodyKey
-  let function: IRFunction
+  var key: BodyKey
+  var function: IRFunction
   let diagnostics: [Diagnostic]
   let reads: [String: GlobalShape?]
 

@@ -62,17 +62,30 @@ public final class SourceFile: Sendable {
     self.text = text
     let bytes = Array(text.utf8)
     self.bytes = bytes
+    // One tight pass for the lines (a save of a megabyte file pays it); the checkpoints
+    // only for text that is not ASCII.
     var starts = [0]
+    var highBits: UInt8 = 0
+    bytes.withUnsafeBufferPointer { buffer in
+      for offset in buffer.indices {
+        let byte = buffer[offset]
+        highBits |= byte
+        if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
+      }
+    }
+    self.lineStarts = starts
+    guard highBits & 0x80 != 0 else {
+      scalarCheckpoints = []
+      return
+    }
     var checkpoints: [Int] = []
     var scalars = 0
     for (offset, byte) in bytes.enumerated() {
       if offset % Self.checkpointStride == 0 { checkpoints.append(scalars) }
       if byte & 0xC0 != 0x80 { scalars += 1 }
-      if byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
     }
     if bytes.count % Self.checkpointStride == 0 { checkpoints.append(scalars) }
-    self.lineStarts = starts
-    self.scalarCheckpoints = scalars == bytes.count ? [] : checkpoints
+    self.scalarCheckpoints = checkpoints
   }
 
   public var lineCount: Int { lineStarts.count }

@@ -167,7 +167,8 @@ final class DevSession {
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
     self.rootFile = rootFile
-    database = ProgramDatabase(rootPath: rootFile, sources: liveSources)
+    database = ProgramDatabase(
+      rootPath: rootFile, sources: liveSources, workers: CompilerThread.bodyCheckers)
     reporter = try Reporter(eventsPath: options.eventsPath, rootFile: rootFile)
     do throws(TemporaryFolder.Failure) {
       workFolder = try TemporaryFolder.create()

@@ -1,4 +1,5 @@
 import Foundation
+import HoloSema
 
 /// Runs compiler work on a thread with a large stack. Every phase recurses a few times per
 /// level of nesting, and releasing a syntax tree once per level of its height; the parser's
@@ -27,6 +28,11 @@ public enum CompilerThread {
     } else {
       Thread { body() }.start()
     }
+  }
+
+  /// The program database's workers: threads with the large stack, as the checker needs.
+  public static let bodyCheckers: ProgramDatabase.Workers = { count, worker in
+    runWorkers(count, worker)
   }
 
   /// Runs `worker` on `count` new threads with the large stack at once and waits for them

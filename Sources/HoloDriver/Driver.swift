@@ -227,7 +227,8 @@ public final class Driver {
   func analyzeReporting(_ root: ProjectRoot) throws(DiagnosticsError) -> (
     program: IRProgram, reported: Bool
   ) {
-    let analysis = Sema.analyze(rootPath: root.file, sources: sources)
+    let analysis = Sema.analyze(
+      rootPath: root.file, sources: sources, workers: CompilerThread.bodyCheckers)
     printDiagnostics(analysis.diagnostics)
     let hasErrors = analysis.diagnostics.contains { $0.severity == .error }
     guard !hasErrors, let program = analysis.program else { throw DiagnosticsError([]) }

@@ -1,3 +1,4 @@
+import Foundation
 import HoloIR
 import HoloSource
 import HoloSyntax
@@ -98,9 +99,16 @@ public final class ProgramDatabase {
   /// declaration can have.
   private static let scriptKey = "<script>"
 
-  public init(rootPath: String, sources: SourceManager = SourceManager()) {
+  /// Runs `worker` on `count` threads at once and returns when all have: how many bodies
+  /// are checked on every core. The caller owns threads (theirs need the compiler's large
+  /// stack, for deeply nested code); nil checks everything on the calling thread.
+  public typealias Workers = @Sendable (_ count: Int, _ worker: @Sendable () -> Void) -> Void
+  private let workers: Workers?
+
+  public init(rootPath: String, sources: SourceManager = SourceManager(), workers: Workers? = nil) {
     self.rootPath = rootPath
     self.sources = sources
+    self.workers = workers
     current = Analysis(program: nil, diagnostics: [], files: [])
     recompute()
   }
@@ -206,7 +214,12 @@ public final class ProgramDatabase {
       positions[script.index] = -1
       functions.removeLast(functions.count - table.functions.count)
     }
+    // The bodies that can have changed: kept ones reused (or moved), the others checked
+    // afterwards, on every core when there are many (a cold analysis), then stored in
+    // declaration order, so revisions and reports do not depend on the threads.
     var live: Set<FunctionID> = []
+    var results: [(position: Int, body: CheckedBody)] = []
+    var unchecked: [BodyCheck] = []
     for (position, function) in table.functions.enumerated() {
       if candidates == nil { live.insert(function.id) }
       let reason = candidates?[position] ?? .readsChanged
@@ -216,27 +229,26 @@ public final class ProgramDatabase {
       let key = BodyKey(
         text: text, id: function.id, parameterTypes: declaration.parameterTypes,
         returnType: declaration.returnType)
-      let body = checkedBody(
-        function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil
-      ) {
-        guard case .function(let decl, _) = declaration.kind else {
-          preconditionFailure("a declaration with a body text is a function")
-        }
-        var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
-        let checked =
-          declaration.bodyMoved
-          ? ParsedFile.reparsedFunction(at: text, in: program.files[function.site.file].source)
-          : decl
-        let ir = checker.checkFunction(
-          checked, id: function.id, kind: decl.isTest ? .test : .user,
-          signature: declaration.signature)
-        return (ir, checker)
-      }
-      if candidates == nil {
-        functions.append(body.function)
+      if let kept = reusedBody(
+        function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil)
+      {
+        results.append((position, kept))
       } else {
-        functions[position] = body.function
+        unchecked.append(
+          BodyCheck(
+            position: position, id: function.id, key: key, declaration: declaration,
+            source: program.files[function.site.file].source))
       }
+    }
+    let checked = check(unchecked, in: environment)
+    for (check, (function, checker)) in zip(unchecked, checked) {
+      results.append((check.position, store(function, checker, key: check.key)))
+    }
+    if candidates == nil {
+      results.sort { $0.position < $1.position }
+      for (_, body) in results { functions.append(body.function) }
+    } else {
+      for (position, body) in results { functions[position] = body.function }
     }
 
     let scriptStatements = collectScriptStatements(files, &diagnostics)
@@ -252,11 +264,13 @@ public final class ProgramDatabase {
     } else if !scriptStatements.isEmpty, let text = files.first?.scriptText {
       let id = functionID(Self.scriptKey)
       let key = BodyKey(text: text, id: id, parameterTypes: [], returnType: .unit)
-      let body = checkedBody(id, key: key, validatingReads: environment) {
-        var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
-        let function = checker.checkScript(scriptStatements, id: id)
-        return (function, checker)
-      }
+      let body =
+        reusedBody(id, key: key, validatingReads: environment)
+        ?? {
+          var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+          let function = checker.checkScript(scriptStatements, id: id)
+          return store(function, checker, key: key)
+        }()
       positions.pad(to: id.index + 1, with: -1)
       positions[id.index] = Int32(functions.count)
       functions.append(body.function)
@@ -295,29 +309,71 @@ public final class ProgramDatabase {
       number: analyses)
   }
 
-  /// The body of `id` as `key` makes it: the kept one when nothing it depends on changed
-  /// (with `environment`, when each name it read has the shape it had), else checked again
-  /// by `check`.
-  private func checkedBody(
-    _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?,
-    check: () -> (IRFunction, FunctionChecker)
-  ) -> CheckedBody {
-    if let kept = keptBody(id), kept.diagnostics.isEmpty,
+  /// The kept body of `id`, when nothing it depends on changed (with `environment`, when
+  /// each name it read has the shape it had): moved to where `key` says its text is now.
+  private func reusedBody(
+    _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?
+  ) -> CheckedBody? {
+    guard let kept = keptBody(id), kept.diagnostics.isEmpty,
       kept.key.differsAtMostInStart(from: key),
       environment.map({ environment in
         kept.reads.allSatisfy { name, shape in environment.definition(name)?.shape == shape }
       }) ?? true
-    {
-      guard kept.key != key else { return kept }
-      // The same text at another offset: the same IR with its spans moved. Its revision
-      // stays, since nothing its code depends on changed (its line lives in data).
-      lastUpdate.movedBodies.append(kept.function.name)
-      changedNow.append(id)
-      kept.function = kept.function.shifted(by: key.text.start - kept.key.text.start)
-      kept.key = key
-      return kept
+    else { return nil }
+    guard kept.key != key else { return kept }
+    // The same text at another offset: the same IR with its spans moved. Its revision
+    // stays, since nothing its code depends on changed (its line lives in data).
+    lastUpdate.movedBodies.append(kept.function.name)
+    changedNow.append(id)
+    kept.function = kept.function.shifted(by: key.text.start - kept.key.text.start)
+    kept.key = key
+    return kept
+  }
+
+  /// A body to check, and where its function is in the table.
+  private struct BodyCheck {
+    var position: Int
+    var id: FunctionID
+    var key: BodyKey
+    var declaration: ParsedFile.Declaration
+    var source: SourceFile
+  }
+
+  /// Checks `bodies`, on the worker threads when there are enough to share; the results
+  /// in the same order.
+  private func check(_ bodies: [BodyCheck], in environment: CheckEnvironment) -> [(
+    IRFunction, FunctionChecker
+  )] {
+    let checkOne = { (body: BodyCheck) -> (IRFunction, FunctionChecker) in
+      guard case .function(let decl, _) = body.declaration.kind else {
+        preconditionFailure("a declaration with a body text is a function")
+      }
+      var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+      let checked =
+        body.declaration.bodyMoved
+        ? ParsedFile.reparsedFunction(at: body.key.text, in: body.source) : decl
+      let function = checker.checkFunction(
+        checked, id: body.id, kind: decl.isTest ? .test : .user,
+        signature: body.declaration.signature)
+      return (function, checker)
     }
-    var (function, checker) = check()
+    guard let workers, bodies.count >= Self.bodiesPerWorker * 2 else { return bodies.map(checkOne) }
+    let shared = SharedChecks(bodies, checkOne)
+    workers(min(Self.workerCount, bodies.count / Self.bodiesPerWorker)) { shared.run() }
+    return shared.results.map { $0! }
+  }
+
+  /// Bodies a worker takes at a time, and the most workers: checking a body takes
+  /// microseconds, so a batch makes taking work cost nothing.
+  private static let bodiesPerWorker = 256
+  private static let workerCount = ProcessInfo.processInfo.activeProcessorCount
+
+  /// Stores `function`, checked from `key`, as its id's body: a new revision, its reads.
+  private func store(_ function: IRFunction, _ checker: FunctionChecker, key: BodyKey)
+    -> CheckedBody
+  {
+    var function = function
+    let id = function.id
     if function.kind == .test || keptBody(id)?.function.kind == .test {
       testsMayHaveChanged = true
     }
@@ -1090,6 +1146,37 @@ private struct BodyKey: Equatable {
     text.hash == other.text.hash && text.length == other.text.length
       && text.column == other.text.column && id == other.id && returnType == other.returnType
       && text.path == other.text.path && parameterTypes == other.parameterTypes
+  }
+}
+
+/// Bodies checked by several workers: each takes the next batch of indices, and writes
+/// only its own results. (Checking reads the namespace and the files, which nothing
+/// changes meanwhile.)
+private final class SharedChecks<Body, Result>: @unchecked Sendable {
+  private let bodies: [Body]
+  private let check: (Body) -> Result
+  private(set) var results: [Result?]
+  private var next = 0
+  private let lock = NSLock()
+  private static var batch: Int { 64 }
+
+  init(_ bodies: [Body], _ check: @escaping (Body) -> Result) {
+    self.bodies = bodies
+    self.check = check
+    results = Array(repeating: nil, count: bodies.count)
+  }
+
+  func run() {
+    while true {
+      let start: Int = lock.withLock {
+        defer { next += Self.batch }
+        return next
+      }
+      guard start < bodies.count else { return }
+      let batch = start..<min(start + Self.batch, bodies.count)
+      let checked = batch.map { check(bodies[$0]) }
+      lock.withLock { results.replaceSubrange(batch, with: checked) }
+    }
   }
 }
 

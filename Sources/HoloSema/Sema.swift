@@ -29,9 +29,11 @@ public struct Analysis: Sendable {
 
 public enum Sema {
   /// Loads `rootPath` and the files it imports from disk, parses and typechecks them: a
-  /// program database used once.
-  public static func analyze(rootPath: String, sources: SourceManager) -> Analysis {
-    let database = ProgramDatabase(rootPath: rootPath, sources: sources)
+  /// program database used once (its bodies checked by `workers`, when given).
+  public static func analyze(
+    rootPath: String, sources: SourceManager, workers: ProgramDatabase.Workers? = nil
+  ) -> Analysis {
+    let database = ProgramDatabase(rootPath: rootPath, sources: sources, workers: workers)
     DiskSources().update(database)
     return database.snapshot()
   }

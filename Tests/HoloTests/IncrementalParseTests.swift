@@ -1,3 +1,4 @@
+import Foundation
 import HoloCodegen
 import HoloIR
 import HoloSema
@@ -109,6 +110,32 @@ final class IncrementalParseTests: XCTestCase {
       }
     let position = lineStarts[generator.next(below: lineStarts.count)]
     return text.replacingCharacters(in: position..<position, with: insertion)
+  }
+
+  /// Bodies checked on several threads give what one thread gives: the same IR, the
+  /// same diagnostics, the same order of checks and revisions.
+  func testBodiesCheckedOnWorkerThreadsGiveWhatOneThreadGives() throws {
+    let values = (0..<1500).map { $0 % 7 }
+    let source = Self.program(values)
+      .replacingOccurrences(
+        of: "f700(x: i64) -> i64 {\n  let y = x + 0;",
+        with: "f700(x: i64) -> i64 {\n  let y = x + true;")
+    let workers: ProgramDatabase.Workers = { count, worker in
+      DispatchQueue.concurrentPerform(iterations: count) { _ in worker() }
+    }
+    for text in [Self.program(values), source] {
+      let (parallel, serial) = (
+        ProgramDatabase(rootPath: "main.holo", workers: workers),
+        ProgramDatabase(rootPath: "main.holo")
+      )
+      parallel.apply([.text(path: "main.holo", text)])
+      serial.apply([.text(path: "main.holo", text)])
+      let (a, b) = (parallel.snapshot(), serial.snapshot())
+      XCTAssertEqual(a.diagnostics, b.diagnostics)
+      XCTAssertEqual(parallel.lastUpdate, serial.lastUpdate)
+      XCTAssertEqual(a.program?.functions.map(\.revision), b.program?.functions.map(\.revision))
+      XCTAssertEqual(try Self.llvmIR(a, parallel.sources), try Self.llvmIR(b, serial.sources))
+    }
   }
 
   private static func llvmIR(_ analysis: Analysis, _ sources: SourceManager) throws -> String {

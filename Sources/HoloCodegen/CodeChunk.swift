@@ -20,15 +20,20 @@ public struct CodeChunk: Sendable, Hashable {
 
   /// One chunk ends after one function in this many, on average (docs/DECISIONS.md).
   public static let boundaryModulus: UInt64 = 128
+  /// And at the latest after this many functions: what an edit may have to compile again
+  /// stays bounded (a run this long without a boundary is cut where it reaches the size,
+  /// so an insertion in it moves only the cuts after it, up to the run's end).
+  public static let maximumFunctions = 256
 
   /// The program's functions, in the program's order (files in load order, each in source
-  /// order), cut after each function that `endsChunk`.
+  /// order), cut after each function that `endsChunk` and where a chunk reaches
+  /// `maximumFunctions`.
   public static func partition(_ program: IRProgram) -> [CodeChunk] {
     var chunks: [CodeChunk] = []
     var current: [FunctionID] = []
     for function in program.functions {
       current.append(function.id)
-      if endsChunk(function) {
+      if endsChunk(function) || current.count == maximumFunctions {
         chunks.append(CodeChunk(functions: current))
         current = []
       }

@@ -126,6 +126,21 @@ final class CodegenTests: XCTestCase {
       try chunks(functions.replacingOccurrences(of: "{ 500 }", with: "{ 500 * 2 + 1 }")), before)
   }
 
+  func testNoChunkExceedsTheMaximumSizeAndBodyEditsMoveNoCut() throws {
+    let functions = (0..<5000).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
+    func chunks(_ text: String) throws -> [[String]] {
+      let (program, _) = try analyze(text)
+      return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
+    }
+    let before = try chunks(functions)
+    XCTAssertEqual(before.flatMap { $0 }, (0..<5000).map { "f\($0)" })
+    XCTAssertLessThanOrEqual(before.map(\.count).max() ?? 0, CodeChunk.maximumFunctions)
+    // Runs longer than the maximum happen (about one chunk in seven): this program has one.
+    XCTAssertTrue(before.contains { $0.count == CodeChunk.maximumFunctions })
+    XCTAssertEqual(
+      try chunks(functions.replacingOccurrences(of: "{ 2500 }", with: "{ 2500 * 3 }")), before)
+  }
+
   func testTargetCPUsAreLLVMsSixtyFourBitProcessors() {
     XCTAssertEqual(TargetCPU.validNames.first, "native")
     for name in ["x86-64", "x86-64-v3", "generic", "haswell", "znver3"] {

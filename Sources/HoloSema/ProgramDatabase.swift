@@ -524,6 +524,7 @@ public final class ProgramDatabase {
   private func declareAll(_ files: [ParsedFile]) -> DeclaredProgram {
     var table = DeclarationTable()
     var diagnostics = DiagnosticBag()
+    let nameSpan = { (site: DeclarationTable.Site) in Self.nameSpan(of: site, in: files) }
     for (fileIndex, file) in files.enumerated() {
       let first = table.functions.count
       for (index, declaration) in file.declarations.enumerated() {
@@ -534,8 +535,8 @@ public final class ProgramDatabase {
           let id = functionID(decl.name.name)
           guard
             table.register(
-              decl.name, as: .init(kind: .function(id), site: site),
-              previous: { Self.nameSpan(of: $0, in: files) }, &diagnostics)
+              decl.name, as: .init(kind: .function(id), site: site), previous: nameSpan,
+              &diagnostics)
           else { continue }
           table.positions[id] = table.functions.count
           table.functions.append((id, site))
@@ -544,8 +545,8 @@ public final class ProgramDatabase {
           let id = externID(decl.name.name)
           guard
             table.register(
-              decl.name, as: .init(kind: .externFunction(id), site: site),
-              previous: { Self.nameSpan(of: $0, in: files) }, &diagnostics)
+              decl.name, as: .init(kind: .externFunction(id), site: site), previous: nameSpan,
+              &diagnostics)
           else { continue }
           table.externs.append(site)
         }

@@ -101,12 +101,14 @@ final class CodegenTests: XCTestCase {
     }
   }
 
+  /// The names of the functions in each chunk of the program `text`.
+  private func chunks(_ text: String) throws -> [[String]] {
+    let (program, _) = try analyze(text)
+    return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
+  }
+
   func testChunkBoundariesFollowTheFunctionsNotTheirPositions() throws {
     let functions = (0..<1000).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
-    func chunks(_ text: String) throws -> [[String]] {
-      let (program, _) = try analyze(text)
-      return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
-    }
     let before = try chunks(functions)
     XCTAssertEqual(
       before.flatMap { $0 }, (0..<1000).map { "f\($0)" }, "each function once, in order")
@@ -128,10 +130,6 @@ final class CodegenTests: XCTestCase {
 
   func testNoChunkExceedsTheMaximumSizeAndBodyEditsMoveNoCut() throws {
     let functions = (0..<5000).map { "fn f\($0)() -> i64 { \($0) }\n" }.joined()
-    func chunks(_ text: String) throws -> [[String]] {
-      let (program, _) = try analyze(text)
-      return CodeChunk.partition(program).map { $0.functions.map { program.function($0).name } }
-    }
     let before = try chunks(functions)
     XCTAssertEqual(before.flatMap { $0 }, (0..<5000).map { "f\($0)" })
     XCTAssertLessThanOrEqual(before.map(\.count).max() ?? 0, CodeChunk.maximumFunctions)

@@ -188,11 +188,10 @@ struct Lexer {
   private mutating func lexIdentifierOrKeyword() {
     let start = position
     while let current = byte(at: position), current.isIdentifierContinue { position += 1 }
-    let name = text(start, position)
-    if let keyword = Keyword(rawValue: name) {
+    if let keyword = Keyword(spelledBy: bytes[start..<position]) {
       emit(.keyword(keyword), from: start)
     } else {
-      emit(.identifier(name), from: start)
+      emit(.identifier(text(start, position)), from: start)
     }
   }
 

@@ -3,6 +3,34 @@
 enum Keyword: String, Sendable, CaseIterable {
   case fn, `let`, `if`, `else`, `while`, `for`, `in`, `return`, `true`, `false`, `import`,
     `extern`, export, global, `struct`, `as`
+
+  /// The keyword spelled by `bytes`, if any: one candidate picked by length and letters,
+  /// then compared, since every identifier of a program is asked. (`KeywordTests` checks
+  /// it against every case's spelling.)
+  init?(spelledBy bytes: ArraySlice<UInt8>) {
+    guard let first = bytes.first else { return nil }
+    let letter = { (text: Unicode.Scalar) in UInt8(ascii: text) }
+    let candidate: Keyword
+    switch (bytes.count, first) {
+    case (2, letter("f")): candidate = .fn
+    case (2, letter("i")): candidate = bytes.last == letter("f") ? .if : .in
+    case (2, letter("a")): candidate = .as
+    case (3, letter("l")): candidate = .let
+    case (3, letter("f")): candidate = .for
+    case (4, letter("e")): candidate = .else
+    case (4, letter("t")): candidate = .true
+    case (5, letter("w")): candidate = .while
+    case (5, letter("f")): candidate = .false
+    case (6, letter("r")): candidate = .return
+    case (6, letter("i")): candidate = .import
+    case (6, letter("e")): candidate = bytes.dropFirst(2).first == letter("t") ? .extern : .export
+    case (6, letter("g")): candidate = .global
+    case (6, letter("s")): candidate = .struct
+    default: return nil
+    }
+    guard candidate.rawValue.utf8.elementsEqual(bytes) else { return nil }
+    self = candidate
+  }
 }
 
 /// Operators and punctuation, spelled as in source.

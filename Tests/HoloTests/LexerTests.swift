@@ -22,6 +22,24 @@ final class LexerTests: XCTestCase {
     return diagnostics.first
   }
 
+  /// The keyword lookup by length and letters finds every keyword and nothing else.
+  func testEveryKeywordAndOnlyKeywordsAreRecognised() {
+    for keyword in Keyword.allCases {
+      XCTAssertEqual(Keyword(spelledBy: ArraySlice(keyword.rawValue.utf8)), keyword)
+      XCTAssertEqual(kinds(keyword.rawValue), [.keyword(keyword)])
+      // One letter more, less or different is an identifier.
+      for near in [
+        keyword.rawValue + "s", String(keyword.rawValue.dropLast()),
+        "x" + keyword.rawValue.dropFirst(),
+      ] {
+        XCTAssertNil(Keyword(spelledBy: ArraySlice(near.utf8)), near)
+      }
+    }
+    for name in ["", "f", "ff", "iff", "ix", "exporn", "extent", "Fn", "IF", "fn_", "asx"] {
+      XCTAssertNil(Keyword(spelledBy: ArraySlice(name.utf8)), name)
+    }
+  }
+
   func testDecimalHexAndBinaryIntegers() {
     XCTAssertEqual(kinds("123"), [.integer(123, suffix: nil)])
     XCTAssertEqual(kinds("1_000_000"), [.integer(1_000_000, suffix: nil)])

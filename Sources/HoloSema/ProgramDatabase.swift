@@ -514,7 +514,7 @@ public final class ProgramDatabase {
     var affected = bodiesWithDiagnostics
     for name in changedNames { affected.formUnion(readers[name] ?? []) }
     for id in affected {
-      if let position = program.table.positions[id] { candidates[position] = .readsChanged }
+      if let position = program.table.position(of: id) { candidates[position] = .readsChanged }
     }
     return (program, candidates)
   }
@@ -523,6 +523,10 @@ public final class ProgramDatabase {
   /// and invalid attributes.
   private func declareAll(_ files: [ParsedFile]) -> DeclaredProgram {
     var table = DeclarationTable()
+    // Sized once: growing a table of every name rehashes all of them, several times.
+    let declarations = files.reduce(0) { $0 + $1.declarations.count }
+    table.globals.reserveCapacity(declarations)
+    functionIDs.reserveCapacity(functionIDs.count + declarations)
     var diagnostics = DiagnosticBag()
     let nameSpan = { (site: DeclarationTable.Site) in Self.nameSpan(of: site, in: files) }
     for (fileIndex, file) in files.enumerated() {
@@ -538,7 +542,7 @@ public final class ProgramDatabase {
               decl.name, as: .init(kind: .function(id), site: site), previous: nameSpan,
               &diagnostics)
           else { continue }
-          table.positions[id] = table.functions.count
+          table.setPosition(of: id, to: table.functions.count)
           table.functions.append((id, site))
           Self.validate(decl, &diagnostics)
         case .externFunction(let decl):
@@ -1043,12 +1047,24 @@ private struct DeclarationTable {
   var globals: [String: Entry] = [:]
   /// The registered functions, in declaration order.
   var functions: [(id: FunctionID, site: Site)] = []
-  /// Each function's position in `functions`.
-  var positions: [FunctionID: Int] = [:]
+  /// Each function's position in `functions`, by `FunctionID.index` (-1: none).
+  private var positions: [Int] = []
   /// The positions in `functions` of each file's functions, by load order.
   var functionPositions: [Range<Int>] = []
   /// The registered externs, in declaration order.
   var externs: [Site] = []
+
+  /// Where `id` is in `functions`.
+  func position(of id: FunctionID) -> Int? {
+    id.index < positions.count && positions[id.index] >= 0 ? positions[id.index] : nil
+  }
+
+  mutating func setPosition(of id: FunctionID, to position: Int) {
+    if id.index >= positions.count {
+      positions += repeatElement(-1, count: id.index + 1 - positions.count)
+    }
+    positions[id.index] = position
+  }
 
   mutating func register(
     _ name: Identifier, as entry: Entry, previous nameSpan: (Site) -> Span,

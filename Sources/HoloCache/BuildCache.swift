@@ -63,6 +63,8 @@ public final class BuildCache: Sendable {
     return limit
   }
 
+  private static let emptyDigest = ContentDigest(of: [])
+
   /// The outputs stored under `key`, or nil on a miss.
   public func lookup(_ key: CacheKey) -> [CacheOutput]? {
     let name = key.digest
@@ -83,6 +85,12 @@ public final class BuildCache: Sendable {
   private func outputs(of result: ActionResult) -> [CacheOutput]? {
     var outputs: [CacheOutput] = []
     for file in result.outputFiles {
+      // Nothing to read for an empty output (most tests print nothing): a file less per
+      // lookup.
+      if file.size == 0, file.digest == Self.emptyDigest {
+        outputs.append(CacheOutput(name: file.name, bytes: []))
+        continue
+      }
       var bytes = local.read(.cas, file.digest)
       if bytes == nil, let downloaded = remote?.blob(file.digest) {
         local.write(.cas, file.digest, downloaded)
@@ -98,7 +106,7 @@ public final class BuildCache: Sendable {
   /// remote never holds an action result whose blobs it lacks.
   public func store(_ key: CacheKey, _ outputs: [CacheOutput]) {
     let result = ActionResult(outputs: outputs)
-    for (output, file) in zip(outputs, result.outputFiles) {
+    for (output, file) in zip(outputs, result.outputFiles) where !output.bytes.isEmpty {
       local.write(.cas, file.digest, output.bytes)
     }
     local.write(.ac, key.digest, result.encoded())

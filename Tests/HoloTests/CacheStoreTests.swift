@@ -204,6 +204,14 @@ final class CacheStoreTests: CacheTestCase {
 
   // MARK: Stats and clean
 
+  func testAnEmptyOutputNeedsNoBlob() {
+    let cache = BuildCache(directory: directory)
+    cache.store(key("a"), [CacheOutput(name: "output", bytes: [])])
+    XCTAssertEqual(cache.stats().blobs.entries, 0, "nothing to read back, so nothing stored")
+    XCTAssertEqual(cache.lookup(key("a")), [CacheOutput(name: "output", bytes: [])])
+    XCTAssertEqual(BuildCache(directory: directory).lookup(key("a"))?.first?.bytes, [])
+  }
+
   func testStatsCountEachKindAndCleanRemovesEverything() throws {
     let cache = BuildCache(directory: directory, sizeLimit: 1 << 20)
     cache.store(key("a"), [CacheOutput(name: "o", bytes: Array(repeating: 1, count: 100))])

@@ -126,6 +126,26 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
   }
 
+  /// Attributes are part of a body's text: adding or removing `#[test]` or `export` checks
+  /// that body again, and the program's list of tests follows (the names stay, so the
+  /// namespace is kept).
+  func testAnAttributeEditChecksTheBodyAndUpdatesTheTests() throws {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", "fn main() {}\nfn t() { assert(1 == 1); }\n")])
+    XCTAssertEqual(database.snapshot().program?.tests.count, 0)
+    database.apply([
+      .text(path: "main.holo", "fn main() {}\n#[test]\nfn t() { assert(1 == 1); }\n")
+    ])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["t"])
+    XCTAssertEqual(database.snapshot().program?.tests.count, 1)
+    database.apply([
+      .text(path: "main.holo", "fn main() {}\nexport fn t() { assert(1 == 1); }\n")
+    ])
+    let program = try XCTUnwrap(database.snapshot().program)
+    XCTAssertEqual(program.tests, [])
+    XCTAssertEqual(program.functions.first { $0.name == "t" }?.isExport, true)
+  }
+
   func testItTellsWhichFunctionsChangedSinceAnAnalysis() throws {
     let database = database(b: "fn g() -> i64 { 2 }\nfn h() -> i64 { 3 }\n")
     let start = database.snapshot().number

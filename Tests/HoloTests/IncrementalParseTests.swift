@@ -112,6 +112,94 @@ final class IncrementalParseTests: XCTestCase {
     return text.replacingCharacters(in: position..<position, with: insertion)
   }
 
+  /// Seeded random edits across three files that call each other: body edits, signature
+  /// changes seen by callers in other files, functions renamed, swapped, moved to another
+  /// file, errors and their fixes, an import removed and restored. After each, the
+  /// database that kept its namespace and bodies from edit to edit holds what a fresh one
+  /// holds (LLVM IR with debug locations, and diagnostics).
+  func testRandomEditsAcrossFilesGiveWhatAFreshDatabaseGives() throws {
+    var generator = SplitMix(seed: 11)
+    // files[f] holds functions by name; each calls one in the next file.
+    var files: [[(name: String, body: String)]] = (0..<3).map { file in
+      (0..<6).map { index in
+        ("f\(file)_\(index)", "x + \(index)")
+      }
+    }
+    // Whether each file's first function (the one the file before calls) takes an i32:
+    // its callers, in another file, call it with a literal either way, so their IR
+    // changes only if they are checked again.
+    var firstTakesI32 = [false, false, false]
+    var importsB = true
+    var brokenBody: (file: Int, index: Int, body: String)?
+    func text(_ file: Int) -> String {
+      let next = (file + 1) % 3
+      var lines: [String] = []
+      if file == 0 {
+        let first = files[0].first?.name ?? "missing"
+        lines += [importsB ? "import b;" : "", "import c;", "fn main() { println(\(first)(1)); }"]
+      }
+      if file == 1 { lines.append("import c;") }
+      for (position, function) in files[file].enumerated() {
+        let callee = files[next].first?.name ?? "missing"
+        let call = position == 0 ? " + \(callee)(1)" : ""
+        if position == 0 && firstTakesI32[file] {
+          lines.append(
+            "fn \(function.name)(v: i32) -> i64 { let x = v as i64; \(function.body)\(call) }")
+        } else {
+          lines.append("fn \(function.name)(x: i64) -> i64 { \(function.body)\(call) }")
+        }
+      }
+      return lines.joined(separator: "\n") + "\n"
+    }
+    let paths = ["main.holo", "b.holo", "c.holo"]
+    let incremental = ProgramDatabase(rootPath: "main.holo")
+    incremental.apply((0..<3).map { .text(path: paths[$0], text($0)) })
+    var (programs, namespaceKept) = (0, 0)
+    for step in 0..<200 {
+      let before = incremental.snapshot().number
+      let file = generator.next(below: 3)
+      let index = generator.next(below: max(files[file].count, 1))
+      // An error made in one step is fixed in the next, so most steps have a program.
+      if let broken = brokenBody, broken.file < 3, broken.index < files[broken.file].count {
+        files[broken.file][broken.index].body = broken.body
+        brokenBody = nil
+      } else if !importsB {
+        importsB = true
+      } else {
+        switch generator.next(below: 8) {
+        case 0 where !files[file].isEmpty: files[file][index].body = "x * \(step)"
+        case 1: firstTakesI32[file].toggle()
+        case 2 where !files[file].isEmpty: files[file][index].name += "r"
+        case 3 where files[file].count > 1: files[file].swapAt(0, files[file].count - 1)
+        case 4 where files[file].count > 1:
+          files[(file + 1) % 3].append(files[file].remove(at: index))
+        case 5 where !files[file].isEmpty:
+          brokenBody = (file, index, files[file][index].body)
+          files[file][index].body = "x + true"
+        case 6: importsB = false
+        default:
+          for position in files[file].indices { files[file][position].body = "x + \(position)" }
+        }
+      }
+      let texts = (0..<3).map { SourceChange.text(path: paths[$0], text($0)) }
+      incremental.apply(texts)
+      let fresh = ProgramDatabase(rootPath: "main.holo")
+      fresh.apply(texts)
+      let (got, expected) = (incremental.snapshot(), fresh.snapshot())
+      programs += got.program == nil ? 0 : 1
+      namespaceKept += incremental.changedFunctions(since: before) == nil ? 0 : 1
+      let shown = (0..<3).map(text).joined(separator: "-----\n")
+      XCTAssertEqual(
+        got.diagnostics.map { String(describing: $0) },
+        expected.diagnostics.map { String(describing: $0) }, "step \(step)\n\(shown)")
+      XCTAssertEqual(
+        try Self.llvmIR(got, incremental.sources), try Self.llvmIR(expected, fresh.sources),
+        "step \(step)\n\(shown)")
+    }
+    XCTAssertGreaterThan(programs, 120, "most steps have a program")
+    XCTAssertGreaterThan(namespaceKept, 60, "many steps keep the namespace")
+  }
+
   /// Bodies checked on several threads give what one thread gives: the same IR, the
   /// same diagnostics, the same order of checks and revisions.
   func testBodiesCheckedOnWorkerThreadsGiveWhatOneThreadGives() throws {

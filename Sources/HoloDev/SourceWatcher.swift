@@ -74,6 +74,9 @@ final class SourceWatcher: @unchecked Sendable {
           watched.insert(folder)
           self.folders[watch] = folder
           added = true
+        } else {
+          // Tried again on the next call (the kernel's limit may have been raised).
+          lastRequest = []
         }
       }
       return added

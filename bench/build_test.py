@@ -31,7 +31,6 @@ Usage: bench/build_test.py --holoc PATH [--functions N] [--files M] [--tests T]
                            [--edits E] [--rounds R] [--cc CC] [--parts build,test,...] [--quick]
 """
 
-import argparse
 import os
 import shutil
 import sys
@@ -270,9 +269,7 @@ def part_memory(args, table):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = hb.argument_parser(__doc__)
     parser.add_argument("--holoc", required=True, help="the holoc executable (use a release build)")
     parser.add_argument("--functions", type=int, help="functions of the build program (default 50000)")
     parser.add_argument("--files", type=int, default=1, help="spread them over this many files (default 1)")

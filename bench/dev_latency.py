@@ -22,7 +22,6 @@ Usage: bench/dev_latency.py --holoc PATH [--functions N] [--files M] [--edits K]
   e.g. --functions 1000 | --functions 50000 | --functions 50000 --files 500
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -111,9 +110,7 @@ def measure(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = hb.argument_parser(__doc__)
     parser.add_argument("--holoc", required=True, help="the holoc executable (use a release build)")
     parser.add_argument("--functions", type=int, default=None, help="functions in the program (default 1000)")
     parser.add_argument("--files", type=int, default=1, help="spread them over this many files (default 1)")

@@ -24,7 +24,6 @@ Usage: bench/dev_tests.py --holoc PATH [--baseline PATH] [--tests T] [--edits K]
   e.g. --holoc .build/release/holoc --baseline /work/wt-bench9/.build/release/holoc
 """
 
-import argparse
 import collections
 import os
 import subprocess
@@ -146,9 +145,7 @@ def measure(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = hb.argument_parser(__doc__)
     parser.add_argument("--holoc", required=True, help="the holoc to measure (use a release build)")
     parser.add_argument("--baseline", help="a holoc to compare with, measured alternately in the same run")
     parser.add_argument("--tests", type=int, default=1000, help="#[test] functions in the program (default 1000)")

@@ -9,6 +9,7 @@
 - the table every script prints.
 """
 
+import argparse
 import atexit
 import json
 import os
@@ -293,6 +294,14 @@ def install_cleanup():
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
+
+
+def argument_parser(doc):
+    """The command-line parser of a benchmark script whose docstring is `doc`: its first
+    line the description, the rest the help's epilog."""
+    return argparse.ArgumentParser(description=doc.splitlines()[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog="\n".join(doc.splitlines()[1:]))
 
 
 def temporary_folder(prefix):

@@ -14,10 +14,7 @@ final class CLITests: XCTestCase {
   private var startedChildren: [(pid_t, String)] = []
 
   override func setUpWithError() throws {
-    project =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-cli-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+    project = try makeScratchFolder("holo-cli-tests")
   }
 
   override func tearDownWithError() throws {

@@ -9,10 +9,7 @@ class CacheTestCase: XCTestCase {
   var directory = ""
 
   override func setUpWithError() throws {
-    directory =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-cache-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    directory = try makeScratchFolder("holo-cache-tests")
   }
 
   override func tearDownWithError() throws {

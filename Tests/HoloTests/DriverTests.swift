@@ -12,10 +12,7 @@ final class DriverTests: XCTestCase {
   private var scratch: String!
 
   override func setUpWithError() throws {
-    scratch =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-driver-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    scratch = try makeScratchFolder("holo-driver-tests")
   }
 
   override func tearDownWithError() throws {

@@ -11,10 +11,7 @@ final class LargeInputTests: XCTestCase {
   private var project: String!
 
   override func setUpWithError() throws {
-    project =
-      FileManager.default.temporaryDirectory
-      .appendingPathComponent("holo-large-input-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+    project = try makeScratchFolder("holo-large-input-tests")
   }
 
   override func tearDownWithError() throws {

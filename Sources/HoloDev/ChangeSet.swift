@@ -58,16 +58,6 @@ struct ProgramIndex {
     var functions = previous?.functions ?? ChunkedArray()
     var places = previous?.places ?? ChunkedArray()
     var dirty: [FunctionID] = []
-    // An edit near the top of a big file moves every function below it: their lines are
-    // looked up in the file last used, without the source manager's lock.
-    var lastFile: SourceFile?
-    func startLine(of function: IRFunction) -> Int {
-      let file =
-        lastFile.flatMap { $0.id == function.span.file ? $0 : nil }
-        ?? sources.file(function.span.file)
-      lastFile = file
-      return file.lineIndex(of: function.span.start) + 1
-    }
     func update(_ id: FunctionID) {
       let index = id.index
       guard program.contains(id) else {
@@ -88,7 +78,7 @@ struct ProgramIndex {
       dirty.append(id)
       places[index] = Place(
         file: function.span.file, offset: function.span.start,
-        line: startLine(of: function))
+        line: Codegen.startLine(of: function, sources))
       if !isSameCode {
         let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
         functions[index] = Function(

@@ -25,7 +25,11 @@ let package = Package(
     .target(name: "HoloSource"),
     .target(name: "HoloSyntax", dependencies: ["HoloSource"]),
     .target(name: "HoloIR", dependencies: ["HoloSource"]),
-    .target(name: "HoloSema", dependencies: ["HoloSource", "HoloSyntax", "HoloIR"]),
+    .target(
+      name: "HoloSema",
+      dependencies: [
+        "HoloSource", "HoloSyntax", "HoloIR", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     // The dev ABI holoc shares with the runtime and the patch agent (mirrored by
     // runtime/include/holo_dev_abi.h): protocol, wire codec, symbol names, environment.
     .target(name: "HoloDevABI"),

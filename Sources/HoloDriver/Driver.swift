@@ -92,7 +92,6 @@ public final class Driver {
   /// The program's root file once the command has found it: what a diagnostic about the
   /// whole program (a link error) names.
   private var rootFile: String?
-
   /// `sources` holds the program's files: a fresh manager, or the one a program given to
   /// the driver was analysed with (`holoc dev`).
   public init(
@@ -227,8 +226,16 @@ public final class Driver {
   func analyzeReporting(_ root: ProjectRoot) throws(DiagnosticsError) -> (
     program: IRProgram, reported: Bool
   ) {
-    let analysis = Sema.analyze(
-      rootPath: root.file, sources: sources, workers: CompilerThread.bodyCheckers)
+    let records = BodyRecordCache(cache: openCache(), root: root.file)
+    let database = ProgramDatabase(
+      rootPath: root.file, sources: sources, workers: CompilerThread.bodyCheckers,
+      records: BodyRecords(records.loaded))
+    DiskSources().update(database)
+    let analysis = database.snapshot()
+    records.store(database.bodyRecords)
+    // Never freed (as clang's -disable-free): a command analyses once and then ends, and
+    // freeing a large program's analysis costs a tenth of a second nobody needs spent.
+    _ = Unmanaged.passRetained(database)
     printDiagnostics(analysis.diagnostics)
     let hasErrors = analysis.diagnostics.contains { $0.severity == .error }
     guard !hasErrors, let program = analysis.program else { throw DiagnosticsError([]) }

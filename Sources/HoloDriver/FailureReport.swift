@@ -94,10 +94,9 @@ enum FailureSites {
     // Only the functions whose text holds the offset are walked: a run with many failures
     // must not walk the program once per failure.
     for position in program.functions.indices {
-      let span = program.functions[position].span
-      guard span.file == file, span.start <= offset else { continue }
+      let extent = program.functions[position].extent
+      guard extent.file == file, extent.start <= offset, offset <= extent.end else { continue }
       let function = program.functions[position]
-      guard offset <= function.located(function.body.span).end else { continue }
       consider(function.span)
       visit(function.body) { consider(function.located($0)) }
     }

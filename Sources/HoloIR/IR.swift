@@ -1,4 +1,5 @@
 import HoloSource
+import Synchronization
 
 // The typed IR: what semantic analysis produces and codegen consumes. It is a tree like the
 // syntax, but every name is resolved (to a local, a function or a builtin), every expression
@@ -85,66 +86,142 @@ public enum FunctionKind: String, Sendable, Equatable {
   case scriptEntry
 }
 
+/// A project-wide name a function's body looked up, and what it found there (nil: nothing,
+/// so the name was not a function's or an extern's). A body's code is a function of its
+/// text and of what each name it read was: these, not the code, are what fingerprints hash.
+public struct IRRead: Sendable, Equatable {
+  public enum Target: Sendable, Equatable {
+    case function(FunctionID)
+    case external(ExternID)
+  }
+
+  public var name: String
+  public var target: Target?
+
+  public init(name: String, target: Target?) {
+    self.name = name
+    self.target = target
+  }
+}
+
 public struct IRFunction: Sendable {
-  /// What checking the body made, shared by every copy: copying a function (the program
-  /// database hands out the same functions edit after edit) costs one reference.
+  /// What checking the body made: made once, shared by every copy.
+  private struct Checked: Sendable {
+    let parameters: [LocalID]
+    let locals: [IRLocal]
+    let body: IRBlock
+  }
+
+  /// The checked part of a function whose check was deferred: made by the first reader.
+  private final class Deferred: Sendable {
+    private let check: @Sendable () -> Checked
+    private let made = Mutex<Checked?>(nil)
+
+    init(_ check: @escaping @Sendable () -> Checked) { self.check = check }
+
+    var value: Checked {
+      made.withLock { made in
+        if let made { return made }
+        let checked = check()
+        made = checked
+        return checked
+      }
+    }
+  }
+
+  /// Everything but where the function is, shared by every copy: copying a function (the
+  /// program database hands out the same functions edit after edit) costs one reference.
   private final class Code: Sendable {
     let name: String
     let kind: FunctionKind
     let isExport: Bool
-    let parameters: [LocalID]
-    let locals: [IRLocal]
+    let parameterTypes: [IRType]
     let returnType: IRType
-    let body: IRBlock
+    let reads: [IRRead]
+    private let checked: Checked?
+    private let deferred: Deferred?
 
     init(
-      name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID], locals: [IRLocal],
-      returnType: IRType, body: IRBlock
+      name: String, kind: FunctionKind, isExport: Bool, parameterTypes: [IRType],
+      returnType: IRType, reads: [IRRead], checked: Checked?, deferred: Deferred?
     ) {
       self.name = name
       self.kind = kind
       self.isExport = isExport
-      self.parameters = parameters
-      self.locals = locals
+      self.parameterTypes = parameterTypes
       self.returnType = returnType
-      self.body = body
+      self.reads = reads
+      self.checked = checked
+      self.deferred = deferred
     }
+
+    var body: Checked { checked ?? deferred!.value }
   }
 
   private let code: Code
   public var id: FunctionID
   /// The function's name in its declaration (or the first statement in script mode).
   public var span: Span
+  /// Its whole text, from the start of its declaration to the end of its body.
+  public var extent: Span
   /// Which analysis of the function this is: the program database gives a function a new
   /// revision each time it checks it again, so two versions of a function with the same
   /// id and revision are the same IR at the same place (what per-function work is keyed by).
   public var revision: Int = 0
   /// How many bytes its text has moved in its file since its body was checked: the spans
-  /// inside `body` and `locals` are that far behind (`span` is always current). Moving a
-  /// function is then O(1) (`shifted(by:)`); read inner spans through `located(_:)`.
+  /// inside `body` and `locals` are that far behind (`span` and `extent` are always
+  /// current). Moving a function is then O(1) (`shifted(by:)`); read inner spans through
+  /// `located(_:)`.
   public private(set) var bodyShift = 0
 
   public var name: String { code.name }
   public var kind: FunctionKind { code.kind }
   public var isExport: Bool { code.isExport }
-  public var parameters: [LocalID] { code.parameters }
-  /// Every local of the function, parameters first; indexed by `LocalID.index`.
-  public var locals: [IRLocal] { code.locals }
+  public var parameterTypes: [IRType] { code.parameterTypes }
   public var returnType: IRType { code.returnType }
-  public var body: IRBlock { code.body }
+  /// The names its body read, each once, sorted by name.
+  public var reads: [IRRead] { code.reads }
+  public var parameters: [LocalID] { code.body.parameters }
+  /// Every local of the function, parameters first; indexed by `LocalID.index`.
+  public var locals: [IRLocal] { code.body.locals }
+  public var body: IRBlock { code.body.body }
 
   public init(
     id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],
-    locals: [IRLocal], returnType: IRType, body: IRBlock, span: Span
+    locals: [IRLocal], returnType: IRType, body: IRBlock, span: Span, extent: Span? = nil,
+    reads: [IRRead] = []
   ) {
     code = Code(
-      name: name, kind: kind, isExport: isExport, parameters: parameters, locals: locals,
-      returnType: returnType, body: body)
+      name: name, kind: kind, isExport: isExport,
+      parameterTypes: parameters.map { locals[$0.index].type }, returnType: returnType,
+      reads: reads, checked: Checked(parameters: parameters, locals: locals, body: body),
+      deferred: nil)
     self.id = id
     self.span = span
+    self.extent =
+      extent ?? Span(file: span.file, start: span.start, end: max(span.end, body.span.end))
   }
 
-  public var parameterTypes: [IRType] { parameters.map { locals[$0.index].type } }
+  /// A function whose body is known to check cleanly, with what it reads, but whose code
+  /// is made by `check` only when something first needs it (`parameters`, `locals`,
+  /// `body`): a build whose other outputs are all cached checks only what changed.
+  /// `check` must make this function: the same signature, reads and extent.
+  public init(
+    deferredID id: FunctionID, name: String, kind: FunctionKind, isExport: Bool,
+    parameterTypes: [IRType], returnType: IRType, span: Span, extent: Span, reads: [IRRead],
+    check: @escaping @Sendable () -> IRFunction
+  ) {
+    code = Code(
+      name: name, kind: kind, isExport: isExport, parameterTypes: parameterTypes,
+      returnType: returnType, reads: reads, checked: nil,
+      deferred: Deferred {
+        let checked = check()
+        return Checked(parameters: checked.parameters, locals: checked.locals, body: checked.body)
+      })
+    self.id = id
+    self.span = span
+    self.extent = extent
+  }
 
   /// Where `span`, a span of its body or locals, is in the file now.
   public func located(_ span: Span) -> Span { span.shifted(by: bodyShift) }
@@ -153,6 +230,7 @@ public struct IRFunction: Sendable {
   public func shifted(by delta: Int) -> IRFunction {
     var moved = self
     moved.span = span.shifted(by: delta)
+    moved.extent = extent.shifted(by: delta)
     moved.bodyShift += delta
     return moved
   }

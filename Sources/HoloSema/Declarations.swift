@@ -37,6 +37,15 @@ struct GlobalShape: Hashable {
   var id: Int
   var parameterTypes: [IRType]
   var returnType: IRType
+
+  var target: IRRead.Target { isExtern ? .external(ExternID(id)) : .function(FunctionID(id)) }
+
+  /// The shape as a body record keeps it: all but the id, which only names the
+  /// declaration within one database.
+  var recorded: String {
+    (isExtern ? "extern(" : "fn(") + parameterTypes.map(\.description).joined(separator: ",")
+      + ")->\(returnType)"
+  }
 }
 
 /// A function's signature as callers see it.

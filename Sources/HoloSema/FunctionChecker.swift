@@ -55,7 +55,10 @@ struct FunctionChecker {
     checkBodyProducesReturnType(body, decl: decl)
     return IRFunction(
       id: id, name: decl.name.name, kind: kind, isExport: decl.isExport, parameters: parameters,
-      locals: locals, returnType: returnType, body: body, span: decl.name.span)
+      locals: locals, returnType: returnType, body: body, span: decl.name.span,
+      extent: Span(
+        file: decl.span.file, start: decl.span.start, end: max(decl.span.end, decl.body.span.end)),
+      reads: irReads)
   }
 
   /// The implicit entry function of a script: the root file's top-level statements.
@@ -67,7 +70,15 @@ struct FunctionChecker {
       Block(statements: statements, span: span), expectation: .discard, opensScope: false)
     return IRFunction(
       id: id, name: "main", kind: .scriptEntry, isExport: false, parameters: [], locals: locals,
-      returnType: .unit, body: body, span: statements.first!.span)
+      returnType: .unit, body: body, span: statements.first!.span, reads: irReads)
+  }
+
+  private var irReads: [IRRead] { Self.irReads(reads) }
+
+  /// `reads` as the IR keeps them: sorted by name.
+  static func irReads(_ reads: [String: GlobalShape?]) -> [IRRead] {
+    reads.map { name, shape in IRRead(name: name, target: shape.map(\.target)) }
+      .sorted { $0.name < $1.name }
   }
 
   private var bodyExpectation: Expectation {

@@ -30,6 +30,9 @@ public struct DatabaseUpdate: Sendable, Equatable {
   /// The bodies kept although their text moved within its file (an edit above them): only
   /// their spans were moved, nothing was checked.
   public var movedBodies: [String] = []
+  /// The bodies not checked because a record said how their check comes out
+  /// (`BodyRecord`), in declaration order: their code is made when first needed.
+  public var recordedBodies: [String] = []
 
   public init() {}
 }
@@ -105,10 +108,17 @@ public final class ProgramDatabase {
   public typealias Workers = @Sendable (_ count: Int, _ worker: @Sendable () -> Void) -> Void
   private let workers: Workers?
 
-  public init(rootPath: String, sources: SourceManager = SourceManager(), workers: Workers? = nil) {
+  /// The records of clean checks the first analysis may take bodies from (`BodyRecord`).
+  private var records: BodyRecords
+
+  public init(
+    rootPath: String, sources: SourceManager = SourceManager(), workers: Workers? = nil,
+    records: BodyRecords = BodyRecords()
+  ) {
     self.rootPath = rootPath
     self.sources = sources
     self.workers = workers
+    self.records = records
     current = Analysis(program: nil, diagnostics: [], files: [])
     recompute()
   }
@@ -142,7 +152,8 @@ public final class ProgramDatabase {
         let previous = parsedFiles[path]
         if let previous, previous.source === source { continue }
         var parsed =
-          previous.flatMap { ParsedFile(updating: $0, to: source) } ?? ParsedFile(parsing: source)
+          previous.flatMap { ParsedFile(updating: $0, to: source) }
+          ?? ParsedFile(parsing: source, workers: workers)
         parses += 1
         parsed.parse = parses
         parsedFiles[path] = parsed
@@ -164,6 +175,21 @@ public final class ProgramDatabase {
   public func snapshot() -> Analysis {
     if needsAnalysis { recompute() }
     return current
+  }
+
+  /// The record of every function body of the latest analysis that checked cleanly (with
+  /// errors elsewhere too), in declaration order: what a later database can be given
+  /// (`BodyRecord`).
+  public var bodyRecords: [BodyRecord] {
+    functions.compactMap { function in
+      guard let body = keptBody(function.id), body.diagnostics.isEmpty,
+        let key = body.recordKey
+      else { return nil }
+      let reads = body.reads.map { name, shape in
+        BodyRecord.Read(name: name, shape: shape?.recorded ?? "")
+      }
+      return BodyRecord(key: key, reads: reads.sorted { $0.name < $1.name })
+    }
   }
 
   /// The functions whose IR or place may differ between analysis `number` and now (checked
@@ -241,9 +267,11 @@ public final class ProgramDatabase {
       }
     }
     let checked = check(unchecked, in: environment)
-    for (check, (function, checker)) in zip(unchecked, checked) {
-      results.append((check.position, store(function, checker, key: check.key)))
+    for (check, result) in zip(unchecked, checked) {
+      results.append((check.position, store(result, key: check.key)))
     }
+    // Later analyses keep their own bodies: the records served the first.
+    if !files.isEmpty { records = BodyRecords() }
     if candidates == nil {
       results.sort { $0.position < $1.position }
       for (_, body) in results { functions.append(body.function) }
@@ -269,7 +297,11 @@ public final class ProgramDatabase {
         ?? {
           var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
           let function = checker.checkScript(scriptStatements, id: id)
-          return store(function, checker, key: key)
+          return store(
+            BodyResult(
+              function: function, diagnostics: checker.diagnostics.diagnostics,
+              reads: checker.reads, recordKey: nil, fromRecord: false),
+            key: key)
         }()
       positions.pad(to: id.index + 1, with: -1)
       positions[id.index] = Int32(functions.count)
@@ -339,23 +371,40 @@ public final class ProgramDatabase {
     var source: SourceFile
   }
 
+  /// What checking a body found, or what its record says a check would.
+  private struct BodyResult {
+    var function: IRFunction
+    var diagnostics: [Diagnostic]
+    var reads: [String: GlobalShape?]
+    /// Nil for the script body, which is not recorded.
+    var recordKey: BodyRecordKey?
+    /// Its code is deferred: a record said how its check comes out.
+    var fromRecord: Bool
+  }
+
   /// Checks `bodies`, on the worker threads when there are enough to share; the results
-  /// in the same order.
-  private func check(_ bodies: [BodyCheck], in environment: CheckEnvironment) -> [(
-    IRFunction, FunctionChecker
-  )] {
-    let checkOne = { (body: BodyCheck) -> (IRFunction, FunctionChecker) in
-      guard case .function(let decl, _) = body.declaration.kind else {
-        preconditionFailure("a declaration with a body text is a function")
+  /// in the same order. A body the records know, whose names are what they were when it
+  /// was recorded, is not checked: its code is made when first needed.
+  private func check(_ bodies: [BodyCheck], in environment: CheckEnvironment) -> [BodyResult] {
+    let records = self.records
+    let checkOne = { (body: BodyCheck) -> BodyResult in
+      let text = body.key.text
+      let recordKey = BodyRecordKey(
+        text: body.source.bytes[text.start..<(text.start + text.length)], path: text.path,
+        column: text.column, name: body.declaration.name, kind: body.declaration.functionKind,
+        isExport: body.declaration.isExport, parameterTypes: body.key.parameterTypes,
+        returnType: body.key.returnType)
+      if !records.isEmpty, let recorded = records[recordKey],
+        let reads = Self.currentReads(recorded, in: environment)
+      {
+        return BodyResult(
+          function: Self.deferredFunction(body, reads: reads, environment),
+          diagnostics: [], reads: reads, recordKey: recordKey, fromRecord: true)
       }
-      var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
-      let checked =
-        body.declaration.bodyMoved
-        ? ParsedFile.reparsedFunction(at: body.key.text, in: body.source) : decl
-      let function = checker.checkFunction(
-        checked, id: body.id, kind: decl.isTest ? .test : .user,
-        signature: body.declaration.signature)
-      return (function, checker)
+      let (function, checker) = Self.checkFunction(body, environment)
+      return BodyResult(
+        function: function, diagnostics: checker.diagnostics.diagnostics, reads: checker.reads,
+        recordKey: recordKey, fromRecord: false)
     }
     guard let workers, bodies.count >= Self.bodiesPerWorker * 2 else { return bodies.map(checkOne) }
     let shared = SharedChecks(bodies, checkOne)
@@ -363,27 +412,94 @@ public final class ProgramDatabase {
     return shared.results.map { $0! }
   }
 
+  private static func checkFunction(_ body: BodyCheck, _ environment: CheckEnvironment) -> (
+    IRFunction, FunctionChecker
+  ) {
+    guard case .function(let decl, _) = body.declaration.kind else {
+      preconditionFailure("a declaration with a body text is a function")
+    }
+    var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+    let checked =
+      body.declaration.bodyMoved
+      ? ParsedFile.reparsedFunction(at: body.key.text, in: body.source) : decl
+    let function = checker.checkFunction(
+      checked, id: body.id, kind: body.declaration.functionKind,
+      signature: body.declaration.signature)
+    return (function, checker)
+  }
+
+  /// What `recorded` reads are now, when each name still has the shape it had; else nil.
+  private static func currentReads(
+    _ recorded: [BodyRecord.Read], in environment: CheckEnvironment
+  ) -> [String: GlobalShape?]? {
+    var reads: [String: GlobalShape?] = [:]
+    for read in recorded {
+      let shape = environment.definition(read.name)?.shape
+      guard (shape?.recorded ?? "") == read.shape else { return nil }
+      reads[read.name] = shape
+    }
+    return reads
+  }
+
+  /// The function of `body`, whose check is known to come out clean with `reads`: checked
+  /// when something first reads its code.
+  private static func deferredFunction(
+    _ body: BodyCheck, reads: [String: GlobalShape?], _ environment: CheckEnvironment
+  ) -> IRFunction {
+    let signature = body.declaration.signature
+    let text = body.key.text
+    let deferred = DeferredCheck(body: body, environment: environment)
+    return IRFunction(
+      deferredID: body.id, name: body.declaration.name, kind: body.declaration.functionKind,
+      isExport: body.declaration.isExport,
+      parameterTypes: signature.parameterTypes, returnType: signature.returnType,
+      span: signature.nameSpan,
+      extent: Span(file: body.source.id, start: text.start, end: text.start + text.length),
+      reads: FunctionChecker.irReads(reads)
+    ) {
+      let (function, checker) = Self.checkFunction(deferred.body, deferred.environment)
+      precondition(
+        checker.diagnostics.diagnostics.isEmpty,
+        "\(function.name): a body recorded as checking cleanly has diagnostics")
+      return function
+    }
+  }
+
+  /// What a deferred check needs, held until it runs. Nothing changes any of it once made
+  /// (parsed declarations and the namespace are never written to), so any thread may run it.
+  private final class DeferredCheck: @unchecked Sendable {
+    let body: BodyCheck
+    let environment: CheckEnvironment
+
+    init(body: BodyCheck, environment: CheckEnvironment) {
+      self.body = body
+      self.environment = environment
+    }
+  }
+
   /// Bodies a worker takes at a time, and the most workers: checking a body takes
   /// microseconds, so a batch makes taking work cost nothing.
   private static let bodiesPerWorker = 256
-  private static let workerCount = ProcessInfo.processInfo.activeProcessorCount
+  fileprivate static let workerCount = ProcessInfo.processInfo.activeProcessorCount
 
-  /// Stores `function`, checked from `key`, as its id's body: a new revision, its reads.
-  private func store(_ function: IRFunction, _ checker: FunctionChecker, key: BodyKey)
-    -> CheckedBody
-  {
-    var function = function
+  /// Stores `result`, checked from `key`, as its id's body: a new revision, its reads.
+  private func store(_ result: BodyResult, key: BodyKey) -> CheckedBody {
+    var function = result.function
     let id = function.id
     if function.kind == .test || keptBody(id)?.function.kind == .test {
       testsMayHaveChanged = true
     }
     revisions += 1
     function.revision = revisions
-    lastUpdate.checkedBodies.append(function.name)
+    if result.fromRecord {
+      lastUpdate.recordedBodies.append(function.name)
+    } else {
+      lastUpdate.checkedBodies.append(function.name)
+    }
     changedNow.append(id)
     let body = CheckedBody(
-      key: key, function: function, diagnostics: checker.diagnostics.diagnostics,
-      reads: checker.reads)
+      key: key, function: function, diagnostics: result.diagnostics, reads: result.reads,
+      recordKey: result.recordKey)
     forget(id)
     if id.index >= bodies.count { bodies += repeatElement(nil, count: id.index + 1 - bodies.count) }
     bodies[id.index] = body
@@ -692,10 +808,21 @@ private struct ParsedFile {
       let text: BodyText?
       let signature: FunctionSignature
       let signatureDiagnostics: [Diagnostic]
+      /// A function's kind and whether it is exported (out of `kind` too).
+      let functionKind: FunctionKind
+      let isExport: Bool
 
       init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
         self.kind = kind
-        if case .function(_, let text) = kind { self.text = text } else { self.text = nil }
+        if case .function(let decl, let text) = kind {
+          self.text = text
+          functionKind = decl.isTest ? .test : .user
+          isExport = decl.isExport
+        } else {
+          self.text = nil
+          functionKind = .user
+          isExport = false
+        }
         self.signature = signature
         self.signatureDiagnostics = signatureDiagnostics
       }
@@ -721,6 +848,8 @@ private struct ParsedFile {
 
     var name: String { parsedSignature.name }
     var isFunction: Bool { parsed.text != nil }
+    var functionKind: FunctionKind { parsed.functionKind }
+    var isExport: Bool { parsed.isExport }
 
     var parameterTypes: [IRType] { parsedSignature.parameterTypes }
     var returnType: IRType { parsedSignature.returnType }
@@ -821,10 +950,58 @@ private struct ParsedFile {
   /// Set when only the items an edit touched were parsed.
   private(set) var derivation: Derivation?
 
-  init(parsing source: SourceFile) {
+  init(parsing source: SourceFile, workers: ProgramDatabase.Workers? = nil) {
+    if let workers, let pieces = Self.parsedInPieces(source, workers) {
+      self.init(source, diagnostics: [])
+      for syntax in pieces {
+        for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+      }
+      return
+    }
     let (syntax, diagnostics) = Parser.parse(source)
     self.init(source, diagnostics: diagnostics)
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+  }
+
+  /// Bytes a piece of a large file has at least: below two of them a file is parsed whole.
+  private static let pieceSize = 1 << 17
+
+  /// `source` parsed in pieces on `workers`, each from a line that starts an item (`fn`,
+  /// `#[`, `export`, `extern` at its start) to the next; nil when the file is small, has no
+  /// such lines, or any piece has diagnostics (a piece cut inside a comment or string is
+  /// unterminated, one cut inside an item is unbalanced): then the file is parsed whole,
+  /// so what a reader sees never depends on where it was cut.
+  private static func parsedInPieces(_ source: SourceFile, _ workers: ProgramDatabase.Workers)
+    -> [FileSyntax]?
+  {
+    let bytes = source.bytes
+    guard bytes.count >= pieceSize * 2 else { return nil }
+    var starts = [0]
+    var target = pieceSize
+    while target < bytes.count {
+      guard let start = itemLineStart(in: bytes, from: target) else { break }
+      starts.append(start)
+      target = start + pieceSize
+    }
+    guard starts.count > 1 else { return nil }
+    let ranges = zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
+    let shared = SharedChecks(ranges, batch: 1) { range in Parser.parse(source, range: range) }
+    workers(min(ProgramDatabase.workerCount, ranges.count)) { shared.run() }
+    let pieces = shared.results.map { $0! }
+    guard pieces.allSatisfy({ $0.1.isEmpty }) else { return nil }
+    return pieces.map(\.0)
+  }
+
+  /// The first line at or after `offset` that starts with an item's first word.
+  private static func itemLineStart(in bytes: [UInt8], from offset: Int) -> Int? {
+    let words = ["fn ", "#[", "export ", "extern "].map { Array($0.utf8) }
+    var index = offset
+    while let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) {
+      let line = newline + 1
+      if words.contains(where: { bytes[line...].starts(with: $0) }) { return line }
+      index = line
+    }
+    return nil
   }
 
   private init(_ source: SourceFile, diagnostics: [Diagnostic]) {
@@ -1166,19 +1343,20 @@ private struct BodyKey: Equatable {
   }
 }
 
-/// Bodies checked by several workers: each takes the next batch of indices, and writes
-/// only its own results. (Checking reads the namespace and the files, which nothing
-/// changes meanwhile.)
+/// Work shared by several workers (bodies to check, pieces of a file to parse): each takes
+/// the next batch of indices, and writes only its own results. (The work reads the
+/// namespace and the files, which nothing changes meanwhile.)
 private final class SharedChecks<Body, Result>: @unchecked Sendable {
   private let bodies: [Body]
   private let check: (Body) -> Result
   private(set) var results: [Result?]
   private var next = 0
   private let lock = NSLock()
-  private static var batch: Int { 64 }
+  private let batch: Int
 
-  init(_ bodies: [Body], _ check: @escaping (Body) -> Result) {
+  init(_ bodies: [Body], batch: Int = 64, _ check: @escaping (Body) -> Result) {
     self.bodies = bodies
+    self.batch = batch
     self.check = check
     results = Array(repeating: nil, count: bodies.count)
   }
@@ -1186,11 +1364,11 @@ private final class SharedChecks<Body, Result>: @unchecked Sendable {
   func run() {
     while true {
       let start: Int = lock.withLock {
-        defer { next += Self.batch }
+        defer { next += self.batch }
         return next
       }
       guard start < bodies.count else { return }
-      let batch = start..<min(start + Self.batch, bodies.count)
+      let batch = start..<min(start + self.batch, bodies.count)
       let checked = batch.map { check(bodies[$0]) }
       lock.withLock { results.replaceSubrange(batch, with: checked) }
     }
@@ -1204,12 +1382,17 @@ private final class CheckedBody {
   var function: IRFunction
   let diagnostics: [Diagnostic]
   let reads: [String: GlobalShape?]
+  /// Its record's key (`BodyRecord`); nil for the script body.
+  let recordKey: BodyRecordKey?
 
-  init(key: BodyKey, function: IRFunction, diagnostics: [Diagnostic], reads: [String: GlobalShape?])
-  {
+  init(
+    key: BodyKey, function: IRFunction, diagnostics: [Diagnostic], reads: [String: GlobalShape?],
+    recordKey: BodyRecordKey?
+  ) {
     self.key = key
     self.function = function
     self.diagnostics = diagnostics
     self.reads = reads
+    self.recordKey = recordKey
   }
 }

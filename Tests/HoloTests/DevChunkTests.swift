@@ -52,11 +52,11 @@ final class DevChunkTests: XCTestCase {
     let chunks = CodeChunk.partition(program)
     XCTAssertGreaterThan(chunks.count, 4, "the test needs several chunks per file")
 
-    // `holoc run`, whose only cache entries are the objects (`holoc build` also records
-    // its output under the files it read).
+    // `holoc run`, whose only cache entries are the objects and the body records
+    // (`holoc build` also records its output under the files it read).
     var run = try project.holoc(["run", "main.holo"])
     XCTAssertEqual(run.stdout, "107\n", run.stderr)
-    XCTAssertEqual(entries("ac").count, chunks.count + 1, "every chunk and the glue")
+    XCTAssertEqual(entries("ac").count, chunks.count + 2, "every chunk, the glue, the records")
 
     let blobsBefore = entries("cas")
     let actionsBefore = entries("ac")
@@ -67,11 +67,15 @@ final class DevChunkTests: XCTestCase {
     XCTAssertEqual(run.stdout, "1006\n", run.stderr)
 
     // One new object, the edited chunk's: the other chunks and the glue (which holds no
-    // code) came from the cache.
+    // code) came from the cache. (The records entry is the same action with a new blob.)
     XCTAssertEqual(entries("ac").subtracting(actionsBefore).count, 1)
-    let newBlobs = entries("cas").subtracting(blobsBefore)
-    XCTAssertEqual(newBlobs.count, 1)
-    let object = try Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(newBlobs.first)))
+    let newBlobs = try entries("cas").subtracting(blobsBefore).map {
+      try Data(contentsOf: URL(fileURLWithPath: $0))
+    }
+    XCTAssertEqual(newBlobs.count, 2)
+    let objects = newBlobs.filter { $0.range(of: Data("HOLOREC1".utf8)) == nil }
+    XCTAssertEqual(objects.count, 1)
+    let object = try XCTUnwrap(objects.first)
     let edit = try XCTUnwrap(program.functions.first { $0.name == "b_100" })
     let editedChunk = try XCTUnwrap(chunks.first { $0.functions.contains(edit.id) })
     for function in program.functions {
@@ -88,11 +92,12 @@ final class DevChunkTests: XCTestCase {
         + Self.functions("a", count: 300), to: "main.holo")
     let (program, _) = try analyze("main.holo")
     XCTAssertEqual(try project.holoc(["run", "main.holo"]).stdout, "2\n")
-    XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 1)
+    // Every chunk, the glue and the body records.
+    XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 2)
     let tests = try project.holoc(["test", "main.holo"])
     XCTAssertTrue(tests.stdout.hasSuffix("1 passed, 0 failed\n"), tests.stdout)
     // The test executable's glue, and the test's cached result: a chunk holds no `main`.
-    XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 3)
+    XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 4)
   }
 
   func testAChunkedBuildBehavesAsTheWholeProgramBuild() throws {

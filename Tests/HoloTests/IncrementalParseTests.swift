@@ -226,6 +226,42 @@ final class IncrementalParseTests: XCTestCase {
     }
   }
 
+  /// A large file is parsed in pieces on the workers: what comes out is what one whole
+  /// parse gives, also when a cut falls inside a comment, a string or a broken item (then
+  /// the file is parsed whole).
+  func testALargeFileParsedInPiecesGivesWhatAWholeParseGives() throws {
+    let base = Self.program((0..<4000).map { $0 % 7 })
+    XCTAssertGreaterThan(base.utf8.count, 300_000, "two pieces or more")
+    let variants = [
+      base,
+      base.replacingOccurrences(of: "fn f1000(", with: "/* opened\nfn f1000(")
+        .replacingOccurrences(of: "fn f2500(", with: "*/\nfn f2500("),
+      base.replacingOccurrences(of: "fn f2000(", with: "fn f2000(\"a\nfn g() {}\n\", "),
+      base.replacingOccurrences(
+        of: "fn f3500(x: i64) -> i64 {", with: "fn f3500(x: i64) -> i64 {{"),
+      base + "fn broken( {\n",
+    ]
+    let workers: ProgramDatabase.Workers = { count, worker in
+      DispatchQueue.concurrentPerform(iterations: count) { _ in worker() }
+    }
+    for (index, text) in variants.enumerated() {
+      let (pieces, whole) = (
+        ProgramDatabase(rootPath: "main.holo", workers: workers),
+        ProgramDatabase(rootPath: "main.holo")
+      )
+      pieces.apply([.text(path: "main.holo", text)])
+      whole.apply([.text(path: "main.holo", text)])
+      let (a, b) = (pieces.snapshot(), whole.snapshot())
+      XCTAssertEqual(a.diagnostics, b.diagnostics, "variant \(index)")
+      XCTAssertEqual(pieces.lastUpdate, whole.lastUpdate, "variant \(index)")
+      let describe = { (analysis: Analysis) in
+        analysis.program?.functions.map { "\($0.name) \($0.span) \($0.extent)" } ?? []
+      }
+      XCTAssertEqual(describe(a), describe(b), "variant \(index)")
+      XCTAssertEqual(a.program == nil, index != 0, "variant \(index)")
+    }
+  }
+
   private static func llvmIR(_ analysis: Analysis, _ sources: SourceManager) throws -> String {
     guard let program = analysis.program else { return "no program" }
     let bytes = try Codegen.generate(

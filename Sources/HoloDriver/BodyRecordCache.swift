@@ -1,0 +1,34 @@
+import Foundation
+import HoloCache
+import HoloSema
+
+/// The body records of a root's last analysis (`BodyRecord`), kept in the build cache
+/// under the compiler, the current folder (relative paths are read from it) and the root:
+/// the next holoc process on that root checks only the bodies whose text or names changed.
+/// A record file that does not decode whole (torn, corrupt) counts as none; the analysis
+/// then checks everything and stores a good one.
+struct BodyRecordCache {
+  let cache: BuildCache
+  let key: CacheKey
+  /// What the cache held, decoded.
+  let loaded: [BodyRecord]
+
+  init(cache: BuildCache, root: String) {
+    var builder = CacheKey.Builder(kind: "body-records")
+    for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
+    builder.add("folder", FileManager.default.currentDirectoryPath)
+    builder.add("root", root)
+    self.cache = cache
+    key = builder.key
+    loaded =
+      cache.lookup(key)?.first(where: { $0.name == "records" }).flatMap {
+        BodyRecords.decode($0.bytes)
+      } ?? []
+  }
+
+  /// Stores `records` (a database's `bodyRecords`) when they differ from what was loaded.
+  func store(_ records: [BodyRecord]) {
+    guard records != loaded else { return }
+    cache.store(key, [CacheOutput(name: "records", bytes: BodyRecords.encode(records))])
+  }
+}

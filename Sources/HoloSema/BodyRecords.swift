@@ -1,0 +1,143 @@
+import Crypto
+import HoloIR
+
+/// What a clean check of one body found, kept from process to process (the driver stores
+/// them in the build cache): the names the body read and what each was. A later database
+/// that finds a body with the same key, whose names are still what they were, knows how
+/// its check comes out — cleanly, with these reads — and defers making its code until
+/// something needs it (`IRFunction(deferredID:…)`): a build whose objects are all cached
+/// but one checks one body.
+public struct BodyRecord: Sendable, Equatable {
+  /// A name the body looked up, and the shape it found (`GlobalShape.recorded`; "" for
+  /// nothing).
+  public struct Read: Sendable, Equatable {
+    public var name: String
+    public var shape: String
+  }
+
+  /// The SHA-256 of everything the check depends on but the names it reads: the body's
+  /// text, the file's path, the column the text starts at, its name, kind, whether it is
+  /// exported, and its signature.
+  public var key: BodyRecordKey
+  /// Sorted by name.
+  public var reads: [Read]
+}
+
+public struct BodyRecordKey: Hashable, Sendable {
+  /// 32 bytes.
+  public let bytes: [UInt8]
+
+  init(
+    text: ArraySlice<UInt8>, path: String, column: Int, name: String, kind: FunctionKind,
+    isExport: Bool, parameterTypes: [IRType], returnType: IRType
+  ) {
+    // One buffer, hashed at once; every part with its length in front, so different
+    // bodies cannot encode alike.
+    var buffer: [UInt8] = []
+    buffer.reserveCapacity(text.count + path.utf8.count + name.utf8.count + 64)
+    func append(_ part: some Collection<UInt8>) {
+      withUnsafeBytes(of: UInt32(part.count).littleEndian) { buffer.append(contentsOf: $0) }
+      buffer.append(contentsOf: part)
+    }
+    append(path.utf8)
+    withUnsafeBytes(of: UInt32(column).littleEndian) { buffer.append(contentsOf: $0) }
+    append(name.utf8)
+    append(kind.rawValue.utf8)
+    buffer.append(isExport ? 1 : 0)
+    for type in parameterTypes { append(type.description.utf8) }
+    append(returnType.description.utf8)
+    append(text)
+    bytes = Array(SHA256.hash(data: buffer))
+  }
+
+  init?(_ bytes: ArraySlice<UInt8>) {
+    guard bytes.count == 32 else { return nil }
+    self.bytes = Array(bytes)
+  }
+}
+
+/// Body records by key, as a database is given them; and their file format: "HOLOREC1",
+/// the record count, each record (key, read count, each read's name and shape, lengths
+/// as 4 bytes little-endian in front), then the SHA-256 of all before it, so a torn or
+/// corrupt file is detected (and then read as no records).
+public struct BodyRecords: Sendable {
+  private var reads: [BodyRecordKey: [BodyRecord.Read]] = [:]
+
+  public init() {}
+
+  public init(_ records: [BodyRecord]) {
+    reads.reserveCapacity(records.count)
+    for record in records { reads[record.key] = record.reads }
+  }
+
+  public var isEmpty: Bool { reads.isEmpty }
+
+  subscript(key: BodyRecordKey) -> [BodyRecord.Read]? { reads[key] }
+
+  private static let magic = Array("HOLOREC1".utf8)
+
+  public static func encode(_ records: [BodyRecord]) -> [UInt8] {
+    var bytes = magic
+    func append(_ value: Int) {
+      withUnsafeBytes(of: UInt32(value).littleEndian) { bytes.append(contentsOf: $0) }
+    }
+    func append(_ text: String) {
+      append(text.utf8.count)
+      bytes.append(contentsOf: text.utf8)
+    }
+    append(records.count)
+    for record in records {
+      bytes.append(contentsOf: record.key.bytes)
+      append(record.reads.count)
+      for read in record.reads {
+        append(read.name)
+        append(read.shape)
+      }
+    }
+    bytes.append(contentsOf: SHA256.hash(data: bytes))
+    return bytes
+  }
+
+  /// The records `bytes` holds; nil when they are not a whole, intact file.
+  public static func decode(_ bytes: [UInt8]) -> [BodyRecord]? {
+    guard bytes.count >= magic.count + 4 + 32,
+      bytes.starts(with: magic),
+      Array(SHA256.hash(data: bytes[..<(bytes.count - 32)])) == Array(bytes.suffix(32))
+    else { return nil }
+    var reader = Reader(bytes: bytes[magic.count..<(bytes.count - 32)])
+    guard let count = reader.integer() else { return nil }
+    var records: [BodyRecord] = []
+    records.reserveCapacity(min(count, bytes.count / 36))
+    for _ in 0..<count {
+      guard let key = reader.take(32).flatMap(BodyRecordKey.init), let reads = reader.integer()
+      else { return nil }
+      var record = BodyRecord(key: key, reads: [])
+      for _ in 0..<reads {
+        guard let name = reader.text(), let shape = reader.text() else { return nil }
+        record.reads.append(BodyRecord.Read(name: name, shape: shape))
+      }
+      records.append(record)
+    }
+    return reader.isAtEnd ? records : nil
+  }
+
+  private struct Reader {
+    var bytes: ArraySlice<UInt8>
+
+    var isAtEnd: Bool { bytes.isEmpty }
+
+    mutating func take(_ count: Int) -> ArraySlice<UInt8>? {
+      guard count <= bytes.count else { return nil }
+      defer { bytes = bytes.dropFirst(count) }
+      return bytes.prefix(count)
+    }
+
+    mutating func integer() -> Int? {
+      take(4).map { $0.reversed().reduce(0) { $0 << 8 | Int($1) } }
+    }
+
+    mutating func text() -> String? {
+      integer().flatMap { take($0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+  }
+}

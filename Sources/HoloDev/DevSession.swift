@@ -105,6 +105,9 @@ final class DevSession {
   /// The analysed program, brought up to date on each save: only what an edit can have
   /// changed is parsed and checked again.
   private let database: ProgramDatabase
+  /// Where the first analysis's body records go, for the next holoc on this root; nil
+  /// once they went.
+  private var recordCache: BodyRecordCache?
   /// The files (their texts) the latest analysis read: the same objects, the same texts.
   private var analysedTexts: [ObjectIdentifier]?
   /// Every path the database knows, as the watcher names it (`SourceWatcher.path(of:)`).
@@ -167,8 +170,11 @@ final class DevSession {
   init(options: DevOptions, rootFile: String) throws(Posix.Failure) {
     self.options = options
     self.rootFile = rootFile
+    let records = Driver(format: .human).bodyRecordCache(root: rootFile)
     database = ProgramDatabase(
-      rootPath: rootFile, sources: liveSources, workers: CompilerThread.bodyCheckers)
+      rootPath: rootFile, sources: liveSources, workers: CompilerThread.bodyCheckers,
+      records: BodyRecords(records.loaded))
+    recordCache = records
     reporter = try Reporter(eventsPath: options.eventsPath, rootFile: rootFile)
     do throws(TemporaryFolder.Failure) {
       workFolder = try TemporaryFolder.create()
@@ -249,6 +255,10 @@ final class DevSession {
     let began = Posix.monotonicMs()
     DiskSources().update(database, changedPaths: changedPaths())
     let analysis = database.snapshot()
+    if let recordCache, !analysis.files.isEmpty {
+      recordCache.store(database.bodyRecords)
+      self.recordCache = nil
+    }
     // Builds keep the text they were compiled from, for rendering failures of their code.
     let sources = liveSources.snapshot()
     let files = analysis.files.map(sources.file)

@@ -7,11 +7,11 @@ import HoloSema
 /// the next holoc process on that root checks only the bodies whose text or names changed.
 /// A record file that does not decode whole (torn, corrupt) counts as none; the analysis
 /// then checks everything and stores a good one.
-struct BodyRecordCache {
-  let cache: BuildCache
-  let key: CacheKey
+public struct BodyRecordCache: Sendable {
+  private let cache: BuildCache
+  private let key: CacheKey
   /// What the cache held, decoded.
-  let loaded: [BodyRecord]
+  public let loaded: [BodyRecord]
 
   init(cache: BuildCache, root: String) {
     var builder = CacheKey.Builder(kind: "body-records")
@@ -27,8 +27,15 @@ struct BodyRecordCache {
   }
 
   /// Stores `records` (a database's `bodyRecords`) when they differ from what was loaded.
-  func store(_ records: [BodyRecord]) {
+  public func store(_ records: [BodyRecord]) {
     guard records != loaded else { return }
     cache.store(key, [CacheOutput(name: "records", bytes: BodyRecords.encode(records))])
+  }
+}
+
+extension Driver {
+  /// The body records of the last analysis of `root` (`holoc dev` starts from them).
+  public func bodyRecordCache(root: String) -> BodyRecordCache {
+    BodyRecordCache(cache: openCache(), root: root)
   }
 }

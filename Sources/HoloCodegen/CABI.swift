@@ -20,14 +20,14 @@ extension ModuleEmitter {
     return LLVMFunctionType(resultType, &lowered, UInt32(lowered.count), 0)!
   }
 
-  /// Marks `bool` parameters and results zero-extended, as the C ABI wants.
+  /// Marks `bool` and `u8` parameters and results zero-extended, as the C ABI wants.
   func addCAttributes(to function: LLVMValueRef, parameters: [IRType], result: IRType) {
     var index: UInt32 = 1
     for type in parameters {
-      if type == .bool { addAttribute("zeroext", to: function, index: index) }
+      if type == .bool || type == .u8 { addAttribute("zeroext", to: function, index: index) }
       index += type == .string ? 2 : 1
     }
-    if result == .bool { addAttribute("zeroext", to: function, index: 0) }
+    if result == .bool || result == .u8 { addAttribute("zeroext", to: function, index: 0) }
   }
 
   func externFunction(_ id: ExternID) -> (LLVMValueRef, LLVMTypeRef) {

@@ -70,6 +70,7 @@ public enum CHeader {
     case .bool: return "bool"
     case .i32: return "int32_t"
     case .i64: return "int64_t"
+    case .u8: return "uint8_t"
     case .u32: return "uint32_t"
     case .u64: return "uint64_t"
     case .f32: return "float"

@@ -459,7 +459,7 @@ final class FunctionEmitter {
     switch type {
     case .i32: return (prefix + "i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
     case .i64: return (prefix + "i64", value)
-    case .u32: return (prefix + "u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
+    case .u8, .u32: return (prefix + "u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
     case .u64: return (prefix + "u64", value)
     case .f32: return (prefix + "f32", value)
     case .f64: return (prefix + "f64", value)

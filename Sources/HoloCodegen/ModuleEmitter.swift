@@ -507,6 +507,7 @@ final class ModuleEmitter {
   func llvmType(_ type: IRType) -> LLVMTypeRef {
     switch type {
     case .bool: return boolType
+    case .u8: return i8Type
     case .i32, .u32: return i32Type
     case .i64, .u64: return i64Type
     case .f32: return f32Type

@@ -8,7 +8,7 @@ import Synchronization
 
 public enum IRType: Hashable, Sendable, CustomStringConvertible {
   case bool
-  case i32, i64, u32, u64
+  case u8, i32, i64, u32, u64
   case f32, f64
   case string
   case unit
@@ -19,6 +19,7 @@ public enum IRType: Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .bool: return "bool"
+    case .u8: return "u8"
     case .i32: return "i32"
     case .i64: return "i64"
     case .u32: return "u32"
@@ -31,7 +32,7 @@ public enum IRType: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  public var isInteger: Bool { [.i32, .i64, .u32, .u64].contains(self) }
+  public var isInteger: Bool { [.u8, .i32, .i64, .u32, .u64].contains(self) }
   public var isSignedInteger: Bool { self == .i32 || self == .i64 }
   public var isFloat: Bool { self == .f32 || self == .f64 }
   public var isNumeric: Bool { isInteger || isFloat }
@@ -39,6 +40,7 @@ public enum IRType: Hashable, Sendable, CustomStringConvertible {
   public var bitWidth: Int {
     switch self {
     case .bool: return 1
+    case .u8: return 8
     case .i32, .u32, .f32: return 32
     case .i64, .u64, .f64: return 64
     default: return 0

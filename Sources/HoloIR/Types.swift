@@ -40,7 +40,7 @@ extension IRType {
   /// buffer; `()` and `!` hold nothing.
   public var layout: TypeLayout {
     switch self {
-    case .bool: return TypeLayout(size: 1, alignment: 1)
+    case .bool, .u8: return TypeLayout(size: 1, alignment: 1)
     case .i32, .u32, .f32: return TypeLayout(size: 4, alignment: 4)
     case .i64, .u64, .f64, .string: return TypeLayout(size: 8, alignment: 8)
     case .unit, .never: return TypeLayout(size: 0, alignment: 1)

@@ -67,6 +67,7 @@ enum TypeResolver {
     case "bool": return .bool
     case "i32": return .i32
     case "i64": return .i64
+    case "u8": return .u8
     case "u32": return .u32
     case "u64": return .u64
     case "f32": return .f32

@@ -454,6 +454,7 @@ struct FunctionChecker {
     switch type {
     case .i32: limit = negated ? 1 << 31 : (1 << 31) - 1
     case .i64: limit = negated ? 1 << 63 : (1 << 63) - 1
+    case .u8: limit = UInt64(UInt8.max)
     case .u32: limit = UInt64(UInt32.max)
     default: limit = UInt64.max
     }
@@ -464,12 +465,13 @@ struct FunctionChecker {
       return invalid(span)
     }
     let bits = negated ? 0 &- value : value
-    let masked = type.bitWidth == 32 ? bits & 0xFFFF_FFFF : bits
+    let masked = type.bitWidth < 64 ? bits & (1 << UInt64(type.bitWidth) - 1) : bits
     return IRExpr(.integerConstant(masked), type: type, span: span)
   }
 
   private static func type(of suffix: LiteralSuffix) -> IRType {
     switch suffix {
+    case .u8: return .u8
     case .i32: return .i32
     case .i64: return .i64
     case .u32: return .u32

@@ -24,7 +24,7 @@ public struct TypeSyntax: Hashable, Sendable {
 
 /// The type suffix of a numeric literal (`10i64`, `2.0f32`).
 public enum LiteralSuffix: String, Hashable, Sendable {
-  case i32, i64, u32, u64, f32, f64
+  case u8, i32, i64, u32, u64, f32, f64
 }
 
 /// A parsed `.holo` file.

@@ -251,6 +251,46 @@ final class CHostTests: XCTestCase {
     }
   }
 
+  /// `u8` is C's `uint8_t` both ways, zero-extended as the C ABI wants: holo calls C and
+  /// C calls holo, in release and dev libraries, through the generated header.
+  func testU8CrossesTheCBoundaryAsUint8() throws {
+    try write(
+      "bytes.holo",
+      """
+      extern fn c_next(b: u8) -> u8;
+      export fn holo_twice(b: u8) -> u8 { b * 2 }
+      export fn holo_next_wide(b: u8) -> i64 { c_next(b) as i64 + 1000 }
+      """)
+    try write(
+      "host.c",
+      """
+      #include <stdio.h>
+      #include "bytes.h"
+      uint8_t c_next(uint8_t b) { return (uint8_t)(b + 1); }
+      int main(void) {
+        volatile int wide = 0x1FF;  /* its low byte, 255, is the argument */
+        printf("%d %d %d\\n", holo_twice(200), (int)holo_next_wide(254),
+          (int)holo_next_wide((uint8_t)wide));
+        return 0;
+      }
+      """)
+    for (flavour, release) in [("holo", true), ("holo-dev", false)] {
+      let archive = "\(work!)/lib\(flavour).a"
+      try holoc(
+        ["build", "--emit", "lib", "-o", archive, "bytes.holo"] + (release ? ["--release"] : []))
+      try holoc(["build", "--emit", "header", "bytes.holo"])
+      let header = try String(contentsOfFile: "\(work!)/bytes.h", encoding: .utf8)
+      XCTAssertTrue(header.contains("uint8_t holo_twice(uint8_t b)"), header)
+      let executable = "\(work!)/host-\(flavour)"
+      try Host.check(
+        "cc",
+        ["host.c", archive] + (try pkgConfig(["--cflags", "--libs", flavour]))
+          + ["-o", executable], in: work)
+      let result = try Host.run(executable)
+      XCTAssertEqual(result.stdout, "144 1255 1000\n", "\(flavour): \(result.stderr)")
+    }
+  }
+
   // MARK: Runtime failures and the failure handler
 
   private static let failingLibrary = """

@@ -54,6 +54,7 @@ final class LexerTests: XCTestCase {
   func testIntegerSuffixes() {
     XCTAssertEqual(kinds("10i64"), [.integer(10, suffix: .i64)])
     XCTAssertEqual(kinds("7u32"), [.integer(7, suffix: .u32)])
+    XCTAssertEqual(kinds("7u8"), [.integer(7, suffix: .u8)])
     XCTAssertEqual(kinds("1_i32"), [.integer(1, suffix: .i32)])
     XCTAssertEqual(kinds("0xFFu64"), [.integer(255, suffix: .u64)])
     // Whether a value fits its type is semantic analysis' business.

@@ -6,7 +6,8 @@ import XCTest
 /// against the C compiler holoc links with).
 final class TypeTableTests: XCTestCase {
   private static let cTypes: [IRType: String] = [
-    .bool: "_Bool", .i32: "int32_t", .u32: "uint32_t", .i64: "int64_t", .u64: "uint64_t",
+    .bool: "_Bool", .u8: "uint8_t", .i32: "int32_t", .u32: "uint32_t", .i64: "int64_t",
+    .u64: "uint64_t",
     .f32: "float", .f64: "double", .string: "void *",
   ]
 
@@ -18,6 +19,7 @@ final class TypeTableTests: XCTestCase {
     [.u64, .bool],
     [.f32, .string, .u32],
     [.bool],
+    [.u8, .i32, .u8, .u8, .i64, .u8],
   ]
 
   private func layout(_ types: [IRType]) -> StructLayout {

@@ -502,6 +502,18 @@ final class FunctionEmitter {
       let length = module.callRuntime("holo_string_len", [value])
       releaseIfOwned(emitted, type: .string)
       return EmittedValue(value: length, owned: false)
+    case .stringSlice, .parseI64, .parseF64:
+      // Each can fail: the runtime is told where the call is.
+      let emitted = arguments.map { emitExpr($0) }
+      guard !isTerminated else { return .none }
+      let values = emitted.compactMap(\.value)
+      let location = module.locationPointer(function.located(span), in: function)
+      let name =
+        builtin == .stringSlice
+        ? "holo_string_slice" : builtin == .parseI64 ? "holo_parse_i64" : "holo_parse_f64"
+      let result = module.callRuntime(name, values + [location])
+      releaseIfOwned(emitted[0], type: .string)
+      return EmittedValue(value: result, owned: builtin == .stringSlice)
     case .readLine:
       return EmittedValue(value: module.callRuntime("holo_read_line", []), owned: true)
     case .stdinEOF:

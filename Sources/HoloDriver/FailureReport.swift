@@ -82,8 +82,8 @@ extension SourceFile {
 }
 
 /// The places where generated code can raise a runtime failure, with the spans it reports
-/// (IR.swift: division and remainder, assert conditions, `panic` calls, and functions for
-/// stack overflow). A report carries only a start position; these recover the extent.
+/// (division and remainder, assert conditions, calls of built-ins that can fail
+/// (`Builtin.canFail`), and functions for stack overflow). A report carries only a start position; these recover the extent.
 enum FailureSites {
   static func smallestSpan(in program: IRProgram, file: FileID, startingAt offset: Int) -> Span? {
     var best: Span?
@@ -163,7 +163,7 @@ enum FailureSites {
     case .call(_, let arguments), .callExtern(_, let arguments):
       for argument in arguments { visit(argument, consider) }
     case .callBuiltin(let builtin, let arguments):
-      if builtin == .panic { consider(expression.span) }
+      if builtin.canFail { consider(expression.span) }
       for argument in arguments { visit(argument, consider) }
     case .unary(_, let operand):
       visit(operand, consider)

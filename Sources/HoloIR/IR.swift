@@ -384,11 +384,17 @@ public enum Builtin: String, Sendable, CaseIterable {
   case printlnString = "println_string"
   case panic
   case stringLen = "string_len"
+  case stringSlice = "string_slice"
+  case parseI64 = "parse_i64"
+  case parseF64 = "parse_f64"
   case readLine = "read_line"
   case stdinEOF = "stdin_eof"
   case nowMs = "now_ms"
   case sleepMs = "sleep_ms"
   case exit
+
+  /// A runtime failure located at the call can come out of it.
+  public var canFail: Bool { [.panic, .stringSlice, .parseI64, .parseF64].contains(self) }
 }
 
 /// Raw values name the cases for fingerprints (a stable encoding, without reflection).

@@ -124,6 +124,15 @@ typedef struct holo_location {
 HOLO_NORETURN void holo_fail(const char *message, const holo_location *location);
 HOLO_NORETURN void holo_fail_string(const holo_string *message, const holo_location *location);
 
+/* The text built-ins that can fail (LANGUAGE.md §8): each fails at `location`.
+ * string_slice: bytes start..end of s, both on character boundaries. */
+holo_string *holo_string_slice(const holo_string *s, int64_t start, int64_t end,
+                               const holo_location *location);
+/* parse_i64 / parse_f64: decimal text in the forms of holo's literals, without suffixes
+ * or separators, with an optional sign. */
+int64_t holo_parse_i64(const holo_string *s, const holo_location *location);
+double holo_parse_f64(const holo_string *s, const holo_location *location);
+
 /* A C host's hook into runtime failures in the holo code it calls. holo_fail calls the
  * handler after flushing the runtime's stdout, with the message and the failing
  * expression's location (never NULL, its line resolved and its line_base NULL; an unknown

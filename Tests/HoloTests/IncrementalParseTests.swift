@@ -208,16 +208,8 @@ final class IncrementalParseTests: XCTestCase {
       .replacingOccurrences(
         of: "f700(x: i64) -> i64 {\n  let y = x + 0;",
         with: "f700(x: i64) -> i64 {\n  let y = x + true;")
-    let workers: ProgramDatabase.Workers = { count, worker in
-      DispatchQueue.concurrentPerform(iterations: count) { _ in worker() }
-    }
     for text in [Self.program(values), source] {
-      let (parallel, serial) = (
-        ProgramDatabase(rootPath: "main.holo", workers: workers),
-        ProgramDatabase(rootPath: "main.holo")
-      )
-      parallel.apply([.text(path: "main.holo", text)])
-      serial.apply([.text(path: "main.holo", text)])
+      let (parallel, serial) = Self.analysedOnWorkersAndAlone(text)
       let (a, b) = (parallel.snapshot(), serial.snapshot())
       XCTAssertEqual(a.diagnostics, b.diagnostics)
       XCTAssertEqual(parallel.lastUpdate, serial.lastUpdate)
@@ -241,16 +233,8 @@ final class IncrementalParseTests: XCTestCase {
         of: "fn f3500(x: i64) -> i64 {", with: "fn f3500(x: i64) -> i64 {{"),
       base + "fn broken( {\n",
     ]
-    let workers: ProgramDatabase.Workers = { count, worker in
-      DispatchQueue.concurrentPerform(iterations: count) { _ in worker() }
-    }
     for (index, text) in variants.enumerated() {
-      let (pieces, whole) = (
-        ProgramDatabase(rootPath: "main.holo", workers: workers),
-        ProgramDatabase(rootPath: "main.holo")
-      )
-      pieces.apply([.text(path: "main.holo", text)])
-      whole.apply([.text(path: "main.holo", text)])
+      let (pieces, whole) = Self.analysedOnWorkersAndAlone(text)
       let (a, b) = (pieces.snapshot(), whole.snapshot())
       XCTAssertEqual(a.diagnostics, b.diagnostics, "variant \(index)")
       XCTAssertEqual(pieces.lastUpdate, whole.lastUpdate, "variant \(index)")
@@ -260,6 +244,22 @@ final class IncrementalParseTests: XCTestCase {
       XCTAssertEqual(describe(a), describe(b), "variant \(index)")
       XCTAssertEqual(a.program == nil, index != 0, "variant \(index)")
     }
+  }
+
+  /// Two databases that analysed `text` as main.holo: one with workers, one without.
+  private static func analysedOnWorkersAndAlone(_ text: String) -> (
+    ProgramDatabase, ProgramDatabase
+  ) {
+    let workers: ProgramDatabase.Workers = { count, worker in
+      DispatchQueue.concurrentPerform(iterations: count) { _ in worker() }
+    }
+    let databases = (
+      ProgramDatabase(rootPath: "main.holo", workers: workers),
+      ProgramDatabase(rootPath: "main.holo")
+    )
+    databases.0.apply([.text(path: "main.holo", text)])
+    databases.1.apply([.text(path: "main.holo", text)])
+    return databases
   }
 
   private static func llvmIR(_ analysis: Analysis, _ sources: SourceManager) throws -> String {

@@ -92,6 +92,7 @@ public final class Driver {
   /// The program's root file once the command has found it: what a diagnostic about the
   /// whole program (a link error) names.
   private var rootFile: String?
+
   /// `sources` holds the program's files: a fresh manager, or the one a program given to
   /// the driver was analysed with (`holoc dev`).
   public init(

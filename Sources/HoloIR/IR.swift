@@ -140,7 +140,8 @@ public struct IRFunction: Sendable {
     let parameterTypes: [IRType]
     let returnType: IRType
     let reads: [IRRead]
-    private let checked: Checked?
+    /// One of the two: the checked part, or how to make it.
+    private let made: Checked?
     private let deferred: Deferred?
 
     init(
@@ -153,11 +154,11 @@ public struct IRFunction: Sendable {
       self.parameterTypes = parameterTypes
       self.returnType = returnType
       self.reads = reads
-      self.checked = checked
+      made = checked
       self.deferred = deferred
     }
 
-    var body: Checked { checked ?? deferred!.value }
+    var checked: Checked { made ?? deferred!.value }
   }
 
   private let code: Code
@@ -183,10 +184,10 @@ public struct IRFunction: Sendable {
   public var returnType: IRType { code.returnType }
   /// The names its body read, each once, sorted by name.
   public var reads: [IRRead] { code.reads }
-  public var parameters: [LocalID] { code.body.parameters }
+  public var parameters: [LocalID] { code.checked.parameters }
   /// Every local of the function, parameters first; indexed by `LocalID.index`.
-  public var locals: [IRLocal] { code.body.locals }
-  public var body: IRBlock { code.body.body }
+  public var locals: [IRLocal] { code.checked.locals }
+  public var body: IRBlock { code.checked.body }
 
   public init(
     id: FunctionID, name: String, kind: FunctionKind, isExport: Bool, parameters: [LocalID],

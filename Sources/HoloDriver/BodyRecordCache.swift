@@ -1,10 +1,11 @@
-import Foundation
 import HoloCache
 import HoloSema
 
 /// The body records of a root's last analysis (`BodyRecord`), kept in the build cache
-/// under the compiler, the current folder (relative paths are read from it) and the root:
-/// the next holoc process on that root checks only the bodies whose text or names changed.
+/// under the compiler and the root as given: the next holoc process on that root checks
+/// only the bodies whose text or names changed. Not under the current folder: each record
+/// is keyed by its body's own path, text and signature, so records made in another
+/// checkout (a CI runner's, through a remote cache) are right wherever their keys match.
 /// A record file that does not decode whole (torn, corrupt) counts as none; the analysis
 /// then checks everything and stores a good one.
 public struct BodyRecordCache: Sendable {
@@ -16,7 +17,6 @@ public struct BodyRecordCache: Sendable {
   init(cache: BuildCache, root: String) {
     var builder = CacheKey.Builder(kind: "body-records")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
-    builder.add("folder", FileManager.default.currentDirectoryPath)
     builder.add("root", root)
     self.cache = cache
     key = builder.key

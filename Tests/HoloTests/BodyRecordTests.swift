@@ -1,3 +1,4 @@
+import Foundation
 import HoloCodegen
 import HoloDriver
 import HoloIR
@@ -101,6 +102,28 @@ final class BodyRecordTests: XCTestCase {
       records: database.bodyRecords)
     XCTAssertEqual(again.lastUpdate.checkedBodies, ["f"], "its diagnostics are reported again")
     XCTAssertEqual(again.snapshot().diagnostics, database.snapshot().diagnostics)
+  }
+
+  /// The driver's records entry is named by the root as given, not by the folder: what
+  /// one checkout (or a CI runner, through a remote cache) recorded serves another.
+  func testRecordsStoredInOneCheckoutAreFoundFromAnother() throws {
+    let (cache, first, second) = (
+      try makeScratchFolder("holo-records-cache"), try makeScratchFolder("holo-checkout"),
+      try makeScratchFolder("holo-checkout")
+    )
+    let folder = FileManager.default.currentDirectoryPath
+    defer {
+      _ = FileManager.default.changeCurrentDirectoryPath(folder)
+      for path in [cache, first, second] { try? FileManager.default.removeItem(atPath: path) }
+    }
+    let records = analysed(Self.files).bodyRecords
+    let driver = { Driver(format: .human, environment: ["HOLO_CACHE_DIR": cache]) }
+    XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(first))
+    XCTAssertEqual(driver().bodyRecordCache(root: "main.holo").loaded, [])
+    driver().bodyRecordCache(root: "main.holo").store(records)
+    XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(second))
+    XCTAssertEqual(driver().bodyRecordCache(root: "main.holo").loaded, records)
+    XCTAssertEqual(driver().bodyRecordCache(root: "other.holo").loaded, [], "another root")
   }
 
   func testRecordsRoundTripAndADamagedFileHoldsNone() throws {

@@ -509,8 +509,11 @@ final class FunctionEmitter {
       let values = emitted.compactMap(\.value)
       let location = module.locationPointer(function.located(span), in: function)
       let name =
-        builtin == .stringSlice
-        ? "holo_string_slice" : builtin == .parseI64 ? "holo_parse_i64" : "holo_parse_f64"
+        switch builtin {
+        case .stringSlice: "holo_string_slice"
+        case .parseI64: "holo_parse_i64"
+        default: "holo_parse_f64"
+        }
       let result = module.callRuntime(name, values + [location])
       releaseIfOwned(emitted[0], type: .string)
       return EmittedValue(value: result, owned: builtin == .stringSlice)

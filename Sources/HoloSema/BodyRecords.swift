@@ -35,18 +35,14 @@ public struct BodyRecordKey: Hashable, Sendable {
     // bodies cannot encode alike.
     var buffer: [UInt8] = []
     buffer.reserveCapacity(text.count + path.utf8.count + name.utf8.count + 64)
-    func append(_ part: some Collection<UInt8>) {
-      withUnsafeBytes(of: UInt32(part.count).littleEndian) { buffer.append(contentsOf: $0) }
-      buffer.append(contentsOf: part)
-    }
-    append(path.utf8)
-    withUnsafeBytes(of: UInt32(column).littleEndian) { buffer.append(contentsOf: $0) }
-    append(name.utf8)
-    append(kind.rawValue.utf8)
+    buffer.appendPrefixed(path.utf8)
+    buffer.appendLength(column)
+    buffer.appendPrefixed(name.utf8)
+    buffer.appendPrefixed(kind.rawValue.utf8)
     buffer.append(isExport ? 1 : 0)
-    for type in parameterTypes { append(type.description.utf8) }
-    append(returnType.description.utf8)
-    append(text)
+    for type in parameterTypes { buffer.appendPrefixed(type.description.utf8) }
+    buffer.appendPrefixed(returnType.description.utf8)
+    buffer.appendPrefixed(text)
     bytes = Array(SHA256.hash(data: buffer))
   }
 
@@ -78,20 +74,13 @@ public struct BodyRecords: Sendable {
 
   public static func encode(_ records: [BodyRecord]) -> [UInt8] {
     var bytes = magic
-    func append(_ value: Int) {
-      withUnsafeBytes(of: UInt32(value).littleEndian) { bytes.append(contentsOf: $0) }
-    }
-    func append(_ text: String) {
-      append(text.utf8.count)
-      bytes.append(contentsOf: text.utf8)
-    }
-    append(records.count)
+    bytes.appendLength(records.count)
     for record in records {
       bytes.append(contentsOf: record.key.bytes)
-      append(record.reads.count)
+      bytes.appendLength(record.reads.count)
       for read in record.reads {
-        append(read.name)
-        append(read.shape)
+        bytes.appendPrefixed(read.name.utf8)
+        bytes.appendPrefixed(read.shape.utf8)
       }
     }
     bytes.append(contentsOf: SHA256.hash(data: bytes))
@@ -139,5 +128,18 @@ public struct BodyRecords: Sendable {
     mutating func text() -> String? {
       integer().flatMap { take($0) }.map { String(decoding: $0, as: UTF8.self) }
     }
+  }
+}
+
+extension [UInt8] {
+  /// A count or length as records write them: 4 bytes, little-endian.
+  fileprivate mutating func appendLength(_ value: Int) {
+    Swift.withUnsafeBytes(of: UInt32(value).littleEndian) { append(contentsOf: $0) }
+  }
+
+  /// `part` with its length in front.
+  fileprivate mutating func appendPrefixed(_ part: some Collection<UInt8>) {
+    appendLength(part.count)
+    append(contentsOf: part)
   }
 }

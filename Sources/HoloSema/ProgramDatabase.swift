@@ -407,7 +407,7 @@ public final class ProgramDatabase {
         recordKey: recordKey, fromRecord: false)
     }
     guard let workers, bodies.count >= Self.bodiesPerWorker * 2 else { return bodies.map(checkOne) }
-    let shared = SharedChecks(bodies, checkOne)
+    let shared = SharedWork(bodies, checkOne)
     workers(min(Self.workerCount, bodies.count / Self.bodiesPerWorker)) { shared.run() }
     return shared.results.map { $0! }
   }
@@ -985,7 +985,7 @@ private struct ParsedFile {
     }
     guard starts.count > 1 else { return nil }
     let ranges = zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
-    let shared = SharedChecks(ranges, batch: 1) { range in Parser.parse(source, range: range) }
+    let shared = SharedWork(ranges, batch: 1) { range in Parser.parse(source, range: range) }
     workers(min(ProgramDatabase.workerCount, ranges.count)) { shared.run() }
     let pieces = shared.results.map { $0! }
     guard pieces.allSatisfy({ $0.1.isEmpty }) else { return nil }
@@ -1346,31 +1346,31 @@ private struct BodyKey: Equatable {
 /// Work shared by several workers (bodies to check, pieces of a file to parse): each takes
 /// the next batch of indices, and writes only its own results. (The work reads the
 /// namespace and the files, which nothing changes meanwhile.)
-private final class SharedChecks<Body, Result>: @unchecked Sendable {
-  private let bodies: [Body]
-  private let check: (Body) -> Result
+private final class SharedWork<Item, Result>: @unchecked Sendable {
+  private let items: [Item]
+  private let work: (Item) -> Result
   private(set) var results: [Result?]
   private var next = 0
   private let lock = NSLock()
   private let batch: Int
 
-  init(_ bodies: [Body], batch: Int = 64, _ check: @escaping (Body) -> Result) {
-    self.bodies = bodies
+  init(_ items: [Item], batch: Int = 64, _ work: @escaping (Item) -> Result) {
+    self.items = items
     self.batch = batch
-    self.check = check
-    results = Array(repeating: nil, count: bodies.count)
+    self.work = work
+    results = Array(repeating: nil, count: items.count)
   }
 
   func run() {
     while true {
       let start: Int = lock.withLock {
-        defer { next += self.batch }
+        defer { next += batch }
         return next
       }
-      guard start < bodies.count else { return }
-      let batch = start..<min(start + self.batch, bodies.count)
-      let checked = batch.map { check(bodies[$0]) }
-      lock.withLock { results.replaceSubrange(batch, with: checked) }
+      guard start < items.count else { return }
+      let taken = start..<min(start + batch, items.count)
+      let done = taken.map { work(items[$0]) }
+      lock.withLock { results.replaceSubrange(taken, with: done) }
     }
   }
 }

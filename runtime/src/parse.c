@@ -23,7 +23,8 @@ holo_string *holo_string_slice(const holo_string *s, int64_t start, int64_t end,
 HOLO_NORETURN static void fail_invalid_number(const holo_string *s,
                                               const holo_location *location) {
   enum { SHOWN = 64 };
-  char message[32 + SHOWN * 4];
+  /* The prefix, each shown byte at most six (`\u{1F}`), `…` (three bytes), `"` and NUL. */
+  char message[32 + SHOWN * 6];
   size_t used = (size_t)snprintf(message, sizeof message, "invalid number: \"");
   int64_t shown = s->length < SHOWN ? s->length : SHOWN;
   for (int64_t i = 0; i < shown; i++) {

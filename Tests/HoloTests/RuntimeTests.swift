@@ -51,6 +51,45 @@ final class RuntimeTests: XCTestCase {
     XCTAssertEqual(result.status, 0)
   }
 
+  func testArraysCopyOnWriteAndNoLeaks() throws {
+    let result = try run(try build("arrays_test"))
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.status, 0)
+  }
+
+  func testArgsArePrintedAsAQuotedStringArray() throws {
+    let result = try run(
+      try build("arrays_test"), ["args", "two words", "", "tab\there", "\u{1B}"])
+    XCTAssertEqual(result.stderr, "")
+    XCTAssertEqual(result.status, 0)
+    XCTAssertEqual(result.stdout, "[\"args\", \"two words\", \"\", \"tab\\there\", \"\\u{1B}\"]\n")
+  }
+
+  func testArrayFailureReports() throws {
+    let program = try build("arrays_test")
+    let failure = "arrays.holo:7:3: runtime failure: "
+    let cases: [(mode: String, stdout: String, stderr: String)] = [
+      ("repeat-negative", "", failure + "negative array length\n"),
+      ("index", "", failure + "index out of bounds: the index is 5 but the length is 3\n"),
+      ("pop-empty", "partial output", failure + "pop from an empty array\n"),
+      (
+        "insert-out-of-range", "",
+        failure + "index out of bounds: the index is 4 but the length is 3\n"
+      ),
+      (
+        "remove-out-of-range", "",
+        failure + "index out of bounds: the index is 3 but the length is 3\n"
+      ),
+      ("invalid-utf8", "", failure + "invalid UTF-8\n"),
+    ]
+    for (mode, stdout, stderr) in cases {
+      let result = try run(program, [mode])
+      XCTAssertEqual(result.stdout, stdout, mode)
+      XCTAssertEqual(result.stderr, stderr, mode)
+      XCTAssertEqual(result.status, 101, mode)
+    }
+  }
+
   func testReadLine() throws {
     let program = try build("read_line_test")
     let cases: [(input: String, output: String)] = [

@@ -1,7 +1,8 @@
 /* The holo runtime: what compiled holo programs call, and what C hosts may use.
  *
  * Compiled code depends on every declaration here by name and on the layout of
- * holo_string and holo_location; changing either is an ABI change for the code generator
+ * holo_string, holo_location, holo_array (with HOLO_ARRAY_DATA_OFFSET) and
+ * holo_element_type; changing any of them is an ABI change for the code generator
  * (Sources/HoloCodegen). Plain C11.
  */
 #ifndef HOLO_H
@@ -146,6 +147,97 @@ double holo_parse_f64(const holo_string *s, const holo_location *location);
 typedef void (*holo_failure_handler)(const char *message, const holo_location *location,
                                      void *context);
 void holo_set_failure_handler(holo_failure_handler handler, void *context);
+
+/* ---- Arrays (LANGUAGE.md §12) ------------------------------------------------------
+ * A holo `[T]` value is a pointer to a holo_array: a header followed by `capacity`
+ * element slots of which the first `length` hold values. Copy-on-write value semantics:
+ * copying an array value retains it, and an array is written only while its refcount is
+ * 1, so every function below that changes an array consumes the caller's reference and
+ * returns the array to use from then on (the same one when it was unique, else a copy).
+ * Compiled code reads `length` and the elements in place (a[i], len(), for loops) and
+ * checks indexes itself, calling holo_fail_index when one is out of range. */
+typedef struct holo_array {
+  int64_t refcount; /* > 0 counted; negative: immortal (holo_empty_array), never freed or written */
+  int64_t length;
+  int64_t capacity; /* elements the allocation holds */
+  int64_t reserved; /* keeps the elements 32 bytes in, 16-aligned */
+  /* elements follow, at HOLO_ARRAY_DATA_OFFSET */
+} holo_array;
+#define HOLO_ARRAY_DATA_OFFSET 32
+static inline void *holo_array_data(holo_array *a) { return (char *)a + HOLO_ARRAY_DATA_OFFSET; }
+/* The empty array every `[]` and zero value points at: never NULL. */
+extern holo_array holo_empty_array;
+
+/* How the runtime treats an element type; the compiler emits one constant per type.
+ * `retain` and `release` take a pointer to the element's slot, not the element. */
+typedef struct holo_element_type {
+  int64_t size;                   /* stride in bytes (a multiple of align), > 0 */
+  int64_t align;                  /* power of two, <= 16 */
+  void (*retain)(void *element);  /* NULL: plain data, nothing to retain */
+  void (*release)(void *element); /* NULL: plain data, nothing to release */
+} holo_element_type;
+/* string elements (a pointer to holo_string each) and u8 elements. */
+extern const holo_element_type holo_string_element_type;
+extern const holo_element_type holo_u8_element_type;
+
+/* An array literal: refcount 1 and `length` uninitialised elements, which the caller
+ * fills with values it owns. Length 0 gives &holo_empty_array. */
+holo_array *holo_array_alloc(int64_t length, const holo_element_type *type);
+/* [x; n]: `element` is borrowed and retained once per copy; n < 0 fails `negative array
+ * length`; n == 0 gives &holo_empty_array. */
+holo_array *holo_array_repeat(const void *element, int64_t count, const holo_element_type *type,
+                              const holo_location *location);
+/* Both ignore immortal arrays. The last release releases each element and frees. */
+void holo_array_retain(holo_array *a);
+void holo_array_release(holo_array *a, const holo_element_type *type);
+/* Before `a[i] = x` (or any write in place): consumes `a`; returns an array with refcount
+ * 1 and the same elements: `a` itself when already unique, else a copy (elements
+ * retained) after releasing `a`'s reference. An empty array that is not unique (the
+ * immortal holo_empty_array included) gives &holo_empty_array: it has no elements to
+ * write. */
+holo_array *holo_array_unique(holo_array *a, const holo_element_type *type);
+/* The failure `index out of bounds: the index is 5 but the length is 3`. */
+HOLO_NORETURN void holo_fail_index(int64_t index, int64_t length, const holo_location *location);
+
+/* The methods. Each consumes `a` and returns the unique result (copying a shared array
+ * first, growing by doubling when full, allocating when `a` is the empty array).
+ * push and insert take an owned `element` whose bytes are moved in (it must not point
+ * into `a`'s elements); pop and remove move the element out into *out, owned by the
+ * caller. insert needs 0 <= index <= length, remove 0 <= index < length, else
+ * holo_fail_index; pop of an empty array fails `pop from an empty array`. On a failure
+ * `a` is not consumed. */
+holo_array *holo_array_push(holo_array *a, const void *element, const holo_element_type *type);
+holo_array *holo_array_pop(holo_array *a, void *out, const holo_element_type *type,
+                           const holo_location *location);
+holo_array *holo_array_insert(holo_array *a, int64_t index, const void *element,
+                              const holo_element_type *type, const holo_location *location);
+holo_array *holo_array_remove(holo_array *a, int64_t index, void *out,
+                              const holo_element_type *type, const holo_location *location);
+/* Unique: releases the elements, length 0, keeps the capacity. Shared: releases `a`'s
+ * reference and returns &holo_empty_array. */
+holo_array *holo_array_clear(holo_array *a, const holo_element_type *type);
+
+/* `==`, element-wise, both borrowed. `equal` NULL compares bytes: only for element types
+ * whose `==` is byte equality (integers, bool, u8; not floats, nothing with padding). */
+bool holo_array_equal(const holo_array *a, const holo_array *b, const holo_element_type *type,
+                      bool (*equal)(const void *x, const void *y));
+/* Printing: `[e1, e2, e3]`, `[]` when empty; `append` writes one element (given its slot).
+ * holo_builder_append_quoted writes a string inside a struct or an array as a string
+ * literal would: `"..."` with `\"`, `\\`, `\n`, `\t`, `\r`, `\0`, other control bytes as
+ * `\u{1B}` (the escaping of parse_i64's failure message); other bytes as they are. */
+void holo_builder_append_array(holo_builder *b, const holo_array *a, const holo_element_type *type,
+                               void (*append)(holo_builder *b, const void *element));
+void holo_builder_append_quoted(holo_builder *b, const holo_string *s);
+
+/* The [data] built-ins (LANGUAGE.md §8); each result is a new reference the caller owns.
+ * args: the program's command-line arguments without the program name, as holo_main was
+ * given them; empty in a C host and in a test executable (holo_test_main keeps its own
+ * options). string_bytes: s's bytes, s borrowed. string_from_byte_array: the bytes as a
+ * string, `bytes` borrowed; invalid UTF-8 (overlong forms, surrogates, past U+10FFFF,
+ * truncated sequences, stray continuation bytes) fails `invalid UTF-8`. */
+holo_array *holo_args(void);
+holo_array *holo_string_bytes(const holo_string *s);
+holo_string *holo_string_from_byte_array(const holo_array *bytes, const holo_location *location);
 
 /* ---- Program start ----------------------------------------------------------------
  * The compiler describes every holo function so a stack overflow (caught on an

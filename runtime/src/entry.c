@@ -79,9 +79,12 @@ static void start_runtime(const holo_program_info *program) {
   }
 }
 
+int holo_program_argc;
+char **holo_program_argv;
+
 int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_info *program) {
-  (void)argc;
-  (void)argv;
+  holo_program_argc = argc;
+  holo_program_argv = argv;
   start_runtime(program);
   entry();
   holo_flush_after(entry);
@@ -301,6 +304,8 @@ static int serve_tests(const holo_test_info *tests, int64_t test_count) {
   }
 }
 
+/* The arguments are the dispatcher's own (`--run NAME`), not the program's: they are not
+ * recorded, so args() in a test is the empty array. */
 int holo_test_main(int argc, char **argv, const holo_test_info *tests, int64_t test_count,
                    const holo_program_info *program) {
   const char *program_name = argc > 0 ? argv[0] : "test";

@@ -23,19 +23,16 @@ holo_string *holo_string_slice(const holo_string *s, int64_t start, int64_t end,
 HOLO_NORETURN static void fail_invalid_number(const holo_string *s,
                                               const holo_location *location) {
   enum { SHOWN = 64 };
-  /* The prefix, each shown byte at most six (`\u{1F}`), `…` (three bytes), `"` and NUL. */
-  char message[32 + SHOWN * 6];
+  /* The prefix, each shown byte at most HOLO_ESCAPE_MAX bytes (`\u{1F}`), `…` (three
+   * bytes), `"` and NUL. */
+  char message[32 + SHOWN * HOLO_ESCAPE_MAX];
   size_t used = (size_t)snprintf(message, sizeof message, "invalid number: \"");
   int64_t shown = s->length < SHOWN ? s->length : SHOWN;
   for (int64_t i = 0; i < shown; i++) {
     unsigned char byte = (unsigned char)s->bytes[i];
-    const char *escape = byte == '"' ? "\\\"" : byte == '\\' ? "\\\\" : byte == '\n' ? "\\n"
-                         : byte == '\t' ? "\\t" : byte == '\r' ? "\\r" : byte == 0 ? "\\0"
-                                                                           : NULL;
-    if (escape != NULL) {
-      used += (size_t)snprintf(message + used, sizeof message - used, "%s", escape);
-    } else if (byte < 0x20 || byte == 0x7F) {
-      used += (size_t)snprintf(message + used, sizeof message - used, "\\u{%X}", byte);
+    int escaped = holo_escape_byte(byte, message + used);
+    if (escaped > 0) {
+      used += (size_t)escaped;
     } else {
       message[used++] = (char)byte;
     }

@@ -73,6 +73,21 @@ const holo_location *holo_innermost_frame_location(void);
 /* The location of the program's function at `function`; NULL if it is none. */
 const holo_location *holo_function_location(const void *function);
 
+/* The command-line arguments holo_main was given, for args(): 0 and NULL until then, and
+ * in a test executable (holo_test_main records none: its arguments are its own options). */
+extern int holo_program_argc;
+extern char **holo_program_argv;
+
+/* The most bytes holo_escape_byte writes (`\u{1B}`). */
+#define HOLO_ESCAPE_MAX 6
+
+/* How a string literal writes `byte` between its quotes: the escape `\"`, `\\`, `\n`,
+ * `\t`, `\r`, `\0`, or `\u{1B}` for another control byte (< 0x20 or 0x7F, hex without
+ * leading zeros), written into `out` (no NUL) and its length returned; 0 when the byte
+ * stands for itself (bytes of UTF-8 text do). Quoted strings (holo_builder_append_quoted)
+ * and the `invalid number: "…"` failure share it. */
+int holo_escape_byte(unsigned char byte, char out[HOLO_ESCAPE_MAX]);
+
 /* Calls malloc/realloc and reports "out of memory" as a runtime failure on NULL. */
 void *holo_checked_malloc(size_t size);
 void *holo_checked_realloc(void *pointer, size_t size);

@@ -183,6 +183,11 @@ final class FunctionEmitter {
         LLVMBuildStore(builder, llvmValue, slot)
       }
 
+    case .assignGlobal(let id, let valueExpr):
+      let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
+      guard let llvmValue = value.value, !isTerminated else { return }
+      module.storeOwned(llvmValue, of: valueExpr.type, into: module.storage(ofGlobal: id))
+
     case .expression(let expr):
       releaseIfOwned(emitExpr(expr), type: expr.type)
 
@@ -317,6 +322,10 @@ final class FunctionEmitter {
       guard let slot = slots[id.index] else { return .none }
       return EmittedValue(
         value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: false)
+    case .global(let id):
+      // Owned: a callee may assign the global while the value is still in use.
+      let value = LLVMBuildLoad2(builder, module.llvmType(type), module.storage(ofGlobal: id), "")!
+      return makeOwned(EmittedValue(value: value, owned: false), type: type)
     case .call(let id, let arguments):
       let (values, cleanup) = emitArguments(arguments)
       let result = module.emitCall(id, arguments: values)

@@ -59,6 +59,12 @@ final class ModuleEmitter {
   private var cStringConstants: [String: LLVMValueRef] = [:]
   private var locationConstants: [Span: LLVMValueRef] = [:]
   private var programInfoGlobal: LLVMValueRef?
+  /// The program's globals by their initializer's id, and the storage of those this
+  /// module uses.
+  private let globalsByID: [FunctionID: IRGlobal]
+  private var globalStorage: [FunctionID: LLVMValueRef] = [:]
+  /// `holo.initialize_globals`, in a module that defines the globals; nil without any.
+  private var globalInitialization: LLVMValueRef?
   /// Dev builds carry DWARF line tables.
   let debugInfo: DebugInfo?
 
@@ -85,6 +91,8 @@ final class ModuleEmitter {
     self.sources = sources
     self.options = options
     self.context = context
+    globalsByID = Dictionary(
+      program.globals.map { ($0.initializer, $0) }, uniquingKeysWith: { first, _ in first })
     module = LLVMModuleCreateWithNameInContext("holo", context)
     builder = LLVMCreateBuilderInContext(context)
     voidType = LLVMVoidTypeInContext(context)
@@ -155,8 +163,11 @@ final class ModuleEmitter {
     case .wholeProgram, .glue: break
     case .chunk, .patch: return
     }
+    globalInitialization = emitGlobalInitialization()
     for function in program.functions where function.isExport { emitExportWrapper(function) }
-    if options.mode == .dev, options.entry == .none { emitLibraryConstructor() }
+    if options.entry == .none, options.mode == .dev || globalInitialization != nil {
+      emitLibraryConstructor()
+    }
     switch options.entry {
     case .program:
       emitProgramMain(entry: program.entry.map(versionZero(of:)) ?? emptyEntry())
@@ -285,16 +296,78 @@ final class ModuleEmitter {
     slots.keys.sorted().map { Symbols.slot(of: program.function($0)) }
   }
 
-  /// A dev library has no `holo_main`, so a constructor does its part when the C host
-  /// starts: it ties the host's life to `holoc dev`'s and starts the patch agent (on the
-  /// main thread, as the agent's safepoints need).
+  // MARK: Globals
+
+  /// A global's storage: defined, holding its zero value, by the module with the program's
+  /// entry points (a whole program, a dev build's glue), so in a dev build by the
+  /// executable, which exports it like a slot; declared by chunks and patches.
+  func storage(ofGlobal id: FunctionID) -> LLVMValueRef {
+    if let known = globalStorage[id] { return known }
+    let global = globalsByID[id]!
+    let storage = LLVMAddGlobal(module, llvmType(global.type), Symbols.global(global))!
+    LLVMSetAlignment(storage, UInt32(global.type.layout.alignment))
+    switch contents {
+    case .wholeProgram, .glue:
+      LLVMSetInitializer(storage, zeroValue(of: global.type))
+      if options.mode == .release { LLVMSetLinkage(storage, LLVMInternalLinkage) }
+    case .chunk, .patch:
+      break
+    }
+    globalStorage[id] = storage
+    return storage
+  }
+
+  /// A type's zero value (LANGUAGE.md §2) as a constant.
+  private func zeroValue(of type: IRType) -> LLVMValueRef {
+    type == .string ? stringConstant("") : LLVMConstNull(llvmType(type))
+  }
+
+  /// `holo.initialize_globals`: runs each global's initializer, in order, and stores its
+  /// value. The runtime calls it before the entry point and before each test (in the test's
+  /// own process); a library's constructor calls it. In dev builds it calls the
+  /// initializers through their slots, so a patched test process runs their current code.
+  private func emitGlobalInitialization() -> LLVMValueRef? {
+    guard !program.globals.isEmpty else { return nil }
+    let type = LLVMFunctionType(voidType, nil, 0, 0)
+    let function = LLVMAddFunction(module, "holo.initialize_globals", type)!
+    // Not internal: nothing refers to it until the program info is filled in, after
+    // optimisation, which would drop an internal function. Hidden keeps it in the object.
+    LLVMSetVisibility(function, LLVMHiddenVisibility)
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, function, "entry"))
+    for global in program.globals {
+      let value = emitCall(global.initializer, arguments: [])
+      storeOwned(value, of: global.type, into: storage(ofGlobal: global.initializer))
+    }
+    LLVMBuildRetVoid(builder)
+    return function
+  }
+
+  /// Stores `value`, owned, into `storage`, releasing the value it replaces.
+  func storeOwned(_ value: LLVMValueRef, of type: IRType, into storage: LLVMValueRef) {
+    guard type == .string else {
+      LLVMBuildStore(builder, value, storage)
+      return
+    }
+    let old = LLVMBuildLoad2(builder, pointerType, storage, "")
+    LLVMBuildStore(builder, value, storage)
+    callRuntime("holo_string_release", [old])
+  }
+
+  /// A library has no `holo_main`, so a constructor does its part when the C host starts:
+  /// in a dev build it ties the host's life to `holoc dev`'s and starts the patch agent (on
+  /// the main thread, as the agent's safepoints need); it initialises the globals.
   private func emitLibraryConstructor() {
     let type = LLVMFunctionType(voidType, nil, 0, 0)!
     let constructor = LLVMAddFunction(module, "holo.start_library", type)!
     LLVMSetLinkage(constructor, LLVMInternalLinkage)
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, constructor, "entry"))
-    _ = callRuntime("holo_die_with_parent", [])
-    LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
+    if options.mode == .dev {
+      _ = callRuntime("holo_die_with_parent", [])
+      LLVMBuildCall2(builder, type, agentStart(), nil, 0, "")
+    }
+    if let globalInitialization {
+      LLVMBuildCall2(builder, type, globalInitialization, nil, 0, "")
+    }
     LLVMBuildRetVoid(builder)
     var fields: [LLVMTypeRef?] = [i32Type, pointerType, pointerType]
     let entryType = LLVMStructTypeInContext(context, &fields, 3, 0)!
@@ -373,8 +446,10 @@ final class ModuleEmitter {
   /// earlier would stop LLVM from optimising their calling convention.
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
-    var fields: [LLVMTypeRef?] = [pointerType, i64Type, pointerType, pointerType, pointerType]
-    let type = LLVMStructTypeInContext(context, &fields, 5, 0)
+    var fields: [LLVMTypeRef?] = [
+      pointerType, i64Type, pointerType, pointerType, pointerType, pointerType,
+    ]
+    let type = LLVMStructTypeInContext(context, &fields, 6, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
@@ -416,15 +491,17 @@ final class ModuleEmitter {
   }
 
   /// Makes `global` the program info: the function table `functions` of `count` entries,
-  /// the agent's entry point in a dev program, and the bounds of the holo code.
+  /// the agent's entry point in a dev program, the bounds of the holo code, and what
+  /// initialises the globals.
   private func setProgramInfo(_ global: LLVMValueRef, functions: LLVMValueRef, count: LLVMValueRef)
   {
     let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
     var fields: [LLVMValueRef?] = [
       functions, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
       sectionBound("__stop_\(Self.codeSection)"),
+      globalInitialization ?? LLVMConstNull(pointerType),
     ]
-    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 5, 0))
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 6, 0))
     LLVMSetGlobalConstant(global, 1)
     LLVMSetLinkage(global, LLVMPrivateLinkage)
   }

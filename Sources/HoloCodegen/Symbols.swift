@@ -34,6 +34,11 @@ public enum Symbols {
     DevSymbols.functionTable(ofPatch: version)
   }
 
+  /// A global's storage: `holo.global.score:i64`.
+  public static func global(_ global: IRGlobal) -> String {
+    DevSymbols.global(name: global.name, type: global.type.description)
+  }
+
   /// A release-built function. An `export fn` gets a C entry point under its plain name too.
   public static func release(of function: IRFunction) -> String {
     DevSymbols.release(name: function.name)

@@ -157,7 +157,8 @@ struct ChangeSet {
   /// The entry function changed: its running frame would keep running the old code. (An
   /// entry function that only moved did not change.)
   let entryChanged: Bool
-  /// The `#[test]` functions whose call graph reaches a changed function, in source order.
+  /// The `#[test]` functions whose call graph reaches a changed function, in source order:
+  /// all of them when a global's initializer's does.
   let affectedTests: [FunctionID]
   /// The functions that only moved, whichever process can call them.
   private let movedOnly: Set<FunctionID>
@@ -204,7 +205,9 @@ struct ChangeSet {
     }
 
     let reachingChanged = program.tests.isEmpty ? [] : new.callers(reaching: changed)
-    affectedTests = program.tests.filter(reachingChanged.contains)
+    // Every test runs every global's initializer first.
+    let initializerChanged = program.globals.contains { reachingChanged.contains($0.initializer) }
+    affectedTests = program.tests.filter { initializerChanged || reachingChanged.contains($0) }
       .sorted {
         let (a, b) = (program.function($0).span, program.function($1).span)
         return (a.file, a.start) < (b.file, b.start)

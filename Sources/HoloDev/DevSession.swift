@@ -391,6 +391,11 @@ final class DevSession {
     let entryName = build.program.entry.map { build.program.function($0).name } ?? "main"
     // A C host never runs the library's entry function, so changing it is an ordinary change.
     let entryChanged = change.entryChanged && options.host == nil
+    if let running, let reason = Self.globalsChange(from: running.build.program, to: build.program)
+    {
+      return restartOrWarn(
+        build, functions: build.program.globals.map(\.name), reason: reason, since: began)
+    }
     if entryChanged && options.restart != .never {
       return restart(
         build,
@@ -424,6 +429,30 @@ final class DevSession {
       )
     }
     return true
+  }
+
+  /// Why the globals of `new` cannot be patched into a program running `old`, if they
+  /// cannot: a global was added, removed or retyped, or their order changed. Their
+  /// storage is the executable's, and their initialisation ran when it started (issue 11
+  /// keeps and migrates their values instead).
+  static func globalsChange(from old: IRProgram, to new: IRProgram) -> String? {
+    guard old.globals != new.globals else { return nil }
+    let (before, after) = (Set(old.globals.map(\.name)), Set(new.globals.map(\.name)))
+    let oldTypes = Dictionary(
+      old.globals.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+    var parts: [String] = []
+    let quoted = { (names: [String]) in names.sorted().map { "`\($0)`" }.joined(separator: ", ") }
+    let added = after.subtracting(before)
+    let removed = before.subtracting(after)
+    let retyped = new.globals.filter { global in
+      oldTypes[global.name].map { $0 != global.type } ?? false
+    }
+    if !added.isEmpty { parts.append("\(quoted(Array(added))) added") }
+    if !removed.isEmpty { parts.append("\(quoted(Array(removed))) removed") }
+    if !retyped.isEmpty { parts.append("\(quoted(retyped.map(\.name))) changed type") }
+    if parts.isEmpty { parts.append("their order changed") }
+    return
+      "the program's globals changed (\(parts.joined(separator: "; "))): they are laid out when it starts"
   }
 
   private func restartOrWarn(
@@ -977,7 +1006,8 @@ final class DevSession {
   /// `build`, or the patch failed): a new one must be linked.
   private func bringTestProcess(to build: Build, since began: Double) -> TestProcessUse? {
     guard let current = testProcess else { return nil }
-    guard !current.server.hasEnded, current.hasTests(of: build) else {
+    guard !current.server.hasEnded, current.hasTests(of: build), current.hasGlobals(of: build)
+    else {
       retireTestProcess()
       return nil
     }

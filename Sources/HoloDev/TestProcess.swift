@@ -23,6 +23,8 @@ struct TestProcess {
   var hasServed = false
   /// The names of its tests.
   private let tests: Set<String>
+  /// Its globals: their storage and initialisation order are in its executable.
+  private let globals: [IRGlobal]
 
   init(server: TestServer, executable: String, build: DevSession.Build) {
     self.server = server
@@ -30,11 +32,15 @@ struct TestProcess {
     self.build = build
     slots = Codegen.slots(of: build.program)
     tests = Self.testNames(of: build)
+    globals = build.program.globals
   }
 
   /// Whether the process has the tests of `other`: its test table is in its executable,
   /// so another set of tests (one added, removed or renamed) needs a new executable.
   func hasTests(of other: DevSession.Build) -> Bool { tests == Self.testNames(of: other) }
+
+  /// Whether the process has the globals of `other`, which no patch can change yet.
+  func hasGlobals(of other: DevSession.Build) -> Bool { globals == other.program.globals }
 
   private static func testNames(of build: DevSession.Build) -> Set<String> {
     Set(build.program.tests.map(build.index.name))

@@ -13,6 +13,8 @@ public enum DevSymbols {
   public static let versionSeparator: Character = "#"
   /// A patch object's `holo_function_table`, followed by the patch's version.
   public static let functionTablePrefix = "holo.functions#"
+  /// A global's storage, followed by its name and type.
+  public static let globalPrefix = "holo.global."
 
   /// The key of a function with these holo type names: `add(i64,i64)->i64`.
   public static func key(name: String, parameterTypes: [String], resultType: String) -> String {
@@ -33,6 +35,13 @@ public enum DevSymbols {
   /// `holo.functions#N`, the function table of the patch that defines version N.
   public static func functionTable(ofPatch version: Int) -> String {
     "\(functionTablePrefix)\(version)"
+  }
+
+  /// `holo.global.NAME:TYPE`: a global's storage, defined by the executable. The type is
+  /// part of the name, so code compiled for one type of a global never finds storage of
+  /// another (docs/PATCHING.md, "Globals").
+  public static func global(name: String, type: String) -> String {
+    "\(globalPrefix)\(name):\(type)"
   }
 
   /// `holo.NAME`: a release-built function, called directly.

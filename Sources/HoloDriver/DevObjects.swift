@@ -99,7 +99,8 @@ extension Driver {
   /// Everything the glue depends on: the compiler, the options with the entry (and whether
   /// it starts the patch agent: holoc dev's test process), how many
   /// functions the program has (the length of the function table the chunks make), the
-  /// key of each export (its wrapper's name and signature, its slot), the entry's key, and
+  /// key of each export (its wrapper's name and signature, its slot), the entry's key, each
+  /// global's storage and initializer in order (it defines the one and calls the other), and
   /// per test its key, file and column (its entry in the test table, whose location is
   /// relative to its line-base cell, so not its line). Body edits and renames of other
   /// functions leave it as it is; adding or removing a function changes its count, and
@@ -116,6 +117,10 @@ extension Driver {
       builder.add("export", Symbols.key(of: function))
     }
     builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
+    for global in program.globals {
+      builder.add("global", Symbols.global(global))
+      builder.add("initializer", Symbols.key(of: program.function(global.initializer)))
+    }
     for test in program.tests.map(program.function) {
       let file = sources.file(test.span.file)
       builder.add("test", Symbols.key(of: test))

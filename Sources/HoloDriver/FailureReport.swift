@@ -110,7 +110,8 @@ enum FailureSites {
 
   private static func visit(_ statement: IRStmt, _ consider: (Span) -> Void) {
     switch statement.kind {
-    case .letBinding(_, let value), .assign(_, let value), .expression(let value):
+    case .letBinding(_, let value), .assign(_, let value), .assignGlobal(_, let value),
+      .expression(let value):
       visit(value, consider)
     case .whileLoop(let condition, let body):
       visit(condition, consider)
@@ -156,7 +157,8 @@ enum FailureSites {
 
   private static func visitLeaf(_ expression: IRExpr, _ consider: (Span) -> Void) {
     switch expression.kind {
-    case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant, .local:
+    case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant, .local,
+      .global:
       break
     case .template(let parts):
       for case .value(let value) in parts { visit(value, consider) }

@@ -51,6 +51,11 @@ public enum Fingerprint {
         encoder.combine(UInt8(2))
         encoder.combine(external.parameterTypes)
         encoder.combine(external.returnType)
+      case .global(let id):
+        // Its storage's symbol: its name and type.
+        let global = program.function(id)
+        encoder.combine(UInt8(3))
+        encoder.combine(global.returnType)
       }
     }
     return (ContentDigest(of: encoder.bytes), callees, callsExtern)

@@ -7,7 +7,8 @@ import HoloSource
 /// the fingerprint of everything it can reach, and while that is unchanged it is reported
 /// as passed, with the output it had, instead of being run.
 ///
-/// The key covers the test's name, the fingerprints of every function it can reach (their
+/// The key covers the test's name, the fingerprints of every function it can reach (the
+/// globals' initializers, which run before it, included; their
 /// code, and by their callee keys the signatures they call), the runtime it links, holoc's
 /// version, the build settings and the time limit. A test that can reach an `extern fn` is
 /// never cached: its C code is outside what holoc fingerprints.
@@ -23,9 +24,11 @@ struct TestCache {
     self.cache = cache
     let fingerprints = fingerprints.byFunction
     var keys: [FunctionID: CacheKey] = [:]
+    // Every test runs every global's initializer first.
+    let initializers = program.globals.map(\.initializer)
     for test in tests {
-      var reached: Set<FunctionID> = [test.id]
-      var work = [test.id]
+      var reached = Set([test.id] + initializers)
+      var work = Array(reached)
       var callsExtern = false
       while let next = work.popLast() {
         let fingerprint = fingerprints[next]!

@@ -86,6 +86,9 @@ public enum FunctionKind: String, Sendable, Equatable {
   case test
   /// The body made of a file's top-level statements (script mode).
   case scriptEntry
+  /// A global's initializer: no parameters, returns the global's first value. The
+  /// program's `globals` say in which order they run.
+  case globalInitializer
 }
 
 /// A project-wide name a function's body looked up, and what it found there (nil: nothing,
@@ -95,6 +98,8 @@ public struct IRRead: Sendable, Equatable {
   public enum Target: Sendable, Equatable {
     case function(FunctionID)
     case external(ExternID)
+    /// A global, by its initializer's id.
+    case global(FunctionID)
   }
 
   public var name: String
@@ -256,6 +261,19 @@ public struct IRExtern: Sendable {
   }
 }
 
+/// A global (LANGUAGE.md §3). Its identity is its initializer's: the function that computes
+/// its first value, which the program runs before the entry point and before each test.
+public struct IRGlobal: Sendable, Equatable {
+  public var initializer: FunctionID
+  public var name: String
+  public var type: IRType
+  public init(initializer: FunctionID, name: String, type: IRType) {
+    self.initializer = initializer
+    self.name = name
+    self.type = type
+  }
+}
+
 /// A checked program. Function and extern ids are stable identities (the program database
 /// gives each declaration name its own id for as long as it lives), not positions, so look
 /// declarations up with `function(_:)` and `external(_:)`.
@@ -268,28 +286,33 @@ public struct IRProgram: Sendable {
   /// host; run on its own it is an empty program, LANGUAGE.md §3).
   public let entry: FunctionID?
   public let tests: [FunctionID]
+  /// In initialisation order: files in load order, then source order.
+  public let globals: [IRGlobal]
   /// Where each function is in `functions`, by `FunctionID.index` (-1: not in the program).
   /// Ids are dense, so an array: building it costs no hashing.
   private let functionPositions: ChunkedArray<Int32>
   private let externPositions: [ExternID: Int]
 
-  public init(functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID])
-  {
+  public init(
+    functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID],
+    globals: [IRGlobal] = []
+  ) {
     self.init(
       functions: ChunkedArray(functions), positions: nil, externs: externs, entry: entry,
-      tests: tests)
+      tests: tests, globals: globals)
   }
 
   /// `positions`, when given, says where each function is in `functions` by
   /// `FunctionID.index` (-1 for none): the program database keeps it from edit to edit.
   public init(
     functions: ChunkedArray<IRFunction>, positions: ChunkedArray<Int32>?, externs: [IRExtern],
-    entry: FunctionID?, tests: [FunctionID]
+    entry: FunctionID?, tests: [FunctionID], globals: [IRGlobal] = []
   ) {
     self.functions = functions
     self.externs = externs
     self.entry = entry
     self.tests = tests
+    self.globals = globals
     if let positions {
       functionPositions = positions
     } else {
@@ -348,6 +371,8 @@ public indirect enum IRStmtKind: Sendable {
   case letBinding(LocalID, IRExpr)
   /// Plain assignment; compound assignment is desugared to `x = x op value`.
   case assign(LocalID, IRExpr)
+  /// The same for a global (named by its initializer's id).
+  case assignGlobal(FunctionID, IRExpr)
   /// An expression evaluated for its effect; its value (if any) is discarded.
   case expression(IRExpr)
   case whileLoop(condition: IRExpr, body: IRBlock)
@@ -428,6 +453,8 @@ public indirect enum IRExprKind: Sendable {
   case unitConstant
   case template([IRTemplatePart])
   case local(LocalID)
+  /// A global's current value (named by its initializer's id).
+  case global(FunctionID)
   case call(FunctionID, [IRExpr])
   case callExtern(ExternID, [IRExpr])
   case callBuiltin(Builtin, [IRExpr])

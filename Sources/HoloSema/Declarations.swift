@@ -6,12 +6,15 @@ import HoloSyntax
 enum GlobalDefinition {
   case function(FunctionID, FunctionSignature)
   case externFunction(IRExtern)
+  /// A global, named by its initializer's id (LANGUAGE.md §3), and its type.
+  case global(FunctionID, IRType, nameSpan: Span)
 
   /// The name in the declaration.
   var nameSpan: Span {
     switch self {
     case .function(_, let signature): return signature.nameSpan
     case .externFunction(let external): return external.span
+    case .global(_, _, let nameSpan): return nameSpan
     }
   }
 
@@ -19,12 +22,14 @@ enum GlobalDefinition {
     switch self {
     case .function(let id, let signature):
       return GlobalShape(
-        isExtern: false, id: id.index, parameterTypes: signature.parameterTypes,
+        kind: .function, id: id.index, parameterTypes: signature.parameterTypes,
         returnType: signature.returnType)
     case .externFunction(let external):
       return GlobalShape(
-        isExtern: true, id: external.id.index, parameterTypes: external.parameterTypes,
+        kind: .external, id: external.id.index, parameterTypes: external.parameterTypes,
         returnType: external.returnType)
+    case .global(let id, let type, _):
+      return GlobalShape(kind: .global, id: id.index, parameterTypes: [], returnType: type)
     }
   }
 }
@@ -33,18 +38,34 @@ enum GlobalDefinition {
 /// is and its types. Names and places of parameters only reach diagnostics, and a body
 /// with diagnostics is checked again on every change (`ProgramDatabase`).
 struct GlobalShape: Hashable {
-  var isExtern: Bool
+  enum Kind: String {
+    case function = "fn"
+    case external = "extern"
+    case global
+  }
+
+  var kind: Kind
   var id: Int
+  /// None for a global.
   var parameterTypes: [IRType]
+  /// A global's type.
   var returnType: IRType
 
-  var target: IRRead.Target { isExtern ? .external(ExternID(id)) : .function(FunctionID(id)) }
+  var target: IRRead.Target {
+    switch kind {
+    case .function: return .function(FunctionID(id))
+    case .external: return .external(ExternID(id))
+    case .global: return .global(FunctionID(id))
+    }
+  }
 
   /// The shape as a body record keeps it: all but the id, which only names the
   /// declaration within one database.
   var recorded: String {
-    (isExtern ? "extern(" : "fn(") + parameterTypes.map(\.description).joined(separator: ",")
-      + ")->\(returnType)"
+    kind == .global
+      ? "global:\(returnType)"
+      : kind.rawValue + "(" + parameterTypes.map(\.description).joined(separator: ",")
+        + ")->\(returnType)"
   }
 }
 

@@ -28,6 +28,10 @@ struct FunctionChecker {
   /// Every project-wide name the body looked up, with what it found (nil: nothing): the
   /// body's result depends on its own text and on these only.
   private(set) var reads: [String: GlobalShape?] = [:]
+  /// Globals a global's initializer may not name: itself and those declared after it
+  /// (LANGUAGE.md §3). The database knows the order and sets it when an initializer's
+  /// reads show such a name.
+  var uninitialisedGlobals: Set<String> = []
 
   private var locals: [IRLocal] = []
   private var scopes: [[String: LocalID]] = []
@@ -71,6 +75,21 @@ struct FunctionChecker {
     return IRFunction(
       id: id, name: "main", kind: .scriptEntry, isExport: false, parameters: [], locals: locals,
       returnType: .unit, body: body, span: statements.first!.span, reads: irReads)
+  }
+
+  /// A global's initializer: a function of no parameters returning the global's value.
+  mutating func checkGlobalInitializer(_ decl: GlobalDecl, id: FunctionID, type: IRType)
+    -> IRFunction
+  {
+    returnType = type
+    scopes = [[:]]
+    let value = checkExpr(decl.value, .type(type))
+    expect(value, type)
+    let body = IRBlock(statements: [], result: value, type: value.type, span: decl.value.span)
+    return IRFunction(
+      id: id, name: decl.name.name, kind: .globalInitializer, isExport: false, parameters: [],
+      locals: locals, returnType: type, body: body, span: decl.name.span, extent: decl.span,
+      reads: irReads)
   }
 
   private var irReads: [IRRead] { Self.irReads(reads) }
@@ -175,15 +194,18 @@ struct FunctionChecker {
       return ([IRStmt(.letBinding(id, value), span: span)], value.type == .never)
 
     case .assign(let target, let op, _, let valueSyntax):
-      guard let id = lookupLocal(target.name) else {
+      let local = lookupLocal(target.name)
+      let global = local == nil ? globalNamed(target) : nil
+      guard local != nil || global != nil else {
         reportUnknownName(target)
         _ = checkExpr(valueSyntax, .none)
         return ([], false)
       }
-      let targetType = locals[id.index].type
+      let targetType = local.map { locals[$0.index].type } ?? global!.type
       let value: IRExpr
       if let op {
-        let current = IRExpr(.local(id), type: targetType, span: target.span)
+        let current = IRExpr(
+          local.map(IRExprKind.local) ?? .global(global!.id), type: targetType, span: target.span)
         value = checkBinary(
           op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
           expectation: .type(targetType), span: target.span.to(valueSyntax.span))
@@ -191,7 +213,9 @@ struct FunctionChecker {
         value = checkExpr(valueSyntax, .type(targetType))
       }
       expect(value, targetType)
-      return ([IRStmt(.assign(id, value), span: span)], value.type == .never)
+      let assignment: IRStmtKind =
+        local.map { .assign($0, value) } ?? .assignGlobal(global!.id, value)
+      return ([IRStmt(assignment, span: span)], value.type == .never)
 
     case .expression(let expr, _):
       let value = checkExpr(expr, .discard)
@@ -295,6 +319,21 @@ struct FunctionChecker {
     }
   }
 
+  /// The global `name` names, if it names one; one its initializer may not name yet is
+  /// reported (and still resolved, so nothing else is reported about it).
+  private mutating func globalNamed(_ name: Identifier) -> (id: FunctionID, type: IRType)? {
+    guard case .global(let id, let type, _)? = lookup(name.name) else { return nil }
+    if uninitialisedGlobals.contains(name.name) {
+      diagnostics.error(
+        .globalUsedBeforeInitialisation,
+        "global `\(name.name)` is used before it is initialised", at: name.span,
+        labels: [
+          Label(name.span, "initialisers run in declaration order; this one runs first")
+        ])
+    }
+    return (id, type)
+  }
+
   /// Resolves a project-wide name, recording the read.
   private mutating func lookup(_ name: String) -> GlobalDefinition? {
     let definition = environment.definition(name)
@@ -366,7 +405,11 @@ struct FunctionChecker {
 
     case .name(let name):
       guard let id = lookupLocal(name) else {
-        reportUnknownName(Identifier(name, span: span))
+        let identifier = Identifier(name, span: span)
+        if let global = globalNamed(identifier) {
+          return IRExpr(.global(global.id), type: global.type, span: span)
+        }
+        reportUnknownName(identifier)
         return invalid(span)
       }
       let type = locals[id.index].type
@@ -814,6 +857,13 @@ struct FunctionChecker {
           return invalid(span)
         }
         return IRExpr(.callExtern(id, args), type: external.returnType, span: span)
+      case .global(_, let type, let nameSpan):
+        for argument in arguments { _ = checkExpr(argument, .none) }
+        diagnostics.error(
+          .unknownFunction, "`\(name)` is a global of type `\(type)`, not a function",
+          at: callee.span,
+          labels: [Label(callee.span, "called here"), Label(nameSpan, "declared here")])
+        return invalid(span)
       }
     }
     if name == BuiltinSignatures.assertName { return checkAssert(arguments, span: span) }

@@ -324,6 +324,8 @@ public final class ProgramDatabase {
     for id in bodiesWithDiagnostics.sorted() {
       diagnostics.append(contentsOf: keptBody(id)!.diagnostics)
     }
+    let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
+    reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
       let left = a.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
@@ -336,9 +338,63 @@ public final class ProgramDatabase {
         ? nil
         : IRProgram(
           functions: functions, positions: positions, externs: program.externs, entry: entry,
-          tests: tests),
+          tests: tests, globals: globals),
       diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths,
       number: analyses)
+  }
+
+  /// The files (by load order) in the order their globals are initialised: each after the
+  /// files it imports, in the order it imports them, and each once (LANGUAGE.md §3, "in
+  /// import order"; docs/DECISIONS.md), so an initializer may use an imported file's
+  /// globals. In an import cycle, the file reached first goes after the others.
+  private static func initialisationOrder(_ files: [ParsedFile]) -> [Int] {
+    var indexByPath: [String: Int] = [:]
+    for (index, file) in files.enumerated() { indexByPath[file.source.path] = index }
+    var order: [Int] = []
+    var visited = Set([0])
+    // Depth first without recursion: a chain of imports may be as long as the program.
+    var stack: [(file: Int, nextImport: Int)] = files.isEmpty ? [] : [(0, 0)]
+    while let (file, nextImport) = stack.last {
+      let imports = files[file].imports
+      guard nextImport < imports.count else {
+        order.append(file)
+        stack.removeLast()
+        continue
+      }
+      stack[stack.count - 1].nextImport += 1
+      if let imported = indexByPath[imports[nextImport].path], visited.insert(imported).inserted {
+        stack.append((imported, 0))
+      }
+    }
+    return order
+  }
+
+  /// An initializer may name only the globals declared before it (LANGUAGE.md §3). Its
+  /// reads say whether it names another; only then is it checked again, to say where. The
+  /// order is not part of any body's check, so moving a global re-checks no body.
+  private func reportGlobalsUsedBeforeInitialisation(
+    _ globals: [IRGlobal], _ program: DeclaredProgram, _ environment: CheckEnvironment,
+    _ diagnostics: inout DiagnosticBag
+  ) {
+    guard !globals.isEmpty else { return }
+    var order: [FunctionID: Int] = [:]
+    for (index, global) in globals.enumerated() { order[global.initializer] = index }
+    for (index, global) in globals.enumerated() {
+      guard let body = keptBody(global.initializer), body.diagnostics.isEmpty else { continue }
+      let early = body.function.reads.filter { read in
+        guard case .global(let id)? = read.target else { return false }
+        return order[id].map { $0 >= index } ?? false
+      }
+      guard !early.isEmpty, let position = program.table.position(of: global.initializer)
+      else { continue }
+      let site = program.table.functions[position].site
+      var check = BodyCheck(
+        position: position, id: global.initializer, key: body.key,
+        declaration: program.declaration(at: site), source: program.files[site.file].source)
+      check.uninitialisedGlobals = Set(early.map(\.name))
+      diagnostics.append(
+        contentsOf: Self.checkFunction(check, environment).1.diagnostics.diagnostics)
+    }
   }
 
   /// The kept body of `id`, when nothing it depends on changed (with `environment`, when
@@ -369,6 +425,8 @@ public final class ProgramDatabase {
     var key: BodyKey
     var declaration: ParsedFile.Declaration
     var source: SourceFile
+    /// A global initializer checked again to report the globals it names too early.
+    var uninitialisedGlobals: Set<String> = []
   }
 
   /// What checking a body found, or what its record says a check would.
@@ -415,17 +473,29 @@ public final class ProgramDatabase {
   private static func checkFunction(_ body: BodyCheck, _ environment: CheckEnvironment) -> (
     IRFunction, FunctionChecker
   ) {
-    guard case .function(let decl, _) = body.declaration.kind else {
-      preconditionFailure("a declaration with a body text is a function")
-    }
     var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
-    let checked =
-      body.declaration.bodyMoved
-      ? ParsedFile.reparsedFunction(at: body.key.text, in: body.source) : decl
-    let function = checker.checkFunction(
-      checked, id: body.id, kind: body.declaration.functionKind,
-      signature: body.declaration.signature)
-    return (function, checker)
+    checker.uninitialisedGlobals = body.uninitialisedGlobals
+    let item: Item
+    switch body.declaration.kind {
+    case .function(let decl, _): item = .function(decl)
+    case .global(let decl, _): item = .global(decl)
+    case .externFunction: preconditionFailure("a declaration with a body text has a body")
+    }
+    switch body.declaration.bodyMoved
+      ? ParsedFile.reparsedItem(at: body.key.text, in: body.source) : item
+    {
+    case .function(let decl):
+      let function = checker.checkFunction(
+        decl, id: body.id, kind: body.declaration.functionKind,
+        signature: body.declaration.signature)
+      return (function, checker)
+    case .global(let decl):
+      let function = checker.checkGlobalInitializer(
+        decl, id: body.id, type: body.declaration.returnType)
+      return (function, checker)
+    default:
+      preconditionFailure("a body's text parses as the item it was")
+    }
   }
 
   /// What `recorded` reads are now, when each name still has the shape it had; else nil.
@@ -607,7 +677,8 @@ public final class ProgramDatabase {
       let (old, new) = (program.files[index].declarations, files[index].declarations)
       guard compared.count == oldCompared.count else { return nil }
       for (position, oldPosition) in zip(compared, oldCompared) {
-        guard new[position].isFunction == old[oldPosition].isFunction,
+        guard new[position].hasBody == old[oldPosition].hasBody,
+          new[position].isGlobal == old[oldPosition].isGlobal,
           new[position].name == old[oldPosition].name
         else { return nil }
         if !old[oldPosition].hasSameTypes(as: new[position]) {
@@ -669,6 +740,18 @@ public final class ProgramDatabase {
               &diagnostics)
           else { continue }
           table.externs.append(site)
+        case .global(let decl, _):
+          // A global is named by its initializer, a function without a name of its own:
+          // the same id as a function of that name, which cannot coexist with it.
+          let id = functionID(decl.name.name)
+          guard
+            table.register(
+              decl.name, as: .init(kind: .global(id), site: site), previous: nameSpan,
+              &diagnostics)
+          else { continue }
+          table.setPosition(of: id, to: table.functions.count)
+          table.functions.append((id, site))
+          table.globalVariables.append((id, site))
         }
       }
       table.functionPositions.append(first..<table.functions.count)
@@ -798,6 +881,8 @@ private struct ParsedFile {
     enum Kind {
       case function(FunctionDecl, BodyText)
       case externFunction(ExternFunctionDecl)
+      /// A global: its initializer is its body.
+      case global(GlobalDecl, BodyText)
     }
 
     /// The declaration as parsed, `shift` bytes behind where it is now: shared by its
@@ -818,6 +903,10 @@ private struct ParsedFile {
           self.text = text
           functionKind = decl.isTest ? .test : .user
           isExport = decl.isExport
+        } else if case .global(_, let text) = kind {
+          self.text = text
+          functionKind = .globalInitializer
+          isExport = false
         } else {
           self.text = nil
           functionKind = .user
@@ -847,7 +936,9 @@ private struct ParsedFile {
     }
 
     var name: String { parsedSignature.name }
-    var isFunction: Bool { parsed.text != nil }
+    /// A function or a global: something with a body.
+    var hasBody: Bool { parsed.text != nil }
+    var isGlobal: Bool { parsed.functionKind == .globalInitializer }
     var functionKind: FunctionKind { parsed.functionKind }
     var isExport: Bool { parsed.isExport }
 
@@ -880,6 +971,11 @@ private struct ParsedFile {
         decl.returnType = decl.returnType?.shifted(by: shift)
         decl.span = decl.span.shifted(by: shift)
         return .externFunction(decl)
+      case .global(var decl, _):
+        decl.name = decl.name.shifted(by: shift)
+        decl.type = decl.type.shifted(by: shift)
+        decl.span = decl.span.shifted(by: shift)
+        return .global(decl, movedText!)
       }
     }
 
@@ -967,7 +1063,7 @@ private struct ParsedFile {
   private static let pieceSize = 1 << 17
 
   /// `source` parsed in pieces on `workers`, each from a line that starts an item (`fn`,
-  /// `#[`, `export`, `extern` at its start) to the next; nil when the file is small, has no
+  /// `#[`, `export`, `extern`, `global` at its start) to the next; nil when the file is small, has no
   /// such lines, or any piece has diagnostics (a piece cut inside a comment or string is
   /// unterminated, one cut inside an item is unbalanced): then the file is parsed whole,
   /// so what a reader sees never depends on where it was cut.
@@ -994,7 +1090,7 @@ private struct ParsedFile {
 
   /// The first line at or after `offset` that starts with an item's first word.
   private static func itemLineStart(in bytes: [UInt8], from offset: Int) -> Int? {
-    let words = ["fn ", "#[", "export ", "extern "].map { Array($0.utf8) }
+    let words = ["fn ", "#[", "export ", "extern ", "global "].map { Array($0.utf8) }
     var index = offset
     while let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) {
       let line = newline + 1
@@ -1056,7 +1152,7 @@ private struct ParsedFile {
       items.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
       if kind == .declaration {
         let declaration = old.declarations[positions[index]]
-        if declaration.isFunction { functions += 1 }
+        if declaration.hasBody { functions += 1 }
         declarations.append(
           shift == 0
             ? declaration
@@ -1073,7 +1169,7 @@ private struct ParsedFile {
     for index in 0..<kept { keep(index, movedBy: 0) }
     let (declarationsBefore, functionsBefore) = (declarations.count, functions)
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
-    let parsedFunctions = declarations[declarationsBefore...].filter(\.isFunction).count
+    let parsedFunctions = declarations[declarationsBefore...].filter(\.hasBody).count
     let parsedEnd = declarations.count
     functions = 0
     for index in following..<old.items.count { keep(index, movedBy: shift) }
@@ -1137,6 +1233,21 @@ private struct ParsedFile {
         Declaration(
           kind: .externFunction(decl), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics))
+    case .global(let decl):
+      items.append((extent, .declaration))
+      let type = TypeResolver.resolve(decl.type, diagnostics: &signatureDiagnostics)
+      if type == .unit {
+        signatureDiagnostics.error(
+          .invalidGlobalType, "a global cannot have type `()`", at: decl.type.span,
+          labels: [Label(decl.type.span, "a global holds a value")])
+      }
+      let signature = FunctionSignature(
+        name: decl.name.name, parameterNames: [], parameterTypes: [], parameterSpans: [],
+        returnType: type, nameSpan: decl.name.span)
+      declarations.append(
+        Declaration(
+          kind: .global(decl, BodyText(source, start: decl.span.start, end: decl.span.end)),
+          signature: signature, signatureDiagnostics: signatureDiagnostics.diagnostics))
     case .statement(let statement):
       items.append((extent, .statement))
       statements.append(statement)
@@ -1166,14 +1277,14 @@ private struct ParsedFile {
       nameSpan: name.span)
   }
 
-  /// The function declared at `text` of `source`, parsed again (its body's spans are
-  /// behind when `bodyMoved`).
-  static func reparsedFunction(at text: BodyText, in source: SourceFile) -> FunctionDecl {
+  /// The function or global declared at `text` of `source`, parsed again (its body's spans
+  /// are behind when `bodyMoved`).
+  static func reparsedItem(at text: BodyText, in source: SourceFile) -> Item {
     let (syntax, _) = Parser.parse(source, range: text.start..<text.start + text.length)
-    guard case .function(let decl)? = syntax.items.first else {
-      preconditionFailure("the text of a function parsed cleanly before")
+    guard let item = syntax.items.first else {
+      preconditionFailure("the text of a declaration parsed cleanly before")
     }
-    return decl
+    return item
   }
 }
 
@@ -1216,6 +1327,8 @@ private struct DeclarationTable {
     enum Kind {
       case function(FunctionID)
       case externFunction(ExternID)
+      /// A global, named by its initializer's id.
+      case global(FunctionID)
     }
     var kind: Kind
     var site: Site
@@ -1230,6 +1343,8 @@ private struct DeclarationTable {
   var functionPositions: [Range<Int>] = []
   /// The registered externs, in declaration order.
   var externs: [Site] = []
+  /// The registered globals, in declaration order: the order they are initialised in.
+  var globalVariables: [(id: FunctionID, site: Site)] = []
 
   /// Where `id` is in `functions`.
   func position(of id: FunctionID) -> Int? {
@@ -1284,6 +1399,24 @@ private struct DeclaredProgram {
     switch entry.kind {
     case .function(let id): return .function(id, declaration.signature)
     case .externFunction(let id): return .externFunction(external(id, declaration))
+    case .global(let id):
+      return .global(id, declaration.returnType, nameSpan: declaration.signature.nameSpan)
+    }
+  }
+
+  /// The globals in the order they are initialised: by their files' `order` (load-order
+  /// indices), then in declaration order.
+  func globals(initialisingFilesIn order: [Int]) -> [IRGlobal] {
+    guard !table.globalVariables.isEmpty else { return [] }
+    var rank = [Int](repeating: 0, count: files.count)
+    for (position, file) in order.enumerated() { rank[file] = position }
+    let sites = table.globalVariables.enumerated().sorted {
+      (rank[$0.element.site.file], $0.offset) < (rank[$1.element.site.file], $1.offset)
+    }
+    return sites.map { _, global in
+      let declaration = declaration(at: global.site)
+      return IRGlobal(
+        initializer: global.id, name: declaration.name, type: declaration.returnType)
     }
   }
 

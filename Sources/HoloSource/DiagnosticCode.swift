@@ -52,6 +52,8 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case notPrintable = "E0227"
   case invalidMain = "E0228"
   case invalidExport = "E0230"
+  case globalUsedBeforeInitialisation = "E0231"
+  case invalidGlobalType = "E0232"
 
   // Link
   case linkFailed = "E0301"

@@ -44,6 +44,7 @@ public enum Item: Sendable {
   case function(FunctionDecl)
   case externFunction(ExternFunctionDecl)
   case importDecl(ImportDecl)
+  case global(GlobalDecl)
   /// A top-level statement: part of the implicit script body.
   case statement(Stmt)
 }
@@ -100,6 +101,21 @@ public struct ExternFunctionDecl: Sendable {
     self.name = name
     self.params = params
     self.returnType = returnType
+    self.span = span
+  }
+}
+
+/// `global name: T = value;`: a mutable global, initialised before the entry point runs.
+public struct GlobalDecl: Sendable {
+  public var name: Identifier
+  public var type: TypeSyntax
+  public var value: Expr
+  /// From `global` to the `;`.
+  public var span: Span
+  public init(name: Identifier, type: TypeSyntax, value: Expr, span: Span) {
+    self.name = name
+    self.type = type
+    self.value = value
     self.span = span
   }
 }
@@ -190,6 +206,7 @@ public indirect enum StmtKind: Sendable {
   /// `let name = value;` / `let name: T = value;`
   case letBinding(name: Identifier, type: TypeSyntax?, value: Expr)
   /// `name = value;` (operator nil) or `name += value;` ...; `operatorSpan` covers `=` / `+=`.
+  /// `name` is a local or a global.
   case assign(target: Identifier, op: AssignOperator?, operatorSpan: Span, value: Expr)
   /// An expression statement; `hasSemicolon` records a trailing `;` (the block-value rule
   /// treats both the same, but tools may care).

@@ -1,6 +1,7 @@
 import HoloSource
 
-// Items (LANGUAGE.md §3): functions, tests, `extern fn`, `import`, and top-level statements.
+// Items (LANGUAGE.md §3): functions, tests, `extern fn`, `import`, globals, and top-level
+// statements.
 
 extension TokenParser {
   /// The items, each with its extent: from its first token to the end of its last.
@@ -31,6 +32,8 @@ extension TokenParser {
       return .externFunction(try parseExternFunction())
     case .keyword(.import):
       return .importDecl(try parseImport())
+    case .keyword(.global):
+      return .global(try parseGlobal())
     case .symbol(.rightBrace):
       report(.expectedItem, "unexpected closing delimiter `}`", at: span(of: current))
       advance()
@@ -111,6 +114,19 @@ extension TokenParser {
     }
     advance()
     return ImportDecl(path: path, span: span(start, previousEnd))
+  }
+
+  private mutating func parseGlobal() throws(ParseFailure) -> GlobalDecl {
+    let start = current.start
+    advance()
+    let name = try expectIdentifier()
+    try expect(.colon)
+    let type = try parseType()
+    try expect(.equal)
+    let value = try parseExpression()
+    if !at(.semicolon) { throw unexpected(expected: "`;`") }
+    advance()
+    return GlobalDecl(name: name, type: type, value: value, span: span(start, previousEnd))
   }
 
   private mutating func parseParameters() throws(ParseFailure) -> [Param] {

@@ -23,7 +23,8 @@ extension TokenParser {
         advance()
         break
       }
-      if atEnd || atItemStart || current.kind == .interpolationEnd {
+      // A `global` in a block is reported as one (`parseStatement`); other items end it.
+      if atEnd || (atItemStart && !at(.global)) || current.kind == .interpolationEnd {
         _ = unexpected(expected: "`}`", labels: [Label(span(of: open), "unclosed delimiter")])
         break
       }
@@ -71,7 +72,15 @@ extension TokenParser {
         value = skipBrokenExpression(from: valueStart)
       }
       return Stmt(.returnValue(value), span: span(start, previousEnd))
-    case .keyword(.global), .keyword(.struct):
+    case .keyword(.global):
+      // Only `parseItem` reads globals: here one is inside a block.
+      report(
+        .unsupportedItem, "a `global` is declared at the top level of a file",
+        at: span(of: current), hint: "move it out of the block, or use `let` for a local")
+      advance()
+      synchronize(stopAfterBlock: true)
+      return nil
+    case .keyword(.struct):
       skipReservedItem()
       return nil
     case .keyword(.if), .symbol(.leftBrace):
@@ -211,7 +220,7 @@ extension TokenParser {
       span: statementSpan)
   }
 
-  /// `global` and `struct` are reserved for coming versions: reported once, then the
+  /// `struct` is reserved for a coming version: reported once, then the
   /// whole item (through its `;` or its `{ ... }`) is skipped.
   private mutating func skipReservedItem() {
     let keyword = source.text(of: span(of: current))

@@ -78,7 +78,8 @@ struct TokenParser {
   /// Tokens that only ever begin an item, so they end any block or statement before them.
   var atItemStart: Bool {
     switch current.kind {
-    case .keyword(.fn), .keyword(.import), .keyword(.extern), .keyword(.export), .symbol(.hash):
+    case .keyword(.fn), .keyword(.import), .keyword(.extern), .keyword(.export), .keyword(.global),
+      .symbol(.hash):
       return true
     default:
       return false

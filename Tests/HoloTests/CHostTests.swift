@@ -291,6 +291,45 @@ final class CHostTests: XCTestCase {
     }
   }
 
+  func testALibrarysGlobalsAreInitialisedBeforeTheHostCallsIt() throws {
+    try write(
+      "counter.holo",
+      """
+      global start: i64 = 40 + offset();
+      global total: i64 = start;
+      fn offset() -> i64 { 2 }
+      export fn holo_add(n: i64) -> i64 {
+        total += n;
+        total
+      }
+      """)
+    try write(
+      "host.c",
+      """
+      #include <stdio.h>
+      #include "counter.h"
+      int main(void) {
+        long long first = holo_add(1);
+        long long second = holo_add(10);
+        printf("%lld %lld\\n", first, second);
+        return 0;
+      }
+      """)
+    try holoc(["build", "--emit", "header", "counter.holo"])
+    for (flavour, release) in [("holo", true), ("holo-dev", false)] {
+      let archive = "\(work!)/lib\(flavour).a"
+      try holoc(
+        ["build", "--emit", "lib", "-o", archive, "counter.holo"] + (release ? ["--release"] : []))
+      let executable = "\(work!)/host-\(flavour)"
+      try Host.check(
+        "cc",
+        ["host.c", archive] + (try pkgConfig(["--cflags", "--libs", flavour]))
+          + ["-o", executable], in: work)
+      let result = try Host.run(executable)
+      XCTAssertEqual(result.stdout, "43 53\n", "\(flavour): \(result.stderr)")
+    }
+  }
+
   // MARK: Runtime failures and the failure handler
 
   private static let failingLibrary = """

@@ -47,6 +47,81 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
   }
 
+  /// A program whose state is in globals: each line of input counts and is echoed with
+  /// the count so far.
+  private static let counter = """
+    global seen: i64 = 0;
+    global last: string = "none";
+    fn show(line: string) -> string { `{seen} {line}`; }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        seen += 1;
+        println(`{show(line)} after {last}`);
+        last = line;
+      }
+    }
+    """
+
+  func testAPatchKeepsTheGlobalsValues() throws {
+    session = try DevSession(files: ["main.holo": Self.counter])
+    try session.waitForEvent("ready")
+    session.send("a")
+    session.send("b")
+    try session.waitForOutput("1 a after none\n2 b after a\n")
+
+    try session.edit("main.holo", replacing: "`{seen} {line}`", with: "`#{seen}: {line}`")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["show"])
+    session.send("c")
+    try session.waitForOutput("1 a after none\n2 b after a\n#3: c after b\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  func testAddingAGlobalRestartsTheProgramCleanly() throws {
+    session = try DevSession(files: ["main.holo": Self.counter])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("1 a after none\n")
+
+    try session.edit(
+      "main.holo", replacing: "global seen: i64 = 0;",
+      with: "global seen: i64 = 0;\nglobal base: i64 = 10;")
+    let restart = try session.waitForEvent("restart")
+    XCTAssertEqual(
+      restart["reason"] as? String,
+      "the program's globals changed (`base` added): they are laid out when it starts")
+    try session.waitForEvent("ready", occurrence: 2)
+    // Under the default `--restart replay`, the consumed input is fed again.
+    session.send("b")
+    try session.waitForOutput(endingWith: "1 a after none\n2 b after a\n")
+
+    try session.edit("main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i32 = 0;")
+    let retyped = try session.waitForEvent("restart", occurrence: 2)
+    XCTAssertEqual(
+      retyped["reason"] as? String,
+      "the program's globals changed (`seen` changed type): they are laid out when it starts")
+  }
+
+  func testEditingAnInitializerRunsTheTestsAgain() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      global limit: i64 = base();
+      fn base() -> i64 { 3; }
+      fn other() -> i64 { 1; }
+      fn main() { println(limit); }
+      #[test] fn limit_is_three() { assert(limit == 3); }
+      #[test] fn other_is_one() { assert(other() == 1); }
+      """
+    ])
+    try session.waitForEvent("ready")
+    try session.edit("main.holo", replacing: "{ 3; }", with: "{ 4; }")
+    let tests = try session.waitForEvent("tests")
+    XCTAssertEqual(tests["selected"] as? Int, 2, "every test runs the initializers first")
+    XCTAssertEqual(tests["failed"] as? Int, 1)
+  }
+
   /// `holoc build` in `project`, which fills the build cache.
   private static func build(in project: String) throws {
     let built = try runCapturingOutput(

@@ -303,11 +303,27 @@ final class ParserTests: XCTestCase {
     assertError(
       "struct Point { x: f64, y: f64 }\nfn main() { }", .unsupportedItem,
       "`struct` items are not supported yet", at: "struct")
-    assertError(
-      "global counter: i64 = 0;\nfn main() { }", .unsupportedItem,
-      "`global` items are not supported yet", at: "global")
-    let (syntax, _, _) = parse("struct P { x: f64 }\nfn main() { }\nglobal g: i64 = 1;\nx;")
+    let (syntax, _, _) = parse("struct P { x: f64 }\nfn main() { }\nx;")
     XCTAssertEqual(syntax.items.map(SExpression.item), ["(fn main (block))", "x;"])
+  }
+
+  func testGlobals() {
+    let (syntax, diagnostics, _) = parse(
+      "global counter: i64 = 0;\nglobal name: string = f(1) + \"x\";\nfn main() { counter += 1; }")
+    XCTAssertEqual(diagnostics, [])
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item),
+      [
+        "(global counter i64 0)", "(global name string (+ (call f 1) \"x\"))",
+        "(fn main (block (+= counter 1)))",
+      ])
+    assertError(
+      "global counter = 0;", .expectedToken, "expected `:`, found `=`", at: "=")
+    assertError("global counter: i64;", .expectedToken, "expected `=`, found `;`", at: ";")
+    // Inside a block it is reported, and the rest of the function is still read.
+    assertError(
+      "fn main() { global g: i64 = 1; }", .unsupportedItem,
+      "a `global` is declared at the top level of a file", at: "global")
   }
 
   // MARK: Spans
@@ -717,6 +733,8 @@ private enum SExpression {
       return "(extern \(function.name.name)\(signature(function.params, function.returnType)))"
     case .importDecl(let declaration):
       return "(import \(declaration.path.map(\.name).joined(separator: ".")))"
+    case .global(let global):
+      return "(global \(global.name.name) \(global.type.name) \(expression(global.value)))"
     case .statement(let statement):
       return self.statement(statement)
     }

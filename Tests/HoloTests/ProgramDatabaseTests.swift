@@ -253,4 +253,71 @@ final class ProgramDatabaseTests: XCTestCase {
     database.apply([.text(path: "main.holo", "import a;\nprintln(f() + 1);\n")])
     XCTAssertEqual(database.lastUpdate.checkedBodies, ["main"])
   }
+
+  // MARK: Globals
+
+  /// main.holo reading two globals of a.holo; `limit`'s initializer calls `f`.
+  private func databaseWithGlobals() -> ProgramDatabase {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([
+      .text(path: "main.holo", "import a;\nfn main() { count += 1; println(count); }\n")
+    ])
+    database.apply([
+      .text(
+        path: "a.holo",
+        "global count: i64 = 0;\nglobal limit: i64 = f();\nfn f() -> i64 { 3 }\n")
+    ])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "count", "limit", "f"])
+    return database
+  }
+
+  func testGlobalsComeInImportOrderWithTheirInitializers() throws {
+    let program = try XCTUnwrap(databaseWithGlobals().snapshot().program)
+    XCTAssertEqual(program.globals.map(\.name), ["count", "limit"])
+    XCTAssertEqual(program.globals.map(\.type), [.i64, .i64])
+    let initializer = program.function(program.globals[1].initializer)
+    XCTAssertEqual(initializer.kind, .globalInitializer)
+    XCTAssertEqual(initializer.reads.map(\.name), ["f"])
+  }
+
+  func testAnInitializerEditChecksThatInitializerOnly() {
+    let database = databaseWithGlobals()
+    database.apply([
+      .text(
+        path: "a.holo",
+        "global count: i64 = 5;\nglobal limit: i64 = f();\nfn f() -> i64 { 3 }\n")
+    ])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["count"])
+  }
+
+  func testAGlobalsTypeChangeChecksItsReadersOnly() {
+    let database = databaseWithGlobals()
+    database.apply([
+      .text(
+        path: "a.holo",
+        "global count: i32 = 0;\nglobal limit: i64 = f();\nfn f() -> i64 { 3 }\n")
+    ])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "count"])
+    XCTAssertNotNil(database.snapshot().program)
+  }
+
+  func testReorderingGlobalsChecksNoBodyAndReportsAnEarlyUse() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let ordered = "global a: i64 = 1;\nglobal b: i64 = a + 1;\nfn main() { println(b); }\n"
+    database.apply([.text(path: "main.holo", ordered)])
+    XCTAssertNotNil(database.snapshot().program)
+    database.apply([
+      .text(
+        path: "main.holo", "global b: i64 = a + 1;\nglobal a: i64 = 1;\nfn main() { println(b); }\n"
+      )
+    ])
+    // Both globals moved: their bodies are kept, moved; the order check runs every time.
+    XCTAssertEqual(database.lastUpdate.checkedBodies, [])
+    let analysis = database.snapshot()
+    XCTAssertNil(analysis.program)
+    XCTAssertEqual(
+      analysis.diagnostics.map(\.message), ["global `a` is used before it is initialised"])
+    database.apply([.text(path: "main.holo", ordered)])
+    XCTAssertNotNil(database.snapshot().program)
+  }
 }

@@ -261,6 +261,11 @@ typedef struct holo_program_info {
    * function with the highest address at or below it. Both NULL when there is none. */
   const void *code_start;
   const void *code_end;
+  /* Runs every global's initializer in order and stores its value (LANGUAGE.md §3):
+   * holo_main calls it before the entry function, holo_test_main before each test, in
+   * the test's process. NULL for a program without globals. A library's constructor
+   * calls it in a C host. */
+  void (*initialize_globals)(void);
 } holo_program_info;
 
 typedef struct holo_test_info {
@@ -273,7 +278,8 @@ typedef struct holo_test_info {
   void (*const *slot)(void);
 } holo_test_info;
 
-/* Runs `entry` as the program: installs the stack-overflow handler, runs, flushes,
+/* Runs `entry` as the program: installs the stack-overflow handler, initialises the
+ * globals, runs, flushes,
  * returns the exit status. The generated C `main` of a holo executable calls this. */
 int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_info *program);
 

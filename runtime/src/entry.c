@@ -66,7 +66,19 @@ static void hold_standard_descriptors(void) {
   }
 }
 
+/* The running program's description, for what runs before each test. */
+static const holo_program_info *running_program;
+
+/* Gives the globals their first values (LANGUAGE.md §3): before the entry point, and
+ * before each test in the test's own process. */
+static void initialize_globals(void) {
+  if (running_program != NULL && running_program->initialize_globals != NULL) {
+    running_program->initialize_globals();
+  }
+}
+
 static void start_runtime(const holo_program_info *program) {
+  running_program = program;
   holo_die_with_parent();
   hold_standard_descriptors();
   holo_output_init();
@@ -86,6 +98,7 @@ int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_inf
   holo_program_argc = argc;
   holo_program_argv = argv;
   start_runtime(program);
+  initialize_globals();
   entry();
   holo_flush_after(entry);
   return 0;
@@ -109,6 +122,7 @@ static void list_tests(const holo_test_info *tests, int64_t test_count) {
 /* Runs `test`'s current version (through its slot in a dev build), then flushes. */
 static void run_test(const holo_test_info *test) {
   void (*function)(void) = test->slot != NULL ? *test->slot : test->function;
+  initialize_globals();
   function();
   holo_flush_after(test->function);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages holoc needs (LLVM 19, libffi; cmake and pkg-config for C
-# projects using holo; nginx, the remote cache the tests run against) and builds the
-# release holoc.
+# projects using holo; nginx, the remote cache the tests run against; valgrind, which the
+# leak tests run programs under) and builds the release holoc.
 # Safe to run again: installed packages are left alone and the build is incremental.
 #
 #   bash toolchain/setup.sh                  packages, then the release holoc
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly packages=(llvm-19-dev libffi-dev cmake pkg-config nginx)
+readonly packages=(llvm-19-dev libffi-dev cmake pkg-config nginx valgrind)
 
 say() { echo "setup: $*"; }
 fail() { echo "setup: $*" >&2; exit 1; }

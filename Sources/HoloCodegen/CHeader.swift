@@ -77,6 +77,7 @@ public enum CHeader {
     case .f64: return "double"
     case .string: return "holo_str"
     case .unit, .never: return "void"
+    case .array: preconditionFailure("an array cannot cross the C boundary (checked by sema)")
     }
   }
 }

@@ -2,8 +2,9 @@ import CLLVM
 import HoloIR
 import HoloSource
 
-/// A value produced by an expression. A `string` is either owned (+1: the consumer must
-/// release it or hand it on) or borrowed (from a local or a constant, valid for the moment).
+/// A value produced by an expression. A `string` or an array is either owned (+1: the
+/// consumer must release it or hand it on) or borrowed (from a local or a constant, valid
+/// for the moment).
 /// Unit and never expressions produce no LLVM value.
 struct EmittedValue {
   var value: LLVMValueRef?
@@ -14,8 +15,9 @@ struct EmittedValue {
 
 /// Lowers one IR function to LLVM IR.
 ///
-/// String reference counting: every local of type `string` owns its value; expression
-/// results are owned or borrowed (see `EmittedValue`); a scope releases its string locals
+/// Reference counting of strings and arrays (managed values): every managed local owns its
+/// value; expression results are owned or borrowed (see `EmittedValue`); a scope releases
+/// its managed locals
 /// when control leaves it, including through `break`, `continue` and `return`. Parameters
 /// are retained on entry, so callees may reassign them without touching the caller's value.
 final class FunctionEmitter {
@@ -24,8 +26,9 @@ final class FunctionEmitter {
   private let llvmFunction: LLVMValueRef
   private let builder: LLVMBuilderRef
   private var slots: [LLVMValueRef?]
-  /// String locals to release, innermost scope last.
-  private var scopes: [[LocalID]] = []
+  /// Managed values to release when control leaves their scope, innermost scope last:
+  /// locals, and what a loop holds (the array a `for` iterates over).
+  private var scopes: [[(slot: LLVMValueRef, type: IRType)]] = []
   /// The function's debug-info scope (dev builds).
   private var debugScope: LLVMMetadataRef?
   private var loops:
@@ -54,9 +57,10 @@ final class FunctionEmitter {
       guard let slot = slots[id.index] else { continue }
       let parameter = LLVMGetParam(llvmFunction, UInt32(index))
       LLVMBuildStore(builder, parameter, slot)
-      if function.locals[id.index].type == .string {
-        module.callRuntime("holo_string_retain", [parameter])
-        scopes[scopes.count - 1].append(id)
+      let type = function.locals[id.index].type
+      if type.isManaged {
+        module.emitRetain(parameter!, of: type)
+        scopes[scopes.count - 1].append((slot, type))
       }
     }
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
@@ -110,9 +114,9 @@ final class FunctionEmitter {
 
   private func releaseScopes(downTo depth: Int) {
     for scope in scopes[depth...].reversed() {
-      for id in scope.reversed() {
-        let value = LLVMBuildLoad2(builder, module.pointerType, slots[id.index], "")
-        module.callRuntime("holo_string_release", [value])
+      for (slot, type) in scope.reversed() {
+        let value = LLVMBuildLoad2(builder, module.pointerType, slot, "")!
+        module.emitRelease(value, of: type)
       }
     }
   }
@@ -129,17 +133,17 @@ final class FunctionEmitter {
     }
   }
 
-  // MARK: Strings
+  // MARK: Ownership
 
   private func makeOwned(_ value: EmittedValue, type: IRType) -> EmittedValue {
-    guard type == .string, !value.owned, let llvmValue = value.value else { return value }
-    module.callRuntime("holo_string_retain", [llvmValue])
+    guard type.isManaged, !value.owned, let llvmValue = value.value else { return value }
+    module.emitRetain(llvmValue, of: type)
     return EmittedValue(value: llvmValue, owned: true)
   }
 
   private func releaseIfOwned(_ value: EmittedValue, type: IRType) {
-    guard type == .string, value.owned, let llvmValue = value.value else { return }
-    module.callRuntime("holo_string_release", [llvmValue])
+    guard type.isManaged, value.owned, let llvmValue = value.value else { return }
+    module.emitRelease(llvmValue, of: type)
   }
 
   // MARK: Blocks and statements
@@ -170,18 +174,19 @@ final class FunctionEmitter {
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
       guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
       LLVMBuildStore(builder, llvmValue, slot)
-      if function.locals[id.index].type == .string { scopes[scopes.count - 1].append(id) }
+      let type = function.locals[id.index].type
+      if type.isManaged { scopes[scopes.count - 1].append((slot, type)) }
 
     case .assign(let id, let valueExpr):
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
       guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
-      if valueExpr.type == .string {
-        let old = LLVMBuildLoad2(builder, module.pointerType, slot, "")
-        LLVMBuildStore(builder, llvmValue, slot)
-        module.callRuntime("holo_string_release", [old])
-      } else {
-        LLVMBuildStore(builder, llvmValue, slot)
-      }
+      module.storeOwned(llvmValue, of: valueExpr.type, into: slot)
+
+    case .assignElement(let place, let valueExpr):
+      emitAssignElement(place, valueExpr)
+
+    case .forEach(let variable, let arrayExpr, let body):
+      emitForEach(variable: variable, arrayExpr: arrayExpr, body: body)
 
     case .assignGlobal(let id, let valueExpr):
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
@@ -375,7 +380,246 @@ final class FunctionEmitter {
       return emitBlock(block, wantsValue: ModuleEmitter.hasValue(type))
     case .ifElse(let arms, let elseBlock):
       return emitIf(arms, elseBlock, type: type)
+    case .arrayLiteral(let elements):
+      return emitArrayLiteral(elements, type: type)
+    case .arrayRepeat(let valueExpr, let countExpr):
+      let value = emitExpr(valueExpr)
+      let count = emitExpr(countExpr)
+      guard let element = value.value, let count = count.value, !isTerminated else { return .none }
+      let temporary = entryBlockAlloca(module.llvmType(valueExpr.type), "repeat.value")
+      module.storeElement(element, of: valueExpr.type, at: temporary)
+      let array = module.callRuntime(
+        "holo_array_repeat",
+        [
+          temporary, count, module.elementType(of: valueExpr.type),
+          module.locationPointer(function.located(countExpr.span), in: function),
+        ])
+      releaseIfOwned(value, type: valueExpr.type)
+      return EmittedValue(value: array, owned: true)
+    case .index(let arrayExpr, let indexExpr):
+      let array = emitExpr(arrayExpr)
+      let index = emitExpr(indexExpr)
+      guard let arrayValue = array.value, let indexValue = index.value, !isTerminated else {
+        return .none
+      }
+      checkBounds(indexValue, in: arrayValue, span: indexExpr.span)
+      let element = module.loadElement(
+        module.elementAddress(arrayValue, indexValue, of: type), of: type)
+      // Owned when managed: the array it came from may be a temporary, released now.
+      let result = makeOwned(EmittedValue(value: element, owned: false), type: type)
+      releaseIfOwned(array, type: arrayExpr.type)
+      return result
+    case .arrayLength(let arrayExpr):
+      let array = emitExpr(arrayExpr)
+      guard let arrayValue = array.value, !isTerminated else { return .none }
+      let length = module.arrayLength(arrayValue)
+      releaseIfOwned(array, type: arrayExpr.type)
+      return EmittedValue(value: length, owned: false)
+    case .arrayMutation(let mutation, let place, let arguments):
+      return emitArrayMutation(mutation, place, arguments, span: expr.span, type: type)
+    case .placeValue:
+      preconditionFailure("a place's value is read by its assignment (`emitAssignElement`)")
     }
+  }
+
+  // MARK: Arrays
+
+  private func emitArrayLiteral(_ elements: [IRExpr], type: IRType) -> EmittedValue {
+    let element = type.element!
+    let values = elements.map { makeOwned(emitExpr($0), type: $0.type).value }
+    guard !isTerminated else { return .none }
+    let array = module.callRuntime(
+      "holo_array_alloc",
+      [LLVMConstInt(module.i64Type, UInt64(elements.count), 0), module.elementType(of: element)])
+    for (index, value) in values.enumerated() {
+      guard let value else { continue }
+      let address = module.elementAddress(
+        array, LLVMConstInt(module.i64Type, UInt64(index), 0), of: element)
+      module.storeElement(value, of: element, at: address)
+    }
+    return EmittedValue(value: array, owned: true)
+  }
+
+  /// Fails at `span` unless `0 <= index < array's length`.
+  private func checkBounds(_ index: LLVMValueRef, in array: LLVMValueRef, span: Span) {
+    let length = module.arrayLength(array)
+    let failBlock = appendBlock("bounds.fail")
+    let okBlock = appendBlock("bounds.ok")
+    // Unsigned, so a negative index is out of bounds too.
+    LLVMBuildCondBr(
+      builder, LLVMBuildICmp(builder, LLVMIntULT, index, length, ""), okBlock, failBlock)
+    LLVMPositionBuilderAtEnd(builder, failBlock)
+    module.callRuntime(
+      "holo_fail_index",
+      [index, length, module.locationPointer(function.located(span), in: function)])
+    LLVMBuildUnreachable(builder)
+    LLVMPositionBuilderAtEnd(builder, okBlock)
+  }
+
+  /// `array` with a reference count of one: itself, else the runtime's copy (which takes
+  /// over `array`'s reference). Inline, so writes to an unshared array cost one compare.
+  private func uniqueArray(_ array: LLVMValueRef, of element: IRType) -> LLVMValueRef {
+    let refcount = module.arrayReferenceCount(array)
+    let isUnique = LLVMBuildICmp(
+      builder, LLVMIntEQ, refcount, LLVMConstInt(module.i64Type, 1, 0), "")
+    let start = LLVMGetInsertBlock(builder)!
+    let copyBlock = appendBlock("unique.copy")
+    let doneBlock = appendBlock("unique.done")
+    LLVMBuildCondBr(builder, isUnique, doneBlock, copyBlock)
+    LLVMPositionBuilderAtEnd(builder, copyBlock)
+    let copy = module.callRuntime("holo_array_unique", [array, module.elementType(of: element)])
+    LLVMBuildBr(builder, doneBlock)
+    LLVMPositionBuilderAtEnd(builder, doneBlock)
+    let phi = LLVMBuildPhi(builder, module.pointerType, "")!
+    var values: [LLVMValueRef?] = [array, copy]
+    var blocks: [LLVMBasicBlockRef?] = [start, copyBlock]
+    LLVMAddIncoming(phi, &values, &blocks, 2)
+    return phi
+  }
+
+  /// The address of the value at `place`, whose indices are `indices` (evaluated): the
+  /// arrays on the way are made unique, since a write follows, and each index is checked.
+  private func address(of place: IRPlace, indices: [LLVMValueRef]) -> LLVMValueRef {
+    var address: LLVMValueRef
+    switch place.root {
+    case .local(let id): address = slots[id.index]!
+    case .global(let id): address = module.storage(ofGlobal: id)
+    }
+    var type = place.rootType
+    for (index, indexExpr) in zip(indices, place.indices) {
+      let element = type.element!
+      let array = uniqueArray(
+        LLVMBuildLoad2(builder, module.pointerType, address, "")!, of: element)
+      LLVMBuildStore(builder, array, address)
+      checkBounds(index, in: array, span: indexExpr.span)
+      address = module.elementAddress(array, index, of: element)
+      type = element
+    }
+    return address
+  }
+
+  /// `place = value` or `place op= value`: the value first (it may change the array),
+  /// then the place.
+  private func emitAssignElement(_ place: IRPlace, _ valueExpr: IRExpr) {
+    let type = place.type
+    if case .binary(let op, let left, let right) = valueExpr.kind, case .placeValue = left.kind {
+      let rightValue = emitExpr(right)
+      let indices = place.indices.compactMap { emitExpr($0).value }
+      guard !isTerminated else { return }
+      let address = address(of: place, indices: indices)
+      let current = EmittedValue(value: module.loadElement(address, of: type), owned: false)
+      let result = emitBinary(op, current, type: type, rightValue, span: valueExpr.span)
+      if let value = result.value, !isTerminated {
+        module.storeElement(value, of: type, at: address)
+      }
+      return
+    }
+    let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
+    let indices = place.indices.compactMap { emitExpr($0).value }
+    guard let llvmValue = value.value, !isTerminated else { return }
+    let address = address(of: place, indices: indices)
+    let old = type.isManaged ? LLVMBuildLoad2(builder, module.pointerType, address, "") : nil
+    module.storeElement(llvmValue, of: type, at: address)
+    if let old { module.emitRelease(old, of: type) }
+  }
+
+  /// `push`, `pop`, `insert`, `remove`, `clear` on the array at `place`: the arguments
+  /// first, then the place; the runtime takes the array and gives back the one to keep.
+  private func emitArrayMutation(
+    _ mutation: IRArrayMutation, _ place: IRPlace, _ arguments: [IRExpr], span: Span,
+    type: IRType
+  ) -> EmittedValue {
+    let element = place.type.element!
+    let values = arguments.map { makeOwned(emitExpr($0), type: $0.type).value }
+    let indices = place.indices.compactMap { emitExpr($0).value }
+    guard !isTerminated, values.allSatisfy({ $0 != nil }) else { return .none }
+    let address = address(of: place, indices: indices)
+    let array = LLVMBuildLoad2(builder, module.pointerType, address, "")!
+    let elementType = module.elementType(of: element)
+    let storage = module.storageType(element)
+    let location = { (span: Span) in
+      self.module.locationPointer(self.function.located(span), in: self.function)
+    }
+    /// A stack slot holding `value`, as the runtime takes an element.
+    let passed = { (value: LLVMValueRef) -> LLVMValueRef in
+      let slot = self.entryBlockAlloca(storage, "element")
+      self.module.storeElement(value, of: element, at: slot)
+      return slot
+    }
+    let result: LLVMValueRef
+    var out: LLVMValueRef?
+    switch mutation {
+    case .push:
+      result = module.callRuntime("holo_array_push", [array, passed(values[0]!), elementType])
+    case .pop:
+      out = entryBlockAlloca(storage, "popped")
+      result = module.callRuntime(
+        "holo_array_pop", [array, out, elementType, location(span)])
+    case .insert:
+      result = module.callRuntime(
+        "holo_array_insert",
+        [array, values[0], passed(values[1]!), elementType, location(arguments[0].span)])
+    case .remove:
+      out = entryBlockAlloca(storage, "removed")
+      result = module.callRuntime(
+        "holo_array_remove", [array, values[0], out, elementType, location(arguments[0].span)])
+    case .clear:
+      result = module.callRuntime("holo_array_clear", [array, elementType])
+    }
+    LLVMBuildStore(builder, result, address)
+    guard let out else { return .none }
+    return EmittedValue(value: module.loadElement(out, of: type), owned: type.isManaged)
+  }
+
+  /// `for x in array`: the loop holds a reference to the array, so it iterates over the
+  /// array as it was (a write in the body copies it), and releases it when the loop ends
+  /// however it ends. Each element is a fresh local, released at the end of its turn.
+  private func emitForEach(variable: LocalID, arrayExpr: IRExpr, body: IRBlock) {
+    let element = arrayExpr.type.element!
+    guard let array = makeOwned(emitExpr(arrayExpr), type: arrayExpr.type).value, !isTerminated
+    else { return }
+    let held = entryBlockAlloca(module.pointerType, "for.array")
+    LLVMBuildStore(builder, array, held)
+    scopes.append([(held, arrayExpr.type)])
+    let length = module.arrayLength(array)
+    let counter = entryBlockAlloca(module.i64Type, "for.index")
+    LLVMBuildStore(builder, LLVMConstInt(module.i64Type, 0, 0), counter)
+    let checkBlock = appendBlock("foreach.check")
+    let bodyBlock = appendBlock("foreach.body")
+    let latchBlock = appendBlock("foreach.latch")
+    let exitBlock = appendBlock("foreach.exit")
+    LLVMBuildBr(builder, checkBlock)
+
+    LLVMPositionBuilderAtEnd(builder, checkBlock)
+    let index = LLVMBuildLoad2(builder, module.i64Type, counter, "")!
+    LLVMBuildCondBr(
+      builder, LLVMBuildICmp(builder, LLVMIntULT, index, length, ""), bodyBlock, exitBlock)
+
+    LLVMPositionBuilderAtEnd(builder, bodyBlock)
+    let value = module.loadElement(module.elementAddress(array, index, of: element), of: element)
+    var variableScope: [(slot: LLVMValueRef, type: IRType)] = []
+    if let slot = slots[variable.index] {
+      module.emitRetain(value, of: element)
+      LLVMBuildStore(builder, value, slot)
+      if element.isManaged { variableScope.append((slot, element)) }
+    }
+    loops.append((latchBlock, exitBlock, scopes.count))
+    scopes.append(variableScope)
+    _ = emitBlock(body, wantsValue: false)
+    if !isTerminated { releaseScopes(downTo: scopes.count - 1) }
+    scopes.removeLast()
+    loops.removeLast()
+    branch(to: latchBlock)
+
+    LLVMPositionBuilderAtEnd(builder, latchBlock)
+    let current = LLVMBuildLoad2(builder, module.i64Type, counter, "")
+    LLVMBuildStore(
+      builder, LLVMBuildAdd(builder, current, LLVMConstInt(module.i64Type, 1, 0), ""), counter)
+    LLVMBuildBr(builder, checkBlock)
+
+    LLVMPositionBuilderAtEnd(builder, exitBlock)
+    releaseScopes(downTo: scopes.count - 1)
+    scopes.removeLast()
   }
 
   /// Operators and casts chain to the left (`a + b + c` is `(a + b) + c`, `x as T as U` is
@@ -413,16 +657,18 @@ final class FunctionEmitter {
   /// Arguments are borrowed by the callee; owned temporaries are released after the call.
   private func emitArguments(_ arguments: [IRExpr]) -> ([LLVMValueRef?], () -> Void) {
     var values: [LLVMValueRef?] = []
-    var owned: [LLVMValueRef] = []
+    var owned: [(LLVMValueRef, IRType)] = []
     for argument in arguments {
       let emitted = emitExpr(argument)
       values.append(emitted.value)
-      if argument.type == .string, emitted.owned, let value = emitted.value { owned.append(value) }
+      if argument.type.isManaged, emitted.owned, let value = emitted.value {
+        owned.append((value, argument.type))
+      }
     }
     return (
       values,
       { [module] in
-        for value in owned { module.callRuntime("holo_string_release", [value]) }
+        for (value, type) in owned { module.emitRelease(value, of: type) }
       }
     )
   }
@@ -433,7 +679,7 @@ final class FunctionEmitter {
       return .none
     }
     return ModuleEmitter.hasValue(type)
-      ? EmittedValue(value: result, owned: type == .string) : .none
+      ? EmittedValue(value: result, owned: type.isManaged) : .none
   }
 
   private func emitTemplate(_ parts: [IRTemplatePart]) -> EmittedValue {
@@ -451,30 +697,12 @@ final class FunctionEmitter {
       case .value(let valueExpr):
         let emitted = emitExpr(valueExpr)
         guard let value = emitted.value else { continue }
-        let (function, argument) = printableCall("holo_builder_append_", valueExpr.type, value)
-        module.callRuntime(function, [builderValue, argument])
+        module.append(value, of: valueExpr.type, to: builderValue)
         releaseIfOwned(emitted, type: valueExpr.type)
       }
     }
     return EmittedValue(
       value: module.callRuntime("holo_builder_finish", [builderValue]), owned: true)
-  }
-
-  /// The runtime function for a printable type (`holo_print_` or `holo_builder_append_`
-  /// plus a suffix), and the value widened to what that function takes.
-  private func printableCall(_ prefix: String, _ type: IRType, _ value: LLVMValueRef) -> (
-    String, LLVMValueRef
-  ) {
-    switch type {
-    case .i32: return (prefix + "i64", LLVMBuildSExt(builder, value, module.i64Type, "")!)
-    case .i64: return (prefix + "i64", value)
-    case .u8, .u32: return (prefix + "u64", LLVMBuildZExt(builder, value, module.i64Type, "")!)
-    case .u64: return (prefix + "u64", value)
-    case .f32: return (prefix + "f32", value)
-    case .f64: return (prefix + "f64", value)
-    case .bool: return (prefix + "bool", value)
-    default: return (prefix + "string", value)
-    }
   }
 
   private func emitBuiltin(_ builtin: Builtin, _ arguments: [IRExpr], span: Span, type: IRType)
@@ -485,8 +713,17 @@ final class FunctionEmitter {
       if let argument = arguments.first {
         let emitted = emitExpr(argument)
         if let value = emitted.value {
-          let (function, widened) = printableCall("holo_print_", argument.type, value)
-          module.callRuntime(function, [widened])
+          if argument.type.element != nil {
+            // An array is formatted into a string first, as a template does.
+            let text = module.callRuntime("holo_builder_new", [])
+            module.append(value, of: argument.type, to: text)
+            let string = module.callRuntime("holo_builder_finish", [text])
+            module.callRuntime("holo_print_string", [string])
+            module.callRuntime("holo_string_release", [string])
+          } else {
+            let (suffix, widened) = module.printable(value, of: argument.type)
+            module.callRuntime("holo_print_" + suffix, [widened])
+          }
           releaseIfOwned(emitted, type: argument.type)
         }
       }
@@ -526,6 +763,19 @@ final class FunctionEmitter {
       let result = module.callRuntime(name, values + [location])
       releaseIfOwned(emitted[0], type: .string)
       return EmittedValue(value: result, owned: builtin == .stringSlice)
+    case .args:
+      return EmittedValue(value: module.callRuntime("holo_args", []), owned: true)
+    case .stringBytes, .stringFromBytes:
+      let emitted = emitExpr(arguments[0])
+      guard let value = emitted.value, !isTerminated else { return .none }
+      let result =
+        builtin == .stringBytes
+        ? module.callRuntime("holo_string_bytes", [value])
+        : module.callRuntime(
+          "holo_string_from_byte_array",
+          [value, module.locationPointer(function.located(span), in: function)])
+      releaseIfOwned(emitted, type: arguments[0].type)
+      return EmittedValue(value: result, owned: true)
     case .readLine:
       return EmittedValue(value: module.callRuntime("holo_read_line", []), owned: true)
     case .stdinEOF:
@@ -622,7 +872,7 @@ final class FunctionEmitter {
     }
     guard let slot else { return .none }
     return EmittedValue(
-      value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: type == .string)
+      value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: type.isManaged)
   }
 
   // MARK: Arithmetic
@@ -631,12 +881,19 @@ final class FunctionEmitter {
   private func emitBinary(
     _ op: IRBinaryOperator, _ leftEmitted: EmittedValue, type: IRType, _ right: IRExpr, span: Span
   ) -> EmittedValue {
-    let rightEmitted = emitExpr(right)
+    emitBinary(op, leftEmitted, type: type, emitExpr(right), span: span)
+  }
+
+  /// `left op right`, both emitted.
+  private func emitBinary(
+    _ op: IRBinaryOperator, _ leftEmitted: EmittedValue, type: IRType,
+    _ rightEmitted: EmittedValue, span: Span
+  ) -> EmittedValue {
     guard let l = leftEmitted.value, let r = rightEmitted.value, !isTerminated else { return .none }
-    if type == .string {
-      let equal = module.callRuntime("holo_string_equal", [l, r])
-      releaseIfOwned(leftEmitted, type: .string)
-      releaseIfOwned(rightEmitted, type: .string)
+    if type.isManaged {
+      let equal = module.emitEquality(l, r, of: type)
+      releaseIfOwned(leftEmitted, type: type)
+      releaseIfOwned(rightEmitted, type: type)
       let value = op == .equal ? equal : LLVMBuildNot(builder, equal, "")
       return EmittedValue(value: value, owned: false)
     }

@@ -65,6 +65,12 @@ final class ModuleEmitter {
   private var globalStorage: [FunctionID: LLVMValueRef] = [:]
   /// `holo.initialize_globals`, in a module that defines the globals; nil without any.
   private var globalInitialization: LLVMValueRef?
+  /// Per type, what arrays of it need (`Arrays.swift`): its `holo_element_type`, and its
+  /// element functions.
+  var elementTypes: [IRType: LLVMValueRef] = [:]
+  var elementFunctions: [String: LLVMValueRef] = [:]
+  /// The TBAA tags of arrays' headers and elements.
+  var aliasTags: [String: LLVMValueRef] = [:]
   /// Dev builds carry DWARF line tables.
   let debugInfo: DebugInfo?
 
@@ -319,7 +325,11 @@ final class ModuleEmitter {
 
   /// A type's zero value (LANGUAGE.md §2) as a constant.
   private func zeroValue(of type: IRType) -> LLVMValueRef {
-    type == .string ? stringConstant("") : LLVMConstNull(llvmType(type))
+    switch type {
+    case .string: return stringConstant("")
+    case .array: return emptyArray
+    default: return LLVMConstNull(llvmType(type))
+    }
   }
 
   /// `holo.initialize_globals`: runs each global's initializer, in order, and stores its
@@ -344,13 +354,13 @@ final class ModuleEmitter {
 
   /// Stores `value`, owned, into `storage`, releasing the value it replaces.
   func storeOwned(_ value: LLVMValueRef, of type: IRType, into storage: LLVMValueRef) {
-    guard type == .string else {
+    guard type.isManaged else {
       LLVMBuildStore(builder, value, storage)
       return
     }
-    let old = LLVMBuildLoad2(builder, pointerType, storage, "")
+    let old = LLVMBuildLoad2(builder, pointerType, storage, "")!
     LLVMBuildStore(builder, value, storage)
-    callRuntime("holo_string_release", [old])
+    emitRelease(old, of: type)
   }
 
   /// A library has no `holo_main`, so a constructor does its part when the C host starts:
@@ -589,7 +599,7 @@ final class ModuleEmitter {
     case .i64, .u64: return i64Type
     case .f32: return f32Type
     case .f64: return f64Type
-    case .string: return pointerType
+    case .string, .array: return pointerType
     case .unit, .never: return i8Type
     }
   }
@@ -669,10 +679,13 @@ final class ModuleEmitter {
 
   /// Calls a runtime function declared in holo.h.
   @discardableResult
-  func callRuntime(_ name: String, _ arguments: [LLVMValueRef?]) -> LLVMValueRef {
+  func callRuntime(
+    _ name: String, _ arguments: [LLVMValueRef?], on builder: LLVMBuilderRef? = nil
+  ) -> LLVMValueRef {
     let (function, type) = runtimeFunction(name)
     var arguments = arguments
-    return LLVMBuildCall2(builder, type, function, &arguments, UInt32(arguments.count), "")
+    return LLVMBuildCall2(
+      builder ?? self.builder, type, function, &arguments, UInt32(arguments.count), "")
   }
 
   private func runtimeFunction(_ name: String) -> (LLVMValueRef, LLVMTypeRef) {
@@ -726,6 +739,23 @@ final class ModuleEmitter {
     case "holo_sleep_ms": return (voidType, [i64Type], false)
     case "holo_exit": return (voidType, [i32Type], true)
     case "holo_fail", "holo_fail_string": return (voidType, [pointer, pointer], true)
+    case "holo_array_alloc": return (pointer, [i64Type, pointer], false)
+    case "holo_array_repeat": return (pointer, [pointer, i64Type, pointer, pointer], false)
+    case "holo_array_retain": return (voidType, [pointer], false)
+    case "holo_array_release", "holo_builder_append_quoted":
+      return (voidType, [pointer, pointer], false)
+    case "holo_array_unique", "holo_array_clear": return (pointer, [pointer, pointer], false)
+    case "holo_array_push": return (pointer, [pointer, pointer, pointer], false)
+    case "holo_array_pop": return (pointer, [pointer, pointer, pointer, pointer], false)
+    case "holo_array_insert", "holo_array_remove":
+      return (pointer, [pointer, i64Type, pointer, pointer, pointer], false)
+    case "holo_fail_index": return (voidType, [i64Type, i64Type, pointer], true)
+    case "holo_array_equal": return (boolType, [pointer, pointer, pointer, pointer], false)
+    case "holo_builder_append_array":
+      return (voidType, [pointer, pointer, pointer, pointer], false)
+    case "holo_args": return (pointer, [], false)
+    case "holo_string_bytes": return (pointer, [pointer], false)
+    case "holo_string_from_byte_array": return (pointer, [pointer, pointer], false)
     case "holo_main": return (i32Type, [i32Type, pointer, pointer, pointer], false)
     case "holo_test_main": return (i32Type, [i32Type, pointer, pointer, i64Type, pointer], false)
     default: fatalError("unknown runtime function \(name)")

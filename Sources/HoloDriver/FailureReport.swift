@@ -116,6 +116,12 @@ enum FailureSites {
     case .whileLoop(let condition, let body):
       visit(condition, consider)
       visit(body, consider)
+    case .assignElement(let place, let value):
+      visit(place, consider)
+      visit(value, consider)
+    case .forEach(_, let array, let body):
+      visit(array, consider)
+      visit(body, consider)
     case .forLoop(_, let start, let end, _, let body):
       visit(start, consider)
       visit(end, consider)
@@ -128,6 +134,14 @@ enum FailureSites {
       consider(condition.span)
       visit(condition, consider)
       if let message { visit(message, consider) }
+    }
+  }
+
+  /// A place's indices: each can be out of bounds.
+  private static func visit(_ place: IRPlace, _ consider: (Span) -> Void) {
+    for index in place.indices {
+      consider(index.span)
+      visit(index, consider)
     }
   }
 
@@ -158,8 +172,28 @@ enum FailureSites {
   private static func visitLeaf(_ expression: IRExpr, _ consider: (Span) -> Void) {
     switch expression.kind {
     case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant, .local,
-      .global:
+      .global, .placeValue:
       break
+    case .arrayLiteral(let elements):
+      for element in elements { visit(element, consider) }
+    case .arrayRepeat(let value, let count):
+      consider(count.span)
+      visit(value, consider)
+      visit(count, consider)
+    case .index(let array, let index):
+      consider(index.span)
+      visit(array, consider)
+      visit(index, consider)
+    case .arrayLength(let array):
+      visit(array, consider)
+    case .arrayMutation(let mutation, let place, let arguments):
+      visit(place, consider)
+      switch mutation {
+      case .pop: consider(expression.span)
+      case .insert, .remove: consider(arguments[0].span)
+      case .push, .clear: break
+      }
+      for argument in arguments { visit(argument, consider) }
     case .template(let parts):
       for case .value(let value) in parts { visit(value, consider) }
     case .call(_, let arguments), .callExtern(_, let arguments):

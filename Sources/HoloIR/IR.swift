@@ -6,11 +6,13 @@ import Synchronization
 // has its type, implicit things are explicit (literal types, compound assignment, the
 // block-value rule, the script-mode entry function), and spans survive for failure locations.
 
-public enum IRType: Hashable, Sendable, CustomStringConvertible {
+public indirect enum IRType: Hashable, Sendable, CustomStringConvertible {
   case bool
   case u8, i32, i64, u32, u64
   case f32, f64
   case string
+  /// `[T]`: a reference-counted, copy-on-write array (LANGUAGE.md §12).
+  case array(IRType)
   case unit
   /// The type of an expression that never produces a value (`panic`, `exit`, a block
   /// ending in `return`). It fits wherever any type is expected.
@@ -27,6 +29,7 @@ public enum IRType: Hashable, Sendable, CustomStringConvertible {
     case .f32: return "f32"
     case .f64: return "f64"
     case .string: return "string"
+    case .array(let element): return "[\(element)]"
     case .unit: return "()"
     case .never: return "!"
     }
@@ -36,6 +39,18 @@ public enum IRType: Hashable, Sendable, CustomStringConvertible {
   public var isSignedInteger: Bool { self == .i32 || self == .i64 }
   public var isFloat: Bool { self == .f32 || self == .f64 }
   public var isNumeric: Bool { isInteger || isFloat }
+  /// A value holding references that copies retain and the last owner releases.
+  public var isManaged: Bool {
+    switch self {
+    case .string, .array: return true
+    default: return false
+    }
+  }
+  /// The element type of an array type.
+  public var element: IRType? {
+    if case .array(let element) = self { return element }
+    return nil
+  }
   /// Width in bits of numeric and bool types.
   public var bitWidth: Int {
     switch self {
@@ -371,6 +386,10 @@ public indirect enum IRStmtKind: Sendable {
   case letBinding(LocalID, IRExpr)
   /// Plain assignment; compound assignment is desugared to `x = x op value`.
   case assign(LocalID, IRExpr)
+  /// Assignment to an element: `value` is evaluated first, then the place (its arrays
+  /// made unique, its indices checked). Compound assignment is a `binary` whose left
+  /// operand is `placeValue`: the element's value at that moment.
+  case assignElement(IRPlace, IRExpr)
   /// The same for a global (named by its initializer's id).
   case assignGlobal(FunctionID, IRExpr)
   /// An expression evaluated for its effect; its value (if any) is discarded.
@@ -378,6 +397,9 @@ public indirect enum IRStmtKind: Sendable {
   case whileLoop(condition: IRExpr, body: IRBlock)
   /// `for variable in start..end` / `..=`; `variable` is fresh each iteration.
   case forLoop(variable: LocalID, start: IRExpr, end: IRExpr, inclusive: Bool, body: IRBlock)
+  /// `for variable in array`: over the array as it was when the loop started; `variable`
+  /// holds a copy of each element.
+  case forEach(variable: LocalID, array: IRExpr, body: IRBlock)
   case breakLoop
   case continueLoop
   case returnValue(IRExpr?)
@@ -397,6 +419,49 @@ public struct IRExpr: Sendable {
   }
 }
 
+/// Where a value that code changes lives: a local or a global, then the elements
+/// `indices` select, outermost first (and, with structs, fields).
+public struct IRPlace: Sendable {
+  public enum Root: Sendable {
+    case local(LocalID)
+    case global(FunctionID)
+  }
+
+  public var root: Root
+  /// The root's type.
+  public var rootType: IRType
+  /// Each an `i64`; its span is where an out-of-bounds failure is reported.
+  public var indices: [IRExpr]
+
+  public init(root: Root, rootType: IRType, indices: [IRExpr]) {
+    self.root = root
+    self.rootType = rootType
+    self.indices = indices
+  }
+
+  /// The type of the value at the place.
+  public var type: IRType {
+    var type = rootType
+    for _ in indices { type = type.element! }
+    return type
+  }
+}
+
+/// What an array method does to its array (LANGUAGE.md §12). Raw values name the cases
+/// for fingerprints.
+public enum IRArrayMutation: String, Sendable {
+  /// `push(x)`.
+  case push
+  /// `pop() -> T`; fails on an empty array.
+  case pop
+  /// `insert(i, x)`: `0 <= i <= len`.
+  case insert
+  /// `remove(i) -> T`: `0 <= i < len`.
+  case remove
+  /// `clear()`.
+  case clear
+}
+
 public enum IRTemplatePart: Sendable {
   case text(String)
   case value(IRExpr)
@@ -413,6 +478,9 @@ public enum Builtin: String, Sendable, CaseIterable {
   case stringSlice = "string_slice"
   case parseI64 = "parse_i64"
   case parseF64 = "parse_f64"
+  case args
+  case stringBytes = "string_bytes"
+  case stringFromBytes = "string_from_bytes"
   case readLine = "read_line"
   case stdinEOF = "stdin_eof"
   case nowMs = "now_ms"
@@ -420,7 +488,9 @@ public enum Builtin: String, Sendable, CaseIterable {
   case exit
 
   /// A runtime failure located at the call can come out of it.
-  public var canFail: Bool { [.panic, .stringSlice, .parseI64, .parseF64].contains(self) }
+  public var canFail: Bool {
+    [.panic, .stringSlice, .parseI64, .parseF64, .stringFromBytes].contains(self)
+  }
 }
 
 /// Raw values name the cases for fingerprints (a stable encoding, without reflection).
@@ -469,6 +539,21 @@ public indirect enum IRExprKind: Sendable {
   /// An `if` / `else if` chain: the first arm whose condition holds runs, else `elseBlock`.
   /// With a value, every block has the expression's type or `never`.
   case ifElse(arms: [IRIfArm], elseBlock: IRBlock?)
+  /// `[a, b, c]`: a new array of the expression's type.
+  case arrayLiteral([IRExpr])
+  /// `[value; count]`; a negative count fails at `count`.
+  case arrayRepeat(value: IRExpr, count: IRExpr)
+  /// `array[index]`; out of bounds fails at `index`.
+  case index(IRExpr, index: IRExpr)
+  /// `array.len()`.
+  case arrayLength(IRExpr)
+  /// A method that changes the array at `place`, with its arguments; its value is the
+  /// element `pop` and `remove` take out, else `()`. A failure is reported at the index
+  /// argument (`insert`, `remove`) or at the call (`pop`).
+  case arrayMutation(IRArrayMutation, IRPlace, [IRExpr])
+  /// The current value of the place an `assignElement` assigns: the left operand of a
+  /// compound assignment.
+  case placeValue
 }
 
 public struct IRIfArm: Sendable {

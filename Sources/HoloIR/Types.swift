@@ -36,13 +36,13 @@ public struct TypeLayout: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension IRType {
-  /// How a value of the type is stored. A `string` is a pointer to its reference-counted
-  /// buffer; `()` and `!` hold nothing.
+  /// How a value of the type is stored. A `string` or an array is a pointer to its
+  /// reference-counted buffer; `()` and `!` hold nothing.
   public var layout: TypeLayout {
     switch self {
     case .bool, .u8: return TypeLayout(size: 1, alignment: 1)
     case .i32, .u32, .f32: return TypeLayout(size: 4, alignment: 4)
-    case .i64, .u64, .f64, .string: return TypeLayout(size: 8, alignment: 8)
+    case .i64, .u64, .f64, .string, .array: return TypeLayout(size: 8, alignment: 8)
     case .unit, .never: return TypeLayout(size: 0, alignment: 1)
     }
   }

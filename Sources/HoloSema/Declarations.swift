@@ -84,6 +84,16 @@ struct FunctionSignature {
 enum TypeResolver {
   static func resolve(_ syntax: TypeSyntax?, diagnostics: inout DiagnosticBag) -> IRType {
     guard let syntax else { return .unit }
+    if let element = syntax.element {
+      let elementType = resolve(element, diagnostics: &diagnostics)
+      guard elementType != .unit else {
+        diagnostics.error(
+          .unknownType, "an array cannot hold `()`", at: element.span,
+          labels: [Label(element.span, "an element needs a value")])
+        return .never
+      }
+      return elementType == .never ? .never : .array(elementType)
+    }
     switch syntax.name {
     case "bool": return .bool
     case "i32": return .i32
@@ -114,6 +124,9 @@ enum BuiltinSignatures {
     case .panic: return ([.string], .never)
     case .stringLen: return ([.string], .i64)
     case .stringSlice: return ([.string, .i64, .i64], .string)
+    case .args: return ([], .array(.string))
+    case .stringBytes: return ([.string], .array(.u8))
+    case .stringFromBytes: return ([.array(.u8)], .string)
     case .parseI64: return ([.string], .i64)
     case .parseF64: return ([.string], .f64)
     case .readLine: return ([], .string)

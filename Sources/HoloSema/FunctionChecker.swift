@@ -217,6 +217,46 @@ struct FunctionChecker {
         local.map { .assign($0, value) } ?? .assignGlobal(global!.id, value)
       return ([IRStmt(assignment, span: span)], value.type == .never)
 
+    case .assignElement(let target, let op, _, let valueSyntax):
+      guard let place = checkPlace(target) else {
+        _ = checkExpr(valueSyntax, .none)
+        return ([], false)
+      }
+      let targetType = place.type
+      let value: IRExpr
+      if let op {
+        let current = IRExpr(.placeValue, type: targetType, span: target.span)
+        value = checkBinary(
+          op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
+          expectation: .type(targetType), span: target.span.to(valueSyntax.span))
+      } else {
+        value = checkExpr(valueSyntax, .type(targetType))
+      }
+      expect(value, targetType)
+      return ([IRStmt(.assignElement(place, value), span: span)], value.type == .never)
+
+    case .forEach(let variable, let arraySyntax, let bodySyntax):
+      let array = checkExpr(arraySyntax, .none)
+      var elementType = IRType.never
+      if let element = array.type.element {
+        elementType = element
+      } else if array.type != .never {
+        diagnostics.error(
+          .typeMismatch, "`for` iterates over a range or an array, found `\(array.type)`",
+          at: arraySyntax.span,
+          labels: [Label(arraySyntax.span, "has type `\(array.type)`")])
+      }
+      scopes.append([:])
+      let id = declareLocal(variable, type: elementType)
+      loopDepth += 1
+      let body = checkBlock(bodySyntax, expectation: .discard)
+      loopDepth -= 1
+      scopes.removeLast()
+      return (
+        [IRStmt(.forEach(variable: id, array: array, body: body), span: span)],
+        false
+      )
+
     case .expression(let expr, _):
       let value = checkExpr(expr, .discard)
       return ([IRStmt(.expression(value), span: span)], value.type == .never)
@@ -437,9 +477,211 @@ struct FunctionChecker {
     case .parenthesized(let inner):
       return checkExpr(inner, expectation)
 
+    case .arrayLiteral(let elements):
+      return checkArrayLiteral(elements, expectation: expectation, span: span)
+
+    case .arrayRepeat(let valueSyntax, let countSyntax):
+      let value = checkExpr(valueSyntax, expectation.hint?.element.map { .type($0) } ?? .none)
+      let count = checkExpr(countSyntax, .type(.i64))
+      expect(count, .i64)
+      guard value.type != .never else { return invalid(span) }
+      guard value.type != .unit else { return unitElement(valueSyntax.span) }
+      return IRExpr(.arrayRepeat(value: value, count: count), type: .array(value.type), span: span)
+
+    case .index(let baseSyntax, let indexSyntax):
+      let base = checkExpr(baseSyntax, .none)
+      let index = checkExpr(indexSyntax, .type(.i64))
+      expect(index, .i64)
+      guard let element = base.type.element else {
+        if base.type != .never { reportNotAnArray(base, indexed: true) }
+        return invalid(span)
+      }
+      return IRExpr(.index(base, index: index), type: element, span: span)
+
+    case .methodCall(let receiver, let method, let arguments):
+      return checkMethodCall(receiver, method, arguments, span: span)
+
+    case .field(let baseSyntax, let name):
+      let base = checkExpr(baseSyntax, .none)
+      if base.type != .never {
+        diagnostics.error(
+          .unknownField, "type `\(base.type)` has no field `\(name.name)`", at: name.span,
+          labels: [Label(baseSyntax.span, "has type `\(base.type)`")])
+      }
+      return invalid(span)
+
     case .invalid:
       return invalid(span)
     }
+  }
+
+  // MARK: Arrays
+
+  private mutating func checkArrayLiteral(
+    _ elements: [Expr], expectation: Expectation, span: Span
+  ) -> IRExpr {
+    let hint = expectation.hint?.element
+    guard let first = elements.first else {
+      guard let hint else {
+        diagnostics.error(
+          .cannotInferType, "cannot infer the element type of `[]`", at: span,
+          labels: [Label(span, "give it a type: `let a: [i64] = [];`")])
+        return invalid(span)
+      }
+      return IRExpr(.arrayLiteral([]), type: .array(hint), span: span)
+    }
+    // An unsuffixed literal first takes its numeric type from a later element that has one.
+    let typed =
+      hint == nil && first.isUntypedLiteral ? elements.first { !$0.isUntypedLiteral } : nil
+    var elementType = hint
+    if let typed, let type = checkExprQuietly(typed), type.isNumeric { elementType = type }
+    var checked: [IRExpr] = []
+    for element in elements {
+      let value = checkExpr(element, elementType.map { .type($0) } ?? .none)
+      if elementType == nil, value.type != .never { elementType = value.type }
+      if let elementType { expect(value, elementType) }
+      checked.append(value)
+    }
+    guard let elementType, elementType != .never else { return invalid(span) }
+    guard elementType != .unit else { return unitElement(first.span) }
+    return IRExpr(.arrayLiteral(checked), type: .array(elementType), span: span)
+  }
+
+  /// The type `expr` checks to, without keeping its diagnostics or reads.
+  private mutating func checkExprQuietly(_ expr: Expr) -> IRType? {
+    let saved = (diagnostics, reads, locals)
+    let type = checkExpr(expr, .none).type
+    (diagnostics, reads, locals) = saved
+    return type == .never ? nil : type
+  }
+
+  private mutating func unitElement(_ span: Span) -> IRExpr {
+    diagnostics.error(
+      .typeMismatch, "an array cannot hold `()`", at: span,
+      labels: [Label(span, "this has no value")])
+    return invalid(span)
+  }
+
+  private mutating func reportNotAnArray(_ value: IRExpr, indexed: Bool) {
+    diagnostics.error(
+      .typeMismatch,
+      indexed
+        ? "cannot index a value of type `\(value.type)`"
+        : "type `\(value.type)` is not an array",
+      at: value.span, labels: [Label(value.span, "has type `\(value.type)`")])
+  }
+
+  /// The place an assignment or a changing method names: a local or global, then
+  /// elements. Nil (reported) when it names nothing that can change.
+  private mutating func checkPlace(_ syntax: Expr) -> IRPlace? {
+    var indexSyntax: [Expr] = []
+    var root = syntax
+    while case .index(let base, let index) = root.kind {
+      indexSyntax.append(index)
+      root = base
+    }
+    guard case .name(let name) = root.kind else {
+      diagnostics.error(
+        .changesTemporary, "cannot change a temporary value", at: root.span,
+        labels: [Label(root.span, "store it in a variable first")])
+      return nil
+    }
+    let identifier = Identifier(name, span: root.span)
+    let placeRoot: IRPlace.Root
+    var type: IRType
+    if let id = lookupLocal(name) {
+      placeRoot = .local(id)
+      type = locals[id.index].type
+    } else if let global = globalNamed(identifier) {
+      placeRoot = .global(global.id)
+      type = global.type
+    } else {
+      reportUnknownName(identifier)
+      return nil
+    }
+    let rootType = type
+    var indices: [IRExpr] = []
+    var base = root
+    for index in indexSyntax.reversed() {
+      let checked = checkExpr(index, .type(.i64))
+      expect(checked, .i64)
+      indices.append(checked)
+      guard let element = type.element else {
+        if type != .never {
+          reportNotAnArray(IRExpr(.unitConstant, type: type, span: base.span), indexed: true)
+        }
+        return nil
+      }
+      type = element
+      base = Expr(.index(base, index: index), span: base.span.to(index.span))
+    }
+    return IRPlace(root: placeRoot, rootType: rootType, indices: indices)
+  }
+
+  private mutating func checkMethodCall(
+    _ receiverSyntax: Expr, _ method: Identifier, _ arguments: [Expr], span: Span
+  ) -> IRExpr {
+    let mutation = IRArrayMutation(rawValue: method.name)
+    // A changing method needs a place; `len` any array.
+    var place: IRPlace?
+    let receiverType: IRType
+    if mutation != nil, let checked = checkPlace(receiverSyntax) {
+      place = checked
+      receiverType = checked.type
+    } else if mutation != nil {
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      return invalid(span)
+    } else {
+      let receiver = checkExpr(receiverSyntax, .none)
+      receiverType = receiver.type
+      guard method.name == "len", receiverType.element != nil else {
+        return unknownMethod(method, of: receiver, arguments)
+      }
+      guard arguments.isEmpty else {
+        for argument in arguments { _ = checkExpr(argument, .none) }
+        reportArity(
+          name: method.name, expected: 0, got: arguments.count, callSpan: span, definition: nil)
+        return invalid(span)
+      }
+      return IRExpr(.arrayLength(receiver), type: .i64, span: span)
+    }
+    guard let mutation, let place, let element = receiverType.element else {
+      if receiverType != .never {
+        return unknownMethod(
+          method, of: IRExpr(.unitConstant, type: receiverType, span: receiverSyntax.span),
+          arguments)
+      }
+      for argument in arguments { _ = checkExpr(argument, .none) }
+      return invalid(span)
+    }
+    let parameters: [IRType]
+    let result: IRType
+    switch mutation {
+    case .push: (parameters, result) = ([element], .unit)
+    case .pop: (parameters, result) = ([], element)
+    case .insert: (parameters, result) = ([.i64, element], .unit)
+    case .remove: (parameters, result) = ([.i64], element)
+    case .clear: (parameters, result) = ([], .unit)
+    }
+    let signature = FunctionSignature(
+      name: method.name, parameterNames: parameters.map { _ in "_" }, parameterTypes: parameters,
+      parameterSpans: [], returnType: result, nameSpan: method.span)
+    guard let checked = checkArguments(arguments, signature: signature, callSpan: span) else {
+      return invalid(span)
+    }
+    return IRExpr(.arrayMutation(mutation, place, checked), type: result, span: span)
+  }
+
+  private mutating func unknownMethod(
+    _ method: Identifier, of receiver: IRExpr, _ arguments: [Expr]
+  ) -> IRExpr {
+    for argument in arguments { _ = checkExpr(argument, .none) }
+    if receiver.type != .never {
+      diagnostics.error(
+        .unknownFunction, "type `\(receiver.type)` has no method `\(method.name)`",
+        at: method.span, labels: [Label(receiver.span, "has type `\(receiver.type)`")])
+    }
+    return invalid(receiver.span.to(method.span))
   }
 
   /// `a as T as U`: the innermost operand first, then each cast outwards, in a loop, so a
@@ -524,8 +766,10 @@ struct FunctionChecker {
     }
   }
 
+  /// Printable, and comparable with `==`: scalars, strings, and arrays of such values.
   static func isPrintable(_ type: IRType) -> Bool {
-    type == .bool || type == .string || type.isNumeric
+    if let element = type.element { return isPrintable(element) }
+    return type == .bool || type == .string || type.isNumeric
   }
 
   private mutating func checkUnary(

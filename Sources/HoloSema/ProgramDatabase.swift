@@ -1218,7 +1218,8 @@ private struct ParsedFile {
     case .function(let decl):
       items.append((extent, .declaration))
       let signature = Self.signature(
-        of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+        of: decl.name, decl.params, decl.returnType, crossesC: decl.isExport,
+        &signatureDiagnostics)
       let text = BodyText(
         source, start: decl.span.start, end: max(decl.span.end, decl.body.span.end))
       declarations.append(
@@ -1228,7 +1229,7 @@ private struct ParsedFile {
     case .externFunction(let decl):
       items.append((extent, .declaration))
       let signature = Self.signature(
-        of: decl.name, decl.params, decl.returnType, &signatureDiagnostics)
+        of: decl.name, decl.params, decl.returnType, crossesC: true, &signatureDiagnostics)
       declarations.append(
         Declaration(
           kind: .externFunction(decl), signature: signature,
@@ -1264,16 +1265,26 @@ private struct ParsedFile {
     if !signatureDiagnostics.diagnostics.isEmpty { hasSignatureDiagnostics = true }
   }
 
+  /// `crossesC`: an `extern fn` or `export fn`, whose types must have a C form (§10).
   private static func signature(
-    of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?,
+    of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?, crossesC: Bool,
     _ diagnostics: inout DiagnosticBag
   ) -> FunctionSignature {
-    FunctionSignature(
+    let resolve = { (syntax: TypeSyntax?, diagnostics: inout DiagnosticBag) -> IRType in
+      let type = TypeResolver.resolve(syntax, diagnostics: &diagnostics)
+      if crossesC, let syntax, type.element != nil {
+        diagnostics.error(
+          .invalidExport, "type `\(type)` cannot cross the C boundary", at: syntax.span,
+          labels: [Label(syntax.span, "arrays have no C form")])
+      }
+      return type
+    }
+    return FunctionSignature(
       name: name.name,
       parameterNames: params.map(\.name.name),
-      parameterTypes: params.map { TypeResolver.resolve($0.type, diagnostics: &diagnostics) },
+      parameterTypes: params.map { resolve($0.type, &diagnostics) },
       parameterSpans: params.map(\.span),
-      returnType: TypeResolver.resolve(returnType, diagnostics: &diagnostics),
+      returnType: resolve(returnType, &diagnostics),
       nameSpan: name.span)
   }
 

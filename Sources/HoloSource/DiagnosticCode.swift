@@ -54,6 +54,9 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case invalidExport = "E0230"
   case globalUsedBeforeInitialisation = "E0231"
   case invalidGlobalType = "E0232"
+  case cannotInferType = "E0233"
+  case unknownField = "E0234"
+  case changesTemporary = "E0235"
 
   // Link
   case linkFailed = "E0301"

@@ -12,14 +12,29 @@ public struct Identifier: Hashable, Sendable {
   }
 }
 
-/// A written type: `i64`, `string`, `()` (spelled as name "()"), ... Resolved by sema.
+/// A written type: `i64`, `string`, `()` (spelled as name "()"), `[T]`, ... Resolved by
+/// sema.
 public struct TypeSyntax: Hashable, Sendable {
+  /// As written, without spaces: `i64`, `[[f64]]`.
   public var name: String
   public var span: Span
+  /// At most one: `T` of `[T]` (an array, since a struct cannot hold itself).
+  private var elements: [TypeSyntax]
   public init(name: String, span: Span) {
     self.name = name
     self.span = span
+    elements = []
   }
+
+  /// `[element]`.
+  public init(arrayOf element: TypeSyntax, span: Span) {
+    name = "[\(element.name)]"
+    self.span = span
+    elements = [element]
+  }
+
+  /// The element type of an array type.
+  public var element: TypeSyntax? { elements.first }
 }
 
 /// The type suffix of a numeric literal (`10i64`, `2.0f32`).
@@ -190,6 +205,10 @@ extension StmtKind {
     switch self {
     case .letBinding(_, _, let value), .assign(_, _, _, let value), .expression(let value, _):
       return value.height
+    case .assignElement(let target, _, _, let value):
+      return max(target.height, value.height)
+    case .forEach(_, let array, let body):
+      return max(array.height, body.height)
     case .whileLoop(let condition, let body):
       return max(condition.height, body.height)
     case .forLoop(_, let start, let end, _, let body):
@@ -208,12 +227,17 @@ public indirect enum StmtKind: Sendable {
   /// `name = value;` (operator nil) or `name += value;` ...; `operatorSpan` covers `=` / `+=`.
   /// `name` is a local or a global.
   case assign(target: Identifier, op: AssignOperator?, operatorSpan: Span, value: Expr)
+  /// The same for an element of an array (`a[i] = value`, `grid[i][j] += 1`): `target` is an
+  /// `index` expression whose base is a name or another such target.
+  case assignElement(target: Expr, op: AssignOperator?, operatorSpan: Span, value: Expr)
   /// An expression statement; `hasSemicolon` records a trailing `;` (the block-value rule
   /// treats both the same, but tools may care).
   case expression(Expr, hasSemicolon: Bool)
   case whileLoop(condition: Expr, body: Block)
   /// `for i in start..end { }` or `..=` (inclusive).
   case forLoop(variable: Identifier, start: Expr, end: Expr, inclusive: Bool, body: Block)
+  /// `for x in array { }`.
+  case forEach(variable: Identifier, array: Expr, body: Block)
   case breakLoop
   case continueLoop
   case returnValue(Expr?)
@@ -295,8 +319,14 @@ extension ExprKind {
         if case .interpolation(let value) = part { return value.height }
         return 0
       }.max() ?? 0
-    case .call(_, let arguments):
+    case .call(_, let arguments), .arrayLiteral(let arguments):
       return arguments.map(\.height).max() ?? 0
+    case .arrayRepeat(let value, let count), .index(let value, let count):
+      return max(value.height, count.height)
+    case .methodCall(let receiver, _, let arguments):
+      return max(receiver.height, arguments.map(\.height).max() ?? 0)
+    case .field(let base, _):
+      return base.height
     case .unary(_, let operand, _), .cast(let operand, _), .parenthesized(let operand):
       return operand.height
     case .binary(_, let left, let right, _):
@@ -351,6 +381,16 @@ public indirect enum ExprKind: Sendable {
   /// is a list rather than nested `if`s, so no phase recurses once per `else if`.
   case ifElse(arms: [IfArm], elseBlock: Block?)
   case parenthesized(Expr)
+  /// `[a, b, c]` (`[]` when empty).
+  case arrayLiteral([Expr])
+  /// `[value; count]`.
+  case arrayRepeat(value: Expr, count: Expr)
+  /// `base[index]`.
+  case index(Expr, index: Expr)
+  /// `receiver.method(arguments)`.
+  case methodCall(receiver: Expr, method: Identifier, arguments: [Expr])
+  /// `base.name`.
+  case field(Expr, Identifier)
   /// Stands in for an expression the parser could not read (already diagnosed).
   case invalid
 }

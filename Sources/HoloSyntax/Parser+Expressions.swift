@@ -86,7 +86,42 @@ extension TokenParser {
       span: span(operatorToken.start, operand.span.end))
   }
 
+  /// A primary expression and its postfix operators, left to right: `a[i]`, `a.len()`,
+  /// `p.x`.
   mutating func parsePrimary() throws(ParseFailure) -> Expr {
+    var expression = try parseOperand()
+    while true {
+      if at(.leftBracket) {
+        let open = span(of: current)
+        advance()
+        let index = try parseExpression()
+        try expect(.rightBracket)
+        expression = try checkHeight(
+          Expr(.index(expression, index: index), span: span(expression.span.start, previousEnd)),
+          at: open)
+      } else if at(.dot) {
+        let dot = span(of: current)
+        advance()
+        let name = try expectIdentifier()
+        if at(.leftParen) {
+          advance()
+          let arguments = try parseArguments()
+          expression = try checkHeight(
+            Expr(
+              .methodCall(receiver: expression, method: name, arguments: arguments),
+              span: span(expression.span.start, previousEnd)),
+            at: dot)
+        } else {
+          expression = try checkHeight(
+            Expr(.field(expression, name), span: expression.span.to(name.span)), at: dot)
+        }
+      } else {
+        return expression
+      }
+    }
+  }
+
+  private mutating func parseOperand() throws(ParseFailure) -> Expr {
     let token = current
     let literal: ExprKind
     switch token.kind {
@@ -113,6 +148,8 @@ extension TokenParser {
       return Expr(.block(block), span: block.span)
     case .keyword(.if):
       return try parseIf()
+    case .symbol(.leftBracket):
+      return try parseArrayLiteral()
     default:
       throw unexpected(.expectedExpression, expected: "expression")
     }
@@ -122,14 +159,46 @@ extension TokenParser {
 
   private mutating func parseCall(callee: Identifier) throws(ParseFailure) -> Expr {
     advance()
+    let arguments = try parseArguments()
+    return Expr(
+      .call(callee: callee, arguments: arguments), span: span(callee.span.start, previousEnd))
+  }
+
+  /// Arguments after `(`, through `)`.
+  private mutating func parseArguments() throws(ParseFailure) -> [Expr] {
     var arguments: [Expr] = []
     while !at(.rightParen) {
       arguments.append(try parseExpression())
       if eat(.comma) == nil { break }
     }
     try expectClosingParenthesis(expected: "`,` or `)`")
-    return Expr(
-      .call(callee: callee, arguments: arguments), span: span(callee.span.start, previousEnd))
+    return arguments
+  }
+
+  /// `[a, b, c]`, `[value; count]` or `[]`.
+  private mutating func parseArrayLiteral() throws(ParseFailure) -> Expr {
+    let start = current.start
+    advance()
+    try enterNesting()
+    defer { nestingDepth -= 1 }
+    var elements: [Expr] = []
+    if !at(.rightBracket) {
+      let first = try parseExpression()
+      if eat(.semicolon) != nil {
+        let count = try parseExpression()
+        try expect(.rightBracket)
+        return Expr(.arrayRepeat(value: first, count: count), span: span(start, previousEnd))
+      }
+      elements.append(first)
+      while eat(.comma) != nil, !at(.rightBracket) {
+        elements.append(try parseExpression())
+      }
+    }
+    if !at(.rightBracket) {
+      throw unexpected(expected: elements.count == 1 ? "`,`, `;` or `]`" : "`,` or `]`")
+    }
+    advance()
+    return Expr(.arrayLiteral(elements), span: span(start, previousEnd))
   }
 
   /// `if c { } else if d { } else { }`, read in a loop: an `else if` is an arm of the same

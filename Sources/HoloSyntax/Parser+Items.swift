@@ -149,9 +149,17 @@ extension TokenParser {
     return try parseType()
   }
 
-  /// A type is a name or `()`.
+  /// A type is a name, `()`, or `[T]`.
   mutating func parseType() throws(ParseFailure) -> TypeSyntax {
     let start = current.start
+    if at(.leftBracket) {
+      advance()
+      try enterNesting()
+      defer { nestingDepth -= 1 }
+      let element = try parseType()
+      try expect(.rightBracket)
+      return TypeSyntax(arrayOf: element, span: span(start, previousEnd))
+    }
     if case .identifier(let name) = current.kind {
       advance()
       return TypeSyntax(name: name, span: span(start, previousEnd))

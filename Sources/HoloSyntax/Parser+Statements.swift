@@ -165,8 +165,12 @@ extension TokenParser {
       inclusive = false
     } else if eat(.dotDotEqual) != nil {
       inclusive = true
+    } else if at(.leftBrace) {
+      let body = try parseBlock()
+      return Stmt(
+        .forEach(variable: variable, array: rangeStart, body: body), span: span(start, previousEnd))
     } else {
-      throw unexpected(expected: "`..` or `..=`")
+      throw unexpected(expected: "`..`, `..=` or `{`")
     }
     let rangeEnd = try parseExpression()
     let body = try parseBlock()
@@ -197,10 +201,8 @@ extension TokenParser {
     }
     let operatorSpan = span(of: current)
     advance()
-    var name: String?
-    if case .name(let targetName) = target.kind {
-      name = targetName
-    } else {
+    let isElement = Self.isElementTarget(target)
+    if !isElement, !Self.isNameTarget(target) {
       report(
         .invalidAssignmentTarget, "invalid left-hand side of assignment", at: target.span,
         labels: [Label(target.span, "cannot assign to this expression")])
@@ -208,16 +210,38 @@ extension TokenParser {
     let value = try parseExpression()
     let hasSemicolon = finishStatement()
     let statementSpan = span(start, previousEnd)
-    guard let name else {
+    let op = AssignOperator(rawValue: symbol.rawValue)
+    if case .name(let name) = target.kind {
+      return Stmt(
+        .assign(
+          target: Identifier(name, span: target.span), op: op, operatorSpan: operatorSpan,
+          value: value),
+        span: statementSpan)
+    }
+    guard isElement else {
       return Stmt(
         .expression(Expr(.invalid, span: statementSpan), hasSemicolon: hasSemicolon),
         span: statementSpan)
     }
     return Stmt(
-      .assign(
-        target: Identifier(name, span: target.span), op: AssignOperator(rawValue: symbol.rawValue),
-        operatorSpan: operatorSpan, value: value),
+      .assignElement(target: target, op: op, operatorSpan: operatorSpan, value: value),
       span: statementSpan)
+  }
+
+  private static func isNameTarget(_ target: Expr) -> Bool {
+    if case .name = target.kind { return true }
+    return false
+  }
+
+  /// `a[i]`, `a[i][j]`, ...: an element of a variable's array.
+  private static func isElementTarget(_ target: Expr) -> Bool {
+    var target = target
+    var isElement = false
+    while case .index(let base, _) = target.kind {
+      isElement = true
+      target = base
+    }
+    return isElement && isNameTarget(target)
   }
 
   /// `struct` is reserved for a coming version: reported once, then the

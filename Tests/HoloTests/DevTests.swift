@@ -79,6 +79,34 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
   }
 
+  func testAPatchOfCodeUsingArraysKeepsTheArraysInTheGlobals() throws {
+    session = try DevSession(files: [
+      "main.holo": """
+      global lines: [[string]] = [];
+      fn keep(line: string) { lines.push([line, "v1"]); }
+      fn main() {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          keep(line);
+          println(lines);
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("[[\"a\", \"v1\"]]\n")
+    try session.edit(
+      "main.holo", replacing: "lines.push([line, \"v1\"]);",
+      with: "lines.push([line, `v2 {lines.len()}`]); lines[0][0] = \"first\";")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["keep"])
+    session.send("b")
+    try session.waitForOutput(
+      "[[\"a\", \"v1\"]]\n[[\"first\", \"v1\"], [\"b\", \"v2 1\"]]\n")
+  }
+
   func testAddingAGlobalRestartsTheProgramCleanly() throws {
     session = try DevSession(files: ["main.holo": Self.counter])
     try session.waitForEvent("ready")

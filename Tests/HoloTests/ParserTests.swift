@@ -307,6 +307,33 @@ final class ParserTests: XCTestCase {
     XCTAssertEqual(syntax.items.map(SExpression.item), ["(fn main (block))", "x;"])
   }
 
+  func testArrays() {
+    let (syntax, diagnostics, _) = parse(
+      """
+      fn f(grid: [[f64]]) -> [i64] {
+        let a = [1, 2, 3,];
+        let b: [string] = [];
+        a[0] = [0; 4][1];
+        grid[i][j] += 1.0;
+        for x in a { a.push(x); }
+        a.len() + p.x.y
+      }
+      """)
+    XCTAssertEqual(diagnostics, [])
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item),
+      [
+        "(fn f (grid [[f64]]) -> [i64] (block (let a (array 1 2 3)) (let b [string] (array))"
+          + " (= (index a 0) (index (repeat 0 4) 1)) (+= (index (index grid i) j) (float 1.0))"
+          + " (for x in a (block (method a push x);)) (+ (method a len) (field (field p x) y))))"
+      ])
+    assertError(
+      "fn f() { f()[0] = 1; }", .invalidAssignmentTarget, "invalid left-hand side of assignment",
+      at: "f()[0]")
+    assertError(
+      "fn f() { let a = [1, 2; }", .expectedToken, "expected `,` or `]`, found `;`", at: ";")
+  }
+
   func testGlobals() {
     let (syntax, diagnostics, _) = parse(
       "global counter: i64 = 0;\nglobal name: string = f(1) + \"x\";\nfn main() { counter += 1; }")
@@ -427,7 +454,8 @@ final class ParserTests: XCTestCase {
     assertError("fn f(a i64) { }", .expectedToken, "expected `:`, found `i64`", at: "i64")
     assertError("fn f() i64 { }", .expectedToken, "expected `->` or `{`, found `i64`", at: "i64")
     assertError("extern fn f() { }", .expectedToken, "expected `->` or `;`, found `{`", at: "{")
-    assertError("for i in 0 { }", .expectedToken, "expected `..` or `..=`, found `{`", at: "{")
+    assertError(
+      "for i in 0 ; { }", .expectedToken, "expected `..`, `..=` or `{`, found `;`", at: ";")
     assertError("if a { } else x", .expectedToken, "expected `{` or `if`, found `x`", at: "x")
     assertError("import a.;", .expectedToken, "expected identifier, found `;`", at: ";")
     assertError("x = `a{b c}`;", .expectedToken, "expected `}`, found `c`", at: "c")
@@ -755,6 +783,10 @@ private enum SExpression {
       return "(let \(name.name)\(type.map { " \($0.name)" } ?? "") \(expression(value)))"
     case .assign(let target, let op, _, let value):
       return "(\(op?.rawValue ?? "=") \(target.name) \(expression(value)))"
+    case .assignElement(let target, let op, _, let value):
+      return "(\(op?.rawValue ?? "=") \(expression(target)) \(expression(value)))"
+    case .forEach(let variable, let array, let body):
+      return "(for \(variable.name) in \(expression(array)) \(block(body)))"
     case .expression(let value, let hasSemicolon):
       return expression(value) + (hasSemicolon ? ";" : "")
     case .whileLoop(let condition, let body):
@@ -800,6 +832,16 @@ private enum SExpression {
       }
       return String(nested.dropFirst())
     case .parenthesized(let inner): return "(paren \(self.expression(inner)))"
+    case .arrayLiteral(let elements):
+      return "(array\(elements.map { " " + self.expression($0) }.joined()))"
+    case .arrayRepeat(let value, let count):
+      return "(repeat \(self.expression(value)) \(self.expression(count)))"
+    case .index(let base, let index):
+      return "(index \(self.expression(base)) \(self.expression(index)))"
+    case .methodCall(let receiver, let method, let arguments):
+      return "(method \(self.expression(receiver)) \(method.name)"
+        + "\(arguments.map { " " + self.expression($0) }.joined()))"
+    case .field(let base, let name): return "(field \(self.expression(base)) \(name.name))"
     case .invalid: return "<invalid>"
     }
   }

@@ -33,6 +33,8 @@ final class FunctionEmitter {
   private var debugScope: LLVMMetadataRef?
   private var loops:
     [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
+  /// Local arrays known to be unique in the loop being emitted (`withUniqueArrays`).
+  private var uniqueLocals: Set<Int> = []
 
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
@@ -197,19 +199,7 @@ final class FunctionEmitter {
       releaseIfOwned(emitExpr(expr), type: expr.type)
 
     case .whileLoop(let condition, let body):
-      let conditionBlock = appendBlock("while.cond")
-      let bodyBlock = appendBlock("while.body")
-      let exitBlock = appendBlock("while.exit")
-      branch(to: conditionBlock)
-      LLVMPositionBuilderAtEnd(builder, conditionBlock)
-      let test = emitExpr(condition).value
-      if !isTerminated { LLVMBuildCondBr(builder, test, bodyBlock, exitBlock) }
-      LLVMPositionBuilderAtEnd(builder, bodyBlock)
-      loops.append((conditionBlock, exitBlock, scopes.count))
-      _ = emitBlock(body, wantsValue: false)
-      loops.removeLast()
-      branch(to: conditionBlock)
-      LLVMPositionBuilderAtEnd(builder, exitBlock)
+      withUniqueArrays(in: body, alsoIn: [condition]) { emitWhile(condition, body) }
 
     case .forLoop(let variable, let startExpr, let endExpr, let inclusive, let body):
       emitFor(
@@ -250,15 +240,41 @@ final class FunctionEmitter {
     }
   }
 
+  private func emitWhile(_ condition: IRExpr, _ body: IRBlock) {
+    let conditionBlock = appendBlock("while.cond")
+    let bodyBlock = appendBlock("while.body")
+    let exitBlock = appendBlock("while.exit")
+    branch(to: conditionBlock)
+    LLVMPositionBuilderAtEnd(builder, conditionBlock)
+    let test = emitExpr(condition).value
+    if !isTerminated { LLVMBuildCondBr(builder, test, bodyBlock, exitBlock) }
+    LLVMPositionBuilderAtEnd(builder, bodyBlock)
+    loops.append((conditionBlock, exitBlock, scopes.count))
+    _ = emitBlock(body, wantsValue: false)
+    loops.removeLast()
+    branch(to: conditionBlock)
+    LLVMPositionBuilderAtEnd(builder, exitBlock)
+  }
+
   /// `for i in start..end` (or `..=`): both bounds are evaluated once; the counter never
   /// steps past `end`, so `..=` up to the type's maximum terminates.
   private func emitFor(
     variable: LocalID, startExpr: IRExpr, endExpr: IRExpr, inclusive: Bool, body: IRBlock
   ) {
     let type = startExpr.type
-    let llvmType = module.llvmType(type)
     guard let start = emitExpr(startExpr).value, let end = emitExpr(endExpr).value, !isTerminated
     else { return }
+    withUniqueArrays(in: body) {
+      emitForLoop(
+        variable: variable, type: type, start: start, end: end, inclusive: inclusive, body: body)
+    }
+  }
+
+  private func emitForLoop(
+    variable: LocalID, type: IRType, start: LLVMValueRef, end: LLVMValueRef, inclusive: Bool,
+    body: IRBlock
+  ) {
+    let llvmType = module.llvmType(type)
     let counter = entryBlockAlloca(llvmType, "for.counter")
     LLVMBuildStore(builder, start, counter)
     let checkBlock = appendBlock("for.check")
@@ -486,11 +502,16 @@ final class FunctionEmitter {
     case .global(let id): address = module.storage(ofGlobal: id)
     }
     var type = place.rootType
+    var knownUnique = false
+    if case .local(let id) = place.root { knownUnique = uniqueLocals.contains(id.index) }
     for (index, indexExpr) in zip(indices, place.indices) {
       let element = type.element!
-      let array = uniqueArray(
-        LLVMBuildLoad2(builder, module.pointerType, address, "")!, of: element)
-      LLVMBuildStore(builder, array, address)
+      var array = LLVMBuildLoad2(builder, module.pointerType, address, "")!
+      if !knownUnique {
+        array = uniqueArray(array, of: element)
+        LLVMBuildStore(builder, array, address)
+      }
+      knownUnique = false
       checkBounds(index, in: array, span: indexExpr.span)
       address = module.elementAddress(array, index, of: element)
       type = element
@@ -581,6 +602,16 @@ final class FunctionEmitter {
     let held = entryBlockAlloca(module.pointerType, "for.array")
     LLVMBuildStore(builder, array, held)
     scopes.append([(held, arrayExpr.type)])
+    withUniqueArrays(in: body) {
+      emitForEachLoop(variable: variable, array: array, of: element, body: body)
+    }
+    releaseScopes(downTo: scopes.count - 1)
+    scopes.removeLast()
+  }
+
+  private func emitForEachLoop(
+    variable: LocalID, array: LLVMValueRef, of element: IRType, body: IRBlock
+  ) {
     let length = module.arrayLength(array)
     let counter = entryBlockAlloca(module.i64Type, "for.index")
     LLVMBuildStore(builder, LLVMConstInt(module.i64Type, 0, 0), counter)
@@ -618,8 +649,29 @@ final class FunctionEmitter {
     LLVMBuildBr(builder, checkBlock)
 
     LLVMPositionBuilderAtEnd(builder, exitBlock)
-    releaseScopes(downTo: scopes.count - 1)
-    scopes.removeLast()
+  }
+
+  /// Runs `emitLoop` with the local arrays the loop writes elements of, and never copies,
+  /// made unique once at its entry: no second reference to them can come to exist in the
+  /// loop (`InPlaceWrites`), so they stay unique and its writes skip the check, which
+  /// lets the optimiser keep their storage and length in registers.
+  private func withUniqueArrays(
+    in body: IRBlock, alsoIn expressions: [IRExpr] = [], _ emitLoop: () -> Void
+  ) {
+    var writes = InPlaceWrites()
+    writes.visit(body)
+    for expression in expressions { writes.visit(expression) }
+    let saved = uniqueLocals
+    for index in writes.inPlace.sorted() where !uniqueLocals.contains(index) && !isTerminated {
+      guard let slot = slots[index], let element = function.locals[index].type.element else {
+        continue
+      }
+      let array = LLVMBuildLoad2(builder, module.pointerType, slot, "")!
+      LLVMBuildStore(builder, uniqueArray(array, of: element), slot)
+      uniqueLocals.insert(index)
+    }
+    emitLoop()
+    uniqueLocals = saved
   }
 
   /// Operators and casts chain to the left (`a + b + c` is `(a + b) + c`, `x as T as U` is
@@ -1012,5 +1064,98 @@ final class FunctionEmitter {
       ?? LLVMAddFunction(module.module, name, functionType)
     var arguments: [LLVMValueRef?] = [value]
     return LLVMBuildCall2(builder, functionType, intrinsic, &arguments, 1, "")
+  }
+}
+
+/// The local arrays a loop writes elements of in place and never copies: roots of element
+/// assignments that the loop neither reads as a whole value (passing, binding, storing,
+/// returning, iterating over it would take a second reference) nor assigns or binds (a
+/// `let` in the loop gives it a new, perhaps shared, value). Reading an element or the
+/// length takes no reference.
+private struct InPlaceWrites {
+  private var written: Set<Int> = []
+  private var copied: Set<Int> = []
+
+  var inPlace: Set<Int> { written.subtracting(copied) }
+
+  mutating func visit(_ block: IRBlock) {
+    for statement in block.statements { visit(statement) }
+    if let result = block.result { visit(result) }
+  }
+
+  private mutating func visit(_ statement: IRStmt) {
+    switch statement.kind {
+    case .expression(let value), .assignGlobal(_, let value):
+      visit(value)
+    case .assign(let id, let value), .letBinding(let id, let value):
+      // A new value, perhaps shared: bound in the loop, it is not the one made unique.
+      copied.insert(id.index)
+      visit(value)
+    case .assignElement(let place, let value):
+      if case .local(let id) = place.root { written.insert(id.index) }
+      for index in place.indices { visit(index) }
+      visit(value)
+    case .whileLoop(let condition, let body):
+      visit(condition)
+      visit(body)
+    case .forLoop(_, let start, let end, _, let body):
+      visit(start)
+      visit(end)
+      visit(body)
+    case .forEach(let variable, let array, let body):
+      copied.insert(variable.index)
+      visit(array)
+      visit(body)
+    case .breakLoop, .continueLoop, .returnValue(nil):
+      break
+    case .returnValue(let value?):
+      visit(value)
+    case .assert(let condition, let message):
+      visit(condition)
+      if let message { visit(message) }
+    }
+  }
+
+  mutating func visit(_ expression: IRExpr) {
+    switch expression.kind {
+    case .integerConstant, .floatConstant, .boolConstant, .stringConstant, .unitConstant,
+      .global, .placeValue:
+      break
+    case .local(let id):
+      copied.insert(id.index)
+    case .index(let array, let index):
+      visitReadOnly(array)
+      visit(index)
+    case .arrayLength(let array):
+      visitReadOnly(array)
+    case .template(let parts):
+      for case .value(let value) in parts { visit(value) }
+    case .call(_, let arguments), .callExtern(_, let arguments),
+      .callBuiltin(_, let arguments), .arrayLiteral(let arguments):
+      for argument in arguments { visit(argument) }
+    case .arrayMutation(_, let place, let arguments):
+      for index in place.indices { visit(index) }
+      for argument in arguments { visit(argument) }
+    case .unary(_, let operand), .cast(let operand):
+      visit(operand)
+    case .binary(_, let left, let right), .logical(_, let left, let right),
+      .arrayRepeat(let left, let right):
+      visit(left)
+      visit(right)
+    case .block(let block):
+      visit(block)
+    case .ifElse(let arms, let elseBlock):
+      for arm in arms {
+        visit(arm.condition)
+        visit(arm.body)
+      }
+      if let elseBlock { visit(elseBlock) }
+    }
+  }
+
+  /// An array read from, not copied: a local there takes no reference.
+  private mutating func visitReadOnly(_ array: IRExpr) {
+    if case .local = array.kind { return }
+    visit(array)
   }
 }

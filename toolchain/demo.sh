@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: sets up the toolchain, then runs examples/live under `holoc dev` and edits its
-# source twice while it runs, so you can watch the running program pick up new code
-# without losing its state. Status lines from holoc go to stderr, prefixed `holoc dev:`.
+# The demo: sets up the toolchain, then runs examples/live and examples/particles under
+# `holoc dev` and edits each one's source twice while it runs, so you can watch the running
+# program pick up new code without losing its state. Status lines from holoc go to stderr,
+# prefixed `holoc dev:`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,4 +26,23 @@ echo "demo: editing step() to move the ball three times faster" >&2
 sed -i 's/    position + velocity/    position + 3 * velocity/' "$work/main.holo"
 
 sleep 3
-echo "demo: done; the program kept its position across both patches" >&2
+echo "demo: the program kept its position across both patches" >&2
+kill "$dev" 2>/dev/null || true
+wait "$dev" 2>/dev/null || true
+
+# Data: an array of structs in a global, kept across patches.
+cp examples/particles/main.holo "$work/particles.holo"
+echo "demo: holoc dev $work/particles.holo   (a copy of examples/particles/main.holo)" >&2
+"$holoc" dev --no-tests "$work/particles.holo" </dev/null &
+dev=$!
+
+sleep 3
+echo "demo: editing step() to weaken the gravity" >&2
+sed -i 's/next.vel.y -= 1.0;/next.vel.y -= 0.25;/' "$work/particles.holo"
+
+sleep 3
+echo "demo: editing summary() to report the average height too" >&2
+sed -i 's/    let bounces = 0;/    let bounces = 0;\n    let heights = 0.0;/; s/        bounces += p.bounces;/        bounces += p.bounces;\n        heights += p.pos.y;/; s/at y={highest.pos.y as i64}`/at y={highest.pos.y as i64}, average y={(heights \/ particles.len() as f64) as i64}`/' "$work/particles.holo"
+
+sleep 3
+echo "demo: done; the particles kept their places, speeds and bounce counts across both patches" >&2

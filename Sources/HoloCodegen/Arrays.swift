@@ -35,8 +35,35 @@ extension ModuleEmitter {
     switch type {
     case .string: callRuntime("holo_string_retain", [value], on: builder)
     case .array: callRuntime("holo_array_retain", [value], on: builder)
+    case .structure:
+      forEachManagedField(of: value, type, on: builder) { emitRetain($0, of: $1, on: builder) }
     default: break
     }
+  }
+
+  /// Calls `body` with each field of `value` (a struct) that holds references.
+  private func forEachManagedField(
+    of value: LLVMValueRef, _ type: IRType, on builder: LLVMBuilderRef?,
+    _ body: (LLVMValueRef, IRType) -> Void
+  ) {
+    guard case .structure(let name) = type else { return }
+    for (index, field) in program.structure(named: name).fields.enumerated()
+    where isManaged(field.type) {
+      body(LLVMBuildExtractValue(builder ?? self.builder, value, UInt32(index), "")!, field.type)
+    }
+  }
+
+  func isManaged(_ type: IRType) -> Bool { program.isManaged(type) }
+
+  func isStruct(_ type: IRType) -> Bool {
+    if case .structure = type { return true }
+    return false
+  }
+
+  /// The type of field `index` of the struct type `type`.
+  func fieldType(of type: IRType, at index: Int) -> IRType {
+    guard case .structure(let name) = type else { preconditionFailure("a field of a struct") }
+    return program.structure(named: name).fields[index].type
   }
 
   /// Gives back a reference to a string or array (nothing for other types).
@@ -45,6 +72,8 @@ extension ModuleEmitter {
     case .string: callRuntime("holo_string_release", [value], on: builder)
     case .array(let element):
       callRuntime("holo_array_release", [value, elementType(of: element)], on: builder)
+    case .structure:
+      forEachManagedField(of: value, type, on: builder) { emitRelease($0, of: $1, on: builder) }
     default: break
     }
   }
@@ -137,11 +166,10 @@ extension ModuleEmitter {
         "holo_string_element_type", fields: [i64Type, i64Type, pointerType, pointerType])
     }
     if let known = elementTypes[type] { return known }
-    let layout = type.layout
-    let managed = type.isManaged
+    let managed = isManaged(type)
     var fields: [LLVMValueRef?] = [
-      LLVMConstInt(i64Type, UInt64(layout.stride), 0),
-      LLVMConstInt(i64Type, UInt64(layout.alignment), 0),
+      LLVMConstInt(i64Type, storageSize(of: type), 0),
+      LLVMConstInt(i64Type, UInt64(storageAlignment(of: type)), 0),
       managed ? retainElement(of: type) : LLVMConstNull(pointerType),
       managed ? releaseElement(of: type) : LLVMConstNull(pointerType),
     ]
@@ -154,11 +182,20 @@ extension ModuleEmitter {
     return global
   }
 
+  /// Bytes a value of `type` takes in memory, a multiple of its alignment: C's layout.
+  func storageSize(of type: IRType) -> UInt64 {
+    LLVMABISizeOfType(LLVMGetModuleDataLayout(module), storageType(type))
+  }
+
+  func storageAlignment(of type: IRType) -> UInt32 {
+    LLVMABIAlignmentOfType(LLVMGetModuleDataLayout(module), storageType(type))
+  }
+
   /// `void (void *element)`: retains the element at the pointer.
   private func retainElement(of type: IRType) -> LLVMValueRef {
     elementFunction("retain", of: type, returning: voidType, parameters: [pointerType]) {
       builder, function in
-      let value = LLVMBuildLoad2(builder, self.pointerType, LLVMGetParam(function, 0), "")!
+      let value = self.loadElement(LLVMGetParam(function, 0), of: type, on: builder)
       self.emitRetain(value, of: type, on: builder)
       LLVMBuildRetVoid(builder)
     }
@@ -168,7 +205,7 @@ extension ModuleEmitter {
   private func releaseElement(of type: IRType) -> LLVMValueRef {
     elementFunction("release", of: type, returning: voidType, parameters: [pointerType]) {
       builder, function in
-      let value = LLVMBuildLoad2(builder, self.pointerType, LLVMGetParam(function, 0), "")!
+      let value = self.loadElement(LLVMGetParam(function, 0), of: type, on: builder)
       self.emitRelease(value, of: type, on: builder)
       LLVMBuildRetVoid(builder)
     }
@@ -177,7 +214,9 @@ extension ModuleEmitter {
   /// `bool (const void *, const void *)` comparing two elements as `==` does; null for
   /// types whose bytes say it (integers, bool: no padding, one representation per value).
   func elementEquality(of type: IRType) -> LLVMValueRef {
-    guard type.isFloat || type.isManaged else { return LLVMConstNull(pointerType) }
+    guard type.isFloat || isManaged(type) || isStruct(type) else {
+      return LLVMConstNull(pointerType)
+    }
     let function = elementFunction(
       "equal", of: type, returning: boolType, parameters: [pointerType, pointerType]
     ) { builder, function in
@@ -202,6 +241,15 @@ extension ModuleEmitter {
       return callRuntime(
         "holo_array_equal",
         [left, right, elementType(of: element), elementEquality(of: element)], on: builder)
+    case .structure(let name):
+      // Field by field, all of them (no short cut: they are values, cheap to compare).
+      var equal = LLVMConstInt(boolType, 1, 0)!
+      for (index, field) in program.structure(named: name).fields.enumerated() {
+        let l = LLVMBuildExtractValue(builder, left, UInt32(index), "")!
+        let r = LLVMBuildExtractValue(builder, right, UInt32(index), "")!
+        equal = LLVMBuildAnd(builder, equal, emitEquality(l, r, of: field.type, on: builder), "")!
+      }
+      return equal
     case _ where type.isFloat:
       return LLVMBuildFCmp(builder, LLVMRealOEQ, left, right, "")
     default:
@@ -237,6 +285,25 @@ extension ModuleEmitter {
       callRuntime(
         "holo_builder_append_array",
         [textBuilder, value, elementType(of: element), elementAppend(of: element)], on: builder)
+    case .structure(let name):
+      // `Point { x: 1, y: 2 }`, strings quoted as inside an array.
+      let fields = program.structure(named: name).fields
+      let text = { (text: String) -> Void in
+        self.callRuntime(
+          "holo_builder_append_bytes",
+          [
+            textBuilder, self.cString(text), LLVMConstInt(self.i64Type, UInt64(text.utf8.count), 0),
+          ],
+          on: builder)
+      }
+      text(fields.isEmpty ? "\(name) {}" : "\(name) { ")
+      for (index, field) in fields.enumerated() {
+        text((index == 0 ? "" : ", ") + "\(field.name): ")
+        append(
+          LLVMBuildExtractValue(builder, value, UInt32(index), "")!, of: field.type,
+          to: textBuilder, quoted: true, on: builder)
+      }
+      if !fields.isEmpty { text(" }") }
     default:
       let (suffix, widened) = printable(value, of: type, on: builder)
       callRuntime("holo_builder_append_" + suffix, [textBuilder, widened], on: builder)

@@ -77,7 +77,8 @@ public enum CHeader {
     case .f64: return "double"
     case .string: return "holo_str"
     case .unit, .never: return "void"
-    case .array: preconditionFailure("an array cannot cross the C boundary (checked by sema)")
+    case .array, .structure:
+      preconditionFailure("only scalars and strings cross the C boundary (checked by sema)")
     }
   }
 }

@@ -60,7 +60,7 @@ final class FunctionEmitter {
       let parameter = LLVMGetParam(llvmFunction, UInt32(index))
       LLVMBuildStore(builder, parameter, slot)
       let type = function.locals[id.index].type
-      if type.isManaged {
+      if module.isManaged(type) {
         module.emitRetain(parameter!, of: type)
         scopes[scopes.count - 1].append((slot, type))
       }
@@ -117,8 +117,7 @@ final class FunctionEmitter {
   private func releaseScopes(downTo depth: Int) {
     for scope in scopes[depth...].reversed() {
       for (slot, type) in scope.reversed() {
-        let value = LLVMBuildLoad2(builder, module.pointerType, slot, "")!
-        module.emitRelease(value, of: type)
+        module.emitRelease(LLVMBuildLoad2(builder, module.llvmType(type), slot, "")!, of: type)
       }
     }
   }
@@ -138,13 +137,13 @@ final class FunctionEmitter {
   // MARK: Ownership
 
   private func makeOwned(_ value: EmittedValue, type: IRType) -> EmittedValue {
-    guard type.isManaged, !value.owned, let llvmValue = value.value else { return value }
+    guard module.isManaged(type), !value.owned, let llvmValue = value.value else { return value }
     module.emitRetain(llvmValue, of: type)
     return EmittedValue(value: llvmValue, owned: true)
   }
 
   private func releaseIfOwned(_ value: EmittedValue, type: IRType) {
-    guard type.isManaged, value.owned, let llvmValue = value.value else { return }
+    guard module.isManaged(type), value.owned, let llvmValue = value.value else { return }
     module.emitRelease(llvmValue, of: type)
   }
 
@@ -177,7 +176,7 @@ final class FunctionEmitter {
       guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
       LLVMBuildStore(builder, llvmValue, slot)
       let type = function.locals[id.index].type
-      if type.isManaged { scopes[scopes.count - 1].append((slot, type)) }
+      if module.isManaged(type) { scopes[scopes.count - 1].append((slot, type)) }
 
     case .assign(let id, let valueExpr):
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
@@ -435,6 +434,23 @@ final class FunctionEmitter {
       return emitArrayMutation(mutation, place, arguments, span: expr.span, type: type)
     case .placeValue:
       preconditionFailure("a place's value is read by its assignment (`emitAssignElement`)")
+    case .structLiteral(let fieldExprs):
+      let values = fieldExprs.map { makeOwned(emitExpr($0), type: $0.type).value }
+      guard !isTerminated else { return .none }
+      var value = LLVMGetUndef(module.llvmType(type))!
+      for (index, field) in values.enumerated() {
+        guard let field else { continue }
+        value = LLVMBuildInsertValue(builder, value, field, UInt32(index), "")!
+      }
+      return EmittedValue(value: value, owned: true)
+    case .field(let baseExpr, let index):
+      let base = emitExpr(baseExpr)
+      guard let baseValue = base.value, !isTerminated else { return .none }
+      let field = LLVMBuildExtractValue(builder, baseValue, UInt32(index), "")!
+      // Owned when managed: the struct it came from may be a temporary, released now.
+      let result = makeOwned(EmittedValue(value: field, owned: false), type: type)
+      releaseIfOwned(base, type: baseExpr.type)
+      return result
     }
   }
 
@@ -504,17 +520,26 @@ final class FunctionEmitter {
     var type = place.rootType
     var knownUnique = false
     if case .local(let id) = place.root { knownUnique = uniqueLocals.contains(id.index) }
-    for (index, indexExpr) in zip(indices, place.indices) {
-      let element = type.element!
-      var array = LLVMBuildLoad2(builder, module.pointerType, address, "")!
-      if !knownUnique {
-        array = uniqueArray(array, of: element)
-        LLVMBuildStore(builder, array, address)
+    var indices = indices.makeIterator()
+    for step in place.path {
+      switch step {
+      case .index(let indexExpr):
+        let index = indices.next()!
+        let element = type.element!
+        var array = LLVMBuildLoad2(builder, module.pointerType, address, "")!
+        if !knownUnique {
+          array = uniqueArray(array, of: element)
+          LLVMBuildStore(builder, array, address)
+        }
+        checkBounds(index, in: array, span: indexExpr.span)
+        address = module.elementAddress(array, index, of: element)
+        type = element
+      case .field(let index):
+        address = LLVMBuildStructGEP2(
+          builder, module.llvmType(type), address, UInt32(index), "")!
+        type = module.fieldType(of: type, at: index)
       }
       knownUnique = false
-      checkBounds(index, in: array, span: indexExpr.span)
-      address = module.elementAddress(array, index, of: element)
-      type = element
     }
     return address
   }
@@ -539,7 +564,7 @@ final class FunctionEmitter {
     let indices = place.indices.compactMap { emitExpr($0).value }
     guard let llvmValue = value.value, !isTerminated else { return }
     let address = address(of: place, indices: indices)
-    let old = type.isManaged ? LLVMBuildLoad2(builder, module.pointerType, address, "") : nil
+    let old = module.isManaged(type) ? module.loadElement(address, of: type) : nil
     module.storeElement(llvmValue, of: type, at: address)
     if let old { module.emitRelease(old, of: type) }
   }
@@ -589,7 +614,7 @@ final class FunctionEmitter {
     }
     LLVMBuildStore(builder, result, address)
     guard let out else { return .none }
-    return EmittedValue(value: module.loadElement(out, of: type), owned: type.isManaged)
+    return EmittedValue(value: module.loadElement(out, of: type), owned: module.isManaged(type))
   }
 
   /// `for x in array`: the loop holds a reference to the array, so it iterates over the
@@ -632,7 +657,7 @@ final class FunctionEmitter {
     if let slot = slots[variable.index] {
       module.emitRetain(value, of: element)
       LLVMBuildStore(builder, value, slot)
-      if element.isManaged { variableScope.append((slot, element)) }
+      if module.isManaged(element) { variableScope.append((slot, element)) }
     }
     loops.append((latchBlock, exitBlock, scopes.count))
     scopes.append(variableScope)
@@ -713,7 +738,7 @@ final class FunctionEmitter {
     for argument in arguments {
       let emitted = emitExpr(argument)
       values.append(emitted.value)
-      if argument.type.isManaged, emitted.owned, let value = emitted.value {
+      if module.isManaged(argument.type), emitted.owned, let value = emitted.value {
         owned.append((value, argument.type))
       }
     }
@@ -731,7 +756,7 @@ final class FunctionEmitter {
       return .none
     }
     return ModuleEmitter.hasValue(type)
-      ? EmittedValue(value: result, owned: type.isManaged) : .none
+      ? EmittedValue(value: result, owned: module.isManaged(type)) : .none
   }
 
   private func emitTemplate(_ parts: [IRTemplatePart]) -> EmittedValue {
@@ -765,8 +790,8 @@ final class FunctionEmitter {
       if let argument = arguments.first {
         let emitted = emitExpr(argument)
         if let value = emitted.value {
-          if argument.type.element != nil {
-            // An array is formatted into a string first, as a template does.
+          if argument.type.element != nil || module.isStruct(argument.type) {
+            // An array or a struct is formatted into a string first, as a template does.
             let text = module.callRuntime("holo_builder_new", [])
             module.append(value, of: argument.type, to: text)
             let string = module.callRuntime("holo_builder_finish", [text])
@@ -924,7 +949,8 @@ final class FunctionEmitter {
     }
     guard let slot else { return .none }
     return EmittedValue(
-      value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: type.isManaged)
+      value: LLVMBuildLoad2(builder, module.llvmType(type), slot, ""), owned: module.isManaged(type)
+    )
   }
 
   // MARK: Arithmetic
@@ -942,7 +968,7 @@ final class FunctionEmitter {
     _ rightEmitted: EmittedValue, span: Span
   ) -> EmittedValue {
     guard let l = leftEmitted.value, let r = rightEmitted.value, !isTerminated else { return .none }
-    if type.isManaged {
+    if module.isManaged(type) || module.isStruct(type) {
       let equal = module.emitEquality(l, r, of: type)
       releaseIfOwned(leftEmitted, type: type)
       releaseIfOwned(rightEmitted, type: type)
@@ -1092,7 +1118,9 @@ private struct InPlaceWrites {
       copied.insert(id.index)
       visit(value)
     case .assignElement(let place, let value):
-      if case .local(let id) = place.root { written.insert(id.index) }
+      if case .local(let id) = place.root, case .index? = place.path.first {
+        written.insert(id.index)
+      }
       for index in place.indices { visit(index) }
       visit(value)
     case .whileLoop(let condition, let body):
@@ -1131,8 +1159,11 @@ private struct InPlaceWrites {
     case .template(let parts):
       for case .value(let value) in parts { visit(value) }
     case .call(_, let arguments), .callExtern(_, let arguments),
-      .callBuiltin(_, let arguments), .arrayLiteral(let arguments):
+      .callBuiltin(_, let arguments), .arrayLiteral(let arguments),
+      .structLiteral(let arguments):
       for argument in arguments { visit(argument) }
+    case .field(let base, _):
+      visit(base)
     case .arrayMutation(_, let place, let arguments):
       for index in place.indices { visit(index) }
       for argument in arguments { visit(argument) }

@@ -71,6 +71,8 @@ final class ModuleEmitter {
   var elementFunctions: [String: LLVMValueRef] = [:]
   /// The TBAA tags of arrays' headers and elements.
   var aliasTags: [String: LLVMValueRef] = [:]
+  /// The LLVM types of the structs this module uses.
+  private var structTypes: [String: LLVMTypeRef] = [:]
   /// Dev builds carry DWARF line tables.
   let debugInfo: DebugInfo?
 
@@ -311,7 +313,7 @@ final class ModuleEmitter {
     if let known = globalStorage[id] { return known }
     let global = globalsByID[id]!
     let storage = LLVMAddGlobal(module, llvmType(global.type), Symbols.global(global))!
-    LLVMSetAlignment(storage, UInt32(global.type.layout.alignment))
+    LLVMSetAlignment(storage, storageAlignment(of: global.type))
     switch contents {
     case .wholeProgram, .glue:
       LLVMSetInitializer(storage, zeroValue(of: global.type))
@@ -328,6 +330,11 @@ final class ModuleEmitter {
     switch type {
     case .string: return stringConstant("")
     case .array: return emptyArray
+    case .structure(let name):
+      var fields: [LLVMValueRef?] = program.structure(named: name).fields.map {
+        zeroValue(of: $0.type)
+      }
+      return LLVMConstNamedStruct(llvmType(type), &fields, UInt32(fields.count))
     default: return LLVMConstNull(llvmType(type))
     }
   }
@@ -354,11 +361,11 @@ final class ModuleEmitter {
 
   /// Stores `value`, owned, into `storage`, releasing the value it replaces.
   func storeOwned(_ value: LLVMValueRef, of type: IRType, into storage: LLVMValueRef) {
-    guard type.isManaged else {
+    guard isManaged(type) else {
       LLVMBuildStore(builder, value, storage)
       return
     }
-    let old = LLVMBuildLoad2(builder, pointerType, storage, "")!
+    let old = LLVMBuildLoad2(builder, llvmType(type), storage, "")!
     LLVMBuildStore(builder, value, storage)
     emitRelease(old, of: type)
   }
@@ -600,6 +607,14 @@ final class ModuleEmitter {
     case .f32: return f32Type
     case .f64: return f64Type
     case .string, .array: return pointerType
+    case .structure(let name):
+      if let known = structTypes[name] { return known }
+      // Named, so a module refers to its layout once (and IR text reads as the program).
+      let type = LLVMStructCreateNamed(context, "holo.struct.\(name)")!
+      structTypes[name] = type
+      var fields: [LLVMTypeRef?] = program.structure(named: name).fields.map { llvmType($0.type) }
+      LLVMStructSetBody(type, &fields, UInt32(fields.count), 0)
+      return type
     case .unit, .never: return i8Type
     }
   }

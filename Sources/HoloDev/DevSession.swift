@@ -436,6 +436,18 @@ final class DevSession {
   /// storage is the executable's, and their initialisation ran when it started (issue 11
   /// keeps and migrates their values instead).
   static func globalsChange(from old: IRProgram, to new: IRProgram) -> String? {
+    if old.structs != new.structs {
+      let before = Dictionary(old.structs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+      let changed = new.structs.filter { structure in
+        before[structure.name].map { $0 != structure } ?? false
+      }
+      let names = changed.map { "`\($0.name)`" }.joined(separator: ", ")
+      // Until live migration (issue 11), no code may run against a layout it was not
+      // compiled for, and values of the old layout live in the process.
+      return changed.isEmpty
+        ? "the program's structs changed: their layouts are fixed when it starts"
+        : "the layout of \(names) changed: values of the old layout cannot be used by new code"
+    }
     guard old.globals != new.globals else { return nil }
     let (before, after) = (Set(old.globals.map(\.name)), Set(new.globals.map(\.name)))
     let oldTypes = Dictionary(

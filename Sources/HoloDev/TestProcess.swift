@@ -23,8 +23,10 @@ struct TestProcess {
   var hasServed = false
   /// The names of its tests.
   private let tests: Set<String>
-  /// Its globals: their storage and initialisation order are in its executable.
+  /// Its globals and structs: their storage, initialisation order and layouts are in its
+  /// executable.
   private let globals: [IRGlobal]
+  private let structs: [IRStruct]
 
   init(server: TestServer, executable: String, build: DevSession.Build) {
     self.server = server
@@ -33,6 +35,7 @@ struct TestProcess {
     slots = Codegen.slots(of: build.program)
     tests = Self.testNames(of: build)
     globals = build.program.globals
+    structs = build.program.structs
   }
 
   /// Whether the process has the tests of `other`: its test table is in its executable,
@@ -40,7 +43,9 @@ struct TestProcess {
   func hasTests(of other: DevSession.Build) -> Bool { tests == Self.testNames(of: other) }
 
   /// Whether the process has the globals of `other`, which no patch can change yet.
-  func hasGlobals(of other: DevSession.Build) -> Bool { globals == other.program.globals }
+  func hasGlobals(of other: DevSession.Build) -> Bool {
+    globals == other.program.globals && structs == other.program.structs
+  }
 
   private static func testNames(of build: DevSession.Build) -> Set<String> {
     Set(build.program.tests.map(build.index.name))

@@ -117,6 +117,7 @@ extension Driver {
       builder.add("export", Symbols.key(of: function))
     }
     builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
+    builder.add("layouts", program.layoutsDescription)
     for global in program.globals {
       builder.add("global", Symbols.global(global))
       builder.add("initializer", Symbols.key(of: program.function(global.initializer)))

@@ -184,8 +184,10 @@ enum FailureSites {
       consider(index.span)
       visit(array, consider)
       visit(index, consider)
-    case .arrayLength(let array):
+    case .arrayLength(let array), .field(let array, _):
       visit(array, consider)
+    case .structLiteral(let fields):
+      for field in fields { visit(field, consider) }
     case .arrayMutation(let mutation, let place, let arguments):
       visit(place, consider)
       switch mutation {

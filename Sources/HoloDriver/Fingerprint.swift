@@ -56,8 +56,15 @@ public enum Fingerprint {
         let global = program.function(id)
         encoder.combine(UInt8(3))
         encoder.combine(global.returnType)
+      case .structure:
+        // Covered by the layouts below.
+        encoder.combine(UInt8(4))
       }
     }
+    // Code depends on the layout of every struct it handles, which need not be one it
+    // names (a callee's parameter, a field's struct): all of them, so a layout change
+    // compiles everything again, and never reuses code compiled for another layout.
+    if !program.structs.isEmpty { encoder.combine(program.layoutsDescription) }
     return (ContentDigest(of: encoder.bytes), callees, callsExtern)
   }
 }

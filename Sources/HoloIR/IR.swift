@@ -13,6 +13,9 @@ public indirect enum IRType: Hashable, Sendable, CustomStringConvertible {
   case string
   /// `[T]`: a reference-counted, copy-on-write array (LANGUAGE.md §12).
   case array(IRType)
+  /// A struct (LANGUAGE.md §11), named: its name is its identity, and
+  /// `IRProgram.structure(named:)` its current fields.
+  case structure(String)
   case unit
   /// The type of an expression that never produces a value (`panic`, `exit`, a block
   /// ending in `return`). It fits wherever any type is expected.
@@ -30,6 +33,7 @@ public indirect enum IRType: Hashable, Sendable, CustomStringConvertible {
     case .f64: return "f64"
     case .string: return "string"
     case .array(let element): return "[\(element)]"
+    case .structure(let name): return name
     case .unit: return "()"
     case .never: return "!"
     }
@@ -39,7 +43,8 @@ public indirect enum IRType: Hashable, Sendable, CustomStringConvertible {
   public var isSignedInteger: Bool { self == .i32 || self == .i64 }
   public var isFloat: Bool { self == .f32 || self == .f64 }
   public var isNumeric: Bool { isInteger || isFloat }
-  /// A value holding references that copies retain and the last owner releases.
+  /// A value holding references that copies retain and the last owner releases (whether a
+  /// struct is one depends on its fields: `IRProgram.isManaged`).
   public var isManaged: Bool {
     switch self {
     case .string, .array: return true
@@ -115,6 +120,8 @@ public struct IRRead: Sendable, Equatable {
     case external(ExternID)
     /// A global, by its initializer's id.
     case global(FunctionID)
+    /// A struct, by name.
+    case structure(String)
   }
 
   public var name: String
@@ -289,6 +296,25 @@ public struct IRGlobal: Sendable, Equatable {
   }
 }
 
+/// A struct's definition: its fields in declaration order.
+public struct IRStruct: Sendable, Equatable {
+  public struct Field: Sendable, Equatable {
+    public var name: String
+    public var type: IRType
+    public init(name: String, type: IRType) {
+      self.name = name
+      self.type = type
+    }
+  }
+
+  public var name: String
+  public var fields: [Field]
+  public init(name: String, fields: [Field]) {
+    self.name = name
+    self.fields = fields
+  }
+}
+
 /// A checked program. Function and extern ids are stable identities (the program database
 /// gives each declaration name its own id for as long as it lives), not positions, so look
 /// declarations up with `function(_:)` and `external(_:)`.
@@ -303,6 +329,9 @@ public struct IRProgram: Sendable {
   public let tests: [FunctionID]
   /// In initialisation order: files in load order, then source order.
   public let globals: [IRGlobal]
+  /// Every struct, in declaration order.
+  public let structs: [IRStruct]
+  private let structPositions: [String: Int]
   /// Where each function is in `functions`, by `FunctionID.index` (-1: not in the program).
   /// Ids are dense, so an array: building it costs no hashing.
   private let functionPositions: ChunkedArray<Int32>
@@ -310,24 +339,27 @@ public struct IRProgram: Sendable {
 
   public init(
     functions: [IRFunction], externs: [IRExtern], entry: FunctionID?, tests: [FunctionID],
-    globals: [IRGlobal] = []
+    globals: [IRGlobal] = [], structs: [IRStruct] = []
   ) {
     self.init(
       functions: ChunkedArray(functions), positions: nil, externs: externs, entry: entry,
-      tests: tests, globals: globals)
+      tests: tests, globals: globals, structs: structs)
   }
 
   /// `positions`, when given, says where each function is in `functions` by
   /// `FunctionID.index` (-1 for none): the program database keeps it from edit to edit.
   public init(
     functions: ChunkedArray<IRFunction>, positions: ChunkedArray<Int32>?, externs: [IRExtern],
-    entry: FunctionID?, tests: [FunctionID], globals: [IRGlobal] = []
+    entry: FunctionID?, tests: [FunctionID], globals: [IRGlobal] = [], structs: [IRStruct] = []
   ) {
     self.functions = functions
     self.externs = externs
     self.entry = entry
     self.tests = tests
     self.globals = globals
+    self.structs = structs
+    structPositions = Dictionary(
+      structs.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     if let positions {
       functionPositions = positions
     } else {
@@ -353,6 +385,27 @@ public struct IRProgram: Sendable {
   }
 
   public func external(_ id: ExternID) -> IRExtern { externs[externPositions[id]!] }
+
+  /// The struct named `name` (every struct type in the program has one).
+  public func structure(named name: String) -> IRStruct { structs[structPositions[name]!] }
+
+  /// Whether values of `type` hold references (strings, arrays, or structs with such
+  /// fields).
+  public func isManaged(_ type: IRType) -> Bool {
+    if case .structure(let name) = type {
+      return structure(named: name).fields.contains { isManaged($0.type) }
+    }
+    return type.isManaged
+  }
+
+  /// Every struct's fields: what a change to any layout changes. Dev objects and
+  /// fingerprints include it, so no code compiled for one layout is used with another.
+  public var layoutsDescription: String {
+    structs.map { structure in
+      structure.name + "{"
+        + structure.fields.map { "\($0.name):\($0.type)" }.joined(separator: ",") + "}"
+    }.joined(separator: ";")
+  }
 }
 
 /// A block's statements and, when its last statement is an expression, that value.
@@ -419,31 +472,42 @@ public struct IRExpr: Sendable {
   }
 }
 
-/// Where a value that code changes lives: a local or a global, then the elements
-/// `indices` select, outermost first (and, with structs, fields).
+/// Where a value that code changes lives: a local or a global, then the elements and
+/// fields `path` selects, outermost first.
 public struct IRPlace: Sendable {
   public enum Root: Sendable {
     case local(LocalID)
     case global(FunctionID)
   }
 
+  public enum Step: Sendable {
+    /// An element of an array; the index is an `i64`, and its span is where an
+    /// out-of-bounds failure is reported.
+    case index(IRExpr)
+    /// A field of a struct, by position.
+    case field(Int)
+  }
+
   public var root: Root
   /// The root's type.
   public var rootType: IRType
-  /// Each an `i64`; its span is where an out-of-bounds failure is reported.
-  public var indices: [IRExpr]
+  public var path: [Step]
+  /// The type of the value at the place.
+  public var type: IRType
 
-  public init(root: Root, rootType: IRType, indices: [IRExpr]) {
+  public init(root: Root, rootType: IRType, path: [Step], type: IRType) {
     self.root = root
     self.rootType = rootType
-    self.indices = indices
+    self.path = path
+    self.type = type
   }
 
-  /// The type of the value at the place.
-  public var type: IRType {
-    var type = rootType
-    for _ in indices { type = type.element! }
-    return type
+  /// The index expressions on the path, in order.
+  public var indices: [IRExpr] {
+    path.compactMap { step in
+      if case .index(let index) = step { return index }
+      return nil
+    }
   }
 }
 
@@ -554,6 +618,10 @@ public indirect enum IRExprKind: Sendable {
   /// The current value of the place an `assignElement` assigns: the left operand of a
   /// compound assignment.
   case placeValue
+  /// A struct of the expression's type, its fields in declaration order.
+  case structLiteral([IRExpr])
+  /// A field of a struct, by position.
+  case field(IRExpr, Int)
 }
 
 public struct IRIfArm: Sendable {

@@ -43,6 +43,7 @@ extension IRType {
     case .bool, .u8: return TypeLayout(size: 1, alignment: 1)
     case .i32, .u32, .f32: return TypeLayout(size: 4, alignment: 4)
     case .i64, .u64, .f64, .string, .array: return TypeLayout(size: 8, alignment: 8)
+    case .structure: preconditionFailure("a struct's layout comes from its fields")
     case .unit, .never: return TypeLayout(size: 0, alignment: 1)
     }
   }

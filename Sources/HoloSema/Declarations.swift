@@ -8,6 +8,8 @@ enum GlobalDefinition {
   case externFunction(IRExtern)
   /// A global, named by its initializer's id (LANGUAGE.md §3), and its type.
   case global(FunctionID, IRType, nameSpan: Span)
+  /// A struct (LANGUAGE.md §11).
+  case structure(StructDefinition)
 
   /// The name in the declaration.
   var nameSpan: Span {
@@ -15,6 +17,7 @@ enum GlobalDefinition {
     case .function(_, let signature): return signature.nameSpan
     case .externFunction(let external): return external.span
     case .global(_, _, let nameSpan): return nameSpan
+    case .structure(let definition): return definition.nameSpan
     }
   }
 
@@ -30,6 +33,10 @@ enum GlobalDefinition {
         returnType: external.returnType)
     case .global(let id, let type, _):
       return GlobalShape(kind: .global, id: id.index, parameterTypes: [], returnType: type)
+    case .structure(let definition):
+      return GlobalShape(
+        kind: .structure, id: 0, parameterTypes: definition.fields.map(\.type),
+        returnType: .structure(definition.name), detail: definition.shapeText)
     }
   }
 }
@@ -42,6 +49,7 @@ struct GlobalShape: Hashable {
     case function = "fn"
     case external = "extern"
     case global
+    case structure = "struct"
   }
 
   var kind: Kind
@@ -50,22 +58,50 @@ struct GlobalShape: Hashable {
   var parameterTypes: [IRType]
   /// A global's type.
   var returnType: IRType
+  /// A struct's field names and default texts (its types are `parameterTypes`).
+  var detail = ""
 
   var target: IRRead.Target {
     switch kind {
     case .function: return .function(FunctionID(id))
     case .external: return .external(ExternID(id))
     case .global: return .global(FunctionID(id))
+    case .structure: return .structure(returnType.description)
     }
   }
 
   /// The shape as a body record keeps it: all but the id, which only names the
   /// declaration within one database.
   var recorded: String {
-    kind == .global
-      ? "global:\(returnType)"
-      : kind.rawValue + "(" + parameterTypes.map(\.description).joined(separator: ",")
+    switch kind {
+    case .global: return "global:\(returnType)"
+    case .structure:
+      return "struct(" + parameterTypes.map(\.description).joined(separator: ",") + ")" + detail
+    case .function, .external:
+      return kind.rawValue + "(" + parameterTypes.map(\.description).joined(separator: ",")
         + ")->\(returnType)"
+    }
+  }
+}
+
+/// A struct as the bodies that use it see it.
+struct StructDefinition {
+  struct Field {
+    var name: String
+    var type: IRType
+    var defaultValue: Expr?
+    var span: Span
+  }
+
+  var name: String
+  var fields: [Field]
+  var nameSpan: Span
+  /// Its field names and the texts of its defaults: with the field types, everything a
+  /// body's check reads of it.
+  var shapeText: String
+
+  func field(named name: String) -> (index: Int, field: Field)? {
+    fields.firstIndex { $0.name == name }.map { ($0, fields[$0]) }
   }
 }
 
@@ -106,11 +142,25 @@ enum TypeResolver {
     case "string": return .string
     case "()": return .unit
     default:
-      diagnostics.error(
-        .unknownType, "unknown type `\(syntax.name)`", at: syntax.span,
-        labels: [Label(syntax.span, "not a type")])
-      return .never
+      // Whether a struct has this name is known once every file is declared:
+      // `structNames(in:)` gives what to check.
+      return .structure(syntax.name)
     }
+  }
+
+  /// The struct names `syntax` mentions, with where: each must name a struct.
+  static func structNames(in syntax: TypeSyntax?) -> [(name: String, span: Span)] {
+    guard var syntax else { return [] }
+    while let element = syntax.element { syntax = element }
+    switch syntax.name {
+    case "bool", "i32", "i64", "u8", "u32", "u64", "f32", "f64", "string", "()": return []
+    default: return [(syntax.name, syntax.span)]
+    }
+  }
+
+  static func reportUnknownType(_ name: String, at span: Span, _ diagnostics: inout DiagnosticBag) {
+    diagnostics.error(
+      .unknownType, "unknown type `\(name)`", at: span, labels: [Label(span, "not a type")])
   }
 }
 

@@ -181,7 +181,7 @@ struct FunctionChecker {
     let span = statement.span
     switch statement.kind {
     case .letBinding(let name, let typeSyntax, let valueSyntax):
-      let declared = typeSyntax.map { TypeResolver.resolve($0, diagnostics: &diagnostics) }
+      let declared = typeSyntax.map { resolveType($0) }
       let errorsBefore = diagnostics.errorCount
       let value = checkExpr(valueSyntax, declared.map { .type($0) } ?? .none)
       if let declared { expect(value, declared) }
@@ -348,7 +348,11 @@ struct FunctionChecker {
   }
 
   private mutating func reportUnknownName(_ name: Identifier) {
-    if lookup(name.name) != nil || BuiltinSignatures.isBuiltinName(name.name) {
+    if case .structure? = lookup(name.name) {
+      diagnostics.error(
+        .unknownName, "`\(name.name)` is a struct, not a value", at: name.span,
+        labels: [Label(name.span, "write a literal: `\(name.name) { ... }`")])
+    } else if lookup(name.name) != nil || BuiltinSignatures.isBuiltinName(name.name) {
       diagnostics.error(
         .unknownName, "`\(name.name)` is a function, not a value", at: name.span,
         labels: [Label(name.span, "call it: `\(name.name)(...)`")])
@@ -503,12 +507,13 @@ struct FunctionChecker {
 
     case .field(let baseSyntax, let name):
       let base = checkExpr(baseSyntax, .none)
-      if base.type != .never {
-        diagnostics.error(
-          .unknownField, "type `\(base.type)` has no field `\(name.name)`", at: name.span,
-          labels: [Label(baseSyntax.span, "has type `\(base.type)`")])
+      guard let (index, type) = structField(name, of: base.type, baseSpan: baseSyntax.span) else {
+        return invalid(span)
       }
-      return invalid(span)
+      return IRExpr(.field(base, index), type: type, span: span)
+
+    case .structLiteral(let name, let fields):
+      return checkStructLiteral(name, fields, span: span)
 
     case .invalid:
       return invalid(span)
@@ -574,11 +579,19 @@ struct FunctionChecker {
   /// The place an assignment or a changing method names: a local or global, then
   /// elements. Nil (reported) when it names nothing that can change.
   private mutating func checkPlace(_ syntax: Expr) -> IRPlace? {
-    var indexSyntax: [Expr] = []
+    // The steps from the outside in: an index expression, or a field name.
+    var steps: [Either] = []
     var root = syntax
-    while case .index(let base, let index) = root.kind {
-      indexSyntax.append(index)
-      root = base
+    while true {
+      if case .index(let base, let index) = root.kind {
+        steps.append(.index(index))
+        root = base
+      } else if case .field(let base, let name) = root.kind {
+        steps.append(.field(name))
+        root = base
+      } else {
+        break
+      }
     }
     guard case .name(let name) = root.kind else {
       diagnostics.error(
@@ -600,22 +613,137 @@ struct FunctionChecker {
       return nil
     }
     let rootType = type
-    var indices: [IRExpr] = []
-    var base = root
-    for index in indexSyntax.reversed() {
-      let checked = checkExpr(index, .type(.i64))
-      expect(checked, .i64)
-      indices.append(checked)
-      guard let element = type.element else {
-        if type != .never {
-          reportNotAnArray(IRExpr(.unitConstant, type: type, span: base.span), indexed: true)
+    var path: [IRPlace.Step] = []
+    var baseSpan = root.span
+    for step in steps.reversed() {
+      switch step {
+      case .index(let index):
+        let checked = checkExpr(index, .type(.i64))
+        expect(checked, .i64)
+        path.append(.index(checked))
+        guard let element = type.element else {
+          if type != .never {
+            reportNotAnArray(IRExpr(.unitConstant, type: type, span: baseSpan), indexed: true)
+          }
+          return nil
         }
-        return nil
+        type = element
+        baseSpan = baseSpan.to(index.span)
+      case .field(let name):
+        guard let (index, field) = structField(name, of: type, baseSpan: baseSpan) else {
+          return nil
+        }
+        path.append(.field(index))
+        type = field
+        baseSpan = baseSpan.to(name.span)
       }
-      type = element
-      base = Expr(.index(base, index: index), span: base.span.to(index.span))
     }
-    return IRPlace(root: placeRoot, rootType: rootType, indices: indices)
+    return IRPlace(root: placeRoot, rootType: rootType, path: path, type: type)
+  }
+
+  private enum Either {
+    case index(Expr)
+    case field(Identifier)
+  }
+
+  // MARK: Structs
+
+  /// A written type, its struct names looked up (and recorded as read).
+  private mutating func resolveType(_ syntax: TypeSyntax) -> IRType {
+    let type = TypeResolver.resolve(syntax, diagnostics: &diagnostics)
+    for (name, span) in TypeResolver.structNames(in: syntax) {
+      guard case .structure? = lookup(name) else {
+        TypeResolver.reportUnknownType(name, at: span, &diagnostics)
+        return .never
+      }
+    }
+    return type
+  }
+
+  /// The struct named by `type`, read from the namespace.
+  private mutating func structDefinition(of type: IRType) -> StructDefinition? {
+    guard case .structure(let name) = type, case .structure(let definition)? = lookup(name)
+    else { return nil }
+    return definition
+  }
+
+  /// Field `name` of a value of `type` (its position and type); nil, reported, when there
+  /// is none.
+  private mutating func structField(_ name: Identifier, of type: IRType, baseSpan: Span) -> (
+    Int, IRType
+  )? {
+    guard type != .never else { return nil }
+    guard let definition = structDefinition(of: type) else {
+      diagnostics.error(
+        .unknownField, "type `\(type)` has no field `\(name.name)`", at: name.span,
+        labels: [Label(baseSpan, "has type `\(type)`")])
+      return nil
+    }
+    guard let (index, field) = definition.field(named: name.name) else {
+      diagnostics.error(
+        .unknownField, "struct `\(definition.name)` has no field `\(name.name)`", at: name.span,
+        labels: [
+          Label(name.span, "unknown field"),
+          Label(definition.nameSpan, "`\(definition.name)` declared here"),
+        ])
+      return nil
+    }
+    return (index, field.type)
+  }
+
+  /// `Name { field: value, ... }`: every field given or defaulted, in any order; the
+  /// IR has them in declaration order.
+  private mutating func checkStructLiteral(_ name: Identifier, _ given: [FieldValue], span: Span)
+    -> IRExpr
+  {
+    guard case .structure(let definition)? = lookup(name.name) else {
+      for field in given { _ = checkExpr(field.value, .none) }
+      diagnostics.error(
+        .unknownStruct, "unknown struct `\(name.name)`", at: name.span,
+        labels: [Label(name.span, "not a struct")])
+      return invalid(span)
+    }
+    var values: [IRExpr?] = Array(repeating: nil, count: definition.fields.count)
+    var failed = false
+    for field in given {
+      guard let (index, declared) = definition.field(named: field.name.name) else {
+        _ = checkExpr(field.value, .none)
+        diagnostics.error(
+          .unknownField, "struct `\(definition.name)` has no field `\(field.name.name)`",
+          at: field.name.span,
+          labels: [
+            Label(field.name.span, "unknown field"),
+            Label(definition.nameSpan, "`\(definition.name)` declared here"),
+          ])
+        failed = true
+        continue
+      }
+      let value = checkExpr(field.value, .type(declared.type))
+      expect(value, declared.type)
+      if values[index] != nil {
+        diagnostics.error(
+          .duplicateField, "duplicate field `\(field.name.name)`", at: field.name.span,
+          labels: [Label(field.name.span, "given again")])
+        failed = true
+      }
+      values[index] = value
+    }
+    var missing: [String] = []
+    for (index, field) in definition.fields.enumerated() where values[index] == nil {
+      guard let defaultValue = field.defaultValue else {
+        missing.append(field.name)
+        continue
+      }
+      values[index] = checkExpr(defaultValue, .type(field.type))
+    }
+    for field in missing {
+      diagnostics.error(
+        .missingField, "missing field `\(field)` in `\(definition.name)`", at: name.span,
+        labels: [Label(span, "`\(field)` is not given and has no default")])
+    }
+    guard !failed, missing.isEmpty else { return invalid(span) }
+    return IRExpr(
+      .structLiteral(values.map { $0! }), type: .structure(definition.name), span: span)
   }
 
   private mutating func checkMethodCall(
@@ -766,9 +894,11 @@ struct FunctionChecker {
     }
   }
 
-  /// Printable, and comparable with `==`: scalars, strings, and arrays of such values.
+  /// Printable, and comparable with `==`: scalars, strings, structs (whose fields are all
+  /// such values), and arrays of them.
   static func isPrintable(_ type: IRType) -> Bool {
     if let element = type.element { return isPrintable(element) }
+    if case .structure = type { return true }
     return type == .bool || type == .string || type.isNumeric
   }
 
@@ -1107,6 +1237,15 @@ struct FunctionChecker {
           .unknownFunction, "`\(name)` is a global of type `\(type)`, not a function",
           at: callee.span,
           labels: [Label(callee.span, "called here"), Label(nameSpan, "declared here")])
+        return invalid(span)
+      case .structure(let definition):
+        for argument in arguments { _ = checkExpr(argument, .none) }
+        diagnostics.error(
+          .unknownFunction, "`\(name)` is a struct, not a function", at: callee.span,
+          labels: [
+            Label(callee.span, "write a literal: `\(name) { ... }`"),
+            Label(definition.nameSpan, "declared here"),
+          ])
         return invalid(span)
       }
     }

@@ -326,6 +326,9 @@ public final class ProgramDatabase {
     }
     let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
     reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
+    let structs = program.structs
+    Self.reportUnknownTypes(files, table, &diagnostics)
+    Self.reportStructsContainingThemselves(structs, program, &diagnostics)
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
       let left = a.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
@@ -338,9 +341,56 @@ public final class ProgramDatabase {
         ? nil
         : IRProgram(
           functions: functions, positions: positions, externs: program.externs, entry: entry,
-          tests: tests, globals: globals),
+          tests: tests, globals: globals, structs: structs),
       diagnostics: sorted, files: files.map(\.source.id), importPaths: importPaths,
       number: analyses)
+  }
+
+  /// Every struct name a declaration's types mention must name a struct. Checked on every
+  /// analysis (a struct added or removed elsewhere changes the answer): one look-up per
+  /// name written, none for declarations without one.
+  private static func reportUnknownTypes(
+    _ files: [ParsedFile], _ table: DeclarationTable, _ diagnostics: inout DiagnosticBag
+  ) {
+    for file in files {
+      for declaration in file.declarations {
+        for (name, span) in declaration.typeNames {
+          guard case .structure? = table.globals[name]?.kind else {
+            TypeResolver.reportUnknownType(name, at: span, &diagnostics)
+            continue
+          }
+        }
+      }
+    }
+  }
+
+  /// A struct may hold another by value, not itself, directly or through others (a field
+  /// of array type holds a reference, and may).
+  private static func reportStructsContainingThemselves(
+    _ structs: [IRStruct], _ program: DeclaredProgram, _ diagnostics: inout DiagnosticBag
+  ) {
+    guard !structs.isEmpty else { return }
+    let byName = Dictionary(structs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    for (index, structure) in structs.enumerated() {
+      var seen: Set<String> = []
+      var work = [structure.name]
+      var cycles = false
+      while let next = work.popLast(), !cycles {
+        for field in byName[next]?.fields ?? [] {
+          guard case .structure(let inner) = field.type else { continue }
+          if inner == structure.name {
+            cycles = true
+            break
+          }
+          if seen.insert(inner).inserted { work.append(inner) }
+        }
+      }
+      guard cycles else { continue }
+      let nameSpan = program.declaration(at: program.table.structs[index]).signature.nameSpan
+      diagnostics.error(
+        .recursiveStruct, "struct `\(structure.name)` contains itself", at: nameSpan,
+        labels: [Label(nameSpan, "a field holds it by value: use an array, `[\(structure.name)]`")])
+    }
   }
 
   /// The files (by load order) in the order their globals are initialised: each after the
@@ -479,7 +529,8 @@ public final class ProgramDatabase {
     switch body.declaration.kind {
     case .function(let decl, _): item = .function(decl)
     case .global(let decl, _): item = .global(decl)
-    case .externFunction: preconditionFailure("a declaration with a body text has a body")
+    case .externFunction, .structure:
+      preconditionFailure("a declaration with a body text has a body")
     }
     switch body.declaration.bodyMoved
       ? ParsedFile.reparsedItem(at: body.key.text, in: body.source) : item
@@ -679,6 +730,7 @@ public final class ProgramDatabase {
       for (position, oldPosition) in zip(compared, oldCompared) {
         guard new[position].hasBody == old[oldPosition].hasBody,
           new[position].isGlobal == old[oldPosition].isGlobal,
+          new[position].isStruct == old[oldPosition].isStruct,
           new[position].name == old[oldPosition].name
         else { return nil }
         if !old[oldPosition].hasSameTypes(as: new[position]) {
@@ -752,6 +804,13 @@ public final class ProgramDatabase {
           table.setPosition(of: id, to: table.functions.count)
           table.functions.append((id, site))
           table.globalVariables.append((id, site))
+        case .structure(let decl):
+          guard
+            table.register(
+              decl.name, as: .init(kind: .structure, site: site), previous: nameSpan,
+              &diagnostics)
+          else { continue }
+          table.structs.append(site)
         }
       }
       table.functionPositions.append(first..<table.functions.count)
@@ -883,6 +942,7 @@ private struct ParsedFile {
       case externFunction(ExternFunctionDecl)
       /// A global: its initializer is its body.
       case global(GlobalDecl, BodyText)
+      case structure(StructDecl)
     }
 
     /// The declaration as parsed, `shift` bytes behind where it is now: shared by its
@@ -896,9 +956,18 @@ private struct ParsedFile {
       /// A function's kind and whether it is exported (out of `kind` too).
       let functionKind: FunctionKind
       let isExport: Bool
+      /// The struct names its types mention, each to be checked against the namespace.
+      let typeNames: [(name: String, span: Span)]
+      /// A struct's field names and default texts: `GlobalShape.detail`.
+      let structShape: String?
 
-      init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
+      init(
+        kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
+        typeNames: [(name: String, span: Span)], structShape: String?
+      ) {
         self.kind = kind
+        self.typeNames = typeNames
+        self.structShape = structShape
         if case .function(let decl, let text) = kind {
           self.text = text
           functionKind = decl.isTest ? .test : .user
@@ -931,9 +1000,22 @@ private struct ParsedFile {
     /// it is checked again.
     private(set) var bodyMoved = false
 
-    init(kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic]) {
-      parsed = Parsed(kind: kind, signature: signature, signatureDiagnostics: signatureDiagnostics)
+    init(
+      kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
+      typeNames: [(name: String, span: Span)] = [], structShape: String? = nil
+    ) {
+      parsed = Parsed(
+        kind: kind, signature: signature, signatureDiagnostics: signatureDiagnostics,
+        typeNames: typeNames, structShape: structShape)
     }
+
+    /// The struct names its types mention, where they are now.
+    var typeNames: [(name: String, span: Span)] {
+      shift == 0 ? parsed.typeNames : parsed.typeNames.map { ($0.name, $0.span.shifted(by: shift)) }
+    }
+
+    var isStruct: Bool { parsed.structShape != nil }
+    var structShape: String? { parsed.structShape }
 
     var name: String { parsedSignature.name }
     /// A function or a global: something with a body.
@@ -948,6 +1030,7 @@ private struct ParsedFile {
     /// The same parameter and result types as `other`: what callers depend on.
     func hasSameTypes(as other: Declaration) -> Bool {
       parameterTypes == other.parameterTypes && returnType == other.returnType
+        && structShape == other.structShape
     }
 
     /// Where a function's body text is now; nil for an extern.
@@ -976,6 +1059,8 @@ private struct ParsedFile {
         decl.type = decl.type.shifted(by: shift)
         decl.span = decl.span.shifted(by: shift)
         return .global(decl, movedText!)
+      case .structure:
+        preconditionFailure("a moved struct is parsed again (`moved(by:in:sameLine:)`)")
       }
     }
 
@@ -991,6 +1076,17 @@ private struct ParsedFile {
     /// `sameLine` says whether it starts on the line the edit ended on (its column may
     /// have changed).
     func moved(by shift: Int, in source: SourceFile, sameLine: Bool) -> Self {
+      // A struct's defaults are expressions the bodies using it check: parsed again, so
+      // their spans are where they are (structs are few).
+      if case .structure(let decl) = parsed.kind {
+        let start = decl.span.start + self.shift + shift
+        let (syntax, _) = Parser.parse(
+          source, range: start..<(start + decl.span.end - decl.span.start))
+        guard case .structure(let moved)? = syntax.items.first else {
+          preconditionFailure("a struct's text parses as that struct")
+        }
+        return ParsedFile.structDeclaration(moved, in: source)
+      }
       var moved = self
       moved.shift += shift
       if var text = self.text {
@@ -1090,7 +1186,7 @@ private struct ParsedFile {
 
   /// The first line at or after `offset` that starts with an item's first word.
   private static func itemLineStart(in bytes: [UInt8], from offset: Int) -> Int? {
-    let words = ["fn ", "#[", "export ", "extern ", "global "].map { Array($0.utf8) }
+    let words = ["fn ", "#[", "export ", "extern ", "global ", "struct "].map { Array($0.utf8) }
     var index = offset
     while let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) {
       let line = newline + 1
@@ -1225,7 +1321,8 @@ private struct ParsedFile {
       declarations.append(
         Declaration(
           kind: .function(decl, text), signature: signature,
-          signatureDiagnostics: signatureDiagnostics.diagnostics))
+          signatureDiagnostics: signatureDiagnostics.diagnostics,
+          typeNames: Self.typeNames(decl.params, decl.returnType)))
     case .externFunction(let decl):
       items.append((extent, .declaration))
       let signature = Self.signature(
@@ -1233,7 +1330,8 @@ private struct ParsedFile {
       declarations.append(
         Declaration(
           kind: .externFunction(decl), signature: signature,
-          signatureDiagnostics: signatureDiagnostics.diagnostics))
+          signatureDiagnostics: signatureDiagnostics.diagnostics,
+          typeNames: Self.typeNames(decl.params, decl.returnType)))
     case .global(let decl):
       items.append((extent, .declaration))
       let type = TypeResolver.resolve(decl.type, diagnostics: &signatureDiagnostics)
@@ -1248,7 +1346,11 @@ private struct ParsedFile {
       declarations.append(
         Declaration(
           kind: .global(decl, BodyText(source, start: decl.span.start, end: decl.span.end)),
-          signature: signature, signatureDiagnostics: signatureDiagnostics.diagnostics))
+          signature: signature, signatureDiagnostics: signatureDiagnostics.diagnostics,
+          typeNames: TypeResolver.structNames(in: decl.type)))
+    case .structure(let decl):
+      items.append((extent, .declaration))
+      declarations.append(Self.structDeclaration(decl, in: source))
     case .statement(let statement):
       items.append((extent, .statement))
       statements.append(statement)
@@ -1265,6 +1367,67 @@ private struct ParsedFile {
     if !signatureDiagnostics.diagnostics.isEmpty { hasSignatureDiagnostics = true }
   }
 
+  /// A struct's declaration: its fields as a signature (names, types, the struct as the
+  /// result), its shape, and the rules its text alone decides (unique field names,
+  /// constant defaults).
+  static func structDeclaration(_ decl: StructDecl, in source: SourceFile) -> Declaration {
+    var diagnostics = DiagnosticBag()
+    var seen: [String: Span] = [:]
+    var typeNames: [(name: String, span: Span)] = []
+    var shape = "{"
+    for field in decl.fields {
+      if let first = seen[field.name.name] {
+        diagnostics.error(
+          .duplicateField, "duplicate field `\(field.name.name)`", at: field.name.span,
+          labels: [
+            Label(first, "`\(field.name.name)` first declared here"),
+            Label(field.name.span, "declared again"),
+          ])
+      }
+      seen[field.name.name] = field.name.span
+      typeNames += TypeResolver.structNames(in: field.type)
+      shape += field.name.name
+      if let value = field.defaultValue {
+        if !Self.isConstant(value) {
+          diagnostics.error(
+            .invalidDefault, "a field default must be a constant expression", at: value.span,
+            labels: [Label(value.span, "literals, operators and literals of constants only")])
+        }
+        shape += "=" + source.text(of: value.span)
+      }
+      shape += ","
+    }
+    let signature = FunctionSignature(
+      name: decl.name.name, parameterNames: decl.fields.map(\.name.name),
+      parameterTypes: decl.fields.map { TypeResolver.resolve($0.type, diagnostics: &diagnostics) },
+      parameterSpans: decl.fields.map(\.name.span), returnType: .structure(decl.name.name),
+      nameSpan: decl.name.span)
+    return Declaration(
+      kind: .structure(decl), signature: signature, signatureDiagnostics: diagnostics.diagnostics,
+      typeNames: typeNames, structShape: shape + "}")
+  }
+
+  private static func typeNames(_ params: [Param], _ returnType: TypeSyntax?) -> [(
+    name: String, span: Span
+  )] {
+    params.flatMap { TypeResolver.structNames(in: $0.type) }
+      + TypeResolver.structNames(in: returnType)
+  }
+
+  /// Literals, operators on them, and array and struct literals of constants (§11).
+  private static func isConstant(_ expr: Expr) -> Bool {
+    switch expr.kind {
+    case .integerLiteral, .floatLiteral, .boolLiteral, .stringLiteral: return true
+    case .unary(_, let operand, _), .parenthesized(let operand), .cast(let operand, _):
+      return isConstant(operand)
+    case .binary(_, let left, let right, _): return isConstant(left) && isConstant(right)
+    case .arrayLiteral(let elements): return elements.allSatisfy(isConstant)
+    case .arrayRepeat(let value, let count): return isConstant(value) && isConstant(count)
+    case .structLiteral(_, let fields): return fields.allSatisfy { isConstant($0.value) }
+    default: return false
+    }
+  }
+
   /// `crossesC`: an `extern fn` or `export fn`, whose types must have a C form (§10).
   private static func signature(
     of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?, crossesC: Bool,
@@ -1272,10 +1435,15 @@ private struct ParsedFile {
   ) -> FunctionSignature {
     let resolve = { (syntax: TypeSyntax?, diagnostics: inout DiagnosticBag) -> IRType in
       let type = TypeResolver.resolve(syntax, diagnostics: &diagnostics)
-      if crossesC, let syntax, type.element != nil {
+      var isStruct = false
+      if case .structure = type { isStruct = true }
+      if crossesC, let syntax, type.element != nil || isStruct {
         diagnostics.error(
           .invalidExport, "type `\(type)` cannot cross the C boundary", at: syntax.span,
-          labels: [Label(syntax.span, "arrays have no C form")])
+          labels: [
+            Label(
+              syntax.span, isStruct ? "structs do not cross yet" : "arrays have no C form")
+          ])
       }
       return type
     }
@@ -1340,6 +1508,7 @@ private struct DeclarationTable {
       case externFunction(ExternID)
       /// A global, named by its initializer's id.
       case global(FunctionID)
+      case structure
     }
     var kind: Kind
     var site: Site
@@ -1356,6 +1525,8 @@ private struct DeclarationTable {
   var externs: [Site] = []
   /// The registered globals, in declaration order: the order they are initialised in.
   var globalVariables: [(id: FunctionID, site: Site)] = []
+  /// The registered structs, in declaration order.
+  var structs: [Site] = []
 
   /// Where `id` is in `functions`.
   func position(of id: FunctionID) -> Int? {
@@ -1412,6 +1583,37 @@ private struct DeclaredProgram {
     case .externFunction(let id): return .externFunction(external(id, declaration))
     case .global(let id):
       return .global(id, declaration.returnType, nameSpan: declaration.signature.nameSpan)
+    case .structure:
+      return .structure(Self.structDefinition(declaration))
+    }
+  }
+
+  private static func structDefinition(_ declaration: ParsedFile.Declaration)
+    -> StructDefinition
+  {
+    guard case .structure(let decl) = declaration.kind else {
+      preconditionFailure("a struct's name is registered as a struct")
+    }
+    let signature = declaration.signature
+    return StructDefinition(
+      name: decl.name.name,
+      fields: zip(decl.fields, signature.parameterTypes).map { field, type in
+        StructDefinition.Field(
+          name: field.name.name, type: type, defaultValue: field.defaultValue,
+          span: field.name.span)
+      }, nameSpan: decl.name.span, shapeText: declaration.structShape ?? "")
+  }
+
+  /// The structs, in declaration order.
+  var structs: [IRStruct] {
+    table.structs.map { site in
+      let declaration = declaration(at: site)
+      let signature = declaration.signature
+      return IRStruct(
+        name: declaration.name,
+        fields: zip(signature.parameterNames, signature.parameterTypes).map {
+          IRStruct.Field(name: $0, type: $1)
+        })
     }
   }
 

@@ -57,6 +57,11 @@ public enum DiagnosticCode: String, Sendable, Codable, CaseIterable {
   case cannotInferType = "E0233"
   case unknownField = "E0234"
   case changesTemporary = "E0235"
+  case duplicateField = "E0236"
+  case invalidDefault = "E0237"
+  case unknownStruct = "E0238"
+  case recursiveStruct = "E0239"
+  case missingField = "E0240"
 
   // Link
   case linkFailed = "E0301"

@@ -60,6 +60,7 @@ public enum Item: Sendable {
   case externFunction(ExternFunctionDecl)
   case importDecl(ImportDecl)
   case global(GlobalDecl)
+  case structure(StructDecl)
   /// A top-level statement: part of the implicit script body.
   case statement(Stmt)
 }
@@ -132,6 +133,41 @@ public struct GlobalDecl: Sendable {
     self.type = type
     self.value = value
     self.span = span
+  }
+}
+
+/// `struct Name { field: T, other: U = default }`.
+public struct StructDecl: Sendable {
+  public struct Field: Sendable {
+    public var name: Identifier
+    public var type: TypeSyntax
+    /// A constant expression, used when a literal leaves the field out.
+    public var defaultValue: Expr?
+    public init(name: Identifier, type: TypeSyntax, defaultValue: Expr?) {
+      self.name = name
+      self.type = type
+      self.defaultValue = defaultValue
+    }
+  }
+
+  public var name: Identifier
+  public var fields: [Field]
+  /// From `struct` to `}`.
+  public var span: Span
+  public init(name: Identifier, fields: [Field], span: Span) {
+    self.name = name
+    self.fields = fields
+    self.span = span
+  }
+}
+
+/// One `field: value` of a struct literal.
+public struct FieldValue: Sendable {
+  public var name: Identifier
+  public var value: Expr
+  public init(name: Identifier, value: Expr) {
+    self.name = name
+    self.value = value
   }
 }
 
@@ -227,8 +263,9 @@ public indirect enum StmtKind: Sendable {
   /// `name = value;` (operator nil) or `name += value;` ...; `operatorSpan` covers `=` / `+=`.
   /// `name` is a local or a global.
   case assign(target: Identifier, op: AssignOperator?, operatorSpan: Span, value: Expr)
-  /// The same for an element of an array (`a[i] = value`, `grid[i][j] += 1`): `target` is an
-  /// `index` expression whose base is a name or another such target.
+  /// The same for an element of an array or a field (`a[i] = value`, `es[i].pos.x += 1.0`):
+  /// `target` is an `index` or `field` expression whose base is a name or another such
+  /// target.
   case assignElement(target: Expr, op: AssignOperator?, operatorSpan: Span, value: Expr)
   /// An expression statement; `hasSemicolon` records a trailing `;` (the block-value rule
   /// treats both the same, but tools may care).
@@ -325,6 +362,8 @@ extension ExprKind {
       return max(value.height, count.height)
     case .methodCall(let receiver, _, let arguments):
       return max(receiver.height, arguments.map(\.height).max() ?? 0)
+    case .structLiteral(_, let fields):
+      return fields.map(\.value.height).max() ?? 0
     case .field(let base, _):
       return base.height
     case .unary(_, let operand, _), .cast(let operand, _), .parenthesized(let operand):
@@ -391,6 +430,8 @@ public indirect enum ExprKind: Sendable {
   case methodCall(receiver: Expr, method: Identifier, arguments: [Expr])
   /// `base.name`.
   case field(Expr, Identifier)
+  /// `Name { field: value, ... }`.
+  case structLiteral(Identifier, [FieldValue])
   /// Stands in for an expression the parser could not read (already diagnosed).
   case invalid
 }

@@ -9,6 +9,24 @@ extension TokenParser {
     return try parseBinary(minimumPrecedence: 1)
   }
 
+  /// An expression followed by a block (a condition, a `for` range): a struct literal
+  /// there must be parenthesised.
+  mutating func parseExpressionBeforeBlock() throws(ParseFailure) -> Expr {
+    let saved = structLiteralsAllowed
+    structLiteralsAllowed = false
+    defer { structLiteralsAllowed = saved }
+    return try parseExpression()
+  }
+
+  /// An expression inside delimiters (parentheses, brackets, an interpolation), where a
+  /// struct literal is allowed again.
+  private mutating func parseDelimitedExpression() throws(ParseFailure) -> Expr {
+    let saved = structLiteralsAllowed
+    structLiteralsAllowed = true
+    defer { structLiteralsAllowed = saved }
+    return try parseExpression()
+  }
+
   /// Binary operators, loosest first; all left-associative except comparisons, which do
   /// not chain.
   private mutating func parseBinary(minimumPrecedence: Int) throws(ParseFailure) -> Expr {
@@ -94,7 +112,7 @@ extension TokenParser {
       if at(.leftBracket) {
         let open = span(of: current)
         advance()
-        let index = try parseExpression()
+        let index = try parseDelimitedExpression()
         try expect(.rightBracket)
         expression = try checkHeight(
           Expr(.index(expression, index: index), span: span(expression.span.start, previousEnd)),
@@ -135,12 +153,15 @@ extension TokenParser {
       if at(.leftParen) {
         return try parseCall(callee: Identifier(name, span: span(of: token)))
       }
+      if at(.leftBrace), structLiteralsAllowed {
+        return try parseStructLiteral(Identifier(name, span: span(of: token)))
+      }
       return Expr(.name(name), span: span(of: token))
     case .templateStart:
       return try parseTemplate()
     case .symbol(.leftParen):
       advance()
-      let inner = try parseExpression()
+      let inner = try parseDelimitedExpression()
       try expectClosingParenthesis(expected: "`)`")
       return Expr(.parenthesized(inner), span: span(token.start, previousEnd))
     case .symbol(.leftBrace):
@@ -168,11 +189,28 @@ extension TokenParser {
   private mutating func parseArguments() throws(ParseFailure) -> [Expr] {
     var arguments: [Expr] = []
     while !at(.rightParen) {
-      arguments.append(try parseExpression())
+      arguments.append(try parseDelimitedExpression())
       if eat(.comma) == nil { break }
     }
     try expectClosingParenthesis(expected: "`,` or `)`")
     return arguments
+  }
+
+  /// `Name { field: value, ... }`, after the name.
+  private mutating func parseStructLiteral(_ name: Identifier) throws(ParseFailure) -> Expr {
+    advance()
+    try enterNesting()
+    defer { nestingDepth -= 1 }
+    var fields: [FieldValue] = []
+    while !at(.rightBrace) {
+      let field = try expectIdentifier()
+      try expect(.colon)
+      fields.append(FieldValue(name: field, value: try parseDelimitedExpression()))
+      if eat(.comma) == nil { break }
+    }
+    if !at(.rightBrace) { throw unexpected(expected: "`,` or `}`") }
+    advance()
+    return Expr(.structLiteral(name, fields), span: span(name.span.start, previousEnd))
   }
 
   /// `[a, b, c]`, `[value; count]` or `[]`.
@@ -183,15 +221,15 @@ extension TokenParser {
     defer { nestingDepth -= 1 }
     var elements: [Expr] = []
     if !at(.rightBracket) {
-      let first = try parseExpression()
+      let first = try parseDelimitedExpression()
       if eat(.semicolon) != nil {
-        let count = try parseExpression()
+        let count = try parseDelimitedExpression()
         try expect(.rightBracket)
         return Expr(.arrayRepeat(value: first, count: count), span: span(start, previousEnd))
       }
       elements.append(first)
       while eat(.comma) != nil, !at(.rightBracket) {
-        elements.append(try parseExpression())
+        elements.append(try parseDelimitedExpression())
       }
     }
     if !at(.rightBracket) {
@@ -212,7 +250,7 @@ extension TokenParser {
     repeat {
       armStarts.append(current.start)
       advance()
-      let condition = try parseExpression()
+      let condition = try parseExpressionBeforeBlock()
       arms.append((condition, try parseBlock()))
       guard eat(.else) != nil else { break }
       if at(.leftBrace) {
@@ -258,7 +296,7 @@ extension TokenParser {
   private mutating func parseInterpolation() -> Expr {
     let start = previousEnd - 1
     do throws(ParseFailure) {
-      let expression = try parseExpression()
+      let expression = try parseDelimitedExpression()
       guard current.kind == .interpolationEnd else { throw unexpected(expected: "`}`") }
       advance()
       return expression

@@ -34,6 +34,8 @@ extension TokenParser {
       return .importDecl(try parseImport())
     case .keyword(.global):
       return .global(try parseGlobal())
+    case .keyword(.struct):
+      return .structure(try parseStruct())
     case .symbol(.rightBrace):
       report(.expectedItem, "unexpected closing delimiter `}`", at: span(of: current))
       advance()
@@ -127,6 +129,25 @@ extension TokenParser {
     if !at(.semicolon) { throw unexpected(expected: "`;`") }
     advance()
     return GlobalDecl(name: name, type: type, value: value, span: span(start, previousEnd))
+  }
+
+  private mutating func parseStruct() throws(ParseFailure) -> StructDecl {
+    let start = current.start
+    advance()
+    let name = try expectIdentifier()
+    try expect(.leftBrace)
+    var fields: [StructDecl.Field] = []
+    while !at(.rightBrace) {
+      let field = try expectIdentifier()
+      try expect(.colon)
+      let type = try parseType()
+      let defaultValue = eat(.equal) != nil ? try parseExpression() : nil
+      fields.append(StructDecl.Field(name: field, type: type, defaultValue: defaultValue))
+      if eat(.comma) == nil { break }
+    }
+    if !at(.rightBrace) { throw unexpected(expected: "`,` or `}`") }
+    advance()
+    return StructDecl(name: name, fields: fields, span: span(start, previousEnd))
   }
 
   private mutating func parseParameters() throws(ParseFailure) -> [Param] {

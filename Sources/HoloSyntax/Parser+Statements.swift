@@ -13,9 +13,12 @@ extension TokenParser {
     let open = current
     advance()
     blockDepth += 1
+    let savedStructLiterals = structLiteralsAllowed
+    structLiteralsAllowed = true
     defer {
       blockDepth -= 1
       nestingDepth -= 1
+      structLiteralsAllowed = savedStructLiterals
     }
     var statements: [Stmt] = []
     while true {
@@ -24,7 +27,9 @@ extension TokenParser {
         break
       }
       // A `global` in a block is reported as one (`parseStatement`); other items end it.
-      if atEnd || (atItemStart && !at(.global)) || current.kind == .interpolationEnd {
+      if atEnd || (atItemStart && !at(.global) && !at(.struct))
+        || current.kind == .interpolationEnd
+      {
         _ = unexpected(expected: "`}`", labels: [Label(span(of: open), "unclosed delimiter")])
         break
       }
@@ -51,7 +56,7 @@ extension TokenParser {
       return try parseLet()
     case .keyword(.while):
       advance()
-      let condition = try parseExpression()
+      let condition = try parseExpressionBeforeBlock()
       let body = try parseBlock()
       return Stmt(.whileLoop(condition: condition, body: body), span: span(start, previousEnd))
     case .keyword(.for):
@@ -81,7 +86,11 @@ extension TokenParser {
       synchronize(stopAfterBlock: true)
       return nil
     case .keyword(.struct):
-      skipReservedItem()
+      report(
+        .unsupportedItem, "a `struct` is declared at the top level of a file",
+        at: span(of: current), hint: "move it out of the block")
+      advance()
+      synchronize(stopAfterBlock: true)
       return nil
     case .keyword(.if), .symbol(.leftBrace):
       // Like Rust, an `if` or block opening a statement ends it: `{ a } - 1` is two
@@ -159,7 +168,7 @@ extension TokenParser {
     advance()
     let variable = try expectIdentifier()
     try expect(.in)
-    let rangeStart = try parseExpression()
+    let rangeStart = try parseExpressionBeforeBlock()
     let inclusive: Bool
     if eat(.dotDot) != nil {
       inclusive = false
@@ -172,7 +181,7 @@ extension TokenParser {
     } else {
       throw unexpected(expected: "`..`, `..=` or `{`")
     }
-    let rangeEnd = try parseExpression()
+    let rangeEnd = try parseExpressionBeforeBlock()
     let body = try parseBlock()
     return Stmt(
       .forLoop(
@@ -233,26 +242,21 @@ extension TokenParser {
     return false
   }
 
-  /// `a[i]`, `a[i][j]`, ...: an element of a variable's array.
+  /// `a[i]`, `a[i][j]`, `p.x`, `es[i].pos.x`, ...: an element or field of a variable.
   private static func isElementTarget(_ target: Expr) -> Bool {
     var target = target
     var isElement = false
-    while case .index(let base, _) = target.kind {
+    while true {
+      if case .index(let base, _) = target.kind {
+        target = base
+      } else if case .field(let base, _) = target.kind {
+        target = base
+      } else {
+        break
+      }
       isElement = true
-      target = base
     }
     return isElement && isNameTarget(target)
-  }
-
-  /// `struct` is reserved for a coming version: reported once, then the
-  /// whole item (through its `;` or its `{ ... }`) is skipped.
-  private mutating func skipReservedItem() {
-    let keyword = source.text(of: span(of: current))
-    report(
-      .unsupportedItem, "`\(keyword)` items are not supported yet", at: span(of: current),
-      hint: "`\(keyword)` is a reserved keyword")
-    advance()
-    synchronize(stopAfterBlock: true)
   }
 
   private func endsLoopControl(_ next: TokenKind) -> Bool {

@@ -48,6 +48,9 @@ struct TokenParser {
   var blockDepth = 0
   /// Expressions and blocks currently being parsed inside one another.
   var nestingDepth = 0
+  /// Whether `Name {` starts a struct literal here: not directly in the condition of an
+  /// `if` or `while` or the range of a `for`, where `{` opens the body (LANGUAGE.md §5).
+  var structLiteralsAllowed = true
 
   init(source: SourceFile, tokens: [Token], unterminatedStart: Int?) {
     self.source = source
@@ -79,7 +82,7 @@ struct TokenParser {
   var atItemStart: Bool {
     switch current.kind {
     case .keyword(.fn), .keyword(.import), .keyword(.extern), .keyword(.export), .keyword(.global),
-      .symbol(.hash):
+      .keyword(.struct), .symbol(.hash):
       return true
     default:
       return false

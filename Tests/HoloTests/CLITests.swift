@@ -231,6 +231,25 @@ final class CLITests: XCTestCase {
 
   // MARK: Version, help, usage errors
 
+  /// Every example in examples/ is a program that checks cleanly (the demo runs them).
+  func testTheExamplesCheckCleanly() throws {
+    let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+    let folders = try FileManager.default.contentsOfDirectory(atPath: examples.path).sorted()
+    XCTAssertTrue(folders.contains("particles"), "\(folders)")
+    for folder in folders {
+      let directory = examples.appendingPathComponent(folder).path
+      let programs = try FileManager.default.contentsOfDirectory(atPath: directory)
+        .filter { $0.hasSuffix(".holo") }.sorted()
+      for program in programs {
+        let checked = try runCapturingOutput(
+          Self.holocPath, ["check", program], environment: DevSession.environment,
+          directory: directory)
+        XCTAssertEqual(checked.status, 0, "\(folder)/\(program): \(checked.stderr)")
+      }
+    }
+  }
+
   func testVersion() throws {
     let outcome = try run(["--version"])
     XCTAssertEqual(outcome.status, 0)

@@ -107,6 +107,55 @@ final class DevTests: XCTestCase {
       "[[\"a\", \"v1\"]]\n[[\"first\", \"v1\"], [\"b\", \"v2 1\"]]\n")
   }
 
+  private static let units = """
+    struct Unit { name: string, hp: i64 }
+    global units: [Unit] = [];
+    fn hit(unit: Unit) -> Unit { Unit { name: unit.name, hp: unit.hp - 1 } }
+    fn main() {
+      while true {
+        let line = read_line();
+        if stdin_eof() { return; }
+        units.push(Unit { name: line, hp: 3 });
+        units[0] = hit(units[0]);
+        println(units);
+      }
+    }
+    """
+
+  func testAPatchOfCodeUsingStructsKeepsTheirValues() throws {
+    session = try DevSession(files: ["main.holo": Self.units])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("[Unit { name: \"a\", hp: 2 }]\n")
+    try session.edit("main.holo", replacing: "hp: unit.hp - 1", with: "hp: unit.hp - 10")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["functions"] as? [String], ["hit"])
+    session.send("b")
+    try session.waitForOutput(
+      "[Unit { name: \"a\", hp: 2 }]\n[Unit { name: \"a\", hp: -8 }, Unit { name: \"b\", hp: 3 }]\n"
+    )
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  func testAChangedStructLayoutRestartsTheProgram() throws {
+    session = try DevSession(files: ["main.holo": Self.units])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("[Unit { name: \"a\", hp: 2 }]\n")
+    try session.edit(
+      "main.holo", replacing: "struct Unit { name: string, hp: i64 }",
+      with: "struct Unit { hp: i64, name: string }")
+    let restart = try session.waitForEvent("restart")
+    XCTAssertEqual(
+      restart["reason"] as? String,
+      "the layout of `Unit` changed: values of the old layout cannot be used by new code")
+    try session.waitForEvent("ready", occurrence: 2)
+    session.send("b")
+    // The replayed input rebuilt the state with the new layout.
+    try session.waitForOutput(
+      endingWith: "[Unit { hp: 1, name: \"a\" }, Unit { hp: 3, name: \"b\" }]\n")
+  }
+
   func testAddingAGlobalRestartsTheProgramCleanly() throws {
     session = try DevSession(files: ["main.holo": Self.counter])
     try session.waitForEvent("ready")

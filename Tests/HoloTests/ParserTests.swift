@@ -299,12 +299,32 @@ final class ParserTests: XCTestCase {
     XCTAssertEqual(syntax.items.map(SExpression.item), ["(fn f (block))"])
   }
 
-  func testReservedItems() {
+  func testStructs() {
+    let (syntax, diagnostics, _) = parse(
+      """
+      struct Enemy { name: string, pos: Point, hp: i64 = 100, path: [Point], }
+      fn f() {
+        let e = Enemy { name: "orc", hp: 1 + 2 };
+        es[i].pos.x += 1.0;
+        if a == (P { x: 1 }) { }
+        for p in ps { }
+      }
+      """)
+    XCTAssertEqual(diagnostics, [])
+    XCTAssertEqual(
+      syntax.items.map(SExpression.item),
+      [
+        "(struct Enemy (name string) (pos Point) (hp i64 100) (path [Point]))",
+        "(fn f (block (let e (new Enemy (name \"orc\") (hp (+ 1 2))))"
+          + " (+= (field (field (index es i) pos) x) (float 1.0))"
+          + " (if (== a (paren (new P (x 1)))) (block)) (for p in ps (block))))",
+      ])
+    // In a condition, `Name {` opens the body.
+    let (condition, _, _) = parse("fn f() { if ok { } }")
+    XCTAssertEqual(condition.items.map(SExpression.item), ["(fn f (block (if ok (block))))"])
     assertError(
-      "struct Point { x: f64, y: f64 }\nfn main() { }", .unsupportedItem,
-      "`struct` items are not supported yet", at: "struct")
-    let (syntax, _, _) = parse("struct P { x: f64 }\nfn main() { }\nx;")
-    XCTAssertEqual(syntax.items.map(SExpression.item), ["(fn main (block))", "x;"])
+      "fn main() { struct S { } }", .unsupportedItem,
+      "a `struct` is declared at the top level of a file", at: "struct")
   }
 
   func testArrays() {
@@ -763,6 +783,11 @@ private enum SExpression {
       return "(import \(declaration.path.map(\.name).joined(separator: ".")))"
     case .global(let global):
       return "(global \(global.name.name) \(global.type.name) \(expression(global.value)))"
+    case .structure(let structure):
+      let fields = structure.fields.map { field in
+        " (\(field.name.name) \(field.type.name)\(field.defaultValue.map { " " + expression($0) } ?? ""))"
+      }
+      return "(struct \(structure.name.name)\(fields.joined()))"
     case .statement(let statement):
       return self.statement(statement)
     }
@@ -842,6 +867,9 @@ private enum SExpression {
       return "(method \(self.expression(receiver)) \(method.name)"
         + "\(arguments.map { " " + self.expression($0) }.joined()))"
     case .field(let base, let name): return "(field \(self.expression(base)) \(name.name))"
+    case .structLiteral(let name, let fields):
+      return "(new \(name.name)"
+        + fields.map { " (\($0.name.name) \(self.expression($0.value)))" }.joined() + ")"
     case .invalid: return "<invalid>"
     }
   }

@@ -320,4 +320,34 @@ final class ProgramDatabaseTests: XCTestCase {
     database.apply([.text(path: "main.holo", ordered)])
     XCTAssertNotNil(database.snapshot().program)
   }
+
+  // MARK: Structs
+
+  func testAStructEditChecksTheBodiesThatReadItOnly() throws {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let text = { (fields: String) in
+      "struct P { \(fields) }\nfn make() -> P { P { x: 1 } }\nfn other() -> i64 { 2 }\n"
+        + "fn main() { println(make().x + other()); }\n"
+    }
+    database.apply([.text(path: "main.holo", text("x: i64"))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["make", "other", "main"])
+    let program = try XCTUnwrap(database.snapshot().program)
+    XCTAssertEqual(program.structs, [IRStruct(name: "P", fields: [.init(name: "x", type: .i64)])])
+    // A new field with a default: the literal and the field read are checked again.
+    database.apply([.text(path: "main.holo", text("x: i64, y: bool = true"))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["make", "main"])
+    XCTAssertEqual(database.snapshot().program?.structs.first?.fields.count, 2)
+    // Only a default's text changed: still a change to what the literal reads.
+    database.apply([.text(path: "main.holo", text("x: i64, y: bool = false"))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["make", "main"])
+  }
+
+  func testRemovingAStructReportsItsUses() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    database.apply([.text(path: "main.holo", "struct P { x: i64 }\nfn f(p: P) -> i64 { p.x }\n")])
+    XCTAssertNotNil(database.snapshot().program)
+    database.apply([.text(path: "main.holo", "fn f(p: P) -> i64 { p.x }\n")])
+    XCTAssertEqual(
+      database.snapshot().diagnostics.map(\.message).first, "unknown type `P`")
+  }
 }

@@ -157,6 +157,30 @@ extension ModuleEmitter {
     return LLVMBuildInBoundsGEP2(builder, i8Type, base, &indices, 1, "")!
   }
 
+  /// A private constant holding `elements`, when each is a numeric or bool constant of
+  /// `type`, as they are stored in an array; else nil.
+  func constantElements(_ elements: [IRExpr], of type: IRType) -> LLVMValueRef? {
+    guard type.isNumeric || type == .bool else { return nil }
+    let storage = storageType(type)
+    var values: [LLVMValueRef?] = []
+    values.reserveCapacity(elements.count)
+    for element in elements {
+      switch element.kind {
+      case .integerConstant(let bits): values.append(LLVMConstInt(storage, bits, 0))
+      case .floatConstant(let value): values.append(LLVMConstReal(storage, value))
+      case .boolConstant(let value): values.append(LLVMConstInt(storage, value ? 1 : 0, 0))
+      default: return nil
+      }
+    }
+    let array = LLVMConstArray2(storage, &values, UInt64(values.count))!
+    let global = LLVMAddGlobal(module, LLVMTypeOf(array), "holo.elements")!
+    LLVMSetInitializer(global, array)
+    LLVMSetGlobalConstant(global, 1)
+    LLVMSetLinkage(global, LLVMPrivateLinkage)
+    LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
+    return global
+  }
+
   // MARK: Element types and functions
 
   /// A pointer to the `holo_element_type` of `type`.

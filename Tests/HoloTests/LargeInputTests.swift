@@ -212,6 +212,17 @@ final class LargeInputTests: XCTestCase {
     XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "\(project!)/app"))
   }
 
+  func testAHundredThousandNumberArrayLiteralRunsInRelease() throws {
+    // Stored one by one, LLVM's optimiser took minutes over such a literal; its constant
+    // bytes are copied instead.
+    let numbers = (0..<100_000).map(String.init).joined(separator: ", ")
+    let outcome = try holoc(
+      ["run", "--release", "main.holo"],
+      source: "fn main() { let a = [\(numbers)]; println(a[99_999] + a.len()); }\n")
+    XCTAssertEqual(outcome.status, 0, outcome.stderr)
+    XCTAssertEqual(outcome.stdout, "199999\n")
+  }
+
   // MARK: Stack
 
   func testAForLoopInsideALoopRunsInConstantStack() throws {

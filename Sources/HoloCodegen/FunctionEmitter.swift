@@ -15,11 +15,13 @@ struct EmittedValue {
 
 /// Lowers one IR function to LLVM IR.
 ///
-/// Reference counting of strings and arrays (managed values): every managed local owns its
-/// value; expression results are owned or borrowed (see `EmittedValue`); a scope releases
-/// its managed locals
+/// Reference counting of strings, arrays and structs holding them (managed values): every
+/// managed local owns its value, but for parameters and `for` variables the body never
+/// changes, which borrow theirs; expression results are owned or borrowed (see
+/// `EmittedValue`); a scope releases its managed locals
 /// when control leaves it, including through `break`, `continue` and `return`. Parameters
-/// are retained on entry, so callees may reassign them without touching the caller's value.
+/// that the body changes are retained on entry, so callees may reassign them without
+/// touching the caller's value.
 final class FunctionEmitter {
   private let module: ModuleEmitter
   private let function: IRFunction
@@ -55,12 +57,16 @@ final class FunctionEmitter {
       slots[local.id.index] = LLVMBuildAlloca(builder, module.llvmType(local.type), local.name)
     }
     scopes.append([])
+    var uses = LocalUses()
+    uses.visit(function.body)
     for (index, id) in function.parameters.enumerated() {
       guard let slot = slots[id.index] else { continue }
       let parameter = LLVMGetParam(llvmFunction, UInt32(index))
       LLVMBuildStore(builder, parameter, slot)
       let type = function.locals[id.index].type
-      if module.isManaged(type) {
+      // A parameter the body never changes stays borrowed from the caller, who keeps it
+      // alive for the call: no reference counting for it at all.
+      if module.isManaged(type), uses.changed.contains(id.index) {
         module.emitRetain(parameter!, of: type)
         scopes[scopes.count - 1].append((slot, type))
       }
@@ -635,20 +641,34 @@ final class FunctionEmitter {
   /// however it ends. Each element is a fresh local, released at the end of its turn.
   private func emitForEach(variable: LocalID, arrayExpr: IRExpr, body: IRBlock) {
     let element = arrayExpr.type.element!
-    guard let array = makeOwned(emitExpr(arrayExpr), type: arrayExpr.type).value, !isTerminated
+    var uses = LocalUses()
+    uses.visit(body)
+    // A local array the body never changes is iterated as it is, borrowed: it stays as it
+    // was without the loop holding a reference.
+    var borrowed = false
+    if case .local(let id) = arrayExpr.kind { borrowed = !uses.changed.contains(id.index) }
+    let emitted = emitExpr(arrayExpr)
+    guard
+      let array = borrowed ? emitted.value : makeOwned(emitted, type: arrayExpr.type).value,
+      !isTerminated
     else { return }
     let held = entryBlockAlloca(module.pointerType, "for.array")
     LLVMBuildStore(builder, array, held)
-    scopes.append([(held, arrayExpr.type)])
+    scopes.append(borrowed ? [] : [(held, arrayExpr.type)])
     withUniqueArrays(in: body) {
-      emitForEachLoop(variable: variable, array: array, of: element, body: body)
+      emitForEachLoop(
+        variable: variable, array: array, of: element, body: body,
+        borrowsElements: !uses.changed.contains(variable.index))
     }
     releaseScopes(downTo: scopes.count - 1)
     scopes.removeLast()
   }
 
+  /// `borrowsElements`: the body never changes the variable, which then borrows each
+  /// element from the array (which nothing changes during the loop).
   private func emitForEachLoop(
-    variable: LocalID, array: LLVMValueRef, of element: IRType, body: IRBlock
+    variable: LocalID, array: LLVMValueRef, of element: IRType, body: IRBlock,
+    borrowsElements: Bool
   ) {
     let length = module.arrayLength(array)
     let counter = entryBlockAlloca(module.i64Type, "for.index")
@@ -668,9 +688,11 @@ final class FunctionEmitter {
     let value = module.loadElement(module.elementAddress(array, index, of: element), of: element)
     var variableScope: [(slot: LLVMValueRef, type: IRType)] = []
     if let slot = slots[variable.index] {
-      module.emitRetain(value, of: element)
       LLVMBuildStore(builder, value, slot)
-      if module.isManaged(element) { variableScope.append((slot, element)) }
+      if module.isManaged(element), !borrowsElements {
+        module.emitRetain(value, of: element)
+        variableScope.append((slot, element))
+      }
     }
     loops.append((latchBlock, exitBlock, scopes.count))
     scopes.append(variableScope)
@@ -691,12 +713,12 @@ final class FunctionEmitter {
 
   /// Runs `emitLoop` with the local arrays the loop writes elements of, and never copies,
   /// made unique once at its entry: no second reference to them can come to exist in the
-  /// loop (`InPlaceWrites`), so they stay unique and its writes skip the check, which
+  /// loop (`LocalUses`), so they stay unique and its writes skip the check, which
   /// lets the optimiser keep their storage and length in registers.
   private func withUniqueArrays(
     in body: IRBlock, alsoIn expressions: [IRExpr] = [], _ emitLoop: () -> Void
   ) {
-    var writes = InPlaceWrites()
+    var writes = LocalUses()
     writes.visit(body)
     for expression in expressions { writes.visit(expression) }
     let saved = uniqueLocals
@@ -1111,10 +1133,13 @@ final class FunctionEmitter {
 /// returning, iterating over it would take a second reference) nor assigns or binds (a
 /// `let` in the loop gives it a new, perhaps shared, value). Reading an element or the
 /// length takes no reference.
-private struct InPlaceWrites {
+private struct LocalUses {
   private var written: Set<Int> = []
   private var copied: Set<Int> = []
+  /// Locals assigned, or whose elements or fields are assigned or changed by a method.
+  private(set) var changed: Set<Int> = []
 
+  /// Arrays written in place and never copied.
   var inPlace: Set<Int> { written.subtracting(copied) }
 
   mutating func visit(_ block: IRBlock) {
@@ -1126,13 +1151,18 @@ private struct InPlaceWrites {
     switch statement.kind {
     case .expression(let value), .assignGlobal(_, let value):
       visit(value)
-    case .assign(let id, let value), .letBinding(let id, let value):
-      // A new value, perhaps shared: bound in the loop, it is not the one made unique.
+    case .assign(let id, let value):
+      // A new value, perhaps shared: it is not the one made unique.
+      copied.insert(id.index)
+      changed.insert(id.index)
+      visit(value)
+    case .letBinding(let id, let value):
       copied.insert(id.index)
       visit(value)
     case .assignElement(let place, let value):
-      if case .local(let id) = place.root, case .index? = place.path.first {
-        written.insert(id.index)
+      if case .local(let id) = place.root {
+        changed.insert(id.index)
+        if case .index? = place.path.first { written.insert(id.index) }
       }
       for index in place.indices { visit(index) }
       visit(value)
@@ -1178,6 +1208,7 @@ private struct InPlaceWrites {
     case .field(let base, _):
       visit(base)
     case .arrayMutation(_, let place, let arguments):
+      if case .local(let id) = place.root { changed.insert(id.index) }
       for index in place.indices { visit(index) }
       for argument in arguments { visit(argument) }
     case .unary(_, let operand), .cast(let operand):

@@ -274,20 +274,27 @@ final class CHostTests: XCTestCase {
         return 0;
       }
       """)
-    for (flavour, release) in [("holo", true), ("holo-dev", false)] {
+    for (flavour, result) in try hostRuns(linking: "bytes.holo") {
+      XCTAssertEqual(result.stdout, "144 1255 1000\n", "\(flavour): \(result.stderr)")
+    }
+    let header = try String(contentsOfFile: "\(work!)/bytes.h", encoding: .utf8)
+    XCTAssertTrue(header.contains("uint8_t holo_twice(uint8_t b)"), header)
+  }
+
+  /// host.c built with `library`'s header and linked with its release and its dev library
+  /// (through pkg-config), and run: each flavour's result.
+  private func hostRuns(linking library: String) throws -> [(String, CapturedOutput)] {
+    try holoc(["build", "--emit", "header", library])
+    return try [("holo", true), ("holo-dev", false)].map { flavour, release in
       let archive = "\(work!)/lib\(flavour).a"
       try holoc(
-        ["build", "--emit", "lib", "-o", archive, "bytes.holo"] + (release ? ["--release"] : []))
-      try holoc(["build", "--emit", "header", "bytes.holo"])
-      let header = try String(contentsOfFile: "\(work!)/bytes.h", encoding: .utf8)
-      XCTAssertTrue(header.contains("uint8_t holo_twice(uint8_t b)"), header)
+        ["build", "--emit", "lib", "-o", archive, library] + (release ? ["--release"] : []))
       let executable = "\(work!)/host-\(flavour)"
       try Host.check(
         "cc",
         ["host.c", archive] + (try pkgConfig(["--cflags", "--libs", flavour]))
           + ["-o", executable], in: work)
-      let result = try Host.run(executable)
-      XCTAssertEqual(result.stdout, "144 1255 1000\n", "\(flavour): \(result.stderr)")
+      return (flavour, try Host.run(executable))
     }
   }
 
@@ -315,17 +322,7 @@ final class CHostTests: XCTestCase {
         return 0;
       }
       """)
-    try holoc(["build", "--emit", "header", "counter.holo"])
-    for (flavour, release) in [("holo", true), ("holo-dev", false)] {
-      let archive = "\(work!)/lib\(flavour).a"
-      try holoc(
-        ["build", "--emit", "lib", "-o", archive, "counter.holo"] + (release ? ["--release"] : []))
-      let executable = "\(work!)/host-\(flavour)"
-      try Host.check(
-        "cc",
-        ["host.c", archive] + (try pkgConfig(["--cflags", "--libs", flavour]))
-          + ["-o", executable], in: work)
-      let result = try Host.run(executable)
+    for (flavour, result) in try hostRuns(linking: "counter.holo") {
       XCTAssertEqual(result.stdout, "43 53\n", "\(flavour): \(result.stderr)")
     }
   }

@@ -923,8 +923,6 @@ final class DevSession {
     return bundle.deletingLastPathComponent().appendingPathComponent("holoc").path
   }()
 
-  /// `humanOutput`: without `--events`, so holoc's status lines and rendered failures go to
-  /// its stderr (`waitForStatus`).
   /// What holoc runs with: a build cache shared by the tests (their keys hold their
   /// project folders, so no entry is shared between tests).
   static let environment: [String: String] = {

@@ -350,4 +350,24 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(
       database.snapshot().diagnostics.map(\.message).first, "unknown type `P`")
   }
+
+  func testAStructMovedByAnEditAboveItIsUsedWithItsDefaults() throws {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let text = { (first: String) in
+      "fn first() -> i64 { \(first) }\nstruct P { x: i64 = 7, y: i64 }\n"
+        + "fn make() -> P { P { y: 1 } }\nfn main() { println(make().x + first()); }\n"
+    }
+    database.apply([.text(path: "main.holo", text("1"))])
+    XCTAssertNotNil(database.snapshot().program)
+    // A longer body above moves the struct and what follows it.
+    database.apply([.text(path: "main.holo", text("1 + 2 + 3"))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["first"])
+    let program = try XCTUnwrap(database.snapshot().program)
+    let make = try XCTUnwrap(program.functions.first { $0.name == "make" })
+    guard case .structLiteral(let fields)? = make.body.result?.kind,
+      case .integerConstant(7) = fields[0].kind
+    else { return XCTFail("make's literal takes x's default") }
+    let source = database.sources.file(make.span.file)
+    XCTAssertEqual(source.text(of: make.located(fields[0].span)), "7")
+  }
 }

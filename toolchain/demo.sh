@@ -10,11 +10,19 @@ bash toolchain/setup.sh
 holoc="$(swift build -c release --show-bin-path)/holoc"
 
 work=$(mktemp -d)
-trap 'kill "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true; rm -rf "$work"' EXIT
-cp examples/live/main.holo "$work/main.holo"
-echo "demo: holoc dev $work/main.holo   (a copy of examples/live/main.holo)" >&2
-"$holoc" dev --no-tests "$work/main.holo" </dev/null &
-dev=$!
+dev=
+stop_dev() { [[ -z $dev ]] || { kill "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true; }; }
+trap 'stop_dev; rm -rf "$work"' EXIT
+
+# Copies examples/NAME/main.holo to $work/FILE and starts holoc dev on it.
+start_dev() {
+  cp "examples/$1/main.holo" "$work/$2"
+  echo "demo: holoc dev $work/$2   (a copy of examples/$1/main.holo)" >&2
+  "$holoc" dev --no-tests "$work/$2" </dev/null &
+  dev=$!
+}
+
+start_dev live main.holo
 
 sleep 3
 echo "demo: editing describe() to print a bar chart instead of a number" >&2
@@ -27,14 +35,10 @@ sed -i 's/    position + velocity/    position + 3 * velocity/' "$work/main.holo
 
 sleep 3
 echo "demo: the program kept its position across both patches" >&2
-kill "$dev" 2>/dev/null || true
-wait "$dev" 2>/dev/null || true
+stop_dev
 
 # Data: an array of structs in a global, kept across patches.
-cp examples/particles/main.holo "$work/particles.holo"
-echo "demo: holoc dev $work/particles.holo   (a copy of examples/particles/main.holo)" >&2
-"$holoc" dev --no-tests "$work/particles.holo" </dev/null &
-dev=$!
+start_dev particles particles.holo
 
 sleep 3
 echo "demo: editing step() to weaken the gravity" >&2

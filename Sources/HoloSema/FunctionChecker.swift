@@ -497,7 +497,7 @@ struct FunctionChecker {
       let index = checkExpr(indexSyntax, .type(.i64))
       expect(index, .i64)
       guard let element = base.type.element else {
-        if base.type != .never { reportNotAnArray(base, indexed: true) }
+        if base.type != .never { reportNotIndexable(base.type, at: base.span) }
         return invalid(span)
       }
       return IRExpr(.index(base, index: index), type: element, span: span)
@@ -567,20 +567,17 @@ struct FunctionChecker {
     return invalid(span)
   }
 
-  private mutating func reportNotAnArray(_ value: IRExpr, indexed: Bool) {
+  private mutating func reportNotIndexable(_ type: IRType, at span: Span) {
     diagnostics.error(
-      .typeMismatch,
-      indexed
-        ? "cannot index a value of type `\(value.type)`"
-        : "type `\(value.type)` is not an array",
-      at: value.span, labels: [Label(value.span, "has type `\(value.type)`")])
+      .typeMismatch, "cannot index a value of type `\(type)`", at: span,
+      labels: [Label(span, "has type `\(type)`")])
   }
 
   /// The place an assignment or a changing method names: a local or global, then
   /// elements. Nil (reported) when it names nothing that can change.
   private mutating func checkPlace(_ syntax: Expr) -> IRPlace? {
-    // The steps from the outside in: an index expression, or a field name.
-    var steps: [Either] = []
+    // The steps from the outside in.
+    var steps: [PlaceStep] = []
     var root = syntax
     while true {
       if case .index(let base, let index) = root.kind {
@@ -623,7 +620,7 @@ struct FunctionChecker {
         path.append(.index(checked))
         guard let element = type.element else {
           if type != .never {
-            reportNotAnArray(IRExpr(.unitConstant, type: type, span: baseSpan), indexed: true)
+            reportNotIndexable(type, at: baseSpan)
           }
           return nil
         }
@@ -641,7 +638,8 @@ struct FunctionChecker {
     return IRPlace(root: placeRoot, rootType: rootType, path: path, type: type)
   }
 
-  private enum Either {
+  /// A step of a written place: an index expression, or a field name.
+  private enum PlaceStep {
     case index(Expr)
     case field(Identifier)
   }
@@ -680,15 +678,19 @@ struct FunctionChecker {
       return nil
     }
     guard let (index, field) = definition.field(named: name.name) else {
-      diagnostics.error(
-        .unknownField, "struct `\(definition.name)` has no field `\(name.name)`", at: name.span,
-        labels: [
-          Label(name.span, "unknown field"),
-          Label(definition.nameSpan, "`\(definition.name)` declared here"),
-        ])
+      reportUnknownField(name, of: definition)
       return nil
     }
     return (index, field.type)
+  }
+
+  private mutating func reportUnknownField(_ name: Identifier, of definition: StructDefinition) {
+    diagnostics.error(
+      .unknownField, "struct `\(definition.name)` has no field `\(name.name)`", at: name.span,
+      labels: [
+        Label(name.span, "unknown field"),
+        Label(definition.nameSpan, "`\(definition.name)` declared here"),
+      ])
   }
 
   /// `Name { field: value, ... }`: every field given or defaulted, in any order; the
@@ -708,13 +710,7 @@ struct FunctionChecker {
     for field in given {
       guard let (index, declared) = definition.field(named: field.name.name) else {
         _ = checkExpr(field.value, .none)
-        diagnostics.error(
-          .unknownField, "struct `\(definition.name)` has no field `\(field.name.name)`",
-          at: field.name.span,
-          labels: [
-            Label(field.name.span, "unknown field"),
-            Label(definition.nameSpan, "`\(definition.name)` declared here"),
-          ])
+        reportUnknownField(field.name, of: definition)
         failed = true
         continue
       }

@@ -781,8 +781,7 @@ public final class ProgramDatabase {
               decl.name, as: .init(kind: .function(id), site: site), previous: nameSpan,
               &diagnostics)
           else { continue }
-          table.setPosition(of: id, to: table.functions.count)
-          table.functions.append((id, site))
+          table.appendBody(id, at: site)
           Self.validate(decl, &diagnostics)
         case .externFunction(let decl):
           let id = externID(decl.name.name)
@@ -801,8 +800,7 @@ public final class ProgramDatabase {
               decl.name, as: .init(kind: .global(id), site: site), previous: nameSpan,
               &diagnostics)
           else { continue }
-          table.setPosition(of: id, to: table.functions.count)
-          table.functions.append((id, site))
+          table.appendBody(id, at: site)
           table.globalVariables.append((id, site))
         case .structure(let decl):
           guard
@@ -1533,7 +1531,13 @@ private struct DeclarationTable {
     id.index < positions.count && positions[id.index] >= 0 ? positions[id.index] : nil
   }
 
-  mutating func setPosition(of id: FunctionID, to position: Int) {
+  /// Registers the body (a function's or a global's initializer) `id` declared at `site`.
+  mutating func appendBody(_ id: FunctionID, at site: Site) {
+    setPosition(of: id, to: functions.count)
+    functions.append((id, site))
+  }
+
+  private mutating func setPosition(of id: FunctionID, to position: Int) {
     if id.index >= positions.count {
       positions += repeatElement(-1, count: id.index + 1 - positions.count)
     }

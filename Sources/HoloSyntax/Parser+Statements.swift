@@ -77,18 +77,15 @@ extension TokenParser {
         value = skipBrokenExpression(from: valueStart)
       }
       return Stmt(.returnValue(value), span: span(start, previousEnd))
-    case .keyword(.global):
-      // Only `parseItem` reads globals: here one is inside a block.
+    case .keyword(.global), .keyword(.struct):
+      // Only `parseItem` reads these: here one is inside a block.
+      let isGlobal = at(.global)
       report(
-        .unsupportedItem, "a `global` is declared at the top level of a file",
-        at: span(of: current), hint: "move it out of the block, or use `let` for a local")
-      advance()
-      synchronize(stopAfterBlock: true)
-      return nil
-    case .keyword(.struct):
-      report(
-        .unsupportedItem, "a `struct` is declared at the top level of a file",
-        at: span(of: current), hint: "move it out of the block")
+        .unsupportedItem,
+        "a `\(isGlobal ? "global" : "struct")` is declared at the top level of a file",
+        at: span(of: current),
+        hint: isGlobal
+          ? "move it out of the block, or use `let` for a local" : "move it out of the block")
       advance()
       synchronize(stopAfterBlock: true)
       return nil

@@ -29,10 +29,18 @@ public enum CHeader {
       "#endif",
       "",
     ]
-    for function in program.functions where function.isExport {
+    let exports = program.functions.filter(\.isExport)
+    for structure in structsCrossing(exports, program) {
+      lines.append("typedef struct \(structure.name) {")
+      for field in structure.fields {
+        lines.append("  \(cType(field.type)) \(identifier(field.name));")
+      }
+      lines += ["} \(structure.name);", ""]
+    }
+    for function in exports {
       let parameters = function.parameters.map { id in
         let local = function.locals[id.index]
-        return "\(cType(local.type)) \(parameterName(local.name))"
+        return "\(cType(local.type)) \(identifier(local.name))"
       }
       let list = parameters.isEmpty ? "void" : parameters.joined(separator: ", ")
       lines.append("\(cType(function.returnType)) \(function.name)(\(list));")
@@ -50,9 +58,26 @@ public enum CHeader {
     return lines.joined(separator: "\n")
   }
 
-  /// Parameter names are only documentation in a prototype; one that is a C or C++
-  /// keyword gets a `_` so the header compiles.
-  private static func parameterName(_ name: String) -> String {
+  /// The structs the exports' signatures use, each after the structs it holds (C needs a
+  /// struct's definition before a field of its type).
+  private static func structsCrossing(_ exports: [IRFunction], _ program: IRProgram) -> [IRStruct] {
+    var ordered: [IRStruct] = []
+    var seen: Set<String> = []
+    func visit(_ type: IRType) {
+      guard case .structure(let name) = type, seen.insert(name).inserted else { return }
+      let structure = program.structure(named: name)
+      for field in structure.fields { visit(field.type) }
+      ordered.append(structure)
+    }
+    for function in exports {
+      for type in function.parameterTypes + [function.returnType] { visit(type) }
+    }
+    return ordered
+  }
+
+  /// A parameter or field name that is a C or C++ keyword gets a `_` so the header compiles
+  /// (parameter names are only documentation, and C's struct layout follows field order).
+  private static func identifier(_ name: String) -> String {
     reservedInC.contains(name) ? name + "_" : name
   }
 
@@ -77,8 +102,8 @@ public enum CHeader {
     case .f64: return "double"
     case .string: return "holo_str"
     case .unit, .never: return "void"
-    case .array, .structure:
-      preconditionFailure("only scalars and strings cross the C boundary (checked by sema)")
+    case .structure(let name): return name
+    case .array: preconditionFailure("arrays do not cross the C boundary (checked by sema)")
     }
   }
 }

@@ -359,28 +359,14 @@ final class FunctionEmitter {
       return afterCall(result, type: type)
     case .callExtern(let id, let arguments):
       let (values, cleanup) = emitArguments(arguments)
-      let (function, functionType) = module.externFunction(id)
-      // Strings go to C as `holo_str`, borrowed for the call.
-      var args: [LLVMValueRef?] = []
-      for (argument, value) in zip(arguments, values) {
-        if argument.type == .string, let value {
-          let (bytes, length) = module.holoStrParts(of: value)
-          args += [bytes, length]
-        } else {
-          args.append(value)
-        }
-      }
-      let result = LLVMBuildCall2(builder, functionType, function, &args, UInt32(args.count), "")!
+      let (function, lowering) = module.externFunction(id)
+      let result = module.emitCCall(
+        function, lowering, arguments: values, types: arguments.map(\.type), result: type,
+        stackSlot: { self.entryBlockAlloca($0, "c.value") })
       cleanup()
-      guard type == .string else { return afterCall(result, type: type) }
-      // A string from C is copied: the C side keeps its memory.
-      let copy = module.callRuntime(
-        "holo_string_from_bytes",
-        [
-          LLVMBuildExtractValue(builder, result, 0, ""),
-          LLVMBuildExtractValue(builder, result, 1, ""),
-        ])
-      return EmittedValue(value: copy, owned: true)
+      // A string from C is a copy: the C side keeps its memory.
+      return type == .string
+        ? EmittedValue(value: result, owned: true) : afterCall(result, type: type)
     case .callBuiltin(let builtin, let arguments):
       return emitBuiltin(builtin, arguments, span: expr.span, type: type)
     case .binary, .logical, .cast:

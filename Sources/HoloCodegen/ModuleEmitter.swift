@@ -53,7 +53,7 @@ final class ModuleEmitter {
   private var functionTypes: [FunctionID: LLVMTypeRef] = [:]
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
-  var externFunctions: [ExternID: (LLVMValueRef, LLVMTypeRef)] = [:]
+  var externFunctions: [ExternID: (LLVMValueRef, CLowering)] = [:]
   private var runtimeFunctions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var stringConstants: [String: LLVMValueRef] = [:]
   private var cStringConstants: [String: LLVMValueRef] = [:]

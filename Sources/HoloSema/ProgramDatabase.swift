@@ -327,7 +327,7 @@ public final class ProgramDatabase {
     let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
     reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
     let structs = program.structs
-    Self.reportUnknownTypes(files, table, &diagnostics)
+    Self.reportSignatureTypes(files, program, structs, &diagnostics)
     Self.reportStructsContainingThemselves(structs, program, &diagnostics)
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
@@ -346,21 +346,77 @@ public final class ProgramDatabase {
       number: analyses)
   }
 
-  /// Every struct name a declaration's types mention must name a struct. Checked on every
-  /// analysis (a struct added or removed elsewhere changes the answer): one look-up per
-  /// name written, none for declarations without one.
-  private static func reportUnknownTypes(
-    _ files: [ParsedFile], _ table: DeclarationTable, _ diagnostics: inout DiagnosticBag
+  /// Every struct name a declaration's types mention must name a struct, and every struct
+  /// in a C signature must have a C form (§10). Checked on every analysis (a struct added,
+  /// removed or changed elsewhere changes the answer): one look-up per name written, none
+  /// for declarations without one.
+  private static func reportSignatureTypes(
+    _ files: [ParsedFile], _ program: DeclaredProgram, _ structs: [IRStruct],
+    _ diagnostics: inout DiagnosticBag
   ) {
+    var structsByName: [String: (IRStruct, DeclarationTable.Site)]?
     for file in files {
       for declaration in file.declarations {
         for (name, span) in declaration.typeNames {
-          guard case .structure? = table.globals[name]?.kind else {
+          guard case .structure? = program.table.globals[name]?.kind else {
             TypeResolver.reportUnknownType(name, at: span, &diagnostics)
             continue
           }
         }
+        for (name, span) in declaration.cStructs {
+          guard case .structure? = program.table.globals[name]?.kind else { continue }
+          if structsByName == nil {
+            structsByName = Dictionary(
+              zip(structs, program.table.structs).map { ($0.name, ($0, $1)) },
+              uniquingKeysWith: { first, _ in first })
+          }
+          reportStructWithoutCForm(name, at: span, structsByName!, program, &diagnostics)
+        }
       }
+    }
+  }
+
+  /// A struct crosses the C boundary when all its fields are scalars or such structs, and
+  /// it has at least one (C has no empty struct).
+  private static func reportStructWithoutCForm(
+    _ name: String, at span: Span, _ structsByName: [String: (IRStruct, DeclarationTable.Site)],
+    _ program: DeclaredProgram, _ diagnostics: inout DiagnosticBag
+  ) {
+    var visited: Set<String> = []
+    /// The first field, depth first, that has no C form: its path from `name` and where it
+    /// is declared.
+    func fieldWithoutCForm(of structName: String) -> (path: String, IRType, Span)? {
+      guard visited.insert(structName).inserted, let (structure, site) = structsByName[structName]
+      else { return nil }
+      let fieldSpans = program.declaration(at: site).signature.parameterSpans
+      for (field, fieldSpan) in zip(structure.fields, fieldSpans) {
+        switch field.type {
+        case .structure(let inner):
+          if structsByName[inner]?.0.fields.isEmpty == true {
+            return (field.name, field.type, fieldSpan)
+          }
+          if let (path, type, span) = fieldWithoutCForm(of: inner) {
+            return (field.name + "." + path, type, span)
+          }
+        case .string, .array: return (field.name, field.type, fieldSpan)
+        default: continue
+        }
+      }
+      return nil
+    }
+    if let (path, type, fieldSpan) = fieldWithoutCForm(of: name) {
+      diagnostics.error(
+        .invalidExport,
+        "type `\(name)` cannot cross the C boundary: field `\(path)` has type `\(type)`",
+        at: span,
+        labels: [
+          Label(span, "only structs of scalars cross by value"),
+          Label(fieldSpan, "`\(path.split(separator: ".").last!)` declared here"),
+        ])
+    } else if structsByName[name]?.0.fields.isEmpty == true {
+      diagnostics.error(
+        .invalidExport, "type `\(name)` cannot cross the C boundary: it has no fields", at: span,
+        labels: [Label(span, "C has no empty struct")])
     }
   }
 
@@ -956,15 +1012,20 @@ private struct ParsedFile {
       let isExport: Bool
       /// The struct names its types mention, each to be checked against the namespace.
       let typeNames: [(name: String, span: Span)]
+      /// The struct types of an `extern fn` or `export fn` signature, each to be checked for
+      /// a C form.
+      let cStructs: [(name: String, span: Span)]
       /// A struct's field names and default texts: `GlobalShape.detail`.
       let structShape: String?
 
       init(
         kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
-        typeNames: [(name: String, span: Span)], structShape: String?
+        typeNames: [(name: String, span: Span)], cStructs: [(name: String, span: Span)],
+        structShape: String?
       ) {
         self.kind = kind
         self.typeNames = typeNames
+        self.cStructs = cStructs
         self.structShape = structShape
         if case .function(let decl, let text) = kind {
           self.text = text
@@ -1000,16 +1061,22 @@ private struct ParsedFile {
 
     init(
       kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
-      typeNames: [(name: String, span: Span)] = [], structShape: String? = nil
+      typeNames: [(name: String, span: Span)] = [], cStructs: [(name: String, span: Span)] = [],
+      structShape: String? = nil
     ) {
       parsed = Parsed(
         kind: kind, signature: signature, signatureDiagnostics: signatureDiagnostics,
-        typeNames: typeNames, structShape: structShape)
+        typeNames: typeNames, cStructs: cStructs, structShape: structShape)
     }
 
     /// The struct names its types mention, where they are now.
-    var typeNames: [(name: String, span: Span)] {
-      shift == 0 ? parsed.typeNames : parsed.typeNames.map { ($0.name, $0.span.shifted(by: shift)) }
+    var typeNames: [(name: String, span: Span)] { shifted(parsed.typeNames) }
+
+    /// The struct types of its C signature, where they are now.
+    var cStructs: [(name: String, span: Span)] { shifted(parsed.cStructs) }
+
+    private func shifted(_ names: [(name: String, span: Span)]) -> [(name: String, span: Span)] {
+      shift == 0 ? names : names.map { ($0.name, $0.span.shifted(by: shift)) }
     }
 
     var isStruct: Bool { parsed.structShape != nil }
@@ -1311,7 +1378,7 @@ private struct ParsedFile {
     switch item {
     case .function(let decl):
       items.append((extent, .declaration))
-      let signature = Self.signature(
+      let (signature, cStructs) = Self.signature(
         of: decl.name, decl.params, decl.returnType, crossesC: decl.isExport,
         &signatureDiagnostics)
       let text = BodyText(
@@ -1320,16 +1387,16 @@ private struct ParsedFile {
         Declaration(
           kind: .function(decl, text), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics,
-          typeNames: Self.typeNames(decl.params, decl.returnType)))
+          typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs))
     case .externFunction(let decl):
       items.append((extent, .declaration))
-      let signature = Self.signature(
+      let (signature, cStructs) = Self.signature(
         of: decl.name, decl.params, decl.returnType, crossesC: true, &signatureDiagnostics)
       declarations.append(
         Declaration(
           kind: .externFunction(decl), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics,
-          typeNames: Self.typeNames(decl.params, decl.returnType)))
+          typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs))
     case .global(let decl):
       items.append((extent, .declaration))
       let type = TypeResolver.resolve(decl.type, diagnostics: &signatureDiagnostics)
@@ -1426,32 +1493,33 @@ private struct ParsedFile {
     }
   }
 
-  /// `crossesC`: an `extern fn` or `export fn`, whose types must have a C form (§10).
+  /// `crossesC`: an `extern fn` or `export fn`, whose types must have a C form (§10). An
+  /// array has none; a struct's fields are checked on every analysis (`cStructs` lists
+  /// them), as its declaration may change on its own.
   private static func signature(
     of name: Identifier, _ params: [Param], _ returnType: TypeSyntax?, crossesC: Bool,
     _ diagnostics: inout DiagnosticBag
-  ) -> FunctionSignature {
+  ) -> (FunctionSignature, cStructs: [(name: String, span: Span)]) {
+    var cStructs: [(name: String, span: Span)] = []
     let resolve = { (syntax: TypeSyntax?, diagnostics: inout DiagnosticBag) -> IRType in
       let type = TypeResolver.resolve(syntax, diagnostics: &diagnostics)
-      var isStruct = false
-      if case .structure = type { isStruct = true }
-      if crossesC, let syntax, type.element != nil || isStruct {
+      guard crossesC, let syntax else { return type }
+      if case .structure(let name) = type { cStructs.append((name, syntax.span)) }
+      if type.element != nil {
         diagnostics.error(
           .invalidExport, "type `\(type)` cannot cross the C boundary", at: syntax.span,
-          labels: [
-            Label(
-              syntax.span, isStruct ? "structs do not cross yet" : "arrays have no C form")
-          ])
+          labels: [Label(syntax.span, "arrays have no C form")])
       }
       return type
     }
-    return FunctionSignature(
+    let signature = FunctionSignature(
       name: name.name,
       parameterNames: params.map(\.name.name),
       parameterTypes: params.map { resolve($0.type, &diagnostics) },
       parameterSpans: params.map(\.span),
       returnType: resolve(returnType, &diagnostics),
       nameSpan: name.span)
+    return (signature, cStructs)
   }
 
   /// The function or global declared at `text` of `source`, parsed again (its body's spans

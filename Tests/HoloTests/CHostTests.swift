@@ -281,6 +281,128 @@ final class CHostTests: XCTestCase {
     XCTAssertTrue(header.contains("uint8_t holo_twice(uint8_t b)"), header)
   }
 
+  /// Scalar structs cross by value both ways with C's layout (the header's typedefs are
+  /// checked with `sizeof`/`offsetof`), in every x86-64 System V class: two SSE
+  /// eightbytes, integer and SSE mixed, `<2 x float>` plus a float, packed bytes, in memory
+  /// (over 16 bytes, nested), and in memory because the registers ran out — also for a
+  /// string after five integer arguments.
+  func testScalarStructsCrossTheCBoundaryByValueWithCLayout() throws {
+    try write(
+      "geometry.holo",
+      """
+      struct Vec2 { x: f64, y: f64 }
+      struct Rgba { r: u8, g: u8, b: u8, a: u8 }
+      struct Mixed { flag: bool, n: i32, f: f32 }
+      struct Three { a: f32, b: f32, c: f32 }
+      struct Big { a: i64, b: i64, c: i64 }
+      struct Nested { p: Vec2, id: i64 }
+      struct Pair { a: i64, b: i64 }
+      extern fn c_scale(v: Vec2, k: f64) -> Vec2;
+      extern fn c_big(b: Big) -> Big;
+      extern fn c_nested(n: Nested) -> Nested;
+      extern fn c_mixed(m: Mixed) -> Mixed;
+      extern fn c_three(t: Three) -> Three;
+      extern fn c_rgba(c: Rgba) -> Rgba;
+      extern fn c_pair_late(a: i64, b: i64, c: i64, d: i64, e: i64, p: Pair, f: i64) -> i64;
+      extern fn c_vec_late(
+        a: f64, b: f64, c: f64, d: f64, e: f64, f: f64, g: f64, v: Vec2, h: f64) -> f64;
+      extern fn c_text_late(a: i64, b: i64, c: i64, d: i64, e: i64, s: string, f: i64) -> i64;
+      export fn holo_add(a: Vec2, b: Vec2) -> Vec2 { Vec2 { x: a.x + b.x, y: a.y + b.y } }
+      export fn holo_big(b: Big) -> Big { Big { a: b.c, b: b.b * 2, c: b.a } }
+      export fn holo_nested(n: Nested) -> Nested {
+        Nested { p: Vec2 { x: n.p.y, y: n.p.x }, id: n.id + 1 }
+      }
+      export fn holo_mixed(m: Mixed) -> Mixed { Mixed { flag: !m.flag, n: m.n + 1, f: m.f * 2.0 } }
+      export fn holo_three(t: Three) -> Three { Three { a: t.c, b: t.b, c: t.a } }
+      export fn holo_rgba(c: Rgba) -> Rgba { Rgba { r: c.a, g: c.b, b: c.g, a: c.r } }
+      export fn holo_pair_late(a: i64, b: i64, c: i64, d: i64, e: i64, p: Pair, f: i64) -> i64 {
+        a + b + c + d + e + p.a * 100 + p.b * 1000 + f * 10000
+      }
+      export fn holo_text_late(a: i64, b: i64, c: i64, d: i64, e: i64, s: string, f: i64) -> i64 {
+        a + b + c + d + e + f + string_len(s) * 100
+      }
+      export fn holo_calls_c() {
+        println(c_scale(Vec2 { x: 1.5, y: -2.0 }, 2.0));
+        println(c_big(Big { a: 1, b: 2, c: 3 }));
+        println(c_nested(Nested { p: Vec2 { x: 1.0, y: 2.0 }, id: 7 }));
+        println(c_mixed(Mixed { flag: true, n: 41, f: 1.5 }));
+        println(c_three(Three { a: 1.0, b: 2.0, c: 3.0 }));
+        println(c_rgba(Rgba { r: 1, g: 2, b: 3, a: 4 }));
+        println(c_pair_late(1, 2, 3, 4, 5, Pair { a: 6, b: 7 }, 8));
+        println(c_vec_late(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, Vec2 { x: 8.0, y: 9.0 }, 10.0));
+        println(c_text_late(1, 2, 3, 4, 5, "seven", 6));
+      }
+      """)
+    try write(
+      "host.c",
+      """
+      #include <stddef.h>
+      #include <stdio.h>
+      #include <string.h>
+      #include "geometry.h"
+      _Static_assert(sizeof(Vec2) == 16 && offsetof(Vec2, y) == 8, "Vec2");
+      _Static_assert(sizeof(Rgba) == 4 && offsetof(Rgba, a) == 3, "Rgba");
+      _Static_assert(sizeof(Mixed) == 12 && offsetof(Mixed, n) == 4 && offsetof(Mixed, f) == 8,
+                     "Mixed");
+      _Static_assert(sizeof(Three) == 12 && offsetof(Three, c) == 8, "Three");
+      _Static_assert(sizeof(Nested) == 24 && offsetof(Nested, id) == 16, "Nested");
+      Vec2 c_scale(Vec2 v, double k) { return (Vec2){v.x * k, v.y * k}; }
+      Big c_big(Big b) { return (Big){b.a + 10, b.b + 20, b.c + 30}; }
+      Nested c_nested(Nested n) { return (Nested){{n.p.x * 10, n.p.y * 10}, n.id * 2}; }
+      Mixed c_mixed(Mixed m) { return (Mixed){!m.flag, m.n + 1, m.f + 0.25f}; }
+      Three c_three(Three t) { return (Three){t.a + t.b, t.b + t.c, t.c + t.a}; }
+      Rgba c_rgba(Rgba c) { return (Rgba){c.r * 10, c.g * 10, c.b * 10, c.a * 10}; }
+      int64_t c_pair_late(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, Pair p,
+                          int64_t f) {
+        return a + b + c + d + e + p.a * 100 + p.b * 1000 + f * 10000;
+      }
+      double c_vec_late(double a, double b, double c, double d, double e, double f, double g,
+                        Vec2 v, double h) {
+        return a + b + c + d + e + f + g + v.x * 100 + v.y * 1000 + h * 10000;
+      }
+      int64_t c_text_late(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, holo_str s,
+                          int64_t f) {
+        return a + b + c + d + e + f + (memcmp(s.ptr, "seven", 5) == 0 ? s.len * 100 : -1);
+      }
+      int main(void) {
+        Vec2 s = holo_add((Vec2){1, 2}, (Vec2){10, 20});
+        Big b = holo_big((Big){1, 2, 3});
+        Nested n = holo_nested((Nested){{1, 2}, 5});
+        Mixed m = holo_mixed((Mixed){false, 9, 1.5f});
+        Three t = holo_three((Three){1, 2, 3});
+        Rgba c = holo_rgba((Rgba){1, 2, 3, 4});
+        printf("%g %g|%lld %lld %lld|%g %g %lld|%d %d %g|%g %g %g|%d %d %d %d|%lld %lld\\n",
+               s.x, s.y, (long long)b.a, (long long)b.b, (long long)b.c, n.p.x, n.p.y,
+               (long long)n.id, m.flag, m.n, m.f, t.a, t.b, t.c, c.r, c.g, c.b, c.a,
+               (long long)holo_pair_late(1, 2, 3, 4, 5, (Pair){6, 7}, 8),
+               (long long)holo_text_late(1, 2, 3, 4, 5, (holo_str){"seven", 5}, 6));
+        fflush(stdout);
+        holo_calls_c();
+        return 0;
+      }
+      """)
+    for (flavour, result) in try hostRuns(linking: "geometry.holo") {
+      XCTAssertEqual(
+        result.stdout,
+        """
+        11 22|3 4 1|2 1 6|1 10 3|3 2 1|4 3 2 1|87615 521
+        Vec2 { x: 3, y: -4 }
+        Big { a: 11, b: 22, c: 33 }
+        Nested { p: Vec2 { x: 10, y: 20 }, id: 14 }
+        Mixed { flag: false, n: 42, f: 1.75 }
+        Three { a: 3, b: 5, c: 4 }
+        Rgba { r: 10, g: 20, b: 30, a: 40 }
+        87615
+        109828
+        521
+
+        """, "\(flavour): \(result.stderr)")
+    }
+    let header = try String(contentsOfFile: "\(work!)/geometry.h", encoding: .utf8)
+    XCTAssertTrue(header.contains("typedef struct Vec2 {\n  double x;\n  double y;\n} Vec2;"))
+    XCTAssertTrue(header.contains("Nested holo_nested(Nested n);"), header)
+  }
+
   /// host.c built with `library`'s header and linked with its release and its dev library
   /// (through pkg-config), and run: each flavour's result.
   private func hostRuns(linking library: String) throws -> [(String, CapturedOutput)] {

@@ -370,4 +370,26 @@ final class ProgramDatabaseTests: XCTestCase {
     let source = database.sources.file(make.span.file)
     XCTAssertEqual(source.text(of: make.located(fields[0].span)), "7")
   }
+
+  func testAStructChangedInAnotherFileDecidesWhetherAnExportCrossesTheCBoundary() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let shapes = { (fields: String) in
+      SourceChange.text(path: "shapes.holo", "struct S { \(fields) }\n")
+    }
+    database.apply([
+      .text(path: "main.holo", "import shapes;\nexport fn area(s: S) -> f64 { 1.0 }\n"),
+      shapes("w: f64, h: f64"),
+    ])
+    XCTAssertNotNil(database.snapshot().program)
+    database.apply([shapes("w: f64, tags: [string]")])
+    // No body reads the struct's fields: the crossing check is a pass over signatures.
+    XCTAssertEqual(database.lastUpdate.checkedBodies, [])
+    let diagnostic = database.snapshot().diagnostics.first
+    XCTAssertEqual(
+      diagnostic?.message,
+      "type `S` cannot cross the C boundary: field `tags` has type `[string]`")
+    XCTAssertEqual(diagnostic?.span?.start, 33)
+    database.apply([shapes("w: f64")])
+    XCTAssertNotNil(database.snapshot().program)
+  }
 }

@@ -33,13 +33,16 @@ static const char *element_at_const(const holo_array *a, int64_t index,
   return (const char *)a + HOLO_ARRAY_DATA_OFFSET + (size_t)index * (size_t)type->size;
 }
 
-/* The bytes an array of `capacity` elements takes; "out of memory" when that overflows. */
+/* The bytes an array of `capacity` elements takes; "out of memory" when that overflows.
+ * Checked by the overflow builtins (gcc and clang): a division here, on every allocation,
+ * was a quarter of an allocation-heavy program's time. */
 static size_t allocation_size(int64_t capacity, const holo_element_type *type) {
-  size_t size = (size_t)type->size;
-  if (capacity < 0 || (uint64_t)capacity > (SIZE_MAX - HOLO_ARRAY_DATA_OFFSET) / size) {
+  size_t bytes;
+  if (capacity < 0 || __builtin_mul_overflow((size_t)capacity, (size_t)type->size, &bytes) ||
+      __builtin_add_overflow(bytes, (size_t)HOLO_ARRAY_DATA_OFFSET, &bytes)) {
     holo_fail("out of memory", NULL);
   }
-  return HOLO_ARRAY_DATA_OFFSET + (size_t)capacity * size;
+  return bytes;
 }
 
 /* A new array with refcount 1, room for `capacity` elements and none stored. malloc's

@@ -390,7 +390,7 @@ final class FunctionEmitter {
     case .arrayLiteral(let elements):
       return emitArrayLiteral(elements, type: type)
     case .arrayRepeat(let valueExpr, let countExpr):
-      let value = emitExpr(valueExpr)
+      let value = keptAcross(emitExpr(valueExpr), type: valueExpr.type, [countExpr])
       let count = emitExpr(countExpr)
       guard let element = value.value, let count = count.value, !isTerminated else { return .none }
       let temporary = entryBlockAlloca(module.llvmType(valueExpr.type), "repeat.value")
@@ -404,7 +404,7 @@ final class FunctionEmitter {
       releaseIfOwned(value, type: valueExpr.type)
       return EmittedValue(value: array, owned: true)
     case .index(let arrayExpr, let indexExpr):
-      let array = emitExpr(arrayExpr)
+      let array = keptAcross(emitExpr(arrayExpr), type: arrayExpr.type, [indexExpr])
       let index = emitExpr(indexExpr)
       guard let arrayValue = array.value, let indexValue = index.value, !isTerminated else {
         return .none
@@ -752,12 +752,27 @@ final class FunctionEmitter {
     return value
   }
 
+  /// `emitted`, of type `type`, held while `later` is emitted. A value borrowed from a local
+  /// is valid only while the local holds it, so one that a later expression could change
+  /// (`f(a, a.pop())`, `a[{ a = b; 0 }]`) is made owned first.
+  private func keptAcross(_ emitted: EmittedValue, type: IRType, _ later: ArraySlice<IRExpr>)
+    -> EmittedValue
+  {
+    guard !emitted.owned, emitted.value != nil, module.isManaged(type), !later.isEmpty else {
+      return emitted
+    }
+    var uses = LocalUses()
+    for expression in later { uses.visit(expression) }
+    return uses.changed.isEmpty ? emitted : makeOwned(emitted, type: type)
+  }
+
   /// Arguments are borrowed by the callee; owned temporaries are released after the call.
   private func emitArguments(_ arguments: [IRExpr]) -> ([LLVMValueRef?], () -> Void) {
     var values: [LLVMValueRef?] = []
     var owned: [(LLVMValueRef, IRType)] = []
-    for argument in arguments {
-      let emitted = emitExpr(argument)
+    for (position, argument) in arguments.enumerated() {
+      let emitted = keptAcross(
+        emitExpr(argument), type: argument.type, arguments[(position + 1)...])
       values.append(emitted.value)
       if module.isManaged(argument.type), emitted.owned, let value = emitted.value {
         owned.append((value, argument.type))
@@ -848,7 +863,9 @@ final class FunctionEmitter {
       return EmittedValue(value: length, owned: false)
     case .stringSlice, .parseI64, .parseF64:
       // Each can fail: the runtime is told where the call is.
-      let emitted = arguments.map { emitExpr($0) }
+      let emitted = arguments.enumerated().map { position, argument in
+        keptAcross(emitExpr(argument), type: argument.type, arguments[(position + 1)...])
+      }
       guard !isTerminated else { return .none }
       let values = emitted.compactMap(\.value)
       let location = module.locationPointer(function.located(span), in: function)
@@ -980,7 +997,8 @@ final class FunctionEmitter {
   private func emitBinary(
     _ op: IRBinaryOperator, _ leftEmitted: EmittedValue, type: IRType, _ right: IRExpr, span: Span
   ) -> EmittedValue {
-    emitBinary(op, leftEmitted, type: type, emitExpr(right), span: span)
+    let left = keptAcross(leftEmitted, type: type, [right])
+    return emitBinary(op, left, type: type, emitExpr(right), span: span)
   }
 
   /// `left op right`, both emitted.

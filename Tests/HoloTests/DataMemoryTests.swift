@@ -86,25 +86,58 @@ final class DataMemoryTests: XCTestCase {
     return executable
   }
 
-  func testNestedArraysOfStringsLeakNothingUnderValgrind() throws {
+  /// `executable arguments` under valgrind, which fails it on any leak or invalid access.
+  private func underValgrind(_ executable: String, _ arguments: [String]) throws
+    -> CapturedOutput
+  {
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind") else {
       // toolchain/setup.sh installs it; CI always has it.
       throw XCTSkip("valgrind is not installed")
     }
+    return try runCapturingOutput(
+      "/usr/bin/valgrind",
+      [
+        "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible",
+        "--error-exitcode=9", executable,
+      ] + arguments,
+      environment: [:], directory: work, timeout: 300)
+  }
+
+  func testNestedArraysOfStringsLeakNothingUnderValgrind() throws {
     for flags in [[], ["--release"]] {
       let executable = try build(Self.churn, flags)
-      let result = try runCapturingOutput(
-        "/usr/bin/valgrind",
-        [
-          "--leak-check=full", "--errors-for-leak-kinds=definite,indirect,possible",
-          "--error-exitcode=9", executable, "200",
-        ],
-        environment: [:], directory: work, timeout: 300)
+      let result = try underValgrind(executable, ["200"])
       XCTAssertEqual(result.status, 0, "\(flags): \(result.stderr)")
       XCTAssertEqual(result.stdout, "2626\n0\n", "\(flags)")
       // What the global holds at exit is still reachable, as a C static's would be.
       XCTAssertTrue(
         result.stderr.contains("definitely lost: 0 bytes"), "\(flags): \(result.stderr)")
+    }
+  }
+
+  /// Operands are evaluated left to right, and a later one may change a local an earlier
+  /// one read: the earlier value is the local's value as it was, kept alive (reading it
+  /// after the change freed it was a use-after-free).
+  func testAValueReadBeforeALaterOperandChangesItsLocalStaysAsItWas() throws {
+    let program = """
+      fn weigh(a: [i64], x: i64) -> i64 { a.len() * 100 + x }
+      fn main() {
+        let a = [1, 2, 3];
+        a.push(4);
+        println(weigh(a, a.pop()));
+        println(a[{ a = [9, 8]; 0 }]);
+        let b = [[1], [2]];
+        b.push([3]);
+        println(b == { b = [[7]]; b });
+        println([b[0]; { b = [[5]]; 2 }]);
+        let t = `{a}{a}`;
+        println(t == { t = "q"; t });
+      }
+      """
+    for flags in [[], ["--release"]] {
+      let result = try underValgrind(try build(program, flags), [])
+      XCTAssertEqual(result.status, 0, "\(flags): \(result.stderr)")
+      XCTAssertEqual(result.stdout, "404\n1\nfalse\n[[7], [7]]\nfalse\n", "\(flags)")
     }
   }
 

@@ -342,7 +342,8 @@ extension ModuleEmitter {
     }
     var arguments: [LLVMValueRef?] = []
     var copies: [LLVMValueRef] = []
-    for (type, passing) in zip(parameterTypes, lowering.parameters) {
+    let consumed = consumedParameters(of: function.id)
+    for (position, (type, passing)) in zip(parameterTypes, lowering.parameters).enumerated() {
       var count: UInt32 = 1
       if case .eightbytes(_, let pieces) = passing { count = UInt32(pieces.count) }
       let values = (next..<next + count).map { LLVMGetParam(wrapper, $0)! }
@@ -350,7 +351,8 @@ extension ModuleEmitter {
       let value = holoValue(from: values, passing, stackSlot: stackSlot)
       if type == .string {
         let copy = holoString(copying: value)
-        copies.append(copy)
+        // A function that consumes the string releases it itself.
+        if !consumed[position] { copies.append(copy) }
         arguments.append(copy)
       } else {
         arguments.append(value)

@@ -31,6 +31,10 @@ final class FunctionEmitter {
   /// Managed values to release when control leaves their scope, innermost scope last:
   /// locals, and what a loop holds (the array a `for` iterates over).
   private var scopes: [[(slot: LLVMValueRef, type: IRType)]] = []
+  /// Set while the value of `local = f(..., local, ...)` is emitted, when `f` consumes that
+  /// argument and it is the value's only mention of the local: the local's value moves
+  /// into the call (the call after it is taken).
+  private var pendingMove: (local: LocalID, argument: Int)?
   /// The function's debug-info scope (dev builds).
   private var debugScope: LLVMMetadataRef?
   private var loops:
@@ -65,9 +69,12 @@ final class FunctionEmitter {
       LLVMBuildStore(builder, parameter, slot)
       let type = function.locals[id.index].type
       // A parameter the body never changes stays borrowed from the caller, who keeps it
-      // alive for the call: no reference counting for it at all.
+      // alive for the call: no reference counting for it at all. One it changes is the
+      // function's own: given to it (consumed) or retained.
       if module.isManaged(type), uses.changed.contains(id.index) {
-        module.emitRetain(parameter!, of: type)
+        if !module.consumes(function.id, parameter: index) {
+          module.emitRetain(parameter!, of: type)
+        }
         scopes[scopes.count - 1].append((slot, type))
       }
     }
@@ -185,6 +192,7 @@ final class FunctionEmitter {
       if module.isManaged(type) { scopes[scopes.count - 1].append((slot, type)) }
 
     case .assign(let id, let valueExpr):
+      pendingMove = moveIntoCall(of: id, valueExpr)
       let value = makeOwned(emitExpr(valueExpr), type: valueExpr.type)
       guard let slot = slots[id.index], let llvmValue = value.value, !isTerminated else { return }
       module.storeOwned(llvmValue, of: valueExpr.type, into: slot)
@@ -353,7 +361,10 @@ final class FunctionEmitter {
       let value = LLVMBuildLoad2(builder, module.llvmType(type), module.storage(ofGlobal: id), "")!
       return makeOwned(EmittedValue(value: value, owned: false), type: type)
     case .call(let id, let arguments):
-      let (values, cleanup) = emitArguments(arguments)
+      let move = pendingMove
+      pendingMove = nil
+      let (values, cleanup) = emitArguments(
+        arguments, consumed: module.consumedParameters(of: id), moving: move)
       let result = module.emitCall(id, arguments: values)
       cleanup()
       return afterCall(result, type: type)
@@ -390,8 +401,10 @@ final class FunctionEmitter {
     case .arrayLiteral(let elements):
       return emitArrayLiteral(elements, type: type)
     case .arrayRepeat(let valueExpr, let countExpr):
-      let value = keptAcross(emitExpr(valueExpr), type: valueExpr.type, [countExpr])
+      let depth = scopes.count
+      let value = hold(emitExpr(valueExpr), type: valueExpr.type, across: [countExpr])
       let count = emitExpr(countExpr)
+      endHolds(downTo: depth)
       guard let element = value.value, let count = count.value, !isTerminated else { return .none }
       let temporary = entryBlockAlloca(module.llvmType(valueExpr.type), "repeat.value")
       module.storeElement(element, of: valueExpr.type, at: temporary)
@@ -404,18 +417,17 @@ final class FunctionEmitter {
       releaseIfOwned(value, type: valueExpr.type)
       return EmittedValue(value: array, owned: true)
     case .index(let arrayExpr, let indexExpr):
-      let array = keptAcross(emitExpr(arrayExpr), type: arrayExpr.type, [indexExpr])
+      let depth = scopes.count
+      let array = hold(emitExpr(arrayExpr), type: arrayExpr.type, across: [indexExpr])
       let index = emitExpr(indexExpr)
+      endHolds(downTo: depth)
       guard let arrayValue = array.value, let indexValue = index.value, !isTerminated else {
         return .none
       }
       checkBounds(indexValue, in: arrayValue, span: indexExpr.span)
       let element = module.loadElement(
         module.elementAddress(arrayValue, indexValue, of: type), of: type)
-      // Owned when managed: the array it came from may be a temporary, released now.
-      let result = makeOwned(EmittedValue(value: element, owned: false), type: type)
-      releaseIfOwned(array, type: arrayExpr.type)
-      return result
+      return part(element, type: type, of: array, type: arrayExpr.type)
     case .arrayLength(let arrayExpr):
       let array = emitExpr(arrayExpr)
       guard let arrayValue = array.value, !isTerminated else { return .none }
@@ -427,7 +439,7 @@ final class FunctionEmitter {
     case .placeValue:
       preconditionFailure("a place's value is read by its assignment (`emitAssignElement`)")
     case .structLiteral(let fieldExprs):
-      let values = fieldExprs.map { makeOwned(emitExpr($0), type: $0.type).value }
+      let values = emitOwnedInOrder(fieldExprs)
       guard !isTerminated else { return .none }
       var value = LLVMGetUndef(module.llvmType(type))!
       for (index, field) in values.enumerated() {
@@ -439,11 +451,20 @@ final class FunctionEmitter {
       let base = emitExpr(baseExpr)
       guard let baseValue = base.value, !isTerminated else { return .none }
       let field = LLVMBuildExtractValue(builder, baseValue, UInt32(index), "")!
-      // Owned when managed: the struct it came from may be a temporary, released now.
-      let result = makeOwned(EmittedValue(value: field, owned: false), type: type)
-      releaseIfOwned(base, type: baseExpr.type)
-      return result
+      return part(field, type: type, of: base, type: baseExpr.type)
     }
+  }
+
+  /// An element or field `value` of `whole`. Borrowed from a borrowed whole, whose owner
+  /// keeps it alive as long as the whole; owned when managed from an owned whole, a
+  /// temporary released now.
+  private func part(
+    _ value: LLVMValueRef, type: IRType, of whole: EmittedValue, type wholeType: IRType
+  ) -> EmittedValue {
+    guard whole.owned else { return EmittedValue(value: value, owned: false) }
+    let result = makeOwned(EmittedValue(value: value, owned: false), type: type)
+    releaseIfOwned(whole, type: wholeType)
+    return result
   }
 
   // MARK: Arrays
@@ -463,7 +484,7 @@ final class FunctionEmitter {
         LLVMConstInt(module.i64Type, size, 0))
       return EmittedValue(value: array, owned: true)
     }
-    let values = elements.map { makeOwned(emitExpr($0), type: $0.type).value }
+    let values = emitOwnedInOrder(elements)
     guard !isTerminated else { return .none }
     let array = module.callRuntime(
       "holo_array_alloc",
@@ -629,11 +650,12 @@ final class FunctionEmitter {
     let element = arrayExpr.type.element!
     var uses = LocalUses()
     uses.visit(body)
-    // A local array the body never changes is iterated as it is, borrowed: it stays as it
-    // was without the loop holding a reference.
+    // An array in a local (or in a local's fields) the body never changes is iterated as
+    // it is, borrowed: it stays as it was without the loop holding a reference.
     var borrowed = false
-    if case .local(let id) = arrayExpr.kind { borrowed = !uses.changed.contains(id.index) }
+    if let id = Self.rootLocal(of: arrayExpr) { borrowed = !uses.changed.contains(id.index) }
     let emitted = emitExpr(arrayExpr)
+    borrowed = borrowed && !emitted.owned
     guard
       let array = borrowed ? emitted.value : makeOwned(emitted, type: arrayExpr.type).value,
       !isTerminated
@@ -648,6 +670,15 @@ final class FunctionEmitter {
     }
     releaseScopes(downTo: scopes.count - 1)
     scopes.removeLast()
+  }
+
+  /// The local that `expression` reads, directly or through fields (`node.kids`).
+  private static func rootLocal(of expression: IRExpr) -> LocalID? {
+    switch expression.kind {
+    case .local(let id): return id
+    case .field(let base, _): return rootLocal(of: base)
+    default: return nil
+    }
   }
 
   /// `borrowsElements`: the body never changes the variable, which then borrows each
@@ -695,6 +726,28 @@ final class FunctionEmitter {
     LLVMBuildBr(builder, checkBlock)
 
     LLVMPositionBuilderAtEnd(builder, exitBlock)
+  }
+
+  /// For `local = value`: the argument of `value`, a call, whose value can move out of
+  /// `local` because the callee consumes it and nothing else in `value` mentions `local`
+  /// (the assignment replaces it right after the call).
+  private func moveIntoCall(of local: LocalID, _ value: IRExpr) -> (local: LocalID, argument: Int)?
+  {
+    guard case .call(let id, let arguments) = value.kind else { return nil }
+    let consumed = module.consumedParameters(of: id)
+    guard
+      let position = arguments.indices.first(where: { position in
+        guard consumed[position],
+          case .local(let argument) = arguments[position].kind
+        else { return false }
+        return argument == local
+      })
+    else { return nil }
+    var uses = LocalUses()
+    for (other, argument) in arguments.enumerated() where other != position {
+      uses.visit(argument)
+    }
+    return uses.mentioned.contains(local.index) ? nil : (local, position)
   }
 
   /// Runs `emitLoop` with the local arrays the loop writes elements of, and never copies,
@@ -752,32 +805,76 @@ final class FunctionEmitter {
     return value
   }
 
-  /// `emitted`, of type `type`, held while `later` is emitted. A value borrowed from a local
-  /// is valid only while the local holds it, so one that a later expression could change
-  /// (`f(a, a.pop())`, `a[{ a = b; 0 }]`) is made owned first.
-  private func keptAcross(_ emitted: EmittedValue, type: IRType, _ later: ArraySlice<IRExpr>)
+  /// `emitted`, an operand of type `type`, held while the operands `later` are emitted.
+  /// A value borrowed from a local is valid only while the local holds it, so one that a
+  /// later operand could change (`f(a, a.pop())`, `a[{ a = b; 0 }]`) is made owned first;
+  /// an owned one that a later operand could leave by `return`, `break` or `continue` is
+  /// put in a scope of its own, which leaving releases. The operation using the operands
+  /// ends the holds (`endHolds`) once the later ones are emitted.
+  private func hold(_ emitted: EmittedValue, type: IRType, across later: ArraySlice<IRExpr>)
     -> EmittedValue
   {
-    guard !emitted.owned, emitted.value != nil, module.isManaged(type), !later.isEmpty else {
+    guard let value = emitted.value, module.isManaged(type), !later.isEmpty else {
       return emitted
     }
     var uses = LocalUses()
     for expression in later { uses.visit(expression) }
-    return uses.changed.isEmpty ? emitted : makeOwned(emitted, type: type)
+    let held = uses.changed.isEmpty ? emitted : makeOwned(emitted, type: type)
+    if held.owned, uses.exits {
+      let slot = entryBlockAlloca(module.llvmType(type), "held")
+      LLVMBuildStore(builder, value, slot)
+      scopes.append([(slot, type)])
+    }
+    return held
   }
 
-  /// Arguments are borrowed by the callee; owned temporaries are released after the call.
-  private func emitArguments(_ arguments: [IRExpr]) -> ([LLVMValueRef?], () -> Void) {
+  /// The values of `expressions`, emitted in order and each owned (held while the later
+  /// ones are emitted): elements and fields of a new value.
+  private func emitOwnedInOrder(_ expressions: [IRExpr]) -> [LLVMValueRef?] {
+    let depth = scopes.count
+    let values = expressions.enumerated().map { position, expression in
+      hold(
+        makeOwned(emitExpr(expression), type: expression.type), type: expression.type,
+        across: expressions[(position + 1)...]
+      ).value
+    }
+    endHolds(downTo: depth)
+    return values
+  }
+
+  /// Ends the holds made since there were `depth` scopes: their operands are in use now.
+  private func endHolds(downTo depth: Int) { scopes.removeLast(scopes.count - depth) }
+
+  /// Arguments are borrowed by the callee, except those at `consumed` positions, whose
+  /// references the callee takes: an owned temporary, the value of the local `moving` says
+  /// (its slot left holding the zero value), or a retained one. Owned temporaries the callee
+  /// borrows are released after the call.
+  private func emitArguments(
+    _ arguments: [IRExpr], consumed: [Bool]? = nil, moving: (local: LocalID, argument: Int)? = nil
+  ) -> ([LLVMValueRef?], () -> Void) {
     var values: [LLVMValueRef?] = []
     var owned: [(LLVMValueRef, IRType)] = []
+    let consumed = consumed ?? Array(repeating: false, count: arguments.count)
+    let depth = scopes.count
     for (position, argument) in arguments.enumerated() {
-      let emitted = keptAcross(
-        emitExpr(argument), type: argument.type, arguments[(position + 1)...])
+      var emitted = emitExpr(argument)
+      if consumed[position] {
+        if let moving, moving.argument == position, let slot = slots[moving.local.index] {
+          LLVMBuildStore(builder, module.zeroValue(of: argument.type), slot)
+          emitted.owned = true
+        } else {
+          emitted = makeOwned(emitted, type: argument.type)
+        }
+      }
+      emitted = hold(emitted, type: argument.type, across: arguments[(position + 1)...])
       values.append(emitted.value)
-      if module.isManaged(argument.type), emitted.owned, let value = emitted.value {
+      if !consumed[position], module.isManaged(argument.type), emitted.owned,
+        let value = emitted.value
+      {
         owned.append((value, argument.type))
       }
     }
+    endHolds(downTo: depth)
     return (
       values,
       { [module] in
@@ -863,9 +960,11 @@ final class FunctionEmitter {
       return EmittedValue(value: length, owned: false)
     case .stringSlice, .parseI64, .parseF64:
       // Each can fail: the runtime is told where the call is.
+      let depth = scopes.count
       let emitted = arguments.enumerated().map { position, argument in
-        keptAcross(emitExpr(argument), type: argument.type, arguments[(position + 1)...])
+        hold(emitExpr(argument), type: argument.type, across: arguments[(position + 1)...])
       }
+      endHolds(downTo: depth)
       guard !isTerminated else { return .none }
       let values = emitted.compactMap(\.value)
       let location = module.locationPointer(function.located(span), in: function)
@@ -997,8 +1096,11 @@ final class FunctionEmitter {
   private func emitBinary(
     _ op: IRBinaryOperator, _ leftEmitted: EmittedValue, type: IRType, _ right: IRExpr, span: Span
   ) -> EmittedValue {
-    let left = keptAcross(leftEmitted, type: type, [right])
-    return emitBinary(op, left, type: type, emitExpr(right), span: span)
+    let depth = scopes.count
+    let left = hold(leftEmitted, type: type, across: [right])
+    let rightEmitted = emitExpr(right)
+    endHolds(downTo: depth)
+    return emitBinary(op, left, type: type, rightEmitted, span: span)
   }
 
   /// `left op right`, both emitted.
@@ -1132,6 +1234,30 @@ final class FunctionEmitter {
   }
 }
 
+extension ModuleEmitter {
+  /// Which parameters of `id` the function consumes: in release builds, those of managed
+  /// types its body changes, so a caller that has no further use for the value hands its
+  /// reference over and the callee's first write needs no copy (`bodies = advance(bodies)`).
+  /// Dev builds keep every parameter borrowed: a patch may change a body, never the calling
+  /// convention its callers were compiled for.
+  func consumedParameters(of id: FunctionID) -> [Bool] {
+    guard options.mode == .release else {
+      return Array(repeating: false, count: program.function(id).parameters.count)
+    }
+    if let known = consumedParameterCache[id] { return known }
+    let function = program.function(id)
+    var uses = LocalUses()
+    uses.visit(function.body)
+    let consumed = function.parameters.map {
+      isManaged(function.locals[$0.index].type) && uses.changed.contains($0.index)
+    }
+    consumedParameterCache[id] = consumed
+    return consumed
+  }
+
+  func consumes(_ id: FunctionID, parameter: Int) -> Bool { consumedParameters(of: id)[parameter] }
+}
+
 /// The local arrays a loop writes elements of in place and never copies: roots of element
 /// assignments that the loop neither reads as a whole value (passing, binding, storing,
 /// returning, iterating over it would take a second reference) nor assigns or binds (a
@@ -1142,6 +1268,11 @@ private struct LocalUses {
   private var copied: Set<Int> = []
   /// Locals assigned, or whose elements or fields are assigned or changed by a method.
   private(set) var changed: Set<Int> = []
+  /// Locals read or changed in any way.
+  var mentioned: Set<Int> { copied.union(changed).union(readOnly) }
+  private var readOnly: Set<Int> = []
+  /// Whether it has a `return`, `break` or `continue`.
+  private(set) var exits = false
 
   /// Arrays written in place and never copied.
   var inPlace: Set<Int> { written.subtracting(copied) }
@@ -1182,8 +1313,9 @@ private struct LocalUses {
       visit(array)
       visit(body)
     case .breakLoop, .continueLoop, .returnValue(nil):
-      break
+      exits = true
     case .returnValue(let value?):
+      exits = true
       visit(value)
     case .assert(let condition, let message):
       visit(condition)
@@ -1234,7 +1366,10 @@ private struct LocalUses {
 
   /// An array read from, not copied: a local there takes no reference.
   private mutating func visitReadOnly(_ array: IRExpr) {
-    if case .local = array.kind { return }
+    if case .local(let id) = array.kind {
+      readOnly.insert(id.index)
+      return
+    }
     visit(array)
   }
 }

@@ -54,6 +54,8 @@ final class ModuleEmitter {
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
   var externFunctions: [ExternID: (LLVMValueRef, CLowering)] = [:]
+  /// Release builds: which parameters each function consumes (`consumedParameters(of:)`).
+  var consumedParameterCache: [FunctionID: [Bool]] = [:]
   private var runtimeFunctions: [String: (LLVMValueRef, LLVMTypeRef)] = [:]
   private var stringConstants: [String: LLVMValueRef] = [:]
   private var cStringConstants: [String: LLVMValueRef] = [:]
@@ -326,7 +328,7 @@ final class ModuleEmitter {
   }
 
   /// A type's zero value (LANGUAGE.md §2) as a constant.
-  private func zeroValue(of type: IRType) -> LLVMValueRef {
+  func zeroValue(of type: IRType) -> LLVMValueRef {
     switch type {
     case .string: return stringConstant("")
     case .array: return emptyArray

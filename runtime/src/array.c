@@ -113,15 +113,33 @@ holo_array *holo_array_alloc(int64_t length, const holo_element_type *type) {
   return a;
 }
 
+static bool is_zero(const void *bytes, int64_t size) {
+  for (int64_t i = 0; i < size; i++) {
+    if (((const unsigned char *)bytes)[i] != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 holo_array *holo_array_repeat(const void *element, int64_t count, const holo_element_type *type,
                               const holo_location *location) {
   if (count < 0) {
     holo_fail("negative array length", location);
   }
-  holo_array *a = holo_array_alloc(count, type);
   if (count == 0) {
+    return &holo_empty_array;
+  }
+  if (is_zero(element, type->size)) {
+    /* calloc's memory may come zeroed from the system, untouched until used: no pass
+     * over it here (a sieve's `[false; n]`). Only scalars are all zero bytes. */
+    holo_array *a = holo_checked_calloc(allocation_size(count, type));
+    a->refcount = 1;
+    a->length = count;
+    a->capacity = count;
     return a;
   }
+  holo_array *a = holo_array_alloc(count, type);
   if (type->size == 1) {
     memset(holo_array_data(a), *(const unsigned char *)element, (size_t)count);
   } else {

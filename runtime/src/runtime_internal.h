@@ -88,8 +88,9 @@ extern char **holo_program_argv;
  * and the `invalid number: "…"` failure share it. */
 int holo_escape_byte(unsigned char byte, char out[HOLO_ESCAPE_MAX]);
 
-/* Calls malloc/realloc and reports "out of memory" as a runtime failure on NULL. */
+/* Calls malloc/calloc/realloc and reports "out of memory" as a runtime failure on NULL. */
 void *holo_checked_malloc(size_t size);
+void *holo_checked_calloc(size_t size);
 void *holo_checked_realloc(void *pointer, size_t size);
 
 #endif

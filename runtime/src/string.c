@@ -14,6 +14,14 @@ void *holo_checked_malloc(size_t size) {
   return pointer;
 }
 
+void *holo_checked_calloc(size_t size) {
+  void *pointer = calloc(1, size);
+  if (pointer == NULL) {
+    holo_fail("out of memory", NULL);
+  }
+  return pointer;
+}
+
 void *holo_checked_realloc(void *pointer, size_t size) {
   void *resized = realloc(pointer, size);
   if (resized == NULL) {

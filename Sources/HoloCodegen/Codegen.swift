@@ -171,6 +171,7 @@ public enum Codegen {
     module.emitProgram()
     try module.verify()
     target.alignsBranches = !module.excludeOversizedFunctionsFromOptimization()
+    target.optimizesLoops = options.optimizationLevel == 0 && module.planLightOptimization()
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
     return try body(module)
@@ -227,6 +228,15 @@ public enum TargetCPU {
 /// The LLVM target machine for x86-64 Linux, and the passes and emission that use it.
 final class TargetMachine {
   let machine: LLVMTargetMachineRef
+  /// At `-O0`: the code generator of `-O1`, for modules with functions that have loops.
+  private var loopMachine: LLVMTargetMachineRef?
+  /// At `-O0`, whether the module being compiled has functions with loops: they and its
+  /// leaf functions get `lightPipeline` and `loopMachine` (the fast code generator divides
+  /// by a constant with `idiv`); the others are `optnone` (docs/DECISIONS.md).
+  var optimizesLoops = false
+  private let target: LLVMTargetRef
+  private let cpu: String
+  private let features: String
   let triple = TargetMachine.defaultTriple
   /// Whether emitted code keeps jumps from crossing 32-byte boundaries: Intel's JCC-erratum
   /// microcode otherwise makes hot loops run at the mercy of where the linker places them.
@@ -262,15 +272,33 @@ final class TargetMachine {
     case 2: level = LLVMCodeGenLevelDefault
     default: level = LLVMCodeGenLevelAggressive
     }
+    self.target = target!
+    self.cpu = cpu
+    self.features = features
+    machine = try Self.create(target!, triple, cpu, features, level)
+  }
+
+  private static func create(
+    _ target: LLVMTargetRef, _ triple: String, _ cpu: String, _ features: String,
+    _ level: LLVMCodeGenOptLevel
+  ) throws -> LLVMTargetMachineRef {
     // PIC: Debian's cc links position-independent executables by default.
     guard
       let machine = LLVMCreateTargetMachine(
         target, triple, cpu, features, level, LLVMRelocPIC, LLVMCodeModelDefault)
     else { throw CodegenError("cannot create a target machine for CPU `\(cpu)`") }
-    self.machine = machine
+    return machine
   }
 
-  deinit { LLVMDisposeTargetMachine(machine) }
+  /// At `-O0`, what functions with loops and leaf functions get: their locals in
+  /// registers and the obvious simplifications, a small part of `-O1`'s cost.
+  private static let lightPipeline =
+    "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)"
+
+  deinit {
+    LLVMDisposeTargetMachine(machine)
+    if let loopMachine { LLVMDisposeTargetMachine(loopMachine) }
+  }
 
   /// This machine's triple, the one LLVM was configured for. Reading it initialises LLVM.
   private static let defaultTriple: String = {
@@ -300,11 +328,13 @@ final class TargetMachine {
     LLVMDisposeTargetData(layout)
   }
 
-  /// Runs the new pass manager's standard pipeline for the level.
+  /// Runs the new pass manager's standard pipeline for the level (`lightPipeline` at `-O0`
+  /// when `optimizesLoops`).
   func optimize(_ module: LLVMModuleRef, level: Int) throws {
     let options = LLVMCreatePassBuilderOptions()
     defer { LLVMDisposePassBuilderOptions(options) }
-    if let error = LLVMRunPasses(module, "default<O\(min(max(level, 0), 3))>", machine, options) {
+    let pipeline = optimizesLoops ? Self.lightPipeline : "default<O\(min(max(level, 0), 3))>"
+    if let error = LLVMRunPasses(module, pipeline, machine, options) {
       let message = LLVMGetErrorMessage(error)!
       defer { LLVMDisposeErrorMessage(message) }
       throw CodegenError("LLVM passes failed: \(String(cString: message))")
@@ -314,8 +344,15 @@ final class TargetMachine {
   func emit(_ module: LLVMModuleRef, fileType: LLVMCodeGenFileType) throws -> [UInt8] {
     var buffer: LLVMMemoryBufferRef?
     var error: UnsafeMutablePointer<CChar>?
+    var emitter = machine
+    if optimizesLoops {
+      if loopMachine == nil {
+        loopMachine = try Self.create(target, triple, cpu, features, LLVMCodeGenLevelLess)
+      }
+      emitter = loopMachine!
+    }
     let failed = Self.branchAlignment.whileSet(to: alignsBranches) {
-      LLVMTargetMachineEmitToMemoryBuffer(machine, module, fileType, &error, &buffer) != 0
+      LLVMTargetMachineEmitToMemoryBuffer(emitter, module, fileType, &error, &buffer) != 0
     }
     if failed {
       defer { LLVMDisposeMessage(error) }

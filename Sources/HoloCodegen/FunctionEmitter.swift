@@ -63,6 +63,11 @@ final class FunctionEmitter {
     scopes.append([])
     var uses = LocalUses()
     uses.visit(function.body)
+    if uses.hasLoops {
+      module.functionsWithLoops.insert(llvmFunction)
+    } else if !uses.hasCalls {
+      module.leafFunctions.insert(llvmFunction)
+    }
     for (index, id) in function.parameters.enumerated() {
       guard let slot = slots[id.index] else { continue }
       let parameter = LLVMGetParam(llvmFunction, UInt32(index))
@@ -1273,6 +1278,8 @@ private struct LocalUses {
   private var readOnly: Set<Int> = []
   /// Whether it has a `return`, `break` or `continue`.
   private(set) var exits = false
+  private(set) var hasLoops = false
+  private(set) var hasCalls = false
 
   /// Arrays written in place and never copied.
   var inPlace: Set<Int> { written.subtracting(copied) }
@@ -1302,13 +1309,16 @@ private struct LocalUses {
       for index in place.indices { visit(index) }
       visit(value)
     case .whileLoop(let condition, let body):
+      hasLoops = true
       visit(condition)
       visit(body)
     case .forLoop(_, let start, let end, _, let body):
+      hasLoops = true
       visit(start)
       visit(end)
       visit(body)
     case .forEach(let variable, let array, let body):
+      hasLoops = true
       copied.insert(variable.index)
       visit(array)
       visit(body)
@@ -1337,7 +1347,10 @@ private struct LocalUses {
       visitReadOnly(array)
     case .template(let parts):
       for case .value(let value) in parts { visit(value) }
-    case .call(_, let arguments), .callExtern(_, let arguments),
+    case .call(_, let arguments):
+      hasCalls = true
+      for argument in arguments { visit(argument) }
+    case .callExtern(_, let arguments),
       .callBuiltin(_, let arguments), .arrayLiteral(let arguments),
       .structLiteral(let arguments):
       for argument in arguments { visit(argument) }

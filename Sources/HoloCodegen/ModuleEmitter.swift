@@ -144,6 +144,30 @@ final class ModuleEmitter {
   /// for both (docs/DECISIONS.md). About 1,000 `else if` arms or `&&` operands.
   static let maximumOptimizedBlocks = 2_000
 
+  /// Functions defined here whose bodies have loops, and those with neither loops nor
+  /// calls (FunctionEmitter records both): what `-O0` optimises a little.
+  var functionsWithLoops: Set<LLVMValueRef> = []
+  var leafFunctions: Set<LLVMValueRef> = []
+
+  /// At `-O0`, code that runs many times per call is worth a little optimisation: `-O0`
+  /// code keeps every value in memory (docs/DECISIONS.md). When the module has functions
+  /// with loops, marks every function but those and leaf functions (which loops call)
+  /// `optnone`, and returns whether it did.
+  func planLightOptimization() -> Bool {
+    if functionsWithLoops.isEmpty { return false }
+    var function = LLVMGetFirstFunction(module)
+    while let current = function {
+      if LLVMCountBasicBlocks(current) > 0, !functionsWithLoops.contains(current),
+        !leafFunctions.contains(current)
+      {
+        addAttribute("optnone", to: current)
+        addAttribute("noinline", to: current)
+      }
+      function = LLVMGetNextFunction(current)
+    }
+    return true
+  }
+
   /// Marks the functions too large to optimise `optnone`; returns whether there was one.
   func excludeOversizedFunctionsFromOptimization() -> Bool {
     var found = false

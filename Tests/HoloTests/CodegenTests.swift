@@ -84,6 +84,43 @@ final class CodegenTests: XCTestCase {
     XCTAssertTrue(release.contains("i32 3, i32 3, ptr null }"), release)
   }
 
+  /// At -O0, a module with a function that loops gets its locals in registers there and
+  /// in leaf functions, which loops call; every other function stays as written (`optnone`,
+  /// its locals on the stack), and a module without loops is not optimised at all.
+  func testMinusO0OptimisesFunctionsWithLoopsAndLeafFunctionsOnly() throws {
+    func ir(_ text: String) throws -> String {
+      let (program, sources) = try analyze(text)
+      let bytes = try Codegen.generate(
+        program, sources: sources,
+        options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .none), emit: .llvmIR)
+      return String(decoding: bytes, as: UTF8.self)
+    }
+    func definition(_ name: String, in ir: String) throws -> String {
+      let functions = ir.components(separatedBy: "\ndefine ").dropFirst()
+      let function = functions.first { $0.contains("@\"holo.\(name)(") }
+      let text = try XCTUnwrap(function, "\(name) in \(ir)")
+      return String(text[..<(text.range(of: "\n}\n")?.upperBound ?? text.endIndex)])
+    }
+    let looping = try ir(
+      """
+      export fn total(n: i64) -> i64 {
+        let sum = 0;
+        for i in 0..n { sum += half(i); }
+        sum
+      }
+      fn half(x: i64) -> i64 { let h = x / 2; h }
+      fn twice(x: i64) -> i64 { let t = half(x) * 4; t }
+      """)
+    let total = try definition("total", in: looping)
+    XCTAssertFalse(total.contains("alloca"), total)
+    XCTAssertFalse(try definition("half", in: looping).contains("alloca"), looping)
+    let twice = try definition("twice", in: looping)
+    XCTAssertTrue(twice.contains("alloca"), twice)
+    XCTAssertTrue(looping.contains("optnone"), looping)
+    let straight = try ir("export fn quarter(x: i64) -> i64 { let q = x / 4; q }\n")
+    XCTAssertTrue(try definition("quarter", in: straight).contains("alloca"), straight)
+  }
+
   func testOnlyExportsHavePlainSymbolsInBothModes() throws {
     let (program, sources) = try analyze(library)
     for mode in [CodegenOptions.Mode.release, .dev] {

@@ -351,17 +351,45 @@ final class ModuleEmitter {
     return storage
   }
 
-  /// A type's zero value (LANGUAGE.md §2) as a constant.
+  /// A type's zero value (LANGUAGE.md §2) as a constant: a struct's fields hold their
+  /// defaults (those `constant(_:)` can make: literals, negated numbers, `[]` and struct
+  /// literals of them; docs/DECISIONS.md) or their zero values.
   func zeroValue(of type: IRType) -> LLVMValueRef {
     switch type {
     case .string: return stringConstant("")
     case .array: return emptyArray
     case .structure(let name):
-      var fields: [LLVMValueRef?] = program.structure(named: name).fields.map {
-        zeroValue(of: $0.type)
+      var fields: [LLVMValueRef?] = program.structure(named: name).fields.map { field in
+        field.defaultValue.flatMap(constant) ?? zeroValue(of: field.type)
       }
       return LLVMConstNamedStruct(llvmType(type), &fields, UInt32(fields.count))
     default: return LLVMConstNull(llvmType(type))
+    }
+  }
+
+  /// `expression` as an LLVM constant, when it is one of the forms `zeroValue` takes.
+  private func constant(_ expression: IRExpr) -> LLVMValueRef? {
+    let type = expression.type
+    switch expression.kind {
+    case .integerConstant(let value): return LLVMConstInt(llvmType(type), value, 0)
+    case .floatConstant(let value): return LLVMConstReal(llvmType(type), value)
+    case .boolConstant(let value): return LLVMConstInt(boolType, value ? 1 : 0, 0)
+    case .stringConstant(let text): return stringConstant(text)
+    case .arrayLiteral(let elements) where elements.isEmpty: return emptyArray
+    case .unary(.negate, let operand):
+      switch operand.kind {
+      case .integerConstant(let value): return LLVMConstInt(llvmType(type), 0 &- value, 0)
+      case .floatConstant(let value): return LLVMConstReal(llvmType(type), -value)
+      default: return nil
+      }
+    case .structLiteral(let fieldExpressions):
+      var fields: [LLVMValueRef?] = []
+      for field in fieldExpressions {
+        guard let value = constant(field) else { return nil }
+        fields.append(value)
+      }
+      return LLVMConstNamedStruct(llvmType(type), &fields, UInt32(fields.count))
+    default: return nil
     }
   }
 

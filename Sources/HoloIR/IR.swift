@@ -301,9 +301,18 @@ public struct IRStruct: Sendable, Equatable {
   public struct Field: Sendable, Equatable {
     public var name: String
     public var type: IRType
-    public init(name: String, type: IRType) {
+    /// The field's default, a constant expression (LANGUAGE.md §11).
+    public var defaultValue: IRExpr?
+    public init(name: String, type: IRType, defaultValue: IRExpr? = nil) {
       self.name = name
       self.type = type
+      self.defaultValue = defaultValue
+    }
+
+    /// Equal when names, types and whether there is a default agree (expressions have no
+    /// equality; `IRProgram.layoutsDescription` is what tells layouts apart).
+    public static func == (a: Field, b: Field) -> Bool {
+      a.name == b.name && a.type == b.type && (a.defaultValue == nil) == (b.defaultValue == nil)
     }
   }
 

@@ -92,6 +92,15 @@ struct FunctionChecker {
       reads: irReads)
   }
 
+  /// A struct field's default: a constant expression of the field's type.
+  mutating func checkDefault(_ expr: Expr, type: IRType) -> IRExpr {
+    returnType = type
+    scopes = [[:]]
+    let value = checkExpr(expr, .type(type))
+    expect(value, type)
+    return value
+  }
+
   private var irReads: [IRRead] { Self.irReads(reads) }
 
   /// `reads` as the IR keeps them: sorted by name.
@@ -730,7 +739,11 @@ struct FunctionChecker {
         missing.append(field.name)
         continue
       }
+      // Checked where the struct is declared, once (`DeclaredProgram.structs`): here it
+      // is only made the literal's value, with the reads that come with it.
+      let saved = diagnostics
       values[index] = checkExpr(defaultValue, .type(field.type))
+      diagnostics = saved
     }
     for field in missing {
       diagnostics.error(

@@ -326,7 +326,7 @@ public final class ProgramDatabase {
     }
     let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
     reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
-    let structs = program.structs
+    let structs = program.structs(checkingDefaultsIn: environment, &diagnostics)
     Self.reportSignatureTypes(files, program, structs, &diagnostics)
     Self.reportStructsContainingThemselves(structs, program, &diagnostics)
 
@@ -1676,15 +1676,25 @@ private struct DeclaredProgram {
       }, nameSpan: decl.name.span, shapeText: declaration.structShape ?? "")
   }
 
-  /// The structs, in declaration order.
-  var structs: [IRStruct] {
+  /// The structs, in declaration order, with their defaults checked in `environment`:
+  /// once per analysis, where they are declared (a default's mistakes are reported there,
+  /// used or not, and once).
+  func structs(checkingDefaultsIn environment: CheckEnvironment, _ diagnostics: inout DiagnosticBag)
+    -> [IRStruct]
+  {
     table.structs.map { site in
       let declaration = declaration(at: site)
-      let signature = declaration.signature
+      let definition = Self.structDefinition(declaration)
       return IRStruct(
         name: declaration.name,
-        fields: zip(signature.parameterNames, signature.parameterTypes).map {
-          IRStruct.Field(name: $0, type: $1)
+        fields: definition.fields.map { field in
+          var checked: IRExpr?
+          if let value = field.defaultValue {
+            var checker = FunctionChecker(environment: environment, diagnostics: DiagnosticBag())
+            checked = checker.checkDefault(value, type: field.type)
+            diagnostics.append(contentsOf: checker.diagnostics.diagnostics)
+          }
+          return IRStruct.Field(name: field.name, type: field.type, defaultValue: checked)
         })
     }
   }

@@ -309,11 +309,9 @@ public struct IRStruct: Sendable, Equatable {
       self.defaultValue = defaultValue
     }
 
-    /// Equal when names, types and whether there is a default agree (expressions have no
-    /// equality; `IRProgram.layoutsDescription` is what tells layouts apart).
-    public static func == (a: Field, b: Field) -> Bool {
-      a.name == b.name && a.type == b.type && (a.defaultValue == nil) == (b.defaultValue == nil)
-    }
+    /// Equal when the names and types are, as layouts go: a default is not part of one
+    /// (a literal that takes it is checked again when its text changes).
+    public static func == (a: Field, b: Field) -> Bool { a.name == b.name && a.type == b.type }
   }
 
   public var name: String

@@ -897,8 +897,21 @@ final class FunctionEmitter {
       ? EmittedValue(value: result, owned: module.isManaged(type)) : .none
   }
 
+  /// The values first, each held while the later ones are emitted, then the text: a
+  /// value that leaves by `return`, `break` or `continue` leaves no builder behind.
   private func emitTemplate(_ parts: [IRTemplatePart]) -> EmittedValue {
+    let valueExprs = parts.compactMap { part -> IRExpr? in
+      if case .value(let valueExpr) = part { return valueExpr }
+      return nil
+    }
+    let depth = scopes.count
+    let values = valueExprs.enumerated().map { position, valueExpr in
+      hold(emitExpr(valueExpr), type: valueExpr.type, across: valueExprs[(position + 1)...])
+    }
+    endHolds(downTo: depth)
+    guard !isTerminated else { return .none }
     let builderValue = module.callRuntime("holo_builder_new", [])
+    var next = 0
     for part in parts {
       switch part {
       case .text(let text):
@@ -910,7 +923,8 @@ final class FunctionEmitter {
             LLVMConstInt(module.i64Type, UInt64(text.utf8.count), 0),
           ])
       case .value(let valueExpr):
-        let emitted = emitExpr(valueExpr)
+        let emitted = values[next]
+        next += 1
         guard let value = emitted.value else { continue }
         module.append(value, of: valueExpr.type, to: builderValue)
         releaseIfOwned(emitted, type: valueExpr.type)

@@ -5,9 +5,11 @@ executables back to back, alternating which goes first; the table reports the me
 each and their ratio (holo / C), then the geometric mean of the ratios.
 
 With `--baseline dev`, it instead times the dev build (`holoc build -O2`: calls through
-the patch slots) against the release build (`holoc build --release -O2`), both at -O2.
+the patch slots) against the release build (`holoc build --release -O2`), both at -O2;
+with `--baseline dev-O0`, the default dev build (`holoc build`, -O0) against the default
+release build (`holoc build --release`, -O3): issue 10's "no slower than 3x release".
 
-Usage: bench/bench.py --holoc PATH [--rounds N] [--cc CC] [--baseline c|dev] [NAME ...]
+Usage: bench/bench.py --holoc PATH [--rounds N] [--cc CC] [--baseline c|dev|dev-O0] [NAME ...]
 """
 
 import argparse
@@ -65,6 +67,11 @@ def build_commands(name, holoc, cc, baseline, holo_exe, c_exe):
             [holoc, "build", "-O2", "-o", holo_exe, source],
             [holoc, "build", "--release", "-O2", "-o", c_exe, source],
         )
+    if baseline == "dev-O0":
+        return (
+            [holoc, "build", "-o", holo_exe, source],
+            [holoc, "build", "--release", "-o", c_exe, source],
+        )
     return (
         [holoc, "build", "--release", "-o", holo_exe, source],
         [cc, "-O2", "-o", c_exe, PROGRAMS / f"{name}.c", "-lm"],
@@ -104,7 +111,7 @@ def measure(holo_exe, c_exe, rounds):
 
 def print_table(rows, baseline):
     width = max([len("program")] + [len(row[0]) for row in rows])
-    measured, base = ("dev_ms", "release_ms") if baseline == "dev" else ("holo_ms", "c_ms")
+    measured, base = ("holo_ms", "c_ms") if baseline == "c" else ("dev_ms", "release_ms")
     print(f"{'program':<{width}}  {measured:>8}  {base:>10}  {'ratio':>6}")
     for name, holo_ms, c_ms, ratio in rows:
         print(f"{name:<{width}}  {holo_ms:8.1f}  {c_ms:10.1f}  {ratio:6.2f}")
@@ -118,8 +125,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each (default 5)")
     parser.add_argument("--cc", default=os.environ.get("CC", "cc"), help="C compiler (default $CC or cc)")
     parser.add_argument(
-        "--baseline", choices=["c", "dev"], default="c",
-        help="c: holo release vs C (default); dev: holo dev vs holo release, both -O2")
+        "--baseline", choices=["c", "dev", "dev-O0"], default="c",
+        help="c: holo release vs C (default); dev: holo dev vs holo release, both -O2; "
+        "dev-O0: default dev (-O0) vs default release")
     parser.add_argument("names", nargs="*", help="programs to run (default: all)")
     args = parser.parse_args()
     if args.rounds < 1:

@@ -356,7 +356,7 @@ public final class ProgramDatabase {
   ) {
     var structsByName: [String: (IRStruct, DeclarationTable.Site)]?
     for file in files {
-      for declaration in file.declarations {
+      for declaration in file.declarations where declaration.namesStructs {
         for (name, span) in declaration.typeNames {
           guard case .structure? = program.table.globals[name]?.kind else {
             TypeResolver.reportUnknownType(name, at: span, &diagnostics)
@@ -1074,6 +1074,10 @@ private struct ParsedFile {
 
     /// The struct types of its C signature, where they are now.
     var cStructs: [(name: String, span: Span)] { shifted(parsed.cStructs) }
+
+    /// Whether its types name any struct: most declarations' do not, and a save asks of
+    /// every declaration (`reportSignatureTypes`).
+    var namesStructs: Bool { !parsed.typeNames.isEmpty || !parsed.cStructs.isEmpty }
 
     private func shifted(_ names: [(name: String, span: Span)]) -> [(name: String, span: Span)] {
       shift == 0 ? names : names.map { ($0.name, $0.span.shifted(by: shift)) }

@@ -146,8 +146,13 @@ public enum Codegen {
 
   /// The line where `function` starts: what its line-base cell holds in a dev build.
   public static func startLine(of function: IRFunction, _ sources: SourceManager) -> Int {
+    startLine(at: function.span, sources)
+  }
+
+  /// The line where a function whose name is at `span` starts.
+  public static func startLine(at span: Span, _ sources: SourceManager) -> Int {
     // The line alone: a save that moves every function of a big file asks for each.
-    sources.file(function.span.file).lineIndex(of: function.span.start) + 1
+    sources.file(span.file).lineIndex(of: span.start) + 1
   }
 
   /// The slots a full dev build of `program` defines.

@@ -69,17 +69,18 @@ struct ProgramIndex {
       }
       functions.pad(to: index + 1, with: nil)
       places.pad(to: index + 1, with: nil)
-      let function = program.function(id)
-      let isSameCode = function.revision != 0 && functions[index]?.revision == function.revision
+      let (span, revision) = program.placeAndRevision(of: id)
+      let isSameCode = revision != 0 && functions[index]?.revision == revision
       let place = places[index]
-      if isSameCode, place?.file == function.span.file, place?.offset == function.span.start {
+      if isSameCode, place?.file == span.file, place?.offset == span.start {
         return
       }
       dirty.append(id)
       places[index] = Place(
-        file: function.span.file, offset: function.span.start,
-        line: Codegen.startLine(of: function, sources))
+        file: span.file, offset: span.start,
+        line: Codegen.startLine(at: span, sources))
       if !isSameCode {
+        let function = program.function(id)
         let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
         functions[index] = Function(
           key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,

@@ -386,6 +386,13 @@ public struct IRProgram: Sendable {
     functions[Int(functionPositions[id.index])]
   }
 
+  /// Where function `id` is and which analysis of it this is, without copying the
+  /// function: a save that moves every function of a big file asks for each.
+  public func placeAndRevision(of id: FunctionID) -> (span: Span, revision: Int) {
+    let position = Int(functionPositions[id.index])
+    return (functions[position].span, functions[position].revision)
+  }
+
   /// Whether the program has a function `id`.
   public func contains(_ id: FunctionID) -> Bool {
     id.index < functionPositions.count && functionPositions[id.index] >= 0

@@ -193,7 +193,7 @@ extension ModuleEmitter {
   }
 
   /// The `holo_str` view of a holo string: its bytes and length (no reference changes).
-  func holoStrParts(of string: LLVMValueRef) -> (bytes: LLVMValueRef, length: LLVMValueRef) {
+  private func holoStrParts(of string: LLVMValueRef) -> (bytes: LLVMValueRef, length: LLVMValueRef) {
     var bytesOffset: [LLVMValueRef?] = [LLVMConstInt(i64Type, 16, 0)]
     let bytes = LLVMBuildInBoundsGEP2(builder, i8Type, string, &bytesOffset, 1, "")!
     var lengthOffset: [LLVMValueRef?] = [LLVMConstInt(i64Type, 8, 0)]

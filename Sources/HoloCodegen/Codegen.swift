@@ -109,15 +109,11 @@ public enum Codegen {
 
   /// Compiles version `version` of `functions` into a patch for a running dev build whose
   /// slots are `existingSlots`. Calls from the patch go through slots like all dev code.
-  public static func generatePatch(
+  fileprivate static func generatePatch(
     _ program: IRProgram, sources: SourceManager, functions: Set<FunctionID>, version: Int,
-    existingSlots: Set<String>, options: CodegenOptions
+    existingSlots: Set<String>, options patchOptions: CodegenOptions, target: TargetMachine
   ) throws -> Patch {
-    var patchOptions = options
-    patchOptions.mode = .dev
-    patchOptions.entry = .none
-    let target = try TargetMachine(patchOptions)
-    return try withModule(
+    try withModule(
       program, sources, patchOptions, .patch(functions, version: version), target
     ) { module in
       let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
@@ -180,6 +176,33 @@ public enum Codegen {
     try target.optimize(module.module, level: options.optimizationLevel)
     module.finishProgramInfo()
     return try body(module)
+  }
+}
+
+/// Compiles patches for a running dev build, one at a time, with target machines it keeps
+/// from patch to patch (making one costs about as much as compiling a small function).
+public final class PatchCompiler {
+  private let options: CodegenOptions
+  private let target: TargetMachine
+
+  /// Patches built with `options` (as a dev build's chunks, without an entry point).
+  public init(options: CodegenOptions) throws {
+    var patchOptions = options
+    patchOptions.mode = .dev
+    patchOptions.entry = .none
+    self.options = patchOptions
+    target = try TargetMachine(patchOptions)
+  }
+
+  /// Version `version` of `functions` of `program`, for a process whose slots are
+  /// `existingSlots`.
+  public func patch(
+    _ program: IRProgram, sources: SourceManager, functions: Set<FunctionID>, version: Int,
+    existingSlots: Set<String>
+  ) throws -> Patch {
+    try Codegen.generatePatch(
+      program, sources: sources, functions: functions, version: version,
+      existingSlots: existingSlots, options: options, target: target)
   }
 }
 

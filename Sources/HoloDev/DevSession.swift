@@ -139,6 +139,8 @@ final class DevSession {
   /// the whole program.
   private var latestChange: (from: Int, to: Int, change: ChangeSet)?
   private var nextPatchVersion = 1
+  /// Made with the first patch, kept for the session's others.
+  private var patchCompiler: PatchCompiler?
   private var nextRequestID: UInt64 = 1
   private var testRun: TestRun?
   private var nextTestRun = 1
@@ -557,12 +559,16 @@ final class DevSession {
     let patch: Patch
     do {
       // Functions that only moved need no code, only their line writes.
-      patch =
-        change.patch.isEmpty
-        ? .noCode
-        : try Codegen.generatePatch(
+      if change.patch.isEmpty {
+        patch = .noCode
+      } else {
+        let compiler =
+          try patchCompiler ?? PatchCompiler(options: options.settings.codegenOptions(entry: .none))
+        patchCompiler = compiler
+        patch = try compiler.patch(
           build.program, sources: build.sources, functions: change.patch, version: version,
-          existingSlots: slots, options: options.settings.codegenOptions(entry: .none))
+          existingSlots: slots)
+      }
     } catch {
       return .notCompiled(error)
     }

@@ -92,6 +92,23 @@ struct FunctionChecker {
       reads: irReads)
   }
 
+  /// The value `target = value` or `target op= value` stores, of the target's type;
+  /// `current` reads the target (a local, a global or `.placeValue`).
+  private mutating func checkAssignedValue(
+    _ valueSyntax: Expr, _ op: AssignOperator?, to current: IRExpr
+  ) -> IRExpr {
+    let value: IRExpr
+    if let op {
+      value = checkBinary(
+        op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
+        expectation: .type(current.type), span: current.span.to(valueSyntax.span))
+    } else {
+      value = checkExpr(valueSyntax, .type(current.type))
+    }
+    expect(value, current.type)
+    return value
+  }
+
   /// A struct field's default: a constant expression of the field's type.
   mutating func checkDefault(_ expr: Expr, type: IRType) -> IRExpr {
     returnType = type
@@ -211,17 +228,9 @@ struct FunctionChecker {
         return ([], false)
       }
       let targetType = local.map { locals[$0.index].type } ?? global!.type
-      let value: IRExpr
-      if let op {
-        let current = IRExpr(
-          local.map(IRExprKind.local) ?? .global(global!.id), type: targetType, span: target.span)
-        value = checkBinary(
-          op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
-          expectation: .type(targetType), span: target.span.to(valueSyntax.span))
-      } else {
-        value = checkExpr(valueSyntax, .type(targetType))
-      }
-      expect(value, targetType)
+      let current = IRExpr(
+        local.map(IRExprKind.local) ?? .global(global!.id), type: targetType, span: target.span)
+      let value = checkAssignedValue(valueSyntax, op, to: current)
       let assignment: IRStmtKind =
         local.map { .assign($0, value) } ?? .assignGlobal(global!.id, value)
       return ([IRStmt(assignment, span: span)], value.type == .never)
@@ -231,17 +240,8 @@ struct FunctionChecker {
         _ = checkExpr(valueSyntax, .none)
         return ([], false)
       }
-      let targetType = place.type
-      let value: IRExpr
-      if let op {
-        let current = IRExpr(.placeValue, type: targetType, span: target.span)
-        value = checkBinary(
-          op.binaryOperator, left: .checked(current), right: .syntax(valueSyntax),
-          expectation: .type(targetType), span: target.span.to(valueSyntax.span))
-      } else {
-        value = checkExpr(valueSyntax, .type(targetType))
-      }
-      expect(value, targetType)
+      let current = IRExpr(.placeValue, type: place.type, span: target.span)
+      let value = checkAssignedValue(valueSyntax, op, to: current)
       return ([IRStmt(.assignElement(place, value), span: span)], value.type == .never)
 
     case .forEach(let variable, let arraySyntax, let bodySyntax):

@@ -327,8 +327,12 @@ public final class ProgramDatabase {
     let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
     reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
     let structs = program.structs(checkingDefaultsIn: environment, &diagnostics)
-    Self.reportSignatureTypes(files, program, structs, &diagnostics)
-    Self.reportStructsContainingThemselves(structs, program, &diagnostics)
+    // Where each struct is, by name: both passes look structs up by their fields' types.
+    let structsByName = Dictionary(
+      zip(structs, program.table.structs).map { ($0.name, ($0, $1)) },
+      uniquingKeysWith: { first, _ in first })
+    Self.reportSignatureTypes(files, program, structsByName, &diagnostics)
+    Self.reportStructsContainingThemselves(structs, structsByName, program, &diagnostics)
 
     let sorted = diagnostics.diagnostics.sorted { a, b in
       let left = a.span.map { ($0.file.index, $0.start) } ?? (-1, 0)
@@ -351,10 +355,9 @@ public final class ProgramDatabase {
   /// removed or changed elsewhere changes the answer): one look-up per name written, none
   /// for declarations without one.
   private static func reportSignatureTypes(
-    _ files: [ParsedFile], _ program: DeclaredProgram, _ structs: [IRStruct],
-    _ diagnostics: inout DiagnosticBag
+    _ files: [ParsedFile], _ program: DeclaredProgram,
+    _ structsByName: [String: (IRStruct, DeclarationTable.Site)], _ diagnostics: inout DiagnosticBag
   ) {
-    var structsByName: [String: (IRStruct, DeclarationTable.Site)]?
     for file in files {
       for declaration in file.declarations where declaration.namesStructs {
         for (name, span) in declaration.typeNames {
@@ -365,12 +368,7 @@ public final class ProgramDatabase {
         }
         for (name, span) in declaration.cStructs {
           guard case .structure? = program.table.globals[name]?.kind else { continue }
-          if structsByName == nil {
-            structsByName = Dictionary(
-              zip(structs, program.table.structs).map { ($0.name, ($0, $1)) },
-              uniquingKeysWith: { first, _ in first })
-          }
-          reportStructWithoutCForm(name, at: span, structsByName!, program, &diagnostics)
+          reportStructWithoutCForm(name, at: span, structsByName, program, &diagnostics)
         }
       }
     }
@@ -423,16 +421,15 @@ public final class ProgramDatabase {
   /// A struct may hold another by value, not itself, directly or through others (a field
   /// of array type holds a reference, and may).
   private static func reportStructsContainingThemselves(
-    _ structs: [IRStruct], _ program: DeclaredProgram, _ diagnostics: inout DiagnosticBag
+    _ structs: [IRStruct], _ structsByName: [String: (IRStruct, DeclarationTable.Site)],
+    _ program: DeclaredProgram, _ diagnostics: inout DiagnosticBag
   ) {
-    guard !structs.isEmpty else { return }
-    let byName = Dictionary(structs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     for (index, structure) in structs.enumerated() {
       var seen: Set<String> = []
       var work = [structure.name]
       var cycles = false
       while let next = work.popLast(), !cycles {
-        for field in byName[next]?.fields ?? [] {
+        for field in structsByName[next]?.0.fields ?? [] {
           guard case .structure(let inner) = field.type else { continue }
           if inner == structure.name {
             cycles = true

@@ -14,13 +14,18 @@ enum EntryFormat {
 
   /// `payload` with its header in front.
   static func frame(_ payload: [UInt8], digest: ContentDigest) -> [UInt8] {
-    var entry = magic
-    entry.reserveCapacity(headerSize + payload.count)
-    appendLittleEndian(version, to: &entry)
-    appendLittleEndian(UInt64(payload.count), to: &entry)
-    entry += digest.bytes
-    entry += payload
-    return entry
+    header(payloadCount: payload.count, digest: digest) + payload
+  }
+
+  /// The header of an entry whose payload has `payloadCount` bytes hashing to `digest`:
+  /// written in front of the payload, which is then written as it is (an executable's
+  /// megabytes are not copied once more).
+  static func header(payloadCount: Int, digest: ContentDigest) -> [UInt8] {
+    var header = magic
+    appendLittleEndian(version, to: &header)
+    appendLittleEndian(UInt64(payloadCount), to: &header)
+    header += digest.bytes
+    return header
   }
 
   /// The payload of a complete, undamaged entry and its digest, or nil: wrong magic or

@@ -25,6 +25,11 @@ final class LocalStore: Sendable {
 
   let directory: String
   let sizeLimit: UInt64
+  /// Entries are sharded by the first hex digit of their name: 16 folders per kind. A cold
+  /// build stores hundreds of entries, and creating a folder costs ext4 a millisecond (it
+  /// spreads folders over block groups), so Bazel's 256 shards cost a cold 50,000-function
+  /// build a few tenths of a second; 16 keep each folder small enough for any cache size.
+  static let shardLength = 1
 
   private struct State {
     var bytesStoredSinceTrim: UInt64 = 0
@@ -73,7 +78,8 @@ final class LocalStore: Sendable {
   /// Stores `payload` as the entry `name` of `kind`, replacing any entry of that name.
   /// Fails silently (the entry is then simply not cached) when the folder cannot be written.
   func write(_ kind: Kind, _ name: ContentDigest, _ payload: [UInt8]) {
-    let entry = EntryFormat.frame(payload, digest: kind == .cas ? name : ContentDigest(of: payload))
+    let header = EntryFormat.header(
+      payloadCount: payload.count, digest: kind == .cas ? name : ContentDigest(of: payload))
     let path = entryPath(kind, name)
     let folder = String(path[..<path.lastIndex(of: "/")!])
     // A second attempt after creating the folder, which a concurrent `clean` may also have
@@ -90,10 +96,11 @@ final class LocalStore: Sendable {
       // The modification time orders entries for eviction; the kernel's own stamps are
       // only as fine as its timer tick, too coarse to order entries written in a burst.
       var times = [currentTime(), currentTime()]
-      let written = writeAll(file, entry) && futimens(file, &times) == 0
+      let written =
+        writeAll(file, header) && writeAll(file, payload) && futimens(file, &times) == 0
       close(file)
       if written && rename(temporaryPath, path) == 0 {
-        noteStored(UInt64(entry.count))
+        noteStored(UInt64(header.count + payload.count))
         return
       }
       unlink(temporaryPath)
@@ -114,7 +121,7 @@ final class LocalStore: Sendable {
 
   private func entryPath(_ kind: Kind, _ name: ContentDigest) -> String {
     let hex = name.hex
-    return "\(directory)/\(kind.rawValue)/\(hex.prefix(2))/\(hex)"
+    return "\(directory)/\(kind.rawValue)/\(hex.prefix(Self.shardLength))/\(hex)"
   }
 
   private func temporaryName() -> String {
@@ -235,7 +242,9 @@ final class LocalStore: Sendable {
   /// Calls `visit` for each entry and temporary file of `kind`; other files are ignored.
   private func scan(_ kind: Kind, _ visit: (ScannedFile) -> Void) {
     let kindPath = "\(directory)/\(kind.rawValue)"
-    for shard in directoryNames(kindPath) where shard.utf8.count == 2 {
+    // Two-digit shards are a cache of holoc before 16 shards: never read, so their entries
+    // are the least recently used and are evicted first.
+    for shard in directoryNames(kindPath) where (1...2).contains(shard.utf8.count) {
       let shardPath = kindPath + "/" + shard
       for name in directoryNames(shardPath) {
         let isTemporary = name.hasPrefix(".tmp.")

@@ -380,10 +380,15 @@ public final class Driver {
 
   /// `-fuse-ld` of a faster linker than GNU ld when one is installed, lld, else gold: a
   /// 50,000-function dev build links in 1.4 s with ld.bfd, 0.8 s with gold, 0.5 s with lld.
+  /// With lld, relative relocations are packed (`DT_RELR`, glibc 2.36): a dev build's
+  /// function tables and slots hold several pointers per function, and a 24-byte `RELA`
+  /// entry for each made a quarter of a 50,000-function executable.
   private func fasterLinker() -> [String] {
-    for linker in ["lld", "gold"]
-    where Subprocess.findExecutable("ld.\(linker)", environment: environment) != nil {
-      return ["-fuse-ld=\(linker)"]
+    if Subprocess.findExecutable("ld.lld", environment: environment) != nil {
+      return ["-fuse-ld=lld", "-Wl,-z,pack-relative-relocs"]
+    }
+    if Subprocess.findExecutable("ld.gold", environment: environment) != nil {
+      return ["-fuse-ld=gold"]
     }
     return []
   }

@@ -186,6 +186,31 @@ final class CacheStoreTests: CacheTestCase {
     }
   }
 
+  func testEntriesAreShardedByTheirFirstHexDigitAndOldShardsAgeOut() throws {
+    let cache = BuildCache(directory: directory, sizeLimit: 1 << 20)
+    for index in 0..<64 { cache.store(key("\(index)"), [CacheOutput(name: "o", bytes: [1])]) }
+    for kind in ["cas", "ac"] {
+      let shards = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(kind)")
+      XCTAssertFalse(shards.isEmpty)
+      XCTAssertTrue(shards.allSatisfy { $0.count == 1 && $0.allSatisfy(\.isHexDigit) }, "\(shards)")
+    }
+    // An entry of a cache made by a holoc with Bazel's 256 shards: never read, still
+    // counted, and evicted first.
+    let blob = try XCTUnwrap(entryFiles("cas").first)
+    let name = URL(fileURLWithPath: blob).lastPathComponent
+    let oldShard = "\(directory)/cas/\(name.prefix(2))"
+    try FileManager.default.createDirectory(atPath: oldShard, withIntermediateDirectories: true)
+    let oldEntry = "\(oldShard)/\(String(repeating: "0", count: 64))"
+    try FileManager.default.copyItem(atPath: blob, toPath: oldEntry)
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: oldEntry)
+    XCTAssertEqual(cache.stats().blobs.entries, 2, "the one blob all stores share, and the old")
+    let small = BuildCache(directory: directory, sizeLimit: cache.stats().bytes - 1)
+    small.local.trim()
+    XCTAssertFalse(FileManager.default.fileExists(atPath: oldEntry), "the oldest goes first")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: blob))
+  }
+
   func testTrimmingRemovesTemporaryFilesOfDeadWriters() throws {
     let cache = BuildCache(directory: directory)
     cache.store(key("a"), [CacheOutput(name: "o", bytes: [1])])

@@ -255,6 +255,9 @@ final class ModuleEmitter {
     // Version 0 of a dev-built function (a whole program's or a chunk's) comes with its
     // slot, pointing at it, and its line-base cell, holding the line where it starts now.
     if options.mode == .dev, version == 0 {
+      // Patches reach it through its slot and never by name, so it stays out of the
+      // executable's dynamic symbol table (a third of it; docs/DECISIONS.md).
+      LLVMSetVisibility(value, LLVMHiddenVisibility)
       let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function))!
       LLVMSetInitializer(slot, value)
       slots[function.id] = slot

@@ -100,6 +100,28 @@ final class DevChunkTests: XCTestCase {
     XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 4)
   }
 
+  /// The agent resolves a patch's names in the executable's dynamic symbol table: slots,
+  /// line-base cells and the runtime are there; version 0 of each function, reached only
+  /// through its slot, is not.
+  func testADevExecutableExportsSlotsAndCellsButNotFunctionBodies() throws {
+    try project.write(
+      Self.functions("a", count: 3) + "fn main() { println(a_2(1)); }\n", to: "main.holo")
+    let build = try project.holoc(["build", "-o", "main.exe", "main.holo"])
+    XCTAssertEqual(build.status, 0, build.stderr)
+    XCTAssertEqual(try runExecutable("main.exe").stdout, "3\n")
+    let nm = try runCapturingOutput(
+      "/usr/bin/env", ["nm", "-D", "--defined-only", "\(project.path)/main.exe"],
+      environment: ProcessInfo.processInfo.environment)
+    let exported = Set(
+      nm.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last })
+    for key in ["a_2(i64)->i64", "main()->()"] {
+      XCTAssertTrue(exported.contains("holo.slot.\(key)"), nm.stdout)
+      XCTAssertTrue(exported.contains("holo.line.\(key)"), nm.stdout)
+    }
+    XCTAssertTrue(exported.contains("holo_print_i64"), nm.stdout)
+    XCTAssertFalse(exported.contains { $0.hasSuffix("#0") }, nm.stdout)
+  }
+
   func testAChunkedBuildBehavesAsTheWholeProgramBuild() throws {
     let numbers =
       Self.functions("n", count: 300)

@@ -517,9 +517,13 @@ final class DevSession {
     running?.build = build
     // Moving code is not patching it: functions that only moved are no `patch` event.
     if !change.patch.isEmpty {
+      // A patch runs with the program's globals as they are: a changed initializer's new
+      // code runs only when something calls it again (LANGUAGE.md §13).
+      let globals = build.program.globals
       reporter.patch(
         functions: change.patch.map(build.index.name).sorted(), compileMs: delivered.compileMs,
-        applyMs: delivered.applyMs)
+        applyMs: delivered.applyMs, keptGlobals: globals.map(\.name),
+        changedInitializers: globals.filter { change.patch.contains($0.initializer) }.map(\.name))
     }
     if !change.moved.isEmpty {
       reporter.moved(functions: change.moved.map(build.index.name).sorted())

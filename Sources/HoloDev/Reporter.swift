@@ -58,15 +58,31 @@ final class Reporter {
       human: "no errors; running the current code")
   }
 
-  func patch(functions: [String], compileMs: Int, applyMs: Int) {
+  /// A patch was applied. Every global kept its value (`keptGlobals`), those whose
+  /// initializer changed (`changedInitializers`) too: an initializer is not re-run.
+  func patch(
+    functions: [String], compileMs: Int, applyMs: Int, keptGlobals: [String],
+    changedInitializers: [String]
+  ) {
+    let names = { (names: [String]) in JSONValue.array(names.map { .string($0) }) }
+    var human =
+      "patched \(functions.joined(separator: ", ")) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
+    if !changedInitializers.isEmpty {
+      let quoted = changedInitializers.map { "`\($0)`" }.joined(separator: ", ")
+      human +=
+        "; the initializer of \(quoted) changed and is not re-run: the program keeps the current value"
+    }
     emit(
       [
-        ("event", .string("patch")), ("functions", .array(functions.map { .string($0) })),
+        ("event", .string("patch")), ("functions", names(functions)),
         ("compile_ms", .int(compileMs)), ("apply_ms", .int(applyMs)),
+        (
+          "globals",
+          .object([("added", names([])), ("removed", names([])), ("kept", names(keptGlobals))])
+        ),
+        ("initializers_changed", names(changedInitializers)),
       ],
-      human:
-        "patched \(functions.joined(separator: ", ")) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
-    )
+      human: human)
   }
 
   /// Functions that only moved got their new start lines (with `--events` only: to a

@@ -79,6 +79,25 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
   }
 
+  func testAChangedInitializerIsNotRerunAndHolocSaysSo() throws {
+    session = try DevSession(files: ["main.holo": Self.counter])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("1 a after none\n")
+
+    try session.edit(
+      "main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i64 = 100;")
+    let patch = try session.waitForEvent("patch")
+    XCTAssertEqual(patch["initializers_changed"] as? [String], ["seen"])
+    let globals = try XCTUnwrap(patch["globals"] as? [String: Any])
+    XCTAssertEqual(globals["kept"] as? [String], ["seen", "last"])
+    XCTAssertEqual(globals["added"] as? [String], [])
+    XCTAssertEqual(globals["removed"] as? [String], [])
+    session.send("b")
+    try session.waitForOutput("1 a after none\n2 b after a\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
   func testAPatchOfCodeUsingArraysKeepsTheArraysInTheGlobals() throws {
     session = try DevSession(files: [
       "main.holo": """

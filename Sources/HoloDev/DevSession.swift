@@ -518,7 +518,7 @@ final class DevSession {
     // Moving code is not patching it: functions that only moved are no `patch` event.
     if !change.patch.isEmpty {
       // A patch runs with the program's globals as they are: a changed initializer's new
-      // code runs only when something calls it again (LANGUAGE.md §13).
+      // code runs at the next start and before each test, never in this process (§13).
       let globals = build.program.globals
       reporter.patch(
         functions: change.patch.map(build.index.name).sorted(), compileMs: delivered.compileMs,

@@ -12,11 +12,6 @@ enum EntryFormat {
   static let version: UInt32 = 1
   static let headerSize = 52
 
-  /// `payload` with its header in front.
-  static func frame(_ payload: [UInt8], digest: ContentDigest) -> [UInt8] {
-    header(payloadCount: payload.count, digest: digest) + payload
-  }
-
   /// The header of an entry whose payload has `payloadCount` bytes hashing to `digest`:
   /// written in front of the payload, which is then written as it is (an executable's
   /// megabytes are not copied once more).

@@ -77,7 +77,8 @@ final class CacheStoreTests: CacheTestCase {
 
   func testEntryFramingDetectsDamage() {
     let payload = Array("payload".utf8)
-    let entry = EntryFormat.frame(payload, digest: ContentDigest(of: payload))
+    let entry =
+      EntryFormat.header(payloadCount: payload.count, digest: ContentDigest(of: payload)) + payload
     XCTAssertEqual(entry.count, EntryFormat.headerSize + payload.count)
     XCTAssertEqual(EntryFormat.payload(of: entry)?.payload, payload)
     for index in entry.indices {
@@ -158,7 +159,7 @@ final class CacheStoreTests: CacheTestCase {
     XCTAssertEqual(cache.lookup(key("a")), outputs)
 
     // A whole blob whose contents are not those its name says.
-    let other = EntryFormat.frame([9], digest: ContentDigest(of: [9]))
+    let other = EntryFormat.header(payloadCount: 1, digest: ContentDigest(of: [9])) + [9]
     try Data(other).write(to: URL(fileURLWithPath: try XCTUnwrap(entryFiles("cas").first)))
     XCTAssertNil(cache.lookup(key("a")))
     XCTAssertEqual(cache.local.discardedEntries, 3)

@@ -64,6 +64,14 @@ final class DevTests: XCTestCase {
     }
     """
 
+  /// Starts `counter` and has it count one line, "a".
+  private func startCounterAfterOneLine() throws {
+    session = try DevSession(files: ["main.holo": Self.counter])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("1 a after none\n")
+  }
+
   func testAPatchKeepsTheGlobalsValues() throws {
     session = try DevSession(files: ["main.holo": Self.counter])
     try session.waitForEvent("ready")
@@ -80,10 +88,7 @@ final class DevTests: XCTestCase {
   }
 
   func testAChangedInitializerIsNotRerunAndHolocSaysSo() throws {
-    session = try DevSession(files: ["main.holo": Self.counter])
-    try session.waitForEvent("ready")
-    session.send("a")
-    try session.waitForOutput("1 a after none\n")
+    try startCounterAfterOneLine()
 
     try session.edit(
       "main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i64 = 100;")
@@ -176,10 +181,7 @@ final class DevTests: XCTestCase {
   }
 
   func testAddingAGlobalRestartsTheProgramCleanly() throws {
-    session = try DevSession(files: ["main.holo": Self.counter])
-    try session.waitForEvent("ready")
-    session.send("a")
-    try session.waitForOutput("1 a after none\n")
+    try startCounterAfterOneLine()
 
     try session.edit(
       "main.holo", replacing: "global seen: i64 = 0;",

@@ -70,6 +70,34 @@ public struct SlotUpdate: Sendable, Hashable {
   }
 }
 
+/// What a patch does to the globals of the program it is applied to (LANGUAGE.md §13):
+/// its safepoint function initialises `added` (of the new program, in its order),
+/// releases the values of `removed` (of the running program's), and runs the
+/// initializers of `reset` again, releasing the values they replace (`holoc reset`), on
+/// the main thread.
+public struct GlobalChanges: Sendable, Equatable {
+  public var added: [IRGlobal]
+  public var removed: [IRGlobal]
+  public var reset: [IRGlobal]
+
+  public init(added: [IRGlobal] = [], removed: [IRGlobal] = [], reset: [IRGlobal] = []) {
+    self.added = added
+    self.removed = removed
+    self.reset = reset
+  }
+
+  public static let none = GlobalChanges()
+
+  public var isEmpty: Bool { added.isEmpty && removed.isEmpty && reset.isEmpty }
+}
+
+/// Storage the agent creates for a global a patch adds: zeroed bytes.
+public struct NewGlobalStorage: Sendable, Equatable {
+  public var symbol: String
+  public var size: UInt32
+  public var alignment: UInt32
+}
+
 /// New versions of some functions of a running dev build (docs/PATCHING.md).
 public struct Patch: Sendable {
   /// An ELF relocatable object defining the new versions.
@@ -81,6 +109,10 @@ public struct Patch: Sendable {
   /// must also write each one its function's start line.
   public var newCells: [String]
   public var updates: [SlotUpdate]
+  /// Storage of the globals the patch adds.
+  public var newGlobals: [NewGlobalStorage] = []
+  /// `holo.safepoint#N`, which the object defines when the patch adds or removes globals.
+  public var safepointFunction: String?
 
   /// A patch that links nothing (an empty object) and sets no slot: what carries the line
   /// writes of functions that only moved.
@@ -111,10 +143,12 @@ public enum Codegen {
   /// slots are `existingSlots`. Calls from the patch go through slots like all dev code.
   fileprivate static func generatePatch(
     _ program: IRProgram, sources: SourceManager, functions: Set<FunctionID>, version: Int,
-    existingSlots: Set<String>, options patchOptions: CodegenOptions, target: TargetMachine
+    globals: GlobalChanges, existingSlots: Set<String>, options patchOptions: CodegenOptions,
+    target: TargetMachine
   ) throws -> Patch {
     try withModule(
-      program, sources, patchOptions, .patch(functions, version: version), target
+      program, sources, patchOptions, .patch(functions, version: version, globals: globals),
+      target
     ) { module in
       let updates = module.slotUpdates.map { SlotUpdate(slot: $0.slot, function: $0.function) }
       let referenced = Set(module.referencedSlots).union(updates.map(\.slot))
@@ -124,11 +158,17 @@ public enum Codegen {
       let newCells = functions.map(program.function).filter {
         !existingSlots.contains(Symbols.slot(of: $0))
       }.map(Symbols.lineBase(of:))
+      let newGlobals = globals.added.map { global in
+        NewGlobalStorage(
+          symbol: Symbols.global(global), size: UInt32(module.storageSize(of: global.type)),
+          alignment: module.storageAlignment(of: global.type))
+      }
       return Patch(
         object: try target.emit(module.module, fileType: LLVMObjectFile),
         newSlots: referenced.filter { !existingSlots.contains($0) }.sorted(),
         newCells: newCells.sorted(),
-        updates: updates)
+        updates: updates, newGlobals: newGlobals,
+        safepointFunction: globals.isEmpty ? nil : Symbols.safepointFunction(ofPatch: version))
     }
   }
 
@@ -195,13 +235,13 @@ public final class PatchCompiler {
   }
 
   /// Version `version` of `functions` of `program`, for a process whose slots are
-  /// `existingSlots`.
+  /// `existingSlots`, adding and removing `globals`.
   public func patch(
     _ program: IRProgram, sources: SourceManager, functions: Set<FunctionID>, version: Int,
-    existingSlots: Set<String>
+    globals: GlobalChanges = .none, existingSlots: Set<String>
   ) throws -> Patch {
     try Codegen.generatePatch(
-      program, sources: sources, functions: functions, version: version,
+      program, sources: sources, functions: functions, version: version, globals: globals,
       existingSlots: existingSlots, options: options, target: target)
   }
 }

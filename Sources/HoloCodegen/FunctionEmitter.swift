@@ -83,6 +83,7 @@ final class FunctionEmitter {
         scopes[scopes.count - 1].append((slot, type))
       }
     }
+    module.emitSafepointPoll()
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
     emitReturn(result)
     LLVMSetCurrentDebugLocation2(builder, nil)
@@ -264,6 +265,7 @@ final class FunctionEmitter {
     let exitBlock = appendBlock("while.exit")
     branch(to: conditionBlock)
     LLVMPositionBuilderAtEnd(builder, conditionBlock)
+    module.emitSafepointPoll()
     let test = emitExpr(condition).value
     if !isTerminated { LLVMBuildCondBr(builder, test, bodyBlock, exitBlock) }
     LLVMPositionBuilderAtEnd(builder, bodyBlock)
@@ -302,6 +304,7 @@ final class FunctionEmitter {
     LLVMBuildBr(builder, checkBlock)
 
     LLVMPositionBuilderAtEnd(builder, checkBlock)
+    module.emitSafepointPoll()
     let current = LLVMBuildLoad2(builder, llvmType, counter, "")
     let signed = type.isSignedInteger
     let predicate: LLVMIntPredicate =
@@ -702,6 +705,7 @@ final class FunctionEmitter {
     LLVMBuildBr(builder, checkBlock)
 
     LLVMPositionBuilderAtEnd(builder, checkBlock)
+    module.emitSafepointPoll()
     let index = LLVMBuildLoad2(builder, module.i64Type, counter, "")!
     LLVMBuildCondBr(
       builder, LLVMBuildICmp(builder, LLVMIntULT, index, length, ""), bodyBlock, exitBlock)

@@ -1,4 +1,5 @@
 import CLLVM
+import HoloDevABI
 import HoloIR
 import HoloSource
 
@@ -15,8 +16,9 @@ enum ModuleContents {
   /// entries make), export wrappers and the library constructor. It refers to the chunks'
   /// functions by their version-0 symbols.
   case glue
-  /// Version `version` (1 or more) of some functions, for a running dev build.
-  case patch(Set<FunctionID>, version: Int)
+  /// Version `version` (1 or more) of some functions, for a running dev build, with the
+  /// safepoint function that adds and removes `globals` when there are any.
+  case patch(Set<FunctionID>, version: Int, globals: GlobalChanges)
 }
 
 /// Builds one LLVM module (`ModuleContents`): declarations, function bodies, the runtime
@@ -94,7 +96,7 @@ final class ModuleEmitter {
     case .glue:
       definedFunctions = []
       version = 0
-    case .patch(let functions, let patchVersion):
+    case .patch(let functions, let patchVersion, _):
       definedFunctions = functions.sorted().map(program.function)
       version = patchVersion
     }
@@ -195,8 +197,12 @@ final class ModuleEmitter {
     // functions behind them.
     switch contents {
     case .wholeProgram, .glue: break
-    case .chunk, .patch: return
+    case .chunk: return
+    case .patch(_, _, let globals):
+      if !globals.isEmpty { emitSafepointFunction(globals) }
+      return
     }
+    if options.mode == .dev { emitSafepointDefinitions() }
     globalInitialization = emitGlobalInitialization()
     for function in program.functions where function.isExport { emitExportWrapper(function) }
     if options.entry == .none, options.mode == .dev || globalInitialization != nil {
@@ -414,6 +420,111 @@ final class ModuleEmitter {
     }
     LLVMBuildRetVoid(builder)
     return function
+  }
+
+  /// `holo.safepoint#N`: what a patch that adds or removes globals runs on the main
+  /// thread at its safepoint, after its slot updates (docs/PATCHING.md, "Globals"). It
+  /// runs the initializers of the added globals, in the program's order, through their
+  /// slots (so with the patch's code), storing into the agent's zeroed storage without
+  /// releasing anything; then it releases each removed global's value and leaves the
+  /// immortal zero value in its place, which frames of old code may still read and a
+  /// later patch adding the global again overwrites; then it runs the initializers of the
+  /// globals to reset and stores their values, releasing the ones they replace.
+  private func emitSafepointFunction(_ globals: GlobalChanges) {
+    let type = LLVMFunctionType(voidType, nil, 0, 0)
+    let function = LLVMAddFunction(module, Symbols.safepointFunction(ofPatch: version), type)!
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, function, "entry"))
+    for global in globals.added {
+      let value = emitCall(global.initializer, arguments: [])
+      LLVMBuildStore(builder, value, storage(ofGlobal: global.initializer))
+    }
+    for global in globals.removed {
+      let name = Symbols.global(global)
+      let storage =
+        LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, llvmType(global.type), name)!
+      storeOwned(immortalZeroValue(of: global.type), of: global.type, into: storage)
+    }
+    for global in globals.reset {
+      let value = emitCall(global.initializer, arguments: [])
+      storeOwned(value, of: global.type, into: storage(ofGlobal: global.initializer))
+    }
+    LLVMBuildRetVoid(builder)
+  }
+
+  /// A type's zero value made of immortal values that are the runtime's, not this
+  /// module's (`holo_empty_string`, `holo_empty_array`): a patch may leave it in a global
+  /// and be freed. Struct fields take their zero values, not their defaults.
+  private func immortalZeroValue(of type: IRType) -> LLVMValueRef {
+    switch type {
+    case .string:
+      return LLVMGetNamedGlobal(module, "holo_empty_string")
+        ?? LLVMAddGlobal(module, i64Type, "holo_empty_string")!
+    case .array: return emptyArray
+    case .structure(let name):
+      var fields: [LLVMValueRef?] = program.structure(named: name).fields.map {
+        immortalZeroValue(of: $0.type)
+      }
+      return LLVMConstNamedStruct(llvmType(type), &fields, UInt32(fields.count))
+    default: return LLVMConstNull(llvmType(type))
+    }
+  }
+
+  /// Dev builds: a cooperative safepoint (docs/PATCHING.md, "Safepoints"). Reads the
+  /// glue's `holo.safepoint.requested` and, when the patch agent raised it, calls
+  /// `holo.safepoint.poll`, where the agent runs what must run on the main thread.
+  func emitSafepointPoll() {
+    guard options.mode == .dev else { return }
+    let requested = LLVMBuildLoad2(builder, i32Type, safepointFlag, "safepoint.requested")!
+    LLVMSetOrdering(requested, LLVMAtomicOrderingMonotonic)
+    LLVMSetAlignment(requested, 4)
+    let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
+    let pollBlock = LLVMAppendBasicBlockInContext(context, function, "safepoint")
+    let continueBlock = LLVMAppendBasicBlockInContext(context, function, "safepoint.done")
+    LLVMBuildCondBr(
+      builder, LLVMBuildICmp(builder, LLVMIntNE, requested, LLVMConstInt(i32Type, 0, 0), ""),
+      pollBlock, continueBlock)
+    LLVMPositionBuilderAtEnd(builder, pollBlock)
+    LLVMBuildCall2(builder, LLVMFunctionType(voidType, nil, 0, 0), safepointPoll, nil, 0, "")
+    LLVMBuildBr(builder, continueBlock)
+    LLVMPositionBuilderAtEnd(builder, continueBlock)
+  }
+
+  private var safepointFlag: LLVMValueRef {
+    LLVMGetNamedGlobal(module, DevSymbols.safepointRequested)
+      ?? LLVMAddGlobal(module, i32Type, DevSymbols.safepointRequested)!
+  }
+
+  /// `holo.safepoint.poll`, declared `cold` (the optimiser moves the path to it aside).
+  private var safepointPoll: LLVMValueRef {
+    if let known = LLVMGetNamedFunction(module, DevSymbols.safepointPoll) { return known }
+    let poll = LLVMAddFunction(
+      module, DevSymbols.safepointPoll, LLVMFunctionType(voidType, nil, 0, 0))!
+    addAttribute("cold", to: poll)
+    addAttribute("nounwind", to: poll)
+    return poll
+  }
+
+  /// A dev build's glue defines what its code polls, so that every dev executable and
+  /// library has it whether or not it carries the agent, and release builds have none of
+  /// it: the flag, the handler pointer (null until an agent sets it) and the poll, which
+  /// runs the handler.
+  private func emitSafepointDefinitions() {
+    LLVMSetInitializer(safepointFlag, LLVMConstInt(i32Type, 0, 0))
+    let handler = LLVMAddGlobal(module, pointerType, DevSymbols.safepointHandler)!
+    LLVMSetInitializer(handler, LLVMConstNull(pointerType))
+    let poll = safepointPoll
+    let type = LLVMFunctionType(voidType, nil, 0, 0)
+    LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, poll, "entry"))
+    let call = LLVMAppendBasicBlockInContext(context, poll, "call")!
+    let done = LLVMAppendBasicBlockInContext(context, poll, "done")!
+    let target = LLVMBuildLoad2(builder, pointerType, handler, "")!
+    LLVMSetOrdering(target, LLVMAtomicOrderingMonotonic)
+    LLVMBuildCondBr(builder, LLVMBuildIsNotNull(builder, target, ""), call, done)
+    LLVMPositionBuilderAtEnd(builder, call)
+    LLVMBuildCall2(builder, type, target, nil, 0, "")
+    LLVMBuildBr(builder, done)
+    LLVMPositionBuilderAtEnd(builder, done)
+    LLVMBuildRetVoid(builder)
   }
 
   /// Stores `value`, owned, into `storage`, releasing the value it replaces.

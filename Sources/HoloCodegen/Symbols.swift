@@ -39,6 +39,11 @@ public enum Symbols {
     DevSymbols.global(name: global.name, type: global.type.description)
   }
 
+  /// The safepoint function of the patch of version `version`.
+  static func safepointFunction(ofPatch version: Int) -> String {
+    DevSymbols.safepointFunction(ofPatch: version)
+  }
+
   /// A release-built function. An `export fn` gets a C entry point under its plain name too.
   public static func release(of function: IRFunction) -> String {
     DevSymbols.release(name: function.name)

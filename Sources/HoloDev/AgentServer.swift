@@ -15,48 +15,19 @@ final class AgentServer: @unchecked Sendable {
   init(directory: String, events: EventQueue) throws(Posix.Failure) {
     socketPath = directory + "/agent.sock"
     self.events = events
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let pathBytes = Array(socketPath.utf8)
-    guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-      throw Posix.Failure("the socket path `\(socketPath)` is too long", errno: ENAMETOOLONG)
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-      buffer.copyBytes(from: pathBytes)
-      buffer[pathBytes.count] = 0
-    }
-    listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard listener >= 0 else { throw Posix.Failure("cannot create the agent socket") }
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
-    guard bound == 0, listen(listener, 8) == 0 else {
-      let failure = Posix.Failure("cannot listen on `\(socketPath)`")
-      close(listener)
-      throw failure
-    }
+    listener = try Posix.listen(unixSocket: socketPath)
   }
 
   /// Accepts connections on a thread of its own until `stop()`.
   func start() {
-    Thread { [self] in
-      while true {
-        let fd = accept(listener, nil, nil)
-        if fd < 0 {
-          if errno == EINTR || errno == ECONNABORTED { continue }
-          return
-        }
-        Posix.closeOnExec(fd)
-        let id = lock.withLock {
-          nextConnectionID += 1
-          return nextConnectionID
-        }
-        let events = self.events
-        Thread { AgentConnection.serve(fd: fd, id: id, events: events) }.start()
+    Posix.acceptConnections(on: listener) { [self] fd in
+      let id = lock.withLock {
+        nextConnectionID += 1
+        return nextConnectionID
       }
-    }.start()
+      let events = self.events
+      Thread { AgentConnection.serve(fd: fd, id: id, events: events) }.start()
+    }
   }
 
   /// Wakes the accepting thread (shutdown makes a blocked accept fail) and removes the

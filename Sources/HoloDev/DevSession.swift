@@ -98,6 +98,8 @@ final class DevSession {
   private let inputLog = InputLog()
   private let watcher: SourceWatcher
   private let agents: AgentServer
+  /// Where `holoc reset` reaches the session.
+  private let control: ControlServer
   private var signalSources: [DispatchSourceSignal] = []
 
   /// Every file read so far, updated in place on edits.
@@ -185,6 +187,7 @@ final class DevSession {
     }
     watcher = try SourceWatcher(events: events)
     agents = try AgentServer(directory: workFolder.path, events: events)
+    control = try ControlServer(directory: workFolder.path, rootFile: rootFile, events: events)
     if let host = options.host { watcher.watchHost(host) }
   }
 
@@ -198,6 +201,7 @@ final class DevSession {
       signalSources.append(source)
     }
     agents.start()
+    control.start()
     watcher.start()
     inputLog.record(from: STDIN_FILENO)
     startFromCache()
@@ -243,6 +247,8 @@ final class DevSession {
         }
       case .hostChanged:
         hostRebuilt()
+      case .controlRequest(let request):
+        reset(request)
       case .terminate:
         shutDown()
         return 0
@@ -393,11 +399,12 @@ final class DevSession {
     let entryName = build.program.entry.map { build.program.function($0).name } ?? "main"
     // A C host never runs the library's entry function, so changing it is an ordinary change.
     let entryChanged = change.entryChanged && options.host == nil
-    if let running, let reason = Self.globalsChange(from: running.build.program, to: build.program)
-    {
+    if let running, let reason = Self.layoutChange(from: running.build.program, to: build.program) {
       return restartOrWarn(
         build, functions: build.program.globals.map(\.name), reason: reason, since: began)
     }
+    let globals =
+      running.map { Self.globalChanges(from: $0.build.program, to: build.program) } ?? .none
     if entryChanged && options.restart != .never {
       return restart(
         build,
@@ -405,8 +412,8 @@ final class DevSession {
         since: began)
     }
     if options.host != nil, let running { reportHostABIChanges(from: running.build, to: build) }
-    if !change.patch.isEmpty || !change.moved.isEmpty {
-      switch patch(change, build, since: began) {
+    if !change.patch.isEmpty || !change.moved.isEmpty || !globals.isEmpty {
+      switch patch(change, build, globals: globals, since: began) {
       case .applied(let staleSlots):
         if !staleSlots.isEmpty { waitForFrames(staleSlots, build) }
       case .notApplied(let reason):
@@ -433,40 +440,47 @@ final class DevSession {
     return true
   }
 
-  /// Why the globals of `new` cannot be patched into a program running `old`, if they
-  /// cannot: a global was added, removed or retyped, or their order changed. Their
-  /// storage is the executable's, and their initialisation ran when it started (issue 11
-  /// keeps and migrates their values instead).
-  static func globalsChange(from old: IRProgram, to new: IRProgram) -> String? {
+  /// Why the data of `new` cannot be patched into a program running `old`, if it cannot:
+  /// a struct's layout or a global's type changed, and the process holds values of the
+  /// old layout (until live migration, issue 11, converts them).
+  static func layoutChange(from old: IRProgram, to new: IRProgram) -> String? {
     if old.structs != new.structs {
-      let before = Dictionary(old.structs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-      let changed = new.structs.filter { structure in
-        before[structure.name].map { $0 != structure } ?? false
-      }
-      let names = changed.map { "`\($0.name)`" }.joined(separator: ", ")
+      let after = Dictionary(new.structs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
       // Until live migration (issue 11), no code may run against a layout it was not
-      // compiled for, and values of the old layout live in the process.
-      return changed.isEmpty
-        ? "the program's structs changed: their layouts are fixed when it starts"
-        : "the layout of \(names) changed: values of the old layout cannot be used by new code"
+      // compiled for, and values of the old layout live in the process. A new struct has
+      // no values yet; a removed one may still have some, in globals being removed.
+      let changed = old.structs.filter { after[$0.name] != $0 }
+      if !changed.isEmpty {
+        let names = changed.map { "`\($0.name)`" }.joined(separator: ", ")
+        let removed = changed.allSatisfy { after[$0.name] == nil }
+        return removed
+          ? "the struct \(names) was removed: the program may hold values of \(changed.count == 1 ? "it" : "them")"
+          : "the layout of \(names) changed: values of the old layout cannot be used by new code"
+      }
     }
     guard old.globals != new.globals else { return nil }
-    let (before, after) = (Set(old.globals.map(\.name)), Set(new.globals.map(\.name)))
     let oldTypes = Dictionary(
       old.globals.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-    var parts: [String] = []
-    let quoted = { (names: [String]) in names.sorted().map { "`\($0)`" }.joined(separator: ", ") }
-    let added = after.subtracting(before)
-    let removed = before.subtracting(after)
     let retyped = new.globals.filter { global in
       oldTypes[global.name].map { $0 != global.type } ?? false
     }
-    if !added.isEmpty { parts.append("\(quoted(Array(added))) added") }
-    if !removed.isEmpty { parts.append("\(quoted(Array(removed))) removed") }
-    if !retyped.isEmpty { parts.append("\(quoted(retyped.map(\.name))) changed type") }
-    if parts.isEmpty { parts.append("their order changed") }
+    guard !retyped.isEmpty else { return nil }
+    let names = retyped.map { "`\($0.name)`" }.sorted().joined(separator: ", ")
     return
-      "the program's globals changed (\(parts.joined(separator: "; "))): they are laid out when it starts"
+      "the type of \(names) changed: \(retyped.count == 1 ? "its value" : "their values") cannot be used by new code"
+  }
+
+  /// The globals a patch from `old` to `new` adds and removes (a global is its name and
+  /// type, as its storage symbol is): the patch initialises the added ones and releases
+  /// the removed ones' values, in the running program (LANGUAGE.md §13).
+  static func globalChanges(from old: IRProgram, to new: IRProgram) -> GlobalChanges {
+    guard old.globals != new.globals else { return .none }
+    let (before, after) = (
+      Set(old.globals.map(Symbols.global)), Set(new.globals.map(Symbols.global))
+    )
+    return GlobalChanges(
+      added: new.globals.filter { !before.contains(Symbols.global($0)) },
+      removed: old.globals.filter { !after.contains(Symbols.global($0)) })
   }
 
   private func restartOrWarn(
@@ -492,14 +506,17 @@ final class DevSession {
     case superseded
   }
 
-  private func patch(_ change: ChangeSet, _ build: Build, since began: Double) -> PatchOutcome {
+  private func patch(
+    _ change: ChangeSet, _ build: Build, globals: GlobalChanges, since began: Double
+  ) -> PatchOutcome {
     guard let agent = connectedAgent() else {
       if running == nil { return .programEnded }
       return .notApplied(reason: "the program is not connected to a patch agent")
     }
     let delivered: DeliveredPatch
     switch deliver(
-      change, build, slots: running!.slots, to: agent, since: began, unlessSuperseded: true)
+      change, build, globals: globals, slots: running!.slots, to: agent, since: began,
+      unlessSuperseded: true)
     {
     case .applied(let patch):
       delivered = patch
@@ -516,14 +533,17 @@ final class DevSession {
     running?.slots.formUnion(delivered.newSlots)
     running?.build = build
     // Moving code is not patching it: functions that only moved are no `patch` event.
-    if !change.patch.isEmpty {
+    if !change.patch.isEmpty || !globals.isEmpty {
       // A patch runs with the program's globals as they are: a changed initializer's new
       // code runs at the next start and before each test, never in this process (§13).
-      let globals = build.program.globals
+      // Added globals were initialised at the patch's safepoint.
+      let added = Set(globals.added.map(\.initializer))
+      let kept = build.program.globals.filter { !added.contains($0.initializer) }
       reporter.patch(
         functions: change.patch.map(build.index.name).sorted(), compileMs: delivered.compileMs,
-        applyMs: delivered.applyMs, keptGlobals: globals.map(\.name),
-        changedInitializers: globals.filter { change.patch.contains($0.initializer) }.map(\.name))
+        applyMs: delivered.applyMs, addedGlobals: globals.added.map(\.name),
+        removedGlobals: globals.removed.map(\.name), keptGlobals: kept.map(\.name),
+        changedInitializers: kept.filter { change.patch.contains($0.initializer) }.map(\.name))
     }
     if !change.moved.isEmpty {
       reporter.moved(functions: change.moved.map(build.index.name).sorted())
@@ -550,20 +570,20 @@ final class DevSession {
     case superseded
   }
 
-  /// Compiles `change` (to `build`) into a patch for a process whose slots are `slots`,
-  /// sends it to the process's `agent` and waits for the acknowledgement: the same for the
-  /// program and for the test process. With `unlessSuperseded`, a patch a newer save made
-  /// outdated is not sent.
+  /// Compiles `change` (to `build`, adding and removing `globals`) into a patch for a
+  /// process whose slots are `slots`, sends it to the process's `agent` and waits for the
+  /// acknowledgement: the same for the program and for the test process. With
+  /// `unlessSuperseded`, a patch a newer save made outdated is not sent.
   private func deliver(
-    _ change: ChangeSet, _ build: Build, slots: Set<String>, to agent: AgentConnection,
-    since began: Double, unlessSuperseded: Bool
+    _ change: ChangeSet, _ build: Build, globals: GlobalChanges = .none, slots: Set<String>,
+    to agent: AgentConnection, since began: Double, unlessSuperseded: Bool
   ) -> PatchDelivery {
     let version = nextPatchVersion
     nextPatchVersion += 1
     let patch: Patch
     do {
       // Functions that only moved need no code, only their line writes.
-      if change.patch.isEmpty {
+      if change.patch.isEmpty && globals.isEmpty {
         patch = .noCode
       } else {
         let compiler =
@@ -571,7 +591,7 @@ final class DevSession {
         patchCompiler = compiler
         patch = try compiler.patch(
           build.program, sources: build.sources, functions: change.patch, version: version,
-          existingSlots: slots)
+          globals: globals, existingSlots: slots)
       }
     } catch {
       return .notCompiled(error)
@@ -588,7 +608,11 @@ final class DevSession {
         id: UInt64(version), newSlots: patch.newSlots, newCells: patch.newCells,
         object: patch.object,
         updates: patch.updates.map { .init(slot: $0.slot, function: $0.function) },
-        dataWrites: lineWrites.sorted { $0.cell < $1.cell })
+        dataWrites: lineWrites.sorted { $0.cell < $1.cell },
+        newGlobals: patch.newGlobals.map {
+          .init(symbol: $0.symbol, size: $0.size, alignment: $0.alignment)
+        },
+        safepointFunction: patch.safepointFunction ?? "")
     ).framed
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .failed("the patch agent did not acknowledge the patch")
@@ -614,6 +638,42 @@ final class DevSession {
     }
     guard case .agentMessage(_, .patchAck(let ack))? = answer else { return nil }
     return ack
+  }
+
+  // MARK: Resetting globals
+
+  /// `holoc reset`: runs the initializers of the requested globals (all, when it names
+  /// none) again in the running program, at a safepoint, with the code it runs now.
+  private func reset(_ request: ControlRequest) {
+    guard let current = running, let agent = connectedAgent() else {
+      request.answerError("the program is not running")
+      return
+    }
+    let globals = current.build.program.globals
+    let known = Set(globals.map(\.name))
+    if let unknown = request.globals.first(where: { !known.contains($0) }) {
+      request.answerError("the running program has no global `\(unknown)`")
+      return
+    }
+    let named = Set(request.globals)
+    let chosen = request.globals.isEmpty ? globals : globals.filter { named.contains($0.name) }
+    let began = Posix.monotonicMs()
+    let unchanged = ChangeSet(from: current.build.index, to: current.build.index)
+    switch deliver(
+      unchanged, current.build, globals: GlobalChanges(reset: chosen), slots: current.slots,
+      to: agent, since: began, unlessSuperseded: false)
+    {
+    case .applied(let delivered):
+      reporter.reset(
+        globals: chosen.map(\.name), compileMs: delivered.compileMs, applyMs: delivered.applyMs)
+      request.answerReset(chosen.map(\.name))
+    case .notCompiled(let error):
+      request.answerError("compiling the reset failed: \(error)")
+    case .failed(let reason):
+      request.answerError(reason)
+    case .superseded:
+      request.answerError("a newer save came first")
+    }
   }
 
   // MARK: Frames of replaced code
@@ -1174,6 +1234,7 @@ final class DevSession {
       running = nil
     }
     agents.stop()
+    control.stop()
     workFolder.remove()
   }
 }

@@ -22,6 +22,8 @@ enum DevEvent: Sendable {
   case testProcessExited(generation: Int)
   /// The `--host` executable was written (rebuilt) on disk.
   case hostChanged
+  /// `holoc reset` asked, on the control socket.
+  case controlRequest(ControlRequest)
   /// holoc was asked to stop (SIGINT, SIGTERM, SIGHUP).
   case terminate
 }

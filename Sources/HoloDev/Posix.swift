@@ -85,6 +85,74 @@ enum Posix {
     return ready > 0
   }
 
+  /// A stream socket listening at `path` (close-on-exec); its folder must be private to
+  /// the user, which is what keeps others from connecting.
+  static func listen(unixSocket path: String) throws(Failure) -> Int32 {
+    var address = try unixAddress(path)
+    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard listener >= 0 else { throw Failure("cannot create a socket") }
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    guard bound == 0, Glibc.listen(listener, 8) == 0 else {
+      let failure = Failure("cannot listen on `\(path)`")
+      close(listener)
+      throw failure
+    }
+    return listener
+  }
+
+  /// Accepts connections on `listener`, on a thread of its own, giving each (close-on-exec)
+  /// to `accepted`, until the listener is shut down.
+  static func acceptConnections(on listener: Int32, _ accepted: @escaping @Sendable (Int32) -> Void)
+  {
+    Thread {
+      while true {
+        let fd = accept(listener, nil, nil)
+        if fd < 0 {
+          if errno == EINTR || errno == ECONNABORTED { continue }
+          return
+        }
+        closeOnExec(fd)
+        accepted(fd)
+      }
+    }.start()
+  }
+
+  /// A stream socket connected to `path` (close-on-exec).
+  static func connect(unixSocket path: String) throws(Failure) -> Int32 {
+    var address = try unixAddress(path)
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw Failure("cannot create a socket") }
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
+    }
+    guard connected == 0 else {
+      let failure = Failure("cannot connect to `\(path)`")
+      close(fd)
+      throw failure
+    }
+    return fd
+  }
+
+  private static func unixAddress(_ path: String) throws(Failure) -> sockaddr_un {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let pathBytes = Array(path.utf8)
+    guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+      throw Failure("the socket path `\(path)` is too long", errno: ENAMETOOLONG)
+    }
+    withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+      buffer.copyBytes(from: pathBytes)
+      buffer[pathBytes.count] = 0
+    }
+    return address
+  }
+
   /// Milliseconds on the monotonic clock.
   static func monotonicMs() -> Double {
     var now = timespec()

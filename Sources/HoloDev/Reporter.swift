@@ -61,16 +61,22 @@ final class Reporter {
   /// A patch was applied. Every global kept its value (`keptGlobals`), those whose
   /// initializer changed (`changedInitializers`) too: an initializer is not re-run.
   func patch(
-    functions: [String], compileMs: Int, applyMs: Int, keptGlobals: [String],
-    changedInitializers: [String]
+    functions: [String], compileMs: Int, applyMs: Int, addedGlobals: [String],
+    removedGlobals: [String], keptGlobals: [String], changedInitializers: [String]
   ) {
     let names = { (names: [String]) in JSONValue.array(names.map { .string($0) }) }
-    var human =
-      "patched \(functions.joined(separator: ", ")) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
+    let quoted = { (names: [String]) in names.map { "`\($0)`" }.joined(separator: ", ") }
+    let what = functions.isEmpty ? "the globals" : functions.joined(separator: ", ")
+    var human = "patched \(what) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
+    if !addedGlobals.isEmpty {
+      human += "; \(quoted(addedGlobals)) added and initialised"
+    }
+    if !removedGlobals.isEmpty {
+      human += "; \(quoted(removedGlobals)) removed and released"
+    }
     if !changedInitializers.isEmpty {
-      let quoted = changedInitializers.map { "`\($0)`" }.joined(separator: ", ")
       human +=
-        "; the initializer of \(quoted) changed and is not re-run: the program keeps the current value"
+        "; the initializer of \(quoted(changedInitializers)) changed and is not re-run: the program keeps the current value"
     }
     emit(
       [
@@ -78,11 +84,27 @@ final class Reporter {
         ("compile_ms", .int(compileMs)), ("apply_ms", .int(applyMs)),
         (
           "globals",
-          .object([("added", names([])), ("removed", names([])), ("kept", names(keptGlobals))])
+          .object([
+            ("added", names(addedGlobals)), ("removed", names(removedGlobals)),
+            ("kept", names(keptGlobals)),
+          ])
         ),
         ("initializers_changed", names(changedInitializers)),
       ],
       human: human)
+  }
+
+  /// `holoc reset` re-ran the initializers of `globals` in the running program.
+  func reset(globals: [String], compileMs: Int, applyMs: Int) {
+    let quoted = globals.map { "`\($0)`" }.joined(separator: ", ")
+    emit(
+      [
+        ("event", .string("reset")), ("globals", .array(globals.map { .string($0) })),
+        ("compile_ms", .int(compileMs)), ("apply_ms", .int(applyMs)),
+      ],
+      human:
+        "reset \(globals.isEmpty ? "no globals" : quoted) (compiled in \(compileMs) ms, applied in \(applyMs) ms)"
+    )
   }
 
   /// Functions that only moved got their new start lines (with `--events` only: to a

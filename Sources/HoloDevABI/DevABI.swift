@@ -4,8 +4,9 @@
 /// in `Tests/HoloTests/DevABI/` hold the two together. Change both sides at once.
 public enum DevABI {
   /// The patch protocol's version, sent in `HELLO`; the daemon refuses any other. Version
-  /// 2 added new line-base cells and data writes to `PATCH` and allowed an empty object.
-  public static let protocolVersion: UInt32 = 2
+  /// 2 added new line-base cells and data writes to `PATCH` and allowed an empty object;
+  /// version 3 added new globals and the safepoint function.
+  public static let protocolVersion: UInt32 = 3
 
   /// Every message is a u32 little-endian payload length, then the payload.
   public static let lengthPrefixSize = 4
@@ -13,6 +14,11 @@ public enum DevABI {
   /// The longest payload the agent reads: it hangs up on a longer frame rather than read
   /// that far to find the next message, so the daemon must never send one.
   public static let maximumPayloadLength = 256 * 1024 * 1024
+
+  /// The largest storage, and alignment, a `PATCH` may ask for a new global (the agent
+  /// refuses more: a damaged message must not make it allocate without bound).
+  public static let maximumGlobalSize = 1024 * 1024
+  public static let maximumGlobalAlignment = 4096
 
   /// The first byte of every payload.
   public enum MessageType: UInt8, CaseIterable, Sendable {

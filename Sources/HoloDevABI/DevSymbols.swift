@@ -15,6 +15,16 @@ public enum DevSymbols {
   public static let functionTablePrefix = "holo.functions#"
   /// A global's storage, followed by its name and type.
   public static let globalPrefix = "holo.global."
+  /// A patch's safepoint function, followed by the patch's id: it initialises the globals
+  /// the patch adds and resets those it removes, on the main thread at the safepoint.
+  public static let safepointFunctionPrefix = "holo.safepoint#"
+  /// Defined by a dev build's glue (docs/PATCHING.md, "Safepoints"): the `i32` dev code
+  /// polls at function entries and loop heads, which the agent raises to ask for a
+  /// cooperative safepoint; the function it then calls; and the pointer to the agent's
+  /// handler that function runs (null without an agent).
+  public static let safepointRequested = "holo.safepoint.requested"
+  public static let safepointPoll = "holo.safepoint.poll"
+  public static let safepointHandler = "holo.safepoint.handler"
 
   /// The key of a function with these holo type names: `add(i64,i64)->i64`.
   public static func key(name: String, parameterTypes: [String], resultType: String) -> String {
@@ -35,6 +45,11 @@ public enum DevSymbols {
   /// `holo.functions#N`, the function table of the patch that defines version N.
   public static func functionTable(ofPatch version: Int) -> String {
     "\(functionTablePrefix)\(version)"
+  }
+
+  /// `holo.safepoint#N`, the safepoint function of patch N.
+  public static func safepointFunction(ofPatch version: Int) -> String {
+    "\(safepointFunctionPrefix)\(version)"
   }
 
   /// `holo.global.NAME:TYPE`: a global's storage, defined by the executable. The type is

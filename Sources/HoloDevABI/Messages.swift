@@ -134,9 +134,11 @@ public enum AgentMessage: Equatable, Sendable {
 
 /// A message the daemon sends to the agent.
 public enum DaemonMessage: Equatable, Sendable {
-  /// A patch: the agent creates `newSlots` and `newCells` (zeroed 8-byte cells), links
-  /// `object` (which may be empty: a patch that only writes data or repoints slots at code
-  /// the process has), then at one safepoint applies `dataWrites`, then `updates`.
+  /// A patch: the agent creates `newSlots` and `newCells` (zeroed 8-byte cells) and the
+  /// storage of `newGlobals`, links `object` (which may be empty: a patch that only writes
+  /// data or repoints slots at code the process has), then at one safepoint applies
+  /// `dataWrites`, then `updates`, then calls `safepointFunction` (when not empty: the
+  /// safepoint is then taken where the main thread polls).
   public struct Patch: Equatable, Sendable {
     public struct SlotUpdate: Equatable, Sendable {
       public var slot: String
@@ -158,16 +160,33 @@ public enum DaemonMessage: Equatable, Sendable {
       }
     }
 
+    /// Storage of a global the patch adds: `size` zeroed bytes aligned to `alignment`.
+    public struct NewGlobal: Equatable, Sendable {
+      public var symbol: String
+      public var size: UInt32
+      public var alignment: UInt32
+
+      public init(symbol: String, size: UInt32, alignment: UInt32) {
+        self.symbol = symbol
+        self.size = size
+        self.alignment = alignment
+      }
+    }
+
     public var id: UInt64
     public var newSlots: [String]
     public var newCells: [String]
     public var object: [UInt8]
     public var updates: [SlotUpdate]
     public var dataWrites: [DataWrite]
+    public var newGlobals: [NewGlobal]
+    /// `holo.safepoint#ID`, defined by `object`, or empty.
+    public var safepointFunction: String
 
     public init(
       id: UInt64, newSlots: [String], newCells: [String], object: [UInt8],
-      updates: [SlotUpdate], dataWrites: [DataWrite]
+      updates: [SlotUpdate], dataWrites: [DataWrite], newGlobals: [NewGlobal] = [],
+      safepointFunction: String = ""
     ) {
       self.id = id
       self.newSlots = newSlots
@@ -175,6 +194,8 @@ public enum DaemonMessage: Equatable, Sendable {
       self.object = object
       self.updates = updates
       self.dataWrites = dataWrites
+      self.newGlobals = newGlobals
+      self.safepointFunction = safepointFunction
     }
   }
 
@@ -204,12 +225,22 @@ public enum DaemonMessage: Equatable, Sendable {
             reader.u64().map { Patch.DataWrite(cell: cell, value: $0) }
           }
         }),
+        let newGlobals = reader.list({ reader in
+          reader.name().flatMap { symbol in
+            reader.u32().flatMap { size in
+              reader.u32().map {
+                Patch.NewGlobal(symbol: symbol, size: size, alignment: $0)
+              }
+            }
+          }
+        }),
+        let safepointFunction = reader.name(),
         reader.isAtEnd
       else { return nil }
       self = .patch(
         Patch(
           id: id, newSlots: newSlots, newCells: newCells, object: object, updates: updates,
-          dataWrites: dataWrites))
+          dataWrites: dataWrites, newGlobals: newGlobals, safepointFunction: safepointFunction))
     case .status:
       guard let id = reader.u64() else { return nil }
       self = .status(requestID: id)
@@ -240,6 +271,13 @@ public enum DaemonMessage: Equatable, Sendable {
         writer.string(write.cell)
         writer.u64(write.value)
       }
+      writer.u32(UInt32(patch.newGlobals.count))
+      for global in patch.newGlobals {
+        writer.string(global.symbol)
+        writer.u32(global.size)
+        writer.u32(global.alignment)
+      }
+      writer.string(patch.safepointFunction)
       return writer.framed
     case .status(let id):
       var writer = ByteWriter(type: .status)

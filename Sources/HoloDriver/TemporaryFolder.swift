@@ -61,6 +61,15 @@ public final class TemporaryFolder: @unchecked Sendable {
     close(descriptor)
   }
 
+  /// The folders of holoc processes in the folder they are made in (any user's, abandoned
+  /// ones included): where a client looks for a running `holoc dev`.
+  public static func existingFolders() -> [String] {
+    let base = baseDirectory
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+    return names.filter { $0.hasPrefix(prefix) && $0.utf8.count == template.utf8.count }.sorted()
+      .map { "\(base)/\($0)" }
+  }
+
   private static var baseDirectory: String {
     let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
     return base.isEmpty || base.utf8.count > 60 ? "/tmp" : base
@@ -68,10 +77,7 @@ public final class TemporaryFolder: @unchecked Sendable {
 
   /// Once per process, before its first folder.
   private static let abandonedFoldersRemoved: Void = {
-    let base = baseDirectory
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-    for name in names where name.hasPrefix(prefix) && name.utf8.count == template.utf8.count {
-      let path = "\(base)/\(name)"
+    for path in existingFolders() {
       let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
       guard descriptor >= 0 else { continue }
       defer { close(descriptor) }

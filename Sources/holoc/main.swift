@@ -11,7 +11,9 @@ struct Holoc: ParsableCommand {
     commandName: "holoc",
     abstract: "The holo compiler.",
     version: "holoc \(holocVersion)",
-    subcommands: [Check.self, Build.self, Run.self, Test.self, Dev.self, Cache.self])
+    subcommands: [
+      Check.self, Build.self, Run.self, Test.self, Dev.self, Reset.self, Cache.self,
+    ])
 }
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
@@ -258,6 +260,49 @@ struct Dev: ParsableCommand {
       settings: codegen.settings(release: false, optimizationLevel: optimizationLevel),
       testTimeout: timeout, host: host.map(absolutePath))
     try finish(with: LiveLoop.run(options))
+  }
+}
+
+struct Reset: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Re-run the initializers of globals (all without names) in the program `holoc dev` runs.")
+
+  @Argument(
+    help: ArgumentHelp(
+      "A .holo root file or a folder holding main.holo (default: .), then the globals to reset.",
+      valueName: "PATH|GLOBAL"))
+  var arguments: [String] = []
+
+  func run() throws {
+    // A global's name has no `/` or `.`: a first argument that names a .holo file or a
+    // folder is the PATH (docs/DECISIONS.md).
+    var isFolder: ObjCBool = false
+    let first = arguments.first
+    let hasPath =
+      first.map {
+        $0.hasSuffix(".holo") || $0.contains("/") || $0 == "."
+          || FileManager.default.fileExists(atPath: $0, isDirectory: &isFolder)
+            && isFolder.boolValue
+      } ?? false
+    let path = hasPath ? first! : "."
+    let globals = Array(arguments.dropFirst(hasPath ? 1 : 0))
+    let rootFile: String
+    do throws(DriverFailure) {
+      rootFile = try Driver.rootFile(of: path)
+    } catch {
+      let renderer = DiagnosticRenderer(
+        sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
+      FileHandle.standardError.write(Data(renderer.render(error.diagnostics, format: .human).utf8))
+      throw ExitCode(ExitStatus.failure)
+    }
+    switch ControlClient.reset(rootFile: rootFile, globals: globals) {
+    case .reset(let names):
+      print(names.isEmpty ? "the program has no globals" : "reset \(names.joined(separator: ", "))")
+    case .failed(let reason):
+      FileHandle.standardError.write(Data("holoc reset: \(reason)\n".utf8))
+      throw ExitCode(ExitStatus.failure)
+    }
   }
 }
 

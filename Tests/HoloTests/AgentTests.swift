@@ -83,7 +83,8 @@ final class AgentTests: XCTestCase {
 
   func testBodySignatureAndRejectedPatches() throws {
     let facts = try scenario("patches", as: PatchFacts.self)
-    XCTAssertEqual(facts.hello, Hello(type: 1, version: 2, pidMatches: true))
+    XCTAssertEqual(
+      facts.hello, Hello(type: 1, version: Int(DevABI.protocolVersion), pidMatches: true))
     // The agent loaded LLVM when it activated.
     XCTAssertEqual(facts.llvmMapped, true)
     XCTAssertEqual(facts.before, "value 1")

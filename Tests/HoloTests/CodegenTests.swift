@@ -84,6 +84,54 @@ final class CodegenTests: XCTestCase {
     XCTAssertTrue(release.contains("i32 3, i32 3, ptr null }"), release)
   }
 
+  func testDevCodePollsForSafepointsAndReleaseCodeDoesNot() throws {
+    let (program, sources) = try analyze(
+      "export fn total(n: i64) -> i64 {\n  let sum = 0;\n  while sum < n { sum += 1; }\n  sum\n}\n")
+    func ir(_ mode: CodegenOptions.Mode) throws -> String {
+      let bytes = try Codegen.generate(
+        program, sources: sources,
+        options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
+      return String(decoding: bytes, as: UTF8.self)
+    }
+    let dev = try ir(.dev)
+    // At the function's entry and at the loop's head.
+    let poll = "load atomic i32, ptr @holo.safepoint.requested monotonic, align 4"
+    XCTAssertEqual(dev.components(separatedBy: poll).count - 1, 2, dev)
+    XCTAssertTrue(dev.contains("call void @holo.safepoint.poll()"), dev)
+    // A dev build defines what its code polls, and the handler pointer the agent sets.
+    XCTAssertTrue(dev.contains("@holo.safepoint.requested = global i32 0"), dev)
+    XCTAssertTrue(dev.contains("@holo.safepoint.handler = global ptr null"), dev)
+    XCTAssertFalse(try ir(.release).contains("safepoint"))
+  }
+
+  func testAPatchAddingAGlobalCarriesItsStorageAndASafepointFunction() throws {
+    let (program, sources) = try analyze(
+      """
+      struct Badge { text: string, count: i64 }
+      global badge: Badge = Badge { text: "x", count: 1 };
+      export fn count() -> i64 { badge.count }
+      """)
+    let global = try XCTUnwrap(program.globals.first)
+    let compiler = try PatchCompiler(
+      options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .none))
+    let functions = Set(program.functions.map(\.id))
+    let added = try compiler.patch(
+      program, sources: sources, functions: functions, version: 7,
+      globals: GlobalChanges(added: [global]), existingSlots: [])
+    XCTAssertEqual(added.newGlobals.map(\.symbol), ["holo.global.badge:Badge"])
+    XCTAssertEqual(added.newGlobals.map(\.size), [16], "a string pointer and an i64")
+    XCTAssertEqual(added.newGlobals.map(\.alignment), [8])
+    XCTAssertEqual(added.safepointFunction, "holo.safepoint#7")
+    XCTAssertNotNil(
+      added.object.firstRange(of: Array("holo.safepoint#7".utf8)), "the object defines it")
+
+    let plain = try compiler.patch(
+      program, sources: sources, functions: functions, version: 8, existingSlots: [])
+    XCTAssertEqual(plain.newGlobals.count, 0)
+    XCTAssertNil(plain.safepointFunction)
+    XCTAssertNil(plain.object.firstRange(of: Array("holo.safepoint#".utf8)))
+  }
+
   /// At -O0, a module with a function that loops gets its locals in registers there and
   /// in leaf functions, which loops call; every other function stays as written (`optnone`,
   /// its locals on the stack), and a module without loops is not optimised at all.

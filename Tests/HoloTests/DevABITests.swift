@@ -110,14 +110,16 @@ final class DevABITests: XCTestCase {
     let greet = "holo.slot.gr\u{FC}\u{DF}e()->string"
     func patch(
       _ id: UInt64, slots: [String] = [], cells: [String] = [], object: [UInt8] = [],
-      updates: [(String, String)] = [], writes: [(String, UInt64)] = []
+      updates: [(String, String)] = [], writes: [(String, UInt64)] = [],
+      globals: [Patch.NewGlobal] = [], safepointFunction: String = ""
     ) -> Expected {
       .toAgent(
         .patch(
           Patch(
             id: id, newSlots: slots, newCells: cells, object: object,
             updates: updates.map { Patch.SlotUpdate(slot: $0.0, function: $0.1) },
-            dataWrites: writes.map { Patch.DataWrite(cell: $0.0, value: $0.1) })))
+            dataWrites: writes.map { Patch.DataWrite(cell: $0.0, value: $0.1) },
+            newGlobals: globals, safepointFunction: safepointFunction)))
     }
     func ack(
       _ id: UInt64, applied: Bool, link: UInt32, apply: UInt32, error: String = "",
@@ -153,6 +155,11 @@ final class DevABITests: XCTestCase {
         3, slots: [""], cells: [""], object: [0], updates: [("", "")], writes: [("", 0)]),
       "patch_utf8_names": patch(
         4, slots: [greet], updates: [(greet, "holo.gr\u{FC}\u{DF}e()->string#4")]),
+      "patch_new_global": patch(
+        5, slots: ["holo.slot.bonus()->i64"], object: [2],
+        updates: [("holo.slot.bonus()->i64", "holo.bonus()->i64#5")],
+        globals: [Patch.NewGlobal(symbol: "holo.global.bonus:i64", size: 8, alignment: 8)],
+        safepointFunction: "holo.safepoint#5"),
       "status_zero": .toAgent(.status(requestID: 0)),
       "status_max": .toAgent(.status(requestID: .max)),
       "frames": .toAgent(.frames(requestID: 5)),
@@ -197,6 +204,12 @@ final class DevABITests: XCTestCase {
       "line_base_prefix \(DevSymbols.lineBasePrefix)",
       "version_separator \(DevSymbols.versionSeparator)",
       "function_table_prefix \(DevSymbols.functionTablePrefix)",
+      "global_prefix \(DevSymbols.globalPrefix)",
+      "safepoint_function_prefix \(DevSymbols.safepointFunctionPrefix)",
+      "safepoint_requested \(DevSymbols.safepointRequested)",
+      "safepoint_handler \(DevSymbols.safepointHandler)",
+      "global_size_max \(DevABI.maximumGlobalSize)",
+      "global_alignment_max \(DevABI.maximumGlobalAlignment)",
       "env agent_socket \(DevABI.Environment.agentSocket)",
       "env parent_pid \(DevABI.Environment.parentProcessID)",
       "env failure_report \(DevABI.Environment.failureReport)",
@@ -230,6 +243,11 @@ final class DevABITests: XCTestCase {
       lines += patch.updates.map { "update \(quoted($0.slot)) \(quoted($0.function))" }
       lines.append("data_writes \(patch.dataWrites.count)")
       lines += patch.dataWrites.map { "data_write \(quoted($0.cell)) \($0.value)" }
+      lines.append("new_globals \(patch.newGlobals.count)")
+      lines += patch.newGlobals.map {
+        "new_global \(quoted($0.symbol)) \($0.size) \($0.alignment)"
+      }
+      lines.append("safepoint_function \(quoted(patch.safepointFunction))")
       return lines
     case .status(let id): return ["type STATUS", "id \(id)"]
     case .frames(let id): return ["type FRAMES", "id \(id)"]

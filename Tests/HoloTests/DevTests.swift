@@ -180,26 +180,133 @@ final class DevTests: XCTestCase {
       endingWith: "[Unit { hp: 1, name: \"a\" }, Unit { hp: 3, name: \"b\" }]\n")
   }
 
-  func testAddingAGlobalRestartsTheProgramCleanly() throws {
+  func testGlobalsAreAddedAndRemovedInTheRunningProgram() throws {
+    try startCounterAfterOneLine()
+    let plain =
+      "global last: string = \"none\";\nfn show(line: string) -> string { `{seen} {line}`; }"
+    let badge = "struct Badge { text: string, count: i64 }\n"
+    let greeting = { (text: String) in
+      """
+      global last: string = "none";
+      \(badge)global badge: Badge = make_badge();
+      fn make_badge() -> Badge { Badge { text: "\(text)", count: seen * 10 } }
+      fn show(line: string) -> string { `{badge.text}{badge.count} {seen} {line}`; }
+      """
+    }
+    // A new global (of a new struct) is initialised when the patch is applied, by new code
+    // that reads the program's state.
+    try session.edit("main.holo", replacing: plain, with: greeting("hello"))
+    let added = try session.waitForEvent("patch")
+    var globals = try XCTUnwrap(added["globals"] as? [String: Any])
+    XCTAssertEqual(globals["added"] as? [String], ["badge"])
+    XCTAssertEqual(globals["removed"] as? [String], [])
+    XCTAssertEqual(globals["kept"] as? [String], ["seen", "last"])
+    XCTAssertEqual(added["initializers_changed"] as? [String], [])
+    session.send("b")
+    try session.waitForOutput("1 a after none\nhello10 2 b after a\n")
+
+    // A removed global's value is released; the program goes on with its other globals.
+    // (Its struct stays: the program may hold values of it.)
+    let plainWithBadge = plain.replacingOccurrences(of: "\nfn", with: "\n\(badge)fn")
+    try session.edit("main.holo", replacing: greeting("hello"), with: plainWithBadge)
+    let removed = try session.waitForEvent("patch", occurrence: 2)
+    globals = try XCTUnwrap(removed["globals"] as? [String: Any])
+    XCTAssertEqual(globals["added"] as? [String], [])
+    XCTAssertEqual(globals["removed"] as? [String], ["badge"])
+    session.send("c")
+    try session.waitForOutput("1 a after none\nhello10 2 b after a\n3 c after b\n")
+
+    // Added again: the storage is the same, the initializer runs again.
+    try session.edit("main.holo", replacing: plainWithBadge, with: greeting("hi"))
+    let again = try session.waitForEvent("patch", occurrence: 3)
+    globals = try XCTUnwrap(again["globals"] as? [String: Any])
+    XCTAssertEqual(globals["added"] as? [String], ["badge"])
+    session.send("d")
+    try session.waitForOutput(
+      "1 a after none\nhello10 2 b after a\n3 c after b\nhi30 4 d after c\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+    XCTAssertEqual(session.events(named: "ready").count, 1, "the program was not restarted")
+  }
+
+  func testAGlobalIsAddedWhileTheProgramComputesWithoutWaiting() throws {
+    // The loop never sleeps or reads: the patch's safepoint is taken where dev code polls
+    // (the loop's head, a function's entry). `sleep_ms(0)` only flushes the output.
+    session = try DevSession(files: [
+      "main.holo": """
+      fn step() -> string { "v1"; }
+      fn main() {
+        let last = now_ms();
+        while true {
+          if now_ms() - last >= 50 {
+            println(step());
+            sleep_ms(0);
+            last = now_ms();
+          }
+        }
+      }
+      """
+    ])
+    try session.waitForEvent("ready")
+    try session.waitForOutput(endingWith: "v1\n")
+    try session.edit(
+      "main.holo", replacing: "fn step() -> string { \"v1\"; }",
+      with: "global word: string = `v{1 + 1}`;\nfn step() -> string { word; }")
+    let patch = try session.waitForEvent("patch")
+    let globals = try XCTUnwrap(patch["globals"] as? [String: Any])
+    XCTAssertEqual(globals["added"] as? [String], ["word"])
+    try session.waitForOutput(endingWith: "v1\nv2\n")
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+  }
+
+  /// `holoc reset ARGUMENTS` in the session's project.
+  private func reset(_ arguments: [String]) throws -> CapturedOutput {
+    try runCapturingOutput(
+      DevSession.holocPath, ["reset"] + arguments, environment: DevSession.environment,
+      directory: session.project)
+  }
+
+  func testHolocResetRerunsInitializersInTheRunningProgram() throws {
     try startCounterAfterOneLine()
 
-    try session.edit(
-      "main.holo", replacing: "global seen: i64 = 0;",
-      with: "global seen: i64 = 0;\nglobal base: i64 = 10;")
-    let restart = try session.waitForEvent("restart")
+    let one = try reset(["seen"])
+    XCTAssertEqual(one.status, 0, one.stderr)
+    XCTAssertEqual(one.stdout, "reset seen\n")
+    let event = try session.waitForEvent("reset")
+    XCTAssertEqual(event["globals"] as? [String], ["seen"])
+    session.send("b")
+    try session.waitForOutput("1 a after none\n1 b after a\n")
+
+    let all = try reset(["main.holo"])
+    XCTAssertEqual(all.status, 0, all.stderr)
+    XCTAssertEqual(all.stdout, "reset seen, last\n")
+    session.send("c")
+    try session.waitForOutput("1 a after none\n1 b after a\n1 c after none\n")
+
+    let unknown = try reset([".", "seen", "nosuch"])
+    XCTAssertEqual(unknown.status, 1)
+    XCTAssertEqual(unknown.stderr, "holoc reset: the running program has no global `nosuch`\n")
+    XCTAssertEqual(session.events(named: "reset").count, 2)
+    XCTAssertEqual(session.events(named: "restart").count, 0)
+
+    // Another root of the same folder has no session.
+    try session.write("other.holo", "fn main() {}")
+    let none = try reset(["other.holo"])
+    XCTAssertEqual(none.status, 1)
+    XCTAssertTrue(none.stderr.hasPrefix("holoc reset: no `holoc dev` is running "), none.stderr)
+    XCTAssertTrue(none.stderr.hasSuffix("other.holo\n"), none.stderr)
+  }
+
+  func testAGlobalWhoseTypeChangedRestartsTheProgram() throws {
+    try startCounterAfterOneLine()
+    try session.edit("main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i32 = 0;")
+    let retyped = try session.waitForEvent("restart")
     XCTAssertEqual(
-      restart["reason"] as? String,
-      "the program's globals changed (`base` added): they are laid out when it starts")
+      retyped["reason"] as? String,
+      "the type of `seen` changed: its value cannot be used by new code")
     try session.waitForEvent("ready", occurrence: 2)
     // Under the default `--restart replay`, the consumed input is fed again.
     session.send("b")
     try session.waitForOutput(endingWith: "1 a after none\n2 b after a\n")
-
-    try session.edit("main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i32 = 0;")
-    let retyped = try session.waitForEvent("restart", occurrence: 2)
-    XCTAssertEqual(
-      retyped["reason"] as? String,
-      "the program's globals changed (`seen` changed type): they are laid out when it starts")
   }
 
   func testEditingAnInitializerRunsTheTestsAgain() throws {

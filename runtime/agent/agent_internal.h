@@ -86,6 +86,14 @@ typedef struct wire_patch {
   char **data_symbols;
   uint64_t *data_values;
   size_t data_count;
+  /* Storage for globals the patch adds: zeroed, `size` bytes aligned to `alignment`. */
+  char **new_globals;
+  uint32_t *new_global_sizes;
+  uint32_t *new_global_alignments;
+  size_t new_global_count;
+  /* `holo.safepoint#ID`, run on the main thread at the safepoint after the writes, or ""
+   * when the patch runs no code there. */
+  char *safepoint_function;
 } wire_patch;
 
 /* Reads a PATCH after its type byte. False when it is malformed: a count or length past
@@ -177,6 +185,11 @@ typedef struct safepoint_request {
   const size_t *frame_owners;
   size_t frame_count;
   bool *owner_hit;
+  /* Run on the main thread after the writes and before the scan (a patch's safepoint
+   * function), or NULL. With one, the safepoint is cooperative: the main thread takes it
+   * where it polls (holo_safepoint_poll), never inside a signal handler, since the
+   * function runs holo code that allocates. */
+  void (*call)(void);
   /* Set when the whole stack was scanned; false leaves owner_hit meaningless. */
   bool scanned;
 } safepoint_request;

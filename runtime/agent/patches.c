@@ -34,7 +34,7 @@ typedef struct superseded {
 
 /* A cell the agent created: a zeroed 8-byte global it owns for good, named by the patch
  * that needed it. New slots (new signatures) and new line-base cells (new functions) are
- * both such cells. */
+ * both such cells; so is the storage of a new global, of the global's size. */
 typedef struct owned_cell {
   char *name;
   void **cell;
@@ -106,6 +106,8 @@ uint32_t patch_freed_count(const patch_state *state) { return state->freed; }
 static const char slot_prefix[] = HOLO_DEV_SLOT_PREFIX;
 static const char cell_prefix[] = HOLO_DEV_LINE_BASE_PREFIX;
 static const char function_prefix[] = HOLO_DEV_FUNCTION_PREFIX;
+static const char global_prefix[] = HOLO_DEV_GLOBAL_PREFIX;
+static const char safepoint_function_prefix[] = HOLO_DEV_SAFEPOINT_FUNCTION_PREFIX;
 
 /* The KEY of `name` when it is PREFIX followed by a non-empty KEY, else NULL. */
 static const char *key_of(const char *name, const char *prefix) {
@@ -163,6 +165,30 @@ static bool check_names(const wire_patch *message, char *error) {
       return false;
     }
   }
+  for (size_t i = 0; i < message->new_global_count; i++) {
+    uint32_t size = message->new_global_sizes[i];
+    uint32_t alignment = message->new_global_alignments[i];
+    if (key_of(message->new_globals[i], global_prefix) == NULL) {
+      agent_error(error, "new global `%s` is not named as a global", message->new_globals[i]);
+      return false;
+    }
+    if (size == 0 || size > HOLO_DEV_GLOBAL_SIZE_MAX || alignment == 0 ||
+        alignment > HOLO_DEV_GLOBAL_ALIGNMENT_MAX || (alignment & (alignment - 1)) != 0) {
+      agent_error(error, "new global `%s` has size %u and alignment %u", message->new_globals[i],
+                  size, alignment);
+      return false;
+    }
+  }
+  /* The safepoint function is the patch's own: `holo.safepoint#ID`. */
+  char expected[sizeof safepoint_function_prefix + 24];
+  snprintf(expected, sizeof expected, "%s%llu", safepoint_function_prefix,
+           (unsigned long long)message->id);
+  if (message->safepoint_function[0] != '\0' &&
+      strcmp(message->safepoint_function, expected) != 0) {
+    agent_error(error, "`%s` is not the safepoint function of patch %llu",
+                message->safepoint_function, (unsigned long long)message->id);
+    return false;
+  }
   return true;
 }
 
@@ -207,6 +233,42 @@ static bool define_new_cells(patch_state *state, char *const *names, size_t coun
       return false;
     }
     state->owned[state->owned_count++] = (owned_cell){copy, cell};
+  }
+  return true;
+}
+
+/* Creates the storage of globals the patch adds: zeroed, owned for good like the cells,
+ * and reused when the program or an earlier patch has it (a global removed, then added
+ * again, whose value was reset to the zero value when it was removed). */
+static bool define_new_globals(patch_state *state, const wire_patch *message, char *error) {
+  for (size_t i = 0; i < message->new_global_count; i++) {
+    const char *name = message->new_globals[i];
+    if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
+      continue;
+    }
+    size_t alignment = message->new_global_alignments[i];
+    size_t size = (message->new_global_sizes[i] + alignment - 1) / alignment * alignment;
+    owned_cell *grown = agent_array_grow(state->owned, &state->owned_capacity,
+                                         state->owned_count + 1, sizeof *state->owned);
+    void *storage = aligned_alloc(alignment < sizeof(void *) ? sizeof(void *) : alignment,
+                                  size < sizeof(void *) ? sizeof(void *) : size);
+    char *copy = strdup(name);
+    if (grown != NULL) {
+      state->owned = grown;
+    }
+    if (grown == NULL || storage == NULL || copy == NULL) {
+      free(storage);
+      free(copy);
+      agent_error(error, "out of memory");
+      return false;
+    }
+    memset(storage, 0, size);
+    if (!jit_define_absolute(state->jit, name, (uintptr_t)storage, error)) {
+      free(storage);
+      free(copy);
+      return false;
+    }
+    state->owned[state->owned_count++] = (owned_cell){copy, storage};
   }
   return true;
 }
@@ -652,10 +714,11 @@ static bool reserve(patch_state *state, size_t update_count) {
 
 /* ---- Applying --------------------------------------------------------------------- */
 
-/* Links the object (if any) and resolves every update and data write; on success the
- * caller owns `tracker`. */
+/* Links the object (if any) and resolves every update, data write and the safepoint
+ * function; on success the caller owns `tracker`. */
 static bool link_patch(patch_state *state, const wire_patch *message, update *updates,
-                       void **data_cells, agent_tracker **tracker, char *error) {
+                       void **data_cells, void (**safepoint_function)(void),
+                       agent_tracker **tracker, char *error) {
   if (message->object_length > 0) {
     char name[64];
     snprintf(name, sizeof name, "holo-patch-%llu", (unsigned long long)message->id);
@@ -696,6 +759,15 @@ static bool link_patch(patch_state *state, const wire_patch *message, update *up
     }
     data_cells[i] = (void *)cell;
   }
+  if (message->safepoint_function[0] != '\0') {
+    uintptr_t function;
+    if (message->object_length == 0 ||
+        !jit_lookup(state->jit, message->safepoint_function, &function, error)) {
+      agent_error(error, "the patch does not define `%s`", message->safepoint_function);
+      return false;
+    }
+    *safepoint_function = (void (*)(void))function;
+  }
   return true;
 }
 
@@ -715,13 +787,16 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
   void **data_cells = calloc(message->data_count + 1, sizeof *data_cells);
   live_patch patch = {.function_table = -1};
   scan_plan plan = {0};
+  void (*safepoint_function)(void) = NULL;
   if (updates == NULL || data_cells == NULL || !reserve(state, message->update_count)) {
     agent_error(result->error, "out of memory");
   } else if (define_new_cells(state, message->new_slots, message->new_slot_count,
                               result->error) &&
              define_new_cells(state, message->new_cells, message->new_cell_count,
                               result->error) &&
-             link_patch(state, message, updates, data_cells, &patch.tracker, result->error)) {
+             define_new_globals(state, message, result->error) &&
+             link_patch(state, message, updates, data_cells, &safepoint_function, &patch.tracker,
+                        result->error)) {
     for (size_t i = 0; i < message->update_count; i++) {
       updates[i].previous = function_at(state, (uintptr_t)*updates[i].slot);
     }
@@ -732,6 +807,7 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
       register_function_table(state, &object, &patch);
       result->link_us = elapsed_us(start);
       safepoint_request request = plan_request(&plan);
+      request.call = safepoint_function;
       uint64_t apply_start = now_us();
       if (safepoint_run(&request, result->error)) {
         result->apply_us = elapsed_us(apply_start);

@@ -4,12 +4,19 @@
  *
  * The handler is async-signal-safe: it reads a request the agent thread prepared, writes
  * only into it, and calls nothing but sem_post.
+ *
+ * A request that runs code (a patch's safepoint function) is cooperative instead: the
+ * agent raises the flag dev code polls (the glue's holo.safepoint.requested), and the
+ * main thread takes the request where it polls, outside any handler. The signal is
+ * still sent: it ends a sleep or a wait for input in the runtime, whose wait hook then
+ * polls.
  */
 #define _GNU_SOURCE
 
 #include "agent_internal.h"
 #include "holo.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -31,6 +38,11 @@ static pthread_t main_thread;
 static pid_t main_thread_id;
 static uintptr_t main_stack_low;
 static uintptr_t main_stack_high;
+
+/* The glue's poll flag and handler pointer; NULL in a program without them (no dev code
+ * polls there, so no cooperative safepoint can be taken). */
+static atomic_int *safepoint_requested;
+static void (*_Atomic *safepoint_handler)(void);
 
 static sem_t request_done;
 static safepoint_request *_Atomic pending_request;
@@ -120,7 +132,7 @@ static void on_safepoint_signal(int signal_number, siginfo_t *info, void *contex
   safepoint_request *request = atomic_load(&pending_request);
   int expected = REQUEST_PENDING;
   /* SIGURG sent by anything else (or to another thread) is ignored, as by default. */
-  if (request != NULL && gettid() == main_thread_id &&
+  if (request != NULL && request->call == NULL && gettid() == main_thread_id &&
       atomic_compare_exchange_strong(&request_state, &expected, REQUEST_RUNNING)) {
     for (size_t i = 0; i < request->write_count; i++) {
       *(void *volatile *)request->slots[i] = request->values[i];
@@ -130,6 +142,42 @@ static void on_safepoint_signal(int signal_number, siginfo_t *info, void *contex
     sem_post(&request_done);
   }
   errno = saved_errno;
+}
+
+/* The cooperative safepoint, run by holo_safepoint_poll on the thread that polled. */
+static void on_safepoint_poll(void) {
+  if (gettid() != main_thread_id) {
+    return;
+  }
+  safepoint_request *request = atomic_load(&pending_request);
+  int expected = REQUEST_PENDING;
+  if (request == NULL || request->call == NULL ||
+      !atomic_compare_exchange_strong(&request_state, &expected, REQUEST_RUNNING)) {
+    /* Asked for by a request that was cancelled meanwhile. */
+    if (request == NULL) {
+      atomic_store(safepoint_requested, 0);
+    }
+    return;
+  }
+  atomic_store(safepoint_requested, 0);
+  for (size_t i = 0; i < request->write_count; i++) {
+    *(void *volatile *)request->slots[i] = request->values[i];
+  }
+  request->call();
+  /* The registers of the code that polled are saved in this frame and below it. */
+  ucontext_t context;
+  if (getcontext(&context) == 0) {
+    scan(request, &context);
+  }
+  atomic_store(&request_state, REQUEST_DONE);
+  sem_post(&request_done);
+}
+
+/* The runtime's wait hook: a blocking wait the agent's signal ended polls. */
+static void on_wait_interrupted(void) {
+  if (atomic_load(safepoint_requested) != 0) {
+    on_safepoint_poll();
+  }
 }
 
 bool safepoint_install(char *error) {
@@ -165,6 +213,15 @@ bool safepoint_install(char *error) {
     agent_error(error, "cannot install the SIGURG handler");
     return false;
   }
+  safepoint_requested = dlsym(RTLD_DEFAULT, HOLO_DEV_SAFEPOINT_REQUESTED);
+  safepoint_handler = dlsym(RTLD_DEFAULT, HOLO_DEV_SAFEPOINT_HANDLER);
+  if (safepoint_requested == NULL || safepoint_handler == NULL) {
+    safepoint_requested = NULL;
+    safepoint_handler = NULL;
+  } else {
+    atomic_store(safepoint_handler, on_safepoint_poll);
+    holo_set_wait_interrupted_hook(on_wait_interrupted);
+  }
   return true;
 }
 
@@ -181,11 +238,23 @@ static bool wait_until(const struct timespec *deadline) {
 
 bool safepoint_run(safepoint_request *request, char *error) {
   request->scanned = false;
+  bool cooperative = request->call != NULL;
+  if (cooperative && safepoint_requested == NULL) {
+    agent_error(error, "the program does not poll for safepoints (it has no `%s`)",
+                HOLO_DEV_SAFEPOINT_REQUESTED);
+    return false;
+  }
   atomic_store(&request_state, REQUEST_PENDING);
   atomic_store(&pending_request, request);
+  if (cooperative) {
+    atomic_store(safepoint_requested, 1);
+  }
   int sent = pthread_kill(main_thread, SIGURG);
   if (sent != 0) {
     atomic_store(&pending_request, NULL);
+    if (cooperative) {
+      atomic_store(safepoint_requested, 0);
+    }
     agent_error(error, "cannot signal the main thread: %s", strerror(sent));
     return false;
   }
@@ -196,11 +265,15 @@ bool safepoint_run(safepoint_request *request, char *error) {
     int expected = REQUEST_PENDING;
     if (atomic_compare_exchange_strong(&request_state, &expected, REQUEST_CANCELLED)) {
       atomic_store(&pending_request, NULL);
+      if (cooperative) {
+        atomic_store(safepoint_requested, 0);
+      }
       agent_error(error, "the main thread did not reach a safepoint within %d s",
                   SAFEPOINT_TIMEOUT_SECONDS);
       return false;
     }
-    /* The handler started just now: it finishes quickly. */
+    /* The safepoint started just now: the handler finishes quickly; a safepoint function
+     * runs holo code, which the program is waited for to finish like any other. */
     while (sem_wait(&request_done) != 0 && errno == EINTR) {
     }
   }

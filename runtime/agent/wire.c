@@ -285,6 +285,10 @@ void wire_patch_free(wire_patch *message) {
   agent_free_strings(message->update_functions, message->update_count);
   agent_free_strings(message->data_symbols, message->data_count);
   free(message->data_values);
+  agent_free_strings(message->new_globals, message->new_global_count);
+  free(message->new_global_sizes);
+  free(message->new_global_alignments);
+  free(message->safepoint_function);
 }
 
 /* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
@@ -342,6 +346,26 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
     message->data_symbols[i] = wire_get_string(reader);
     message->data_values[i] = wire_get_u64(reader);
   }
+  /* Each new global takes at least 12 bytes (an empty name, the size and alignment). */
+  count = wire_get_u32(reader);
+  if (reader->failed || count > (reader->length - reader->offset) / 12) {
+    reader->failed = true;
+    return false;
+  }
+  message->new_global_count = count;
+  message->new_globals = calloc(count == 0 ? 1 : count, sizeof(char *));
+  message->new_global_sizes = calloc(count == 0 ? 1 : count, sizeof(uint32_t));
+  message->new_global_alignments = calloc(count == 0 ? 1 : count, sizeof(uint32_t));
+  if (message->new_globals == NULL || message->new_global_sizes == NULL ||
+      message->new_global_alignments == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < count && !reader->failed; i++) {
+    message->new_globals[i] = wire_get_string(reader);
+    message->new_global_sizes[i] = wire_get_u32(reader);
+    message->new_global_alignments[i] = wire_get_u32(reader);
+  }
+  message->safepoint_function = wire_get_string(reader);
   return !reader->failed && reader->offset == reader->length;
 }
 

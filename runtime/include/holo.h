@@ -37,6 +37,10 @@ typedef struct holo_string {
   char bytes[];
 } holo_string;
 
+/* An immortal "" that is the runtime's own: a patch leaves it where a value must outlive
+ * the patch's memory (a removed global's storage). */
+extern holo_string holo_empty_string;
+
 void holo_string_retain(holo_string *s);
 void holo_string_release(holo_string *s);
 /* A new string (refcount 1) holding a copy of `length` bytes. */
@@ -302,6 +306,11 @@ void holo_die_with_parent(void);
  * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
  * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */
 void holo_agent_start(void);
+
+/* Runs `hook` on the thread whose blocking wait in the runtime (sleep_ms, reading input)
+ * a signal interrupted, before the wait resumes. The patch agent takes its cooperative
+ * safepoints there (docs/PATCHING.md, "Safepoints"); NULL (the default) runs nothing. */
+void holo_set_wait_interrupted_hook(void (*hook)(void));
 
 /* The functions a patch object defines, under the symbol `holo.functions#N`. */
 typedef struct holo_function_table {

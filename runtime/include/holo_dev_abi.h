@@ -13,7 +13,7 @@
  * a u32 byte length and UTF-8 bytes (no NUL); a list is a u32 count and its elements. */
 
 /* Sent in HELLO; the daemon refuses an agent of another version. */
-#define HOLO_DEV_PROTOCOL_VERSION 2
+#define HOLO_DEV_PROTOCOL_VERSION 3
 
 /* The bytes of the length prefix, and of every string's and list's length or count. */
 #define HOLO_DEV_LENGTH_PREFIX_SIZE 4
@@ -27,7 +27,9 @@ enum holo_dev_message_type {
   HOLO_DEV_HELLO = 1,
   /* daemon -> agent: u64 patch id; list of strings: new slots; list of strings: new
    * line-base cells; string: the ELF object, or empty; list of (string slot, string
-   * function): slot updates; list of (string cell, u64 value): data writes */
+   * function): slot updates; list of (string cell, u64 value): data writes; list of
+   * (string global, u32 size, u32 alignment): new globals; string: the safepoint
+   * function, or empty */
   HOLO_DEV_PATCH = 2,
   /* agent -> daemon: u64 patch id; u8 status (HOLO_DEV_PATCH_APPLIED or _FAILED); u32 link
    * microseconds; u32 apply microseconds; string: error (empty when applied); list of
@@ -64,6 +66,18 @@ enum holo_dev_patch_status {
 #define HOLO_DEV_VERSION_SEPARATOR '#'
 /* A patch object's holo_function_table, `holo.functions#N` (N the patch's version). */
 #define HOLO_DEV_FUNCTION_TABLE_PREFIX "holo.functions#"
+/* A global's storage, `holo.global.NAME:TYPE`. */
+#define HOLO_DEV_GLOBAL_PREFIX "holo.global."
+/* A patch's safepoint function, `holo.safepoint#N` (N the patch's id): it initialises the
+ * globals the patch adds and resets those it removes, on the main thread. */
+#define HOLO_DEV_SAFEPOINT_FUNCTION_PREFIX "holo.safepoint#"
+/* Defined by a dev build's glue: the int dev code polls (the agent raises it to ask for a
+ * cooperative safepoint), and the pointer to the handler the poll then runs. */
+#define HOLO_DEV_SAFEPOINT_REQUESTED "holo.safepoint.requested"
+#define HOLO_DEV_SAFEPOINT_HANDLER "holo.safepoint.handler"
+/* The largest storage, and alignment, a PATCH may ask for a new global. */
+#define HOLO_DEV_GLOBAL_SIZE_MAX (1024 * 1024)
+#define HOLO_DEV_GLOBAL_ALIGNMENT_MAX 4096
 
 /* ---- Environment variables holoc sets for the programs it starts ---------------------- */
 

@@ -21,7 +21,7 @@ void holo_sleep_ms(int64_t ms) {
     return;
   }
   /* An absolute deadline: signals (the dev agent's safepoints) may interrupt the sleep any
-   * number of times without shortening or stretching it. */
+   * number of times without shortening or stretching it; the wait hook runs after each. */
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_sec += (time_t)(ms / 1000);
@@ -31,6 +31,7 @@ void holo_sleep_ms(int64_t ms) {
     deadline.tv_nsec -= 1000000000L;
   }
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR) {
+    holo_wait_interrupted();
   }
 }
 

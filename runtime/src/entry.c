@@ -180,6 +180,7 @@ static char *next_request(request_reader *reader, size_t *consumed) {
       overlong = true;
       reader->length = 0;
     }
+    holo_wait_readable(STDIN_FILENO);
     ssize_t count = read(STDIN_FILENO, reader->buffer + reader->length,
                          sizeof reader->buffer - reader->length);
     if (count < 0 && errno == EINTR) {

@@ -24,6 +24,7 @@ static bool refill(void) {
     return false;
   }
   for (;;) {
+    holo_wait_readable(STDIN_FILENO);
     ssize_t count = read(STDIN_FILENO, input_buffer, INPUT_CAPACITY);
     if (count > 0) {
       input_end = (size_t)count;

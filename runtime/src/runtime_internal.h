@@ -16,6 +16,12 @@
 int holo_format_u64_digits(uint64_t value, char *out);
 int holo_format_i64_digits(int64_t value, char *out);
 
+/* Runs the hook of holo_set_wait_interrupted_hook, if any (runtime/src/wait.c). */
+void holo_wait_interrupted(void);
+
+/* Waits until `fd` is readable (or at its end), running the hook after each signal. */
+void holo_wait_readable(int fd);
+
 /* Appends bytes to the stdout buffer. */
 void holo_output_write(const char *bytes, size_t length);
 

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Static initialisation of the flexible array (a GNU C extension gcc and clang share)
+ * gives "" its NUL byte. */
+holo_string holo_empty_string = {.refcount = -1, .length = 0, .bytes = ""};
+
 void *holo_checked_malloc(size_t size) {
   void *pointer = malloc(size);
   if (pointer == NULL) {

@@ -22,6 +22,12 @@ int main(void) {
   printf("line_base_prefix %s\n", HOLO_DEV_LINE_BASE_PREFIX);
   printf("version_separator %c\n", HOLO_DEV_VERSION_SEPARATOR);
   printf("function_table_prefix %s\n", HOLO_DEV_FUNCTION_TABLE_PREFIX);
+  printf("global_prefix %s\n", HOLO_DEV_GLOBAL_PREFIX);
+  printf("safepoint_function_prefix %s\n", HOLO_DEV_SAFEPOINT_FUNCTION_PREFIX);
+  printf("safepoint_requested %s\n", HOLO_DEV_SAFEPOINT_REQUESTED);
+  printf("safepoint_handler %s\n", HOLO_DEV_SAFEPOINT_HANDLER);
+  printf("global_size_max %d\n", HOLO_DEV_GLOBAL_SIZE_MAX);
+  printf("global_alignment_max %d\n", HOLO_DEV_GLOBAL_ALIGNMENT_MAX);
   printf("env agent_socket %s\n", HOLO_DEV_ENV_AGENT_SOCKET);
   printf("env parent_pid %s\n", HOLO_DEV_ENV_PARENT_PID);
   printf("env failure_report %s\n", HOLO_DEV_ENV_FAILURE_REPORT);

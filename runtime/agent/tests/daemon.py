@@ -217,6 +217,7 @@ def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_write
     payload += b"".join(string(slot) + string(function) for slot, function in updates)
     payload += struct.pack("<I", len(data_writes))
     payload += b"".join(string(cell) + struct.pack("<Q", value) for cell, value in data_writes)
+    payload += struct.pack("<I", 0) + string("")  # no new globals, no safepoint function
     return payload
 
 
@@ -527,6 +528,8 @@ def patch_fields(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes
     fields.append(("count", len(data_writes)))
     for cell, value in data_writes:
         fields += fields_string("symbol", cell) + [("u64", value)]
+    fields.append(("count", 0))  # no new globals
+    fields += fields_string("symbol", "")  # no safepoint function
     return fields
 
 

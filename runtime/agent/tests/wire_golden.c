@@ -114,6 +114,17 @@ static bool render_patch(wire_reader *reader, buffer *text) {
       render_quoted(text, (const uint8_t *)patch.data_symbols[i], strlen(patch.data_symbols[i]));
       appendf(text, " %" PRIu64 "\n", patch.data_values[i]);
     }
+    appendf(text, "new_globals %zu\n", patch.new_global_count);
+    for (size_t i = 0; i < patch.new_global_count; i++) {
+      appendf(text, "new_global ");
+      render_quoted(text, (const uint8_t *)patch.new_globals[i], strlen(patch.new_globals[i]));
+      appendf(text, " %" PRIu32 " %" PRIu32 "\n", patch.new_global_sizes[i],
+              patch.new_global_alignments[i]);
+    }
+    appendf(text, "safepoint_function ");
+    render_quoted(text, (const uint8_t *)patch.safepoint_function,
+                  strlen(patch.safepoint_function));
+    appendf(text, "\n");
   }
   wire_patch_free(&patch);
   return parsed;

@@ -113,6 +113,35 @@ final class CHostTests: XCTestCase {
       lines[patched].split(separator: " ").last.flatMap { Int($0) })
   }
 
+  func testDevHostTakesAPatchThatAddsAGlobal() throws {
+    let (source, build) = try buildDevExample()
+    let (process, events, output) = try startDevHost(source: source, build: build, ticks: 400)
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
+
+    // The host's loop is C: the patch's safepoint is taken where the holo code it calls
+    // polls, on entry.
+    let gameplay = "\(source)/gameplay.holo"
+    let text = try String(contentsOfFile: gameplay, encoding: .utf8)
+    try text.replacingOccurrences(
+      of: "fn speed(tick: i64) -> i64 {\n    2\n}",
+      with: "global boost: i64 = 1 + 2;\nfn speed(tick: i64) -> i64 {\n    boost\n}"
+    ).write(toFile: gameplay, atomically: true, encoding: .utf8)
+    XCTAssertTrue(wait { Self.read(events).contains(#""added":["boost"]"#) }, Self.read(events))
+    XCTAssertFalse(Self.read(events).contains(#""event":"restart""#), Self.read(events))
+    // The host kept its position; from the patch on it grows by 3.
+    XCTAssertTrue(
+      wait {
+        let positions = Self.read(output).split(separator: "\n").compactMap {
+          $0.split(separator: " ").last.flatMap { Int($0) }
+        }
+        return zip(positions, positions.dropFirst()).contains { $1 - $0 == 3 }
+      }, Self.read(output))
+  }
+
   func testDevHostDiesWithAHolocDevKilledBySigkill() throws {
     let (source, build) = try buildDevExample()
     // Ticks 10 minutes apart: after its first tick the host writes nothing that could fail.

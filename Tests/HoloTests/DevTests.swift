@@ -857,6 +857,34 @@ final class DevTests: XCTestCase {
       "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
   }
 
+  func testAddingAndRemovingAGlobalManyTimesKeepsTheProgramsMemoryBounded() throws {
+    // Each added `big` holds 256 KiB; each removal must release it.
+    func program(withBig: Bool) -> String {
+      (withBig
+        ? "global big: [i64] = [7; 32768];\nfn value() -> i64 { big.len(); }\n"
+        : "fn value() -> i64 { 0; }\n")
+        + "fn main() {\n  while true {\n    let line = read_line();\n"
+        + "    if stdin_eof() { return; }\n    println(`value {value()}`);\n  }\n}\n"
+    }
+    session = try DevSession(files: ["main.holo": program(withBig: false)], flags: ["--no-tests"])
+    try session.waitForEvent("ready")
+    let process = try XCTUnwrap(session.programProcessID())
+    var baseline = 0
+    let patches = 200
+    for version in 1...patches {
+      try session.write("main.holo", program(withBig: version % 2 == 1))
+      try session.waitForEvent("patch", occurrence: version)
+      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: process)) }
+    }
+    session.send("x")
+    try session.waitForOutput("value 0\n")
+    XCTAssertEqual(session.programProcessID(), process, "every patch was applied live")
+    let resident = try XCTUnwrap(Self.residentKiB(of: process))
+    XCTAssertLessThan(
+      resident - baseline, 16 * 1024,
+      "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
+  }
+
   private static func counterProgram(value: Int) -> String {
     """
     fn value() -> i64 { \(value); }

@@ -193,7 +193,8 @@ extension ModuleEmitter {
   }
 
   /// The `holo_str` view of a holo string: its bytes and length (no reference changes).
-  private func holoStrParts(of string: LLVMValueRef) -> (bytes: LLVMValueRef, length: LLVMValueRef) {
+  private func holoStrParts(of string: LLVMValueRef) -> (bytes: LLVMValueRef, length: LLVMValueRef)
+  {
     var bytesOffset: [LLVMValueRef?] = [LLVMConstInt(i64Type, 16, 0)]
     let bytes = LLVMBuildInBoundsGEP2(builder, i8Type, string, &bytesOffset, 1, "")!
     var lengthOffset: [LLVMValueRef?] = [LLVMConstInt(i64Type, 8, 0)]
@@ -358,6 +359,8 @@ extension ModuleEmitter {
         arguments.append(value)
       }
     }
+    // A C host's loop is C: it reaches a cooperative safepoint here, entering holo code.
+    emitSafepointPoll()
     let result = emitCall(function.id, arguments: arguments)
     for copy in copies { callRuntime("holo_string_release", [copy]) }
     guard ModuleEmitter.hasValue(function.returnType) else {

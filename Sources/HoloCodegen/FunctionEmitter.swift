@@ -83,7 +83,6 @@ final class FunctionEmitter {
         scopes[scopes.count - 1].append((slot, type))
       }
     }
-    module.emitSafepointPoll()
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
     emitReturn(result)
     LLVMSetCurrentDebugLocation2(builder, nil)

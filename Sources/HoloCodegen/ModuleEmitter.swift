@@ -469,7 +469,8 @@ final class ModuleEmitter {
     }
   }
 
-  /// Dev builds: a cooperative safepoint (docs/PATCHING.md, "Safepoints"). Reads the
+  /// Dev builds: a cooperative safepoint (docs/PATCHING.md, "Safepoints"), at every
+  /// loop's head and at the C entry point of every `export fn`. Reads the
   /// glue's `holo.safepoint.requested` and, when the patch agent raised it, calls
   /// `holo.safepoint.poll`, where the agent runs what must run on the main thread.
   func emitSafepointPoll() {

@@ -122,8 +122,8 @@ final class CHostTests: XCTestCase {
     }
     XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
 
-    // The host's loop is C: the patch's safepoint is taken where the holo code it calls
-    // polls, on entry.
+    // The host's loop is C: the patch's safepoint is taken where it calls holo code, at
+    // the C entry points of the `export fn`s.
     let gameplay = "\(source)/gameplay.holo"
     let text = try String(contentsOfFile: gameplay, encoding: .utf8)
     try text.replacingOccurrences(

@@ -229,8 +229,8 @@ final class DevTests: XCTestCase {
   }
 
   func testAGlobalIsAddedWhileTheProgramComputesWithoutWaiting() throws {
-    // The loop never sleeps or reads: the patch's safepoint is taken where dev code polls
-    // (the loop's head, a function's entry). `sleep_ms(0)` only flushes the output.
+    // The loop never sleeps or reads: the patch's safepoint is taken where dev code polls,
+    // at the loop's head. `sleep_ms(0)` only flushes the output.
     session = try DevSession(files: [
       "main.holo": """
       fn step() -> string { "v1"; }

@@ -15,11 +15,12 @@ public enum DevSymbols {
   public static let functionTablePrefix = "holo.functions#"
   /// A global's storage, followed by its name and type.
   public static let globalPrefix = "holo.global."
-  /// A patch's safepoint function, followed by the patch's id: it initialises the globals
-  /// the patch adds and resets those it removes, on the main thread at the safepoint.
+  /// A patch's safepoint function, followed by the patch's id: on the main thread at the
+  /// safepoint, it initialises the globals the patch adds, releases those it removes and
+  /// runs again the initializers of those `holoc reset` names.
   public static let safepointFunctionPrefix = "holo.safepoint#"
   /// Defined by a dev build's glue (docs/PATCHING.md, "Safepoints"): the `i32` dev code
-  /// polls at function entries and loop heads, which the agent raises to ask for a
+  /// polls at loop heads and `export fn` entry points, which the agent raises to ask for a
   /// cooperative safepoint; the function it then calls; and the pointer to the agent's
   /// handler that function runs (null without an agent).
   public static let safepointRequested = "holo.safepoint.requested"

@@ -68,8 +68,9 @@ enum holo_dev_patch_status {
 #define HOLO_DEV_FUNCTION_TABLE_PREFIX "holo.functions#"
 /* A global's storage, `holo.global.NAME:TYPE`. */
 #define HOLO_DEV_GLOBAL_PREFIX "holo.global."
-/* A patch's safepoint function, `holo.safepoint#N` (N the patch's id): it initialises the
- * globals the patch adds and resets those it removes, on the main thread. */
+/* A patch's safepoint function, `holo.safepoint#N` (N the patch's id): on the main thread,
+ * it initialises the globals the patch adds, releases those it removes and runs again the
+ * initializers of those `holoc reset` names. */
 #define HOLO_DEV_SAFEPOINT_FUNCTION_PREFIX "holo.safepoint#"
 /* Defined by a dev build's glue: the int dev code polls (the agent raises it to ask for a
  * cooperative safepoint), and the pointer to the handler the poll then runs. */

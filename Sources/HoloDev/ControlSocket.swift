@@ -56,8 +56,6 @@ final class ControlRequest: @unchecked Sendable {
   let globals: [String]
   private let fd: Int32
 
-  /// The longest request line read: a few names.
-  private static let maximumLength = 64 * 1024
   /// How long a client may take to send its request.
   private static let readTimeoutMs: Int32 = 5000
 
@@ -67,18 +65,9 @@ final class ControlRequest: @unchecked Sendable {
   }
 
   fileprivate static func read(from fd: Int32) -> ControlRequest? {
-    var line: [UInt8] = []
-    while !line.contains(UInt8(ascii: "\n")) && line.count < maximumLength {
-      guard Posix.waitReadable(fd, timeout: readTimeoutMs), let bytes = Posix.read(fd),
-        !bytes.isEmpty
-      else { return nil }
-      line += bytes
-    }
-    guard let end = line.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-    let fields = String(decoding: line[..<end], as: UTF8.self).split(
-      separator: "\t", omittingEmptySubsequences: false
-    ).map(String.init)
-    guard fields.first == ControlProtocol.reset else { return nil }
+    guard let fields = ControlProtocol.readLine(from: fd, timeoutMs: readTimeoutMs),
+      fields.first == ControlProtocol.reset
+    else { return nil }
     return ControlRequest(globals: Array(fields.dropFirst()), fd: fd)
   }
 
@@ -89,15 +78,38 @@ final class ControlRequest: @unchecked Sendable {
   func answerError(_ reason: String) { answer([ControlProtocol.error, reason]) }
 
   private func answer(_ fields: [String]) {
-    let line = fields.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\t")
-    Posix.writeAll(fd, Array((line + "\n").utf8))
+    Posix.writeAll(fd, ControlProtocol.line(fields))
     close(fd)
   }
 }
 
+/// The control socket's lines: tab-separated fields, ended by a newline.
 enum ControlProtocol {
   static let reset = "reset"
   static let error = "error"
+  /// The longest line read: a few names, or a reason.
+  private static let maximumLength = 64 * 1024
+
+  static func line(_ fields: [String]) -> [UInt8] {
+    let text = fields.map { $0.replacingOccurrences(of: "\n", with: " ") }
+    return Array((text.joined(separator: "\t") + "\n").utf8)
+  }
+
+  /// The fields of the next line from `fd`; nil when none came within `timeoutMs`, the
+  /// peer hung up first, or the line is too long.
+  static func readLine(from fd: Int32, timeoutMs: Int32) -> [String]? {
+    var bytes: [UInt8] = []
+    while !bytes.contains(UInt8(ascii: "\n")) {
+      guard bytes.count < maximumLength, Posix.waitReadable(fd, timeout: timeoutMs),
+        let more = Posix.read(fd), !more.isEmpty
+      else { return nil }
+      bytes += more
+    }
+    let line = bytes[..<bytes.firstIndex(of: UInt8(ascii: "\n"))!]
+    return String(decoding: line, as: UTF8.self).split(
+      separator: "\t", omittingEmptySubsequences: false
+    ).map(String.init)
+  }
 }
 
 /// `holoc reset`: asks the `holoc dev` running a root file to reset globals.
@@ -124,21 +136,12 @@ public enum ControlClient {
       return .failed("no `holoc dev` is running \(rootFile) (\(error.description))")
     }
     defer { close(fd) }
-    let request = ([ControlProtocol.reset] + globals).joined(separator: "\t") + "\n"
-    guard Posix.writeAll(fd, Array(request.utf8)) else {
+    guard Posix.writeAll(fd, ControlProtocol.line([ControlProtocol.reset] + globals)) else {
       return .failed("the `holoc dev` running \(rootFile) hung up")
     }
-    var answer: [UInt8] = []
-    while !answer.contains(UInt8(ascii: "\n")) {
-      guard Posix.waitReadable(fd, timeout: answerTimeoutMs), let bytes = Posix.read(fd),
-        !bytes.isEmpty
-      else { return .failed("the `holoc dev` running \(rootFile) did not answer") }
-      answer += bytes
+    guard let fields = ControlProtocol.readLine(from: fd, timeoutMs: answerTimeoutMs) else {
+      return .failed("the `holoc dev` running \(rootFile) did not answer")
     }
-    let line = answer[..<answer.firstIndex(of: UInt8(ascii: "\n"))!]
-    let fields = String(decoding: line, as: UTF8.self).split(
-      separator: "\t", omittingEmptySubsequences: false
-    ).map(String.init)
     switch fields.first {
     case ControlProtocol.reset: return .reset(Array(fields.dropFirst()))
     case ControlProtocol.error: return .failed(fields.dropFirst().joined(separator: " "))

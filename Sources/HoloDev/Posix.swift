@@ -85,25 +85,6 @@ enum Posix {
     return ready > 0
   }
 
-  /// A stream socket listening at `path` (close-on-exec); its folder must be private to
-  /// the user, which is what keeps others from connecting.
-  static func listen(unixSocket path: String) throws(Failure) -> Int32 {
-    var address = try unixAddress(path)
-    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard listener >= 0 else { throw Failure("cannot create a socket") }
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
-    guard bound == 0, Glibc.listen(listener, 8) == 0 else {
-      let failure = Failure("cannot listen on `\(path)`")
-      close(listener)
-      throw failure
-    }
-    return listener
-  }
-
   /// Accepts connections on `listener`, on a thread of its own, giving each (close-on-exec)
   /// to `accepted`, until the listener is shut down.
   static func acceptConnections(on listener: Int32, _ accepted: @escaping @Sendable (Int32) -> Void)
@@ -121,20 +102,39 @@ enum Posix {
     }.start()
   }
 
+  /// A stream socket listening at `path` (close-on-exec); its folder must be private to
+  /// the user, which is what keeps others from connecting.
+  static func listen(unixSocket path: String) throws(Failure) -> Int32 {
+    try unixSocket(path, "cannot listen on `\(path)`") { fd, address, length in
+      bind(fd, address, length) == 0 && Glibc.listen(fd, 8) == 0
+    }
+  }
+
   /// A stream socket connected to `path` (close-on-exec).
   static func connect(unixSocket path: String) throws(Failure) -> Int32 {
+    try unixSocket(path, "cannot connect to `\(path)`") { fd, address, length in
+      Glibc.connect(fd, address, length) == 0
+    }
+  }
+
+  /// A new Unix stream socket on which `setUp` (bind and listen, or connect) succeeded
+  /// with the address of `path`; `failure` says what did not.
+  private static func unixSocket(
+    _ path: String, _ failure: String,
+    _ setUp: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool
+  ) throws(Failure) -> Int32 {
     var address = try unixAddress(path)
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw Failure("cannot create a socket") }
-    let connected = withUnsafePointer(to: &address) {
+    let done = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        setUp(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
       }
     }
-    guard connected == 0 else {
-      let failure = Failure("cannot connect to `\(path)`")
+    guard done else {
+      let error = Failure(failure)
       close(fd)
-      throw failure
+      throw error
     }
     return fd
   }

@@ -90,14 +90,22 @@ final class CHostTests: XCTestCase {
     XCTAssertTrue(dynamicSymbols.contains("holo.slot.describe(i64,i64)->string"), dynamicSymbols)
   }
 
-  func testDevHostIsPatchedWhileItRuns() throws {
+  /// The dev example under `holoc dev --host`, once it printed its third tick.
+  private func startDevHostRunning() throws -> (
+    source: String, process: Process, events: String, output: String
+  ) {
     let (source, build) = try buildDevExample()
     let (process, events, output) = try startDevHost(source: source, build: build, ticks: 400)
+    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
+    return (source, process, events, output)
+  }
+
+  func testDevHostIsPatchedWhileItRuns() throws {
+    let (source, process, events, output) = try startDevHostRunning()
     defer {
       process.terminate()
       process.waitUntilExit()
     }
-    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
 
     let gameplay = "\(source)/gameplay.holo"
     let text = try String(contentsOfFile: gameplay, encoding: .utf8)
@@ -114,13 +122,11 @@ final class CHostTests: XCTestCase {
   }
 
   func testDevHostTakesAPatchThatAddsAGlobal() throws {
-    let (source, build) = try buildDevExample()
-    let (process, events, output) = try startDevHost(source: source, build: build, ticks: 400)
+    let (source, process, events, output) = try startDevHostRunning()
     defer {
       process.terminate()
       process.waitUntilExit()
     }
-    XCTAssertTrue(wait { Self.read(output).contains("tick 2:") }, Self.read(output))
 
     // The host's loop is C: the patch's safepoint is taken where it calls holo code, at
     // the C entry points of the `export fn`s.

@@ -34,6 +34,16 @@ final class CodegenTests: XCTestCase {
     return (try XCTUnwrap(analysis.program, "\(analysis.diagnostics)"), sources)
   }
 
+  /// The LLVM IR of `program` in `mode`, without an entry point.
+  private func ir(
+    _ program: IRProgram, _ sources: SourceManager, _ mode: CodegenOptions.Mode
+  ) throws -> String {
+    let bytes = try Codegen.generate(
+      program, sources: sources,
+      options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
   private func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -68,18 +78,12 @@ final class CodegenTests: XCTestCase {
   func testDevLocationsAreRelativeToTheFunctionsLineBaseAndReleaseOnesAbsolute() throws {
     let (program, sources) = try analyze(
       "// ratio starts on line 2\nexport fn ratio(a: i64, b: i64) -> i64 {\n  a / b\n}\n")
-    func ir(_ mode: CodegenOptions.Mode) throws -> String {
-      let bytes = try Codegen.generate(
-        program, sources: sources,
-        options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
-      return String(decoding: bytes, as: UTF8.self)
-    }
-    let dev = try ir(.dev)
+    let dev = try ir(program, sources, .dev)
     let cell = "@\"holo.line.ratio(i64,i64)->i64\""
     XCTAssertTrue(dev.contains("\(cell) = global i64 2, align 8"), dev)
     // `a / b` is on line 3, column 3: one line below the function's start.
     XCTAssertTrue(dev.contains("i32 1, i32 3, ptr \(cell) }"), dev)
-    let release = try ir(.release)
+    let release = try ir(program, sources, .release)
     XCTAssertFalse(release.contains("holo.line."), release)
     XCTAssertTrue(release.contains("i32 3, i32 3, ptr null }"), release)
   }
@@ -87,13 +91,7 @@ final class CodegenTests: XCTestCase {
   func testDevCodePollsForSafepointsAndReleaseCodeDoesNot() throws {
     let (program, sources) = try analyze(
       "export fn total(n: i64) -> i64 {\n  let sum = 0;\n  while sum < n { sum += 1; }\n  sum\n}\n")
-    func ir(_ mode: CodegenOptions.Mode) throws -> String {
-      let bytes = try Codegen.generate(
-        program, sources: sources,
-        options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
-      return String(decoding: bytes, as: UTF8.self)
-    }
-    let dev = try ir(.dev)
+    let dev = try ir(program, sources, .dev)
     // At the loop's head and at the C entry point (a C host's loop is C), not at every
     // call.
     let poll = "load atomic i32, ptr @holo.safepoint.requested monotonic, align 4"
@@ -102,7 +100,7 @@ final class CodegenTests: XCTestCase {
     // A dev build defines what its code polls, and the handler pointer the agent sets.
     XCTAssertTrue(dev.contains("@holo.safepoint.requested = global i32 0"), dev)
     XCTAssertTrue(dev.contains("@holo.safepoint.handler = global ptr null"), dev)
-    XCTAssertFalse(try ir(.release).contains("safepoint"))
+    XCTAssertFalse(try ir(program, sources, .release).contains("safepoint"))
   }
 
   func testAPatchAddingAGlobalCarriesItsStorageAndASafepointFunction() throws {

@@ -840,18 +840,24 @@ final class DevTests: XCTestCase {
     try session.waitForEvent("ready")
     session.send("x")
     try session.waitForOutput("value 0\n")
-    let program = try XCTUnwrap(session.programProcessID())
-    var baseline = 0
     let patches = 300
-    for version in 1...patches {
-      try session.write("main.holo", Self.counterProgram(value: version))
-      try session.waitForEvent("patch", occurrence: version)
-      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: program)) }
-    }
+    try assertPatchesKeepMemoryBounded(patches) { Self.counterProgram(value: $0) }
     session.send("y")
     try session.waitForOutput("value 0\nvalue \(patches)\n")
-    XCTAssertEqual(session.programProcessID(), program, "every patch was applied live")
-    let resident = try XCTUnwrap(Self.residentKiB(of: program))
+  }
+
+  /// Writes `program(version)` for versions 1 to `patches`, each patched live, and checks
+  /// that the program's resident memory grew less than 16 MiB from the 20th on.
+  private func assertPatchesKeepMemoryBounded(_ patches: Int, _ program: (Int) -> String) throws {
+    let process = try XCTUnwrap(session.programProcessID())
+    var baseline = 0
+    for version in 1...patches {
+      try session.write("main.holo", program(version))
+      try session.waitForEvent("patch", occurrence: version)
+      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: process)) }
+    }
+    XCTAssertEqual(session.programProcessID(), process, "every patch was applied live")
+    let resident = try XCTUnwrap(Self.residentKiB(of: process))
     XCTAssertLessThan(
       resident - baseline, 16 * 1024,
       "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
@@ -868,21 +874,9 @@ final class DevTests: XCTestCase {
     }
     session = try DevSession(files: ["main.holo": program(withBig: false)], flags: ["--no-tests"])
     try session.waitForEvent("ready")
-    let process = try XCTUnwrap(session.programProcessID())
-    var baseline = 0
-    let patches = 200
-    for version in 1...patches {
-      try session.write("main.holo", program(withBig: version % 2 == 1))
-      try session.waitForEvent("patch", occurrence: version)
-      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: process)) }
-    }
+    try assertPatchesKeepMemoryBounded(200) { program(withBig: $0 % 2 == 1) }
     session.send("x")
     try session.waitForOutput("value 0\n")
-    XCTAssertEqual(session.programProcessID(), process, "every patch was applied live")
-    let resident = try XCTUnwrap(Self.residentKiB(of: process))
-    XCTAssertLessThan(
-      resident - baseline, 16 * 1024,
-      "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
   }
 
   private static func counterProgram(value: Int) -> String {

@@ -203,72 +203,59 @@ static void **owned_cell_named(const patch_state *state, const char *name) {
   return NULL;
 }
 
-/* Creates the named cells (new slots or line-base cells). A cell the program or an earlier
- * patch already has is reused: the daemon keys both by name and signature, so it is the
- * same cell. The cells stay defined even if the patch then fails; they hold zero and
- * nothing uses them. */
+/* Creates `name` as `size` zeroed bytes aligned to `alignment`, owned for good, unless the
+ * program or an earlier patch already has it: the daemon keys cells by name and
+ * signature, globals by name and type, so it is the same cell. What was created stays
+ * defined even if the patch then fails; it holds zero and nothing uses it. */
+static bool define_owned(patch_state *state, const char *name, size_t size, size_t alignment,
+                         char *error) {
+  if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
+    return true;
+  }
+  alignment = alignment < sizeof(void *) ? sizeof(void *) : alignment;
+  size = (size + alignment - 1) / alignment * alignment;
+  owned_cell *grown = agent_array_grow(state->owned, &state->owned_capacity,
+                                       state->owned_count + 1, sizeof *state->owned);
+  void *storage = aligned_alloc(alignment, size);
+  char *copy = strdup(name);
+  if (grown != NULL) {
+    state->owned = grown;
+  }
+  if (grown == NULL || storage == NULL || copy == NULL) {
+    free(storage);
+    free(copy);
+    agent_error(error, "out of memory");
+    return false;
+  }
+  memset(storage, 0, size);
+  if (!jit_define_absolute(state->jit, name, (uintptr_t)storage, error)) {
+    free(storage);
+    free(copy);
+    return false;
+  }
+  state->owned[state->owned_count++] = (owned_cell){copy, storage};
+  return true;
+}
+
+/* Creates the named 8-byte cells (new slots or line-base cells). */
 static bool define_new_cells(patch_state *state, char *const *names, size_t count,
                              char *error) {
   for (size_t i = 0; i < count; i++) {
-    const char *name = names[i];
-    if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
-      continue;
-    }
-    owned_cell *grown = agent_array_grow(state->owned, &state->owned_capacity,
-                                         state->owned_count + 1, sizeof *state->owned);
-    void **cell = calloc(1, sizeof *cell);
-    char *copy = strdup(name);
-    if (grown != NULL) {
-      state->owned = grown;
-    }
-    if (grown == NULL || cell == NULL || copy == NULL) {
-      free(cell);
-      free(copy);
-      agent_error(error, "out of memory");
+    if (!define_owned(state, names[i], sizeof(void *), sizeof(void *), error)) {
       return false;
     }
-    if (!jit_define_absolute(state->jit, name, (uintptr_t)cell, error)) {
-      free(cell);
-      free(copy);
-      return false;
-    }
-    state->owned[state->owned_count++] = (owned_cell){copy, cell};
   }
   return true;
 }
 
-/* Creates the storage of globals the patch adds: zeroed, owned for good like the cells,
- * and reused when the program or an earlier patch has it (a global removed, then added
- * again, whose value was reset to the zero value when it was removed). */
+/* Creates the storage of the globals the patch adds. A global removed and added again
+ * reuses its storage, which its removal left holding the zero value. */
 static bool define_new_globals(patch_state *state, const wire_patch *message, char *error) {
   for (size_t i = 0; i < message->new_global_count; i++) {
-    const char *name = message->new_globals[i];
-    if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
-      continue;
-    }
-    size_t alignment = message->new_global_alignments[i];
-    size_t size = (message->new_global_sizes[i] + alignment - 1) / alignment * alignment;
-    owned_cell *grown = agent_array_grow(state->owned, &state->owned_capacity,
-                                         state->owned_count + 1, sizeof *state->owned);
-    void *storage = aligned_alloc(alignment < sizeof(void *) ? sizeof(void *) : alignment,
-                                  size < sizeof(void *) ? sizeof(void *) : size);
-    char *copy = strdup(name);
-    if (grown != NULL) {
-      state->owned = grown;
-    }
-    if (grown == NULL || storage == NULL || copy == NULL) {
-      free(storage);
-      free(copy);
-      agent_error(error, "out of memory");
+    if (!define_owned(state, message->new_globals[i], message->new_global_sizes[i],
+                      message->new_global_alignments[i], error)) {
       return false;
     }
-    memset(storage, 0, size);
-    if (!jit_define_absolute(state->jit, name, (uintptr_t)storage, error)) {
-      free(storage);
-      free(copy);
-      return false;
-    }
-    state->owned[state->owned_count++] = (owned_cell){copy, storage};
   }
   return true;
 }

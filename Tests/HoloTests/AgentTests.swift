@@ -206,6 +206,39 @@ final class AgentTests: XCTestCase {
     XCTAssertEqual(facts.stderr, "")
   }
 
+  func testAPatchAddingAGlobalRunsItsSafepointFunctionWhereTheProgramPolls() throws {
+    let facts = try scenario("globals", as: GlobalFacts.self)
+    XCTAssertNil(facts.daemonError)
+    assertApplied(facts.added, id: 1, stale: [])
+    XCTAssertEqual(facts.after, "value 42")
+    XCTAssertEqual(facts.wrongFunction?.status, 1)
+    XCTAssertEqual(
+      facts.wrongFunction?.error, "`holo.safepoint#1` is not the safepoint function of patch 2")
+    XCTAssertEqual(facts.wrongGlobal?.status, 1)
+    XCTAssertEqual(
+      facts.wrongGlobal?.error, "new global `holo.slot.counter` is not named as a global")
+    XCTAssertEqual(facts.tooBig?.status, 1)
+    XCTAssertEqual(
+      facts.tooBig?.error, "new global `holo.global.big:i64` has size 1073741824 and alignment 8")
+    assertApplied(facts.again, id: 2, stale: [])
+    XCTAssertEqual(facts.againAfter, "value 7")
+    XCTAssertEqual(facts.running, true)
+    XCTAssertEqual(facts.stderr, "")
+  }
+
+  func testAPatchNeedingACooperativeSafepointFailsWhenTheProgramNeverPolls() throws {
+    let facts = try scenario("no_poll", as: NoPollFacts.self)
+    XCTAssertNil(facts.daemonError)
+    XCTAssertEqual(facts.cooperative?.status, 1)
+    XCTAssertEqual(
+      facts.cooperative?.error, "the main thread did not reach a safepoint within 5 s")
+    XCTAssertGreaterThanOrEqual(facts.waitedMs ?? 0, 5000)
+    XCTAssertEqual(facts.unchanged, "value 1", "the failed patch wrote no slot")
+    assertApplied(facts.plain, id: 2, stale: [])
+    XCTAssertEqual(facts.after, "value 5")
+    XCTAssertEqual(facts.stderr, "")
+  }
+
   func testDataOfAPatchStaysWhileTheStackPointsIntoIt() throws {
     let facts = try scenario("hold", as: HoldFacts.self)
     XCTAssertNil(facts.daemonError)
@@ -394,6 +427,22 @@ final class AgentTests: XCTestCase {
     var readAck, writeAck: Ack?
     var first, second: [String]?
     var exitStatus: Int32?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct GlobalFacts: Decodable {
+    var added, wrongFunction, wrongGlobal, tooBig, again: Ack?
+    var after, againAfter: String?
+    var running: Bool?
+    var stderr: String
+    var daemonError: String?
+  }
+
+  struct NoPollFacts: Decodable {
+    var cooperative, plain: Ack?
+    var waitedMs: Double?
+    var unchanged, after: String?
     var stderr: String
     var daemonError: String?
   }

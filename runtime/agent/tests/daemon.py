@@ -123,8 +123,10 @@ class Session:
         payload = self._exactly(length)
         return payload[0], Reader(payload[1:])
 
-    def patch(self, patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=()):
-        self.send(patch_payload(patch_id, obj, updates, new_slots, new_cells, data_writes))
+    def patch(self, patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=(),
+              new_globals=(), safepoint=""):
+        self.send(patch_payload(patch_id, obj, updates, new_slots, new_cells, data_writes,
+                                new_globals, safepoint))
         return self.read_ack()
 
     def read_ack(self):
@@ -208,7 +210,8 @@ class Session:
         return self.process.stderr.read().decode()
 
 
-def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=()):
+def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=(),
+                  new_globals=(), safepoint=""):
     payload = bytes([PATCH]) + struct.pack("<QI", patch_id, len(new_slots))
     payload += b"".join(string(slot) for slot in new_slots)
     payload += struct.pack("<I", len(new_cells))
@@ -217,7 +220,10 @@ def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_write
     payload += b"".join(string(slot) + string(function) for slot, function in updates)
     payload += struct.pack("<I", len(data_writes))
     payload += b"".join(string(cell) + struct.pack("<Q", value) for cell, value in data_writes)
-    payload += struct.pack("<I", 0) + string("")  # no new globals, no safepoint function
+    payload += struct.pack("<I", len(new_globals))
+    payload += b"".join(string(name) + struct.pack("<II", size, alignment)
+                        for name, size, alignment in new_globals)
+    payload += string(safepoint)
     return payload
 
 
@@ -408,6 +414,47 @@ def scenario_blocking(session, workdir, facts):
     facts["second"] = session.take_lines(2)
     session.process.stdin.close()
     session.process.wait(timeout=5)
+
+
+COUNTER = ("holo.global.counter:i64", 8, 8)
+
+
+def scenario_globals(session, workdir, facts):
+    """A patch adding a global: its safepoint function runs where the main thread polls,
+    after the slot update; names of the wrong kind are refused."""
+    obj = compile_patch(workdir, "global", "1", value=42)
+    facts["added"] = session.patch(1, obj, [value_update(1)], new_globals=[COUNTER],
+                                   safepoint="holo.safepoint#1")
+    facts["after"] = session.next_line(r"value 42")
+    obj = compile_patch(workdir, "global", "2", value=7)
+    facts["wrong_function"] = session.patch(2, obj, [value_update(2)], new_globals=[COUNTER],
+                                            safepoint="holo.safepoint#1")
+    facts["wrong_global"] = session.patch(
+        2, obj, [value_update(2)], new_globals=[("holo.slot.counter", 8, 8)],
+        safepoint="holo.safepoint#2")
+    facts["too_big"] = session.patch(
+        2, obj, [value_update(2)], new_globals=[("holo.global.big:i64", 1 << 30, 8)],
+        safepoint="holo.safepoint#2")
+    # The same global again: its storage is reused, the new safepoint function runs.
+    facts["again"] = session.patch(2, obj, [value_update(2)], new_globals=[COUNTER],
+                                   safepoint="holo.safepoint#2")
+    facts["again_after"] = session.next_line(r"value 7")
+    facts["running"] = session.running()
+
+
+def scenario_no_poll(session, workdir, facts):
+    """A main thread that never polls (and never waits in the runtime): the patch that
+    needs a cooperative safepoint fails in time and changes nothing; others still apply."""
+    session.next_line(r"value 1")
+    obj = compile_patch(workdir, "global", "1", value=42)
+    started = time.monotonic()
+    facts["cooperative"] = session.patch(1, obj, [value_update(1)], new_globals=[COUNTER],
+                                         safepoint="holo.safepoint#1")
+    facts["waited_ms"] = (time.monotonic() - started) * 1000
+    facts["unchanged"] = session.next_line(r"value \d+")
+    obj = compile_patch(workdir, "value", "2", value=5)
+    facts["plain"] = session.patch(2, obj, [value_update(2)])
+    facts["after"] = session.next_line(r"value 5")
 
 
 def scenario_hold(session, workdir, facts):
@@ -729,6 +776,8 @@ SCENARIOS = {
     "overflow": ("sleep", scenario_overflow),
     "unloadable": ("sleep", scenario_unloadable),
     "fuzz": ("sleep", scenario_fuzz),
+    "globals": ("sleep", scenario_globals),
+    "no_poll": ("busy", scenario_no_poll),
 }
 
 # Address-space limits (bytes): libLLVM alone needs more than 100 MiB, the program far less.

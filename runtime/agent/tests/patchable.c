@@ -14,11 +14,13 @@
  *          optimised caller that inlined it keeps it for its guard): not a frame of it
  *   cells  loop: print `line L value V` with L = value()'s line-base cell, V = value(),
  *          sleep 5 ms
- * tick() prints `value V` with V = value().
+ * tick() prints `value V` with V = value(), and polls for a cooperative safepoint as dev
+ * code does at a loop's head (every mode but busy calls it).
  */
 #include "dev_symbols.h"
 #include "holo.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 int64_t value_0(void) HOLO_SYMBOL("holo.value()->i64#0");
@@ -34,6 +36,19 @@ holo_string *(*greeting_slot)(void) HOLO_SYMBOL("holo.slot.greeting()->string") 
 /* value()'s line-base cell: the line where it starts. */
 int64_t value_line HOLO_SYMBOL("holo.line.value()->i64") = 7;
 
+/* What a dev build's glue defines for its polls (docs/PATCHING.md, "Safepoints"). */
+atomic_int safepoint_requested HOLO_SYMBOL("holo.safepoint.requested");
+void (*_Atomic safepoint_handler)(void) HOLO_SYMBOL("holo.safepoint.handler");
+
+static void poll_safepoint(void) {
+  if (atomic_load_explicit(&safepoint_requested, memory_order_relaxed) != 0) {
+    void (*handler)(void) = atomic_load(&safepoint_handler);
+    if (handler != NULL) {
+      handler();
+    }
+  }
+}
+
 static const char *mode;
 
 static void print_text(const char *text) {
@@ -45,6 +60,7 @@ static void print_text(const char *text) {
 int64_t value_0(void) { return 1; }
 
 void tick_0(void) {
+  poll_safepoint();
   print_text("value ");
   holo_print_i64(value_slot());
   holo_print_newline();

@@ -17,7 +17,7 @@ enum ModuleContents {
   /// functions by their version-0 symbols.
   case glue
   /// Version `version` (1 or more) of some functions, for a running dev build, with the
-  /// safepoint function that adds and removes `globals` when there are any.
+  /// safepoint function that adds, removes and resets `globals` when there are any.
   case patch(Set<FunctionID>, version: Int, globals: GlobalChanges)
 }
 

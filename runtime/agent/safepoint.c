@@ -164,7 +164,8 @@ static void on_safepoint_poll(void) {
     *(void *volatile *)request->slots[i] = request->values[i];
   }
   request->call();
-  /* The registers of the code that polled are saved in this frame and below it. */
+  /* getcontext captures the registers the code that polled still holds; what it spilled
+   * is in the frames from here to the top of the stack, which the scan reads. */
   ucontext_t context;
   if (getcontext(&context) == 0) {
     scan(request, &context);

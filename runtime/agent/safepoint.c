@@ -32,7 +32,6 @@ enum { SAFEPOINT_TIMEOUT_SECONDS = 5 };
 /* The x86-64 ABI lets a function keep data in the 128 bytes below its stack pointer. */
 enum { RED_ZONE_BYTES = 128 };
 
-enum request_state { REQUEST_PENDING, REQUEST_RUNNING, REQUEST_DONE, REQUEST_CANCELLED };
 
 static pthread_t main_thread;
 static pid_t main_thread_id;
@@ -45,8 +44,11 @@ static atomic_int *safepoint_requested;
 static void (*_Atomic *safepoint_handler)(void);
 
 static sem_t request_done;
-static safepoint_request *_Atomic pending_request;
-static atomic_int request_state;
+/* The request waiting for the main thread: one for the signal handler, one for a poll.
+ * Whoever takes it out (atomic_exchange with NULL) owns it: the main thread runs it, or
+ * the agent thread cancels it, never both, and no stale pointer is ever run. */
+static safepoint_request *_Atomic signal_request;
+static safepoint_request *_Atomic poll_request;
 
 static void note_word(safepoint_request *request, uintptr_t word, uintptr_t lowest,
                       uintptr_t highest) {
@@ -129,16 +131,14 @@ static void on_safepoint_signal(int signal_number, siginfo_t *info, void *contex
   (void)signal_number;
   (void)info;
   int saved_errno = errno;
-  safepoint_request *request = atomic_load(&pending_request);
-  int expected = REQUEST_PENDING;
   /* SIGURG sent by anything else (or to another thread) is ignored, as by default. */
-  if (request != NULL && request->call == NULL && gettid() == main_thread_id &&
-      atomic_compare_exchange_strong(&request_state, &expected, REQUEST_RUNNING)) {
+  safepoint_request *request =
+      gettid() == main_thread_id ? atomic_exchange(&signal_request, NULL) : NULL;
+  if (request != NULL) {
     for (size_t i = 0; i < request->write_count; i++) {
       *(void *volatile *)request->slots[i] = request->values[i];
     }
     scan(request, context);
-    atomic_store(&request_state, REQUEST_DONE);
     sem_post(&request_done);
   }
   errno = saved_errno;
@@ -149,17 +149,11 @@ static void on_safepoint_poll(void) {
   if (gettid() != main_thread_id) {
     return;
   }
-  safepoint_request *request = atomic_load(&pending_request);
-  int expected = REQUEST_PENDING;
-  if (request == NULL || request->call == NULL ||
-      !atomic_compare_exchange_strong(&request_state, &expected, REQUEST_RUNNING)) {
-    /* Asked for by a request that was cancelled meanwhile. */
-    if (request == NULL) {
-      atomic_store(safepoint_requested, 0);
-    }
-    return;
-  }
   atomic_store(safepoint_requested, 0);
+  safepoint_request *request = atomic_exchange(&poll_request, NULL);
+  if (request == NULL) {
+    return; /* cancelled meanwhile */
+  }
   for (size_t i = 0; i < request->write_count; i++) {
     *(void *volatile *)request->slots[i] = request->values[i];
   }
@@ -170,7 +164,6 @@ static void on_safepoint_poll(void) {
   if (getcontext(&context) == 0) {
     scan(request, &context);
   }
-  atomic_store(&request_state, REQUEST_DONE);
   sem_post(&request_done);
 }
 
@@ -245,17 +238,13 @@ bool safepoint_run(safepoint_request *request, char *error) {
                 HOLO_DEV_SAFEPOINT_REQUESTED);
     return false;
   }
-  atomic_store(&request_state, REQUEST_PENDING);
-  atomic_store(&pending_request, request);
+  safepoint_request *_Atomic *pending = cooperative ? &poll_request : &signal_request;
+  atomic_store(pending, request);
   if (cooperative) {
     atomic_store(safepoint_requested, 1);
   }
   int sent = pthread_kill(main_thread, SIGURG);
-  if (sent != 0) {
-    atomic_store(&pending_request, NULL);
-    if (cooperative) {
-      atomic_store(safepoint_requested, 0);
-    }
+  if (sent != 0 && atomic_exchange(pending, NULL) != NULL) {
     agent_error(error, "cannot signal the main thread: %s", strerror(sent));
     return false;
   }
@@ -263,21 +252,15 @@ bool safepoint_run(safepoint_request *request, char *error) {
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += SAFEPOINT_TIMEOUT_SECONDS;
   if (!wait_until(&deadline)) {
-    int expected = REQUEST_PENDING;
-    if (atomic_compare_exchange_strong(&request_state, &expected, REQUEST_CANCELLED)) {
-      atomic_store(&pending_request, NULL);
-      if (cooperative) {
-        atomic_store(safepoint_requested, 0);
-      }
+    if (atomic_exchange(pending, NULL) != NULL) {
       agent_error(error, "the main thread did not reach a safepoint within %d s",
                   SAFEPOINT_TIMEOUT_SECONDS);
       return false;
     }
-    /* The safepoint started just now: the handler finishes quickly; a safepoint function
-     * runs holo code, which the program is waited for to finish like any other. */
+    /* The main thread took it just now: the handler finishes quickly; a safepoint
+     * function runs holo code, which the program is waited for to finish like any other. */
     while (sem_wait(&request_done) != 0 && errno == EINTR) {
     }
   }
-  atomic_store(&pending_request, NULL);
   return true;
 }

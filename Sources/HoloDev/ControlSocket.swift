@@ -113,8 +113,8 @@ enum ControlProtocol {
 }
 
 /// `holoc reset`: asks the `holoc dev` running a root file to reset globals.
-public enum ControlClient {
-  public enum Outcome: Equatable {
+enum ControlClient {
+  enum Outcome: Equatable {
     /// The globals reset, in the program's order.
     case reset([String])
     /// Nothing was reset: why.
@@ -125,7 +125,7 @@ public enum ControlClient {
   private static let answerTimeoutMs: Int32 = 30_000
 
   /// Resets `globals` (empty: all) in the program `holoc dev` runs for `rootFile`.
-  public static func reset(rootFile: String, globals: [String]) -> Outcome {
+  static func reset(rootFile: String, globals: [String]) -> Outcome {
     guard let socket = socketOfSession(running: rootFile) else {
       return .failed("no `holoc dev` is running \(rootFile)")
     }

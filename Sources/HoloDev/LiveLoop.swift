@@ -58,22 +58,42 @@ public enum LiveLoop {
     settings.mode = .dev
     var options = options
     options.settings = settings
-    let rootFile: String
-    do throws(DriverFailure) {
-      rootFile = try Driver.rootFile(of: options.path)
-    } catch {
-      let renderer = DiagnosticRenderer(
-        sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
-      let text = renderer.render(error.diagnostics, format: .human)
-      Posix.writeAll(STDERR_FILENO, Array(text.utf8))
-      return 1
-    }
+    guard let rootFile = rootFile(of: options.path) else { return 1 }
     do throws(Posix.Failure) {
       let session = try DevSession(options: options, rootFile: rootFile)
       return session.run()
     } catch {
       Posix.writeAll(STDERR_FILENO, Array("holoc dev: \(error.description)\n".utf8))
       return 1
+    }
+  }
+
+  /// `holoc reset`: has the `holoc dev` running `path` re-run the initializers of
+  /// `globals` (all when empty), says what it reset; returns holoc's exit status.
+  public static func reset(path: String, globals: [String]) -> Int32 {
+    guard let rootFile = rootFile(of: path) else { return 1 }
+    switch ControlClient.reset(rootFile: rootFile, globals: globals) {
+    case .reset(let names):
+      let said =
+        names.isEmpty ? "the program has no globals" : "reset \(names.joined(separator: ", "))"
+      Posix.writeAll(STDOUT_FILENO, Array("\(said)\n".utf8))
+      return 0
+    case .failed(let reason):
+      Posix.writeAll(STDERR_FILENO, Array("holoc reset: \(reason)\n".utf8))
+      return 1
+    }
+  }
+
+  /// The root file of `path`; nil, with the diagnostics on stderr, when there is none.
+  private static func rootFile(of path: String) -> String? {
+    do throws(DriverFailure) {
+      return try Driver.rootFile(of: path)
+    } catch {
+      let renderer = DiagnosticRenderer(
+        sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
+      let text = renderer.render(error.diagnostics, format: .human)
+      Posix.writeAll(STDERR_FILENO, Array(text.utf8))
+      return nil
     }
   }
 }

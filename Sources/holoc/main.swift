@@ -286,23 +286,8 @@ struct Reset: ParsableCommand {
             && isFolder.boolValue
       } ?? false
     let path = hasPath ? first! : "."
-    let globals = Array(arguments.dropFirst(hasPath ? 1 : 0))
-    let rootFile: String
-    do throws(DriverFailure) {
-      rootFile = try Driver.rootFile(of: path)
-    } catch {
-      let renderer = DiagnosticRenderer(
-        sources: SourceManager(), useColor: DiagnosticRenderer.stderrWantsColor())
-      FileHandle.standardError.write(Data(renderer.render(error.diagnostics, format: .human).utf8))
-      throw ExitCode(ExitStatus.failure)
-    }
-    switch ControlClient.reset(rootFile: rootFile, globals: globals) {
-    case .reset(let names):
-      print(names.isEmpty ? "the program has no globals" : "reset \(names.joined(separator: ", "))")
-    case .failed(let reason):
-      FileHandle.standardError.write(Data("holoc reset: \(reason)\n".utf8))
-      throw ExitCode(ExitStatus.failure)
-    }
+    try finish(
+      with: LiveLoop.reset(path: path, globals: Array(arguments.dropFirst(hasPath ? 1 : 0))))
   }
 }
 

@@ -100,6 +100,14 @@ final class CHostTests: XCTestCase {
     return (source, process, events, output)
   }
 
+  /// Replaces `old` with `new` in the dev example's gameplay.holo, as an editor saves.
+  private func editGameplay(in source: String, replacing old: String, with new: String) throws {
+    let gameplay = "\(source)/gameplay.holo"
+    try String(contentsOfFile: gameplay, encoding: .utf8)
+      .replacingOccurrences(of: old, with: new)
+      .write(toFile: gameplay, atomically: true, encoding: .utf8)
+  }
+
   func testDevHostIsPatchedWhileItRuns() throws {
     let (source, process, events, output) = try startDevHostRunning()
     defer {
@@ -107,10 +115,7 @@ final class CHostTests: XCTestCase {
       process.waitUntilExit()
     }
 
-    let gameplay = "\(source)/gameplay.holo"
-    let text = try String(contentsOfFile: gameplay, encoding: .utf8)
-    try text.replacingOccurrences(of: "the ball is at", with: "patched, at")
-      .write(toFile: gameplay, atomically: true, encoding: .utf8)
+    try editGameplay(in: source, replacing: "the ball is at", with: "patched, at")
     XCTAssertTrue(wait { Self.read(output).contains("patched, at") }, Self.read(events))
     XCTAssertTrue(Self.read(events).contains(#""functions":["describe"]"#), Self.read(events))
     // The host kept its state: positions go on growing by 2 across the patch.
@@ -130,12 +135,9 @@ final class CHostTests: XCTestCase {
 
     // The host's loop is C: the patch's safepoint is taken where it calls holo code, at
     // the C entry points of the `export fn`s.
-    let gameplay = "\(source)/gameplay.holo"
-    let text = try String(contentsOfFile: gameplay, encoding: .utf8)
-    try text.replacingOccurrences(
-      of: "fn speed(tick: i64) -> i64 {\n    2\n}",
-      with: "global boost: i64 = 1 + 2;\nfn speed(tick: i64) -> i64 {\n    boost\n}"
-    ).write(toFile: gameplay, atomically: true, encoding: .utf8)
+    try editGameplay(
+      in: source, replacing: "fn speed(tick: i64) -> i64 {\n    2\n}",
+      with: "global boost: i64 = 1 + 2;\nfn speed(tick: i64) -> i64 {\n    boost\n}")
     XCTAssertTrue(wait { Self.read(events).contains(#""added":["boost"]"#) }, Self.read(events))
     XCTAssertFalse(Self.read(events).contains(#""event":"restart""#), Self.read(events))
     // The host kept its position; from the patch on it grows by 3.

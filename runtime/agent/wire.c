@@ -291,10 +291,18 @@ void wire_patch_free(wire_patch *message) {
   free(message->safepoint_function);
 }
 
-/* Reads `count` strings; each takes at least 4 bytes, which bounds the allocation. */
-static char **read_strings(wire_reader *reader, size_t count) {
-  if (reader->failed || count > (reader->length - reader->offset) / 4) {
+/* Whether `count` elements of at least `element_bytes` each fit in what is left of the
+ * message, which bounds every allocation by the message's length; sets `failed` if not. */
+static bool fits(wire_reader *reader, size_t count, size_t element_bytes) {
+  if (reader->failed || count > (reader->length - reader->offset) / element_bytes) {
     reader->failed = true;
+  }
+  return !reader->failed;
+}
+
+/* Reads `count` strings; each takes at least 4 bytes. */
+static char **read_strings(wire_reader *reader, size_t count) {
+  if (!fits(reader, count, 4)) {
     return NULL;
   }
   char **strings = calloc(count == 0 ? 1 : count, sizeof *strings);
@@ -315,9 +323,9 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
   message->new_cell_count = wire_get_u32(reader);
   message->new_cells = read_strings(reader, message->new_cell_count);
   message->object = wire_get_bytes(reader, &message->object_length);
+  /* Each update takes at least 8 bytes (two empty names). */
   size_t count = wire_get_u32(reader);
-  if (reader->failed || count > (reader->length - reader->offset) / 8) {
-    reader->failed = true;
+  if (!fits(reader, count, 8)) {
     return false;
   }
   message->update_count = count;
@@ -332,8 +340,7 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
   }
   /* Each data write takes at least 12 bytes (an empty name and the value). */
   count = wire_get_u32(reader);
-  if (reader->failed || count > (reader->length - reader->offset) / 12) {
-    reader->failed = true;
+  if (!fits(reader, count, 12)) {
     return false;
   }
   message->data_count = count;
@@ -348,8 +355,7 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
   }
   /* Each new global takes at least 12 bytes (an empty name, the size and alignment). */
   count = wire_get_u32(reader);
-  if (reader->failed || count > (reader->length - reader->offset) / 12) {
-    reader->failed = true;
+  if (!fits(reader, count, 12)) {
     return false;
   }
   message->new_global_count = count;

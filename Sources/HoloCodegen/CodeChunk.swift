@@ -42,9 +42,12 @@ public struct CodeChunk: Sendable, Hashable {
     return chunks
   }
 
-  /// Whether a chunk ends after `function`: a property of its symbol key alone.
+  /// Whether a chunk ends after `function`: a property of its name and signature alone
+  /// (as written: a struct's layout changing moves no boundary).
   public static func endsChunk(_ function: IRFunction) -> Bool {
-    stableHash(Symbols.key(of: function)) % boundaryModulus == 0
+    let signature = function.parameterTypes.map(\.description).joined(separator: ",")
+    return stableHash("\(function.name)(\(signature))->\(function.returnType)") % boundaryModulus
+      == 0
   }
 
   /// FNV-1a over the UTF-8 bytes, then the 64-bit finaliser of MurmurHash3 so that the low

@@ -70,27 +70,6 @@ public struct SlotUpdate: Sendable, Hashable {
   }
 }
 
-/// What a patch does to the globals of the program it is applied to (LANGUAGE.md §13):
-/// its safepoint function initialises `added` (of the new program, in its order),
-/// releases the values of `removed` (of the running program's), and runs the
-/// initializers of `reset` again, releasing the values they replace (`holoc reset`), on
-/// the main thread.
-public struct GlobalChanges: Sendable, Equatable {
-  public var added: [IRGlobal]
-  public var removed: [IRGlobal]
-  public var reset: [IRGlobal]
-
-  public init(added: [IRGlobal] = [], removed: [IRGlobal] = [], reset: [IRGlobal] = []) {
-    self.added = added
-    self.removed = removed
-    self.reset = reset
-  }
-
-  public static let none = GlobalChanges()
-
-  public var isEmpty: Bool { added.isEmpty && removed.isEmpty && reset.isEmpty }
-}
-
 /// Storage the agent creates for a global a patch adds: zeroed bytes.
 public struct NewGlobalStorage: Sendable, Equatable {
   public var symbol: String
@@ -109,9 +88,9 @@ public struct Patch: Sendable {
   /// must also write each one its function's start line.
   public var newCells: [String]
   public var updates: [SlotUpdate]
-  /// Storage of the globals the patch adds.
+  /// Storage of the globals the patch adds, and of those it migrates to a new layout.
   public var newGlobals: [NewGlobalStorage] = []
-  /// `holo.safepoint#N`, which the object defines when the patch adds or removes globals.
+  /// `holo.safepoint#N`, which the object defines when the patch changes globals.
   public var safepointFunction: String?
 
   /// A patch that links nothing (an empty object) and sets no slot: what carries the line
@@ -146,7 +125,9 @@ public enum Codegen {
     globals: GlobalChanges, existingSlots: Set<String>, options patchOptions: CodegenOptions,
     target: TargetMachine
   ) throws -> Patch {
-    try withModule(
+    // The old layouts a migration reads exist in the patch under their `'old` names.
+    let program = globals.oldStructs.isEmpty ? program : program.adding(globals.oldStructs)
+    return try withModule(
       program, sources, patchOptions, .patch(functions, version: version, globals: globals),
       target
     ) { module in
@@ -156,11 +137,12 @@ public enum Codegen {
       // version, so the process has the cell exactly when it has the slot.
       // Both looked up in `existingSlots`, never walked: it holds the whole program's.
       let newCells = functions.map(program.function).filter {
-        !existingSlots.contains(Symbols.slot(of: $0))
-      }.map(Symbols.lineBase(of:))
-      let newGlobals = globals.added.map { global in
+        !existingSlots.contains(Symbols.slot(of: $0, in: program))
+      }.map { Symbols.lineBase(of: $0, in: program) }
+      let newGlobals = (globals.migrated.map(\.new) + globals.added).map { global in
         NewGlobalStorage(
-          symbol: Symbols.global(global), size: UInt32(module.storageSize(of: global.type)),
+          symbol: Symbols.global(global, in: program),
+          size: UInt32(module.storageSize(of: global.type)),
           alignment: module.storageAlignment(of: global.type))
       }
       return Patch(
@@ -193,7 +175,7 @@ public enum Codegen {
 
   /// The slots a full dev build of `program` defines.
   public static func slots(of program: IRProgram) -> Set<String> {
-    Set(program.functions.map(Symbols.slot(of:)))
+    Set(program.functions.map { Symbols.slot(of: $0, in: program) })
   }
 
   /// Builds, verifies and optimises a module of `contents` in a context of its own, for

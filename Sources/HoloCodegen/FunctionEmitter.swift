@@ -50,6 +50,27 @@ final class FunctionEmitter {
     self.slots = Array(repeating: nil, count: function.locals.count)
   }
 
+  private init(module: ModuleEmitter, expressionsIn llvmFunction: LLVMValueRef, at span: Span) {
+    self.module = module
+    function = IRFunction(
+      id: FunctionID(-1), name: "", kind: .user, isExport: false, parameters: [], locals: [],
+      returnType: .unit, body: IRBlock(statements: [], result: nil, type: .unit, span: span),
+      span: span)
+    self.llvmFunction = llvmFunction
+    builder = module.builder
+    slots = []
+  }
+
+  /// `expression`, a field's default (a constant expression, which uses no local), as an
+  /// owned value, emitted at the builder's position in `llvmFunction`: how a live migration
+  /// gives a struct a field its old value did not have (LANGUAGE.md §13).
+  static func emitOwnedDefault(
+    _ expression: IRExpr, module: ModuleEmitter, in llvmFunction: LLVMValueRef
+  ) -> LLVMValueRef? {
+    let emitter = FunctionEmitter(module: module, expressionsIn: llvmFunction, at: expression.span)
+    return emitter.makeOwned(emitter.emitExpr(expression), type: expression.type).value
+  }
+
   func emit() {
     let entry = LLVMAppendBasicBlockInContext(module.context, llvmFunction, "entry")
     LLVMPositionBuilderAtEnd(builder, entry)
@@ -805,7 +826,8 @@ final class FunctionEmitter {
         value = emitLogical(isAnd: isAnd, value, right)
       case .cast(let operand):
         value = EmittedValue(
-          value: value.value.map { emitCast($0, from: operand.type, to: link.type) }, owned: false)
+          value: value.value.map { module.emitCast($0, from: operand.type, to: link.type) },
+          owned: false)
       default:
         preconditionFailure("only operators and casts are links of a chain")
       }
@@ -1219,41 +1241,6 @@ final class FunctionEmitter {
     LLVMBuildUnreachable(builder)
     LLVMPositionBuilderAtEnd(builder, continueBlock)
   }
-
-  /// `as` (LANGUAGE.md §6): int→int truncates or extends by the source's signedness,
-  /// float→int saturates with NaN → 0, int→float rounds to nearest.
-  private func emitCast(_ value: LLVMValueRef, from source: IRType, to target: IRType)
-    -> LLVMValueRef
-  {
-    let targetType = module.llvmType(target)
-    if source == .bool { return LLVMBuildZExt(builder, value, targetType, "") }
-    if source.isInteger, target.isInteger {
-      if source.bitWidth == target.bitWidth { return value }
-      if source.bitWidth > target.bitWidth { return LLVMBuildTrunc(builder, value, targetType, "") }
-      return source.isSignedInteger
-        ? LLVMBuildSExt(builder, value, targetType, "")
-        : LLVMBuildZExt(builder, value, targetType, "")
-    }
-    if source.isInteger {
-      return source.isSignedInteger
-        ? LLVMBuildSIToFP(builder, value, targetType, "")
-        : LLVMBuildUIToFP(builder, value, targetType, "")
-    }
-    if target.isFloat {
-      return source.bitWidth < target.bitWidth
-        ? LLVMBuildFPExt(builder, value, targetType, "")
-        : LLVMBuildFPTrunc(builder, value, targetType, "")
-    }
-    let name =
-      "llvm.\(target.isSignedInteger ? "fptosi" : "fptoui").sat.i\(target.bitWidth).f\(source.bitWidth)"
-    var parameters: [LLVMTypeRef?] = [module.llvmType(source)]
-    let functionType = LLVMFunctionType(targetType, &parameters, 1, 0)
-    let intrinsic =
-      LLVMGetNamedFunction(module.module, name)
-      ?? LLVMAddFunction(module.module, name, functionType)
-    var arguments: [LLVMValueRef?] = [value]
-    return LLVMBuildCall2(builder, functionType, intrinsic, &arguments, 1, "")
-  }
 }
 
 extension ModuleEmitter {
@@ -1401,5 +1388,42 @@ private struct LocalUses {
       return
     }
     visit(array)
+  }
+}
+
+extension ModuleEmitter {
+  /// `as` (LANGUAGE.md §6): int→int truncates or extends by the source's signedness,
+  /// float→int saturates with NaN → 0, int→float rounds to nearest.
+  func emitCast(_ value: LLVMValueRef, from source: IRType, to target: IRType)
+    -> LLVMValueRef
+  {
+    let targetType = llvmType(target)
+    if source == .bool { return LLVMBuildZExt(builder, value, targetType, "") }
+    if source.isInteger, target.isInteger {
+      if source.bitWidth == target.bitWidth { return value }
+      if source.bitWidth > target.bitWidth { return LLVMBuildTrunc(builder, value, targetType, "") }
+      return source.isSignedInteger
+        ? LLVMBuildSExt(builder, value, targetType, "")
+        : LLVMBuildZExt(builder, value, targetType, "")
+    }
+    if source.isInteger {
+      return source.isSignedInteger
+        ? LLVMBuildSIToFP(builder, value, targetType, "")
+        : LLVMBuildUIToFP(builder, value, targetType, "")
+    }
+    if target.isFloat {
+      return source.bitWidth < target.bitWidth
+        ? LLVMBuildFPExt(builder, value, targetType, "")
+        : LLVMBuildFPTrunc(builder, value, targetType, "")
+    }
+    let name =
+      "llvm.\(target.isSignedInteger ? "fptosi" : "fptoui").sat.i\(target.bitWidth).f\(source.bitWidth)"
+    var parameters: [LLVMTypeRef?] = [llvmType(source)]
+    let functionType = LLVMFunctionType(targetType, &parameters, 1, 0)
+    let intrinsic =
+      LLVMGetNamedFunction(module, name)
+      ?? LLVMAddFunction(module, name, functionType)
+    var arguments: [LLVMValueRef?] = [value]
+    return LLVMBuildCall2(builder, functionType, intrinsic, &arguments, 1, "")
   }
 }

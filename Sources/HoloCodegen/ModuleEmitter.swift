@@ -222,7 +222,7 @@ final class ModuleEmitter {
   /// internal so LLVM may inline and drop them.
   func symbol(of function: IRFunction) -> String {
     options.mode == .release
-      ? Symbols.release(of: function) : Symbols.version(version, of: function)
+      ? Symbols.release(of: function) : Symbols.version(version, of: function, in: program)
   }
 
   /// Version 0 of a function (its release symbol in release builds): defined here, or
@@ -264,10 +264,10 @@ final class ModuleEmitter {
       // Patches reach it through its slot and never by name, so it stays out of the
       // executable's dynamic symbol table (a third of it; docs/DECISIONS.md).
       LLVMSetVisibility(value, LLVMHiddenVisibility)
-      let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function))!
+      let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function, in: program))!
       LLVMSetInitializer(slot, value)
       slots[function.id] = slot
-      let lineBase = LLVMAddGlobal(module, i64Type, Symbols.lineBase(of: function))!
+      let lineBase = LLVMAddGlobal(module, i64Type, Symbols.lineBase(of: function, in: program))!
       LLVMSetInitializer(
         lineBase, LLVMConstInt(i64Type, UInt64(Codegen.startLine(of: function, sources)), 0))
       LLVMSetAlignment(lineBase, 8)
@@ -278,7 +278,7 @@ final class ModuleEmitter {
   /// glue and by a patch (the process or the agent defines it). Looked up by name each
   /// time, since optimisation drops declarations nothing uses any more.
   private func lineBase(of function: IRFunction) -> LLVMValueRef {
-    let name = Symbols.lineBase(of: function)
+    let name = Symbols.lineBase(of: function, in: program)
     return LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, i64Type, name)!
   }
 
@@ -323,7 +323,8 @@ final class ModuleEmitter {
   /// and patches (the process or the agent defines it).
   private func slot(of id: FunctionID) -> LLVMValueRef {
     if let known = slots[id] { return known }
-    let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: program.function(id)))!
+    let slot = LLVMAddGlobal(
+      module, pointerType, Symbols.slot(of: program.function(id), in: program))!
     slots[id] = slot
     return slot
   }
@@ -331,12 +332,12 @@ final class ModuleEmitter {
   /// The slot updates a patch module makes: each defined function's slot now points at
   /// the version this module defines.
   var slotUpdates: [(slot: String, function: String)] {
-    definedFunctions.map { (Symbols.slot(of: $0), symbol(of: $0)) }
+    definedFunctions.map { (Symbols.slot(of: $0, in: program), symbol(of: $0)) }
   }
 
   /// Every slot the module references.
   var referencedSlots: [String] {
-    slots.keys.sorted().map { Symbols.slot(of: program.function($0)) }
+    slots.keys.sorted().map { Symbols.slot(of: program.function($0), in: program) }
   }
 
   // MARK: Globals
@@ -347,7 +348,7 @@ final class ModuleEmitter {
   func storage(ofGlobal id: FunctionID) -> LLVMValueRef {
     if let known = globalStorage[id] { return known }
     let global = globalsByID[id]!
-    let storage = LLVMAddGlobal(module, llvmType(global.type), Symbols.global(global))!
+    let storage = LLVMAddGlobal(module, llvmType(global.type), Symbols.global(global, in: program))!
     LLVMSetAlignment(storage, storageAlignment(of: global.type))
     switch contents {
     case .wholeProgram, .glue:
@@ -434,14 +435,18 @@ final class ModuleEmitter {
     let type = LLVMFunctionType(voidType, nil, 0, 0)
     let function = LLVMAddFunction(module, Symbols.safepointFunction(ofPatch: version), type)!
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, function, "entry"))
+    // Before any new code runs: an added global's initializer may read a migrated one.
+    if !globals.migrated.isEmpty {
+      MigrationEmitter(module: self, changes: globals).emitMigrations(in: function)
+    }
     for global in globals.added {
       let value = emitCall(global.initializer, arguments: [])
       LLVMBuildStore(builder, value, storage(ofGlobal: global.initializer))
     }
     for global in globals.removed {
-      let name = Symbols.global(global)
       let storage =
-        LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, llvmType(global.type), name)!
+        LLVMGetNamedGlobal(module, global.symbol)
+        ?? LLVMAddGlobal(module, llvmType(global.type), global.symbol)!
       storeOwned(immortalZeroValue(of: global.type), of: global.type, into: storage)
     }
     for global in globals.reset {
@@ -454,7 +459,7 @@ final class ModuleEmitter {
   /// A type's zero value made of immortal values that are the runtime's, not this
   /// module's (`holo_empty_string`, `holo_empty_array`): a patch may leave it in a global
   /// and be freed. Struct fields take their zero values, not their defaults.
-  private func immortalZeroValue(of type: IRType) -> LLVMValueRef {
+  func immortalZeroValue(of type: IRType) -> LLVMValueRef {
     switch type {
     case .string:
       return LLVMGetNamedGlobal(module, "holo_empty_string")

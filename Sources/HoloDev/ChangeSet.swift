@@ -58,6 +58,11 @@ struct ProgramIndex {
     var functions = previous?.functions ?? ChunkedArray()
     var places = previous?.places ?? ChunkedArray()
     var dirty: [FunctionID] = []
+    // A changed layout changes the code of functions the program database need not check
+    // again (one that gets a value of the struct from a callee, without naming it): every
+    // function's fingerprint is computed again, and those that changed are dirty.
+    let layoutsChanged =
+      previous.map { $0.program.layoutsDescription != program.layoutsDescription } ?? false
     func update(_ id: FunctionID) {
       let index = id.index
       guard program.contains(id) else {
@@ -70,24 +75,26 @@ struct ProgramIndex {
       functions.pad(to: index + 1, with: nil)
       places.pad(to: index + 1, with: nil)
       let (span, revision) = program.placeAndRevision(of: id)
-      let isSameCode = revision != 0 && functions[index]?.revision == revision
-      let place = places[index]
-      if isSameCode, place?.file == span.file, place?.offset == span.start {
-        return
+      let isSameRevision = revision != 0 && functions[index]?.revision == revision
+      let isSamePlace = places[index]?.file == span.file && places[index]?.offset == span.start
+      if isSameRevision, isSamePlace, !layoutsChanged { return }
+      var fingerprinted: Function?
+      if !isSameRevision || layoutsChanged {
+        let function = program.function(id)
+        let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
+        // Untouched by the layouts that changed.
+        if isSameRevision, isSamePlace, functions[index]?.fingerprint == fingerprint { return }
+        fingerprinted = Function(
+          key: Symbols.key(of: function, in: program), fingerprint: fingerprint, callees: callees,
+          revision: function.revision)
       }
       dirty.append(id)
       places[index] = Place(
         file: span.file, offset: span.start,
         line: Codegen.startLine(at: span, sources))
-      if !isSameCode {
-        let function = program.function(id)
-        let (fingerprint, callees, _) = Fingerprint.of(function, in: program, sources: sources)
-        functions[index] = Function(
-          key: Symbols.key(of: function), fingerprint: fingerprint, callees: callees,
-          revision: function.revision)
-      }
+      if let fingerprinted { functions[index] = fingerprinted }
     }
-    if previous != nil, let changed {
+    if previous != nil, let changed, !layoutsChanged {
       for id in changed { update(id) }
     } else {
       for position in program.functions.indices { update(program.functions[position].id) }

@@ -399,12 +399,9 @@ final class DevSession {
     let entryName = build.program.entry.map { build.program.function($0).name } ?? "main"
     // A C host never runs the library's entry function, so changing it is an ordinary change.
     let entryChanged = change.entryChanged && options.host == nil
-    if let running, let reason = Self.layoutChange(from: running.build.program, to: build.program) {
-      return restartOrWarn(
-        build, functions: build.program.globals.map(\.name), reason: reason, since: began)
-    }
+    // Globals added, removed, and migrated to new layouts, in the running program.
     let globals =
-      running.map { Self.globalChanges(from: $0.build.program, to: build.program) } ?? .none
+      running.map { GlobalChanges(from: $0.build.program, to: build.program) } ?? .none
     if entryChanged && options.restart != .never {
       return restart(
         build,
@@ -438,49 +435,6 @@ final class DevSession {
       )
     }
     return true
-  }
-
-  /// Why the data of `new` cannot be patched into a program running `old`, if it cannot:
-  /// a struct's layout or a global's type changed, and the process holds values of the
-  /// old layout (until live migration, issue 11, converts them).
-  static func layoutChange(from old: IRProgram, to new: IRProgram) -> String? {
-    if old.structs != new.structs {
-      let after = Dictionary(new.structs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-      // Until live migration (issue 11), no code may run against a layout it was not
-      // compiled for, and values of the old layout live in the process. A new struct has
-      // no values yet; a removed one may still have some, in globals being removed.
-      let changed = old.structs.filter { after[$0.name] != $0 }
-      if !changed.isEmpty {
-        let names = changed.map { "`\($0.name)`" }.joined(separator: ", ")
-        let removed = changed.allSatisfy { after[$0.name] == nil }
-        return removed
-          ? "the struct \(names) was removed: the program may hold values of \(changed.count == 1 ? "it" : "them")"
-          : "the layout of \(names) changed: values of the old layout cannot be used by new code"
-      }
-    }
-    guard old.globals != new.globals else { return nil }
-    let oldTypes = Dictionary(
-      old.globals.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-    let retyped = new.globals.filter { global in
-      oldTypes[global.name].map { $0 != global.type } ?? false
-    }
-    guard !retyped.isEmpty else { return nil }
-    let names = retyped.map { "`\($0.name)`" }.sorted().joined(separator: ", ")
-    return
-      "the type of \(names) changed: \(retyped.count == 1 ? "its value" : "their values") cannot be used by new code"
-  }
-
-  /// The globals a patch from `old` to `new` adds and removes (a global is its name and
-  /// type, as its storage symbol is): the patch initialises the added ones and releases
-  /// the removed ones' values, in the running program (LANGUAGE.md §13).
-  static func globalChanges(from old: IRProgram, to new: IRProgram) -> GlobalChanges {
-    guard old.globals != new.globals else { return .none }
-    let (before, after) = (
-      Set(old.globals.map(Symbols.global)), Set(new.globals.map(Symbols.global))
-    )
-    return GlobalChanges(
-      added: new.globals.filter { !before.contains(Symbols.global($0)) },
-      removed: old.globals.filter { !after.contains(Symbols.global($0)) })
   }
 
   private func restartOrWarn(
@@ -543,7 +497,12 @@ final class DevSession {
         functions: change.patch.map(build.index.name).sorted(), compileMs: delivered.compileMs,
         applyMs: delivered.applyMs, addedGlobals: globals.added.map(\.name),
         removedGlobals: globals.removed.map(\.name), keptGlobals: kept.map(\.name),
-        changedInitializers: kept.filter { change.patch.contains($0.initializer) }.map(\.name))
+        changedInitializers: kept.filter { change.patch.contains($0.initializer) }.map(\.name),
+        migrations: globals.conversions.enumerated().map { number, conversion in
+          let count = number < delivered.migrations.count ? delivered.migrations[number] : nil
+          return Reporter.Migration(
+            conversion: conversion, values: count?.values ?? 0, lossy: count?.lossy ?? 0)
+        }, lossyReports: delivered.lossyReports)
     }
     if !change.moved.isEmpty {
       reporter.moved(functions: change.moved.map(build.index.name).sorted())
@@ -559,6 +518,10 @@ final class DevSession {
     var staleSlots: Set<String>
     var compileMs: Int
     var applyMs: Int
+    /// Per conversion of the patch's migration: values converted and how many lost
+    /// information; the lossy ones told one by one.
+    var migrations: [AgentMessage.MigrationCount] = []
+    var lossyReports: [String] = []
   }
 
   private enum PatchDelivery {
@@ -601,7 +564,8 @@ final class DevSession {
     let sent = Posix.monotonicMs()
     let lineWrites = change.startLines.map { id, line in
       DaemonMessage.Patch.DataWrite(
-        cell: Symbols.lineBase(of: build.program.function(id)), value: UInt64(line))
+        cell: Symbols.lineBase(of: build.program.function(id), in: build.program),
+        value: UInt64(line))
     }
     let frame = DaemonMessage.patch(
       .init(
@@ -621,7 +585,8 @@ final class DevSession {
     return .applied(
       DeliveredPatch(
         newSlots: patch.newSlots, staleSlots: Set(ack.staleSlots), compileMs: compileMs,
-        applyMs: elapsedMs(since: sent)))
+        applyMs: elapsedMs(since: sent), migrations: ack.migrations,
+        lossyReports: ack.lossyReports))
   }
 
   /// Sends a framed `PATCH` and waits for its acknowledgement; nil when none came.
@@ -759,10 +724,12 @@ final class DevSession {
   /// with, so a changed signature cannot reach it until the host is rebuilt.
   private func reportHostABIChanges(from old: Build, to new: Build) {
     let newKeys = Dictionary(
-      new.program.functions.filter(\.isExport).map { ($0.name, Symbols.key(of: $0)) },
+      new.program.functions.filter(\.isExport).map {
+        ($0.name, Symbols.key(of: $0, in: new.program))
+      },
       uniquingKeysWith: { first, _ in first })
     let changed = old.program.functions.filter {
-      $0.isExport && newKeys[$0.name] != Symbols.key(of: $0)
+      $0.isExport && newKeys[$0.name] != Symbols.key(of: $0, in: old.program)
     }.map(\.name).sorted()
     guard !changed.isEmpty, let host = options.host else { return }
     let names = changed.map { "`export fn \($0)`" }.joined(separator: ", ")

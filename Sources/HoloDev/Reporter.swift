@@ -1,4 +1,6 @@
 import Foundation
+import HoloCodegen
+import HoloDevABI
 import HoloDriver
 import HoloSource
 
@@ -60,9 +62,17 @@ final class Reporter {
 
   /// A patch was applied. Every global kept its value (`keptGlobals`), those whose
   /// initializer changed (`changedInitializers`) too: an initializer is not re-run.
+  /// What a patch's migration converted (LANGUAGE.md §13).
+  struct Migration {
+    var conversion: TypeConversion
+    var values: UInt64
+    var lossy: UInt64
+  }
+
   func patch(
     functions: [String], compileMs: Int, applyMs: Int, addedGlobals: [String],
-    removedGlobals: [String], keptGlobals: [String], changedInitializers: [String]
+    removedGlobals: [String], keptGlobals: [String], changedInitializers: [String],
+    migrations: [Migration] = [], lossyReports: [String] = []
   ) {
     let names = { (names: [String]) in JSONValue.array(names.map { .string($0) }) }
     let quoted = { (names: [String]) in names.map { "`\($0)`" }.joined(separator: ", ") }
@@ -73,6 +83,23 @@ final class Reporter {
     }
     if !removedGlobals.isEmpty {
       human += "; \(quoted(removedGlobals)) removed and released"
+    }
+    for migration in migrations {
+      let conversion = migration.conversion
+      var fields: [String] = []
+      if !conversion.fieldsAdded.isEmpty {
+        fields.append("\(quoted(conversion.fieldsAdded)) added")
+      }
+      if !conversion.fieldsRemoved.isEmpty {
+        fields.append("\(quoted(conversion.fieldsRemoved)) removed")
+      }
+      if !conversion.fieldsConverted.isEmpty {
+        fields.append("\(quoted(conversion.fieldsConverted)) converted")
+      }
+      human +=
+        "; migrated \(Self.count(Int(migration.values), "value")) of `\(conversion.type)`"
+        + (fields.isEmpty ? "" : " (\(fields.joined(separator: ", ")))")
+        + (migration.lossy == 0 ? "" : ", \(migration.lossy) lossy")
     }
     if !changedInitializers.isEmpty {
       human +=
@@ -90,8 +117,28 @@ final class Reporter {
           ])
         ),
         ("initializers_changed", names(changedInitializers)),
+        (
+          "migrations",
+          .array(
+            migrations.map { migration in
+              .object([
+                ("type", .string(migration.conversion.type)),
+                ("values", .int(Int(migration.values))),
+                ("fields_added", names(migration.conversion.fieldsAdded)),
+                ("fields_removed", names(migration.conversion.fieldsRemoved)),
+                ("fields_converted", names(migration.conversion.fieldsConverted)),
+                ("lossy", .int(Int(migration.lossy))),
+              ])
+            })
+        ),
       ],
       human: human)
+    // Every lossy conversion is told on stderr, never silent (LANGUAGE.md §13).
+    for report in lossyReports { writeStatus("holoc dev: lossy conversion: \(report)") }
+    let untold = migrations.reduce(0) { $0 + Int($1.lossy) } - lossyReports.count
+    if untold > 0 {
+      writeStatus("holoc dev: and \(Self.count(untold, "more lossy conversion"))")
+    }
   }
 
   /// `holoc reset` re-ran the initializers of `globals` in the running program.

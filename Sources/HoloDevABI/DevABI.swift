@@ -5,8 +5,9 @@
 public enum DevABI {
   /// The patch protocol's version, sent in `HELLO`; the daemon refuses any other. Version
   /// 2 added new line-base cells and data writes to `PATCH` and allowed an empty object;
-  /// version 3 added new globals and the safepoint function.
-  public static let protocolVersion: UInt32 = 3
+  /// version 3 added new globals and the safepoint function; version 4 added the
+  /// migration counts and lossy conversions to `PATCH_ACK`.
+  public static let protocolVersion: UInt32 = 4
 
   /// Every message is a u32 little-endian payload length, then the payload.
   public static let lengthPrefixSize = 4
@@ -29,6 +30,29 @@ public enum DevABI {
     case statusReply = 5
     case frames = 6
     case framesReply = 7
+  }
+
+  /// What a patch's migration code (docs/PATCHING.md, "Migrations") calls in the agent:
+  /// `void (const holo_migration_step *path, uint32_t conversion, uint32_t old_kind,
+  /// uint64_t old_bits, uint32_t new_kind, uint64_t new_bits)` for each value that lost
+  /// information, and `void (const uint64_t *values, uint32_t count)` once at its end with
+  /// how many values each conversion converted. A `holo_migration_step` is `{ const step
+  /// *parent; const char *field; int64_t index; }`: a field by name, or (field NULL) an
+  /// array element by index; the root step's field is the global's name.
+  public enum Migration {
+    public static let lossy = "holo_dev_migration_lossy"
+    public static let counted = "holo_dev_migration_counted"
+    /// The most lossy conversions a `PATCH_ACK` tells one by one (all are counted).
+    public static let maximumReports = 100
+  }
+
+  /// How `holo_dev_migration_lossy` says what a value was: its kind, and its bits (an
+  /// integer extended to 64 bits by its signedness, a float as the bits of the `f64` it
+  /// widens to, a string's address, an array's length).
+  public enum ValueKind: UInt32, CaseIterable, Sendable {
+    case bool = 0, u8, i32, i64, u32, u64, f32, f64, string, array, structure
+    /// The new value of a field that was dropped: there is none.
+    case dropped
   }
 
   /// The status byte of `PATCH_ACK`.

@@ -15,10 +15,17 @@ public enum AgentMessage: Equatable, Sendable {
     public var error: String
     /// Slots whose previous version is still on the main thread's stack.
     public var staleSlots: [String]
+    /// Per conversion of the patch's migration, in the patch's order: how many values it
+    /// converted and how many of them lost information.
+    public var migrations: [MigrationCount]
+    /// The lossy conversions, told one by one (`world.enemies[3].hp: 3.7 → 3`): at most
+    /// `DevABI.Migration.maximumReports`, all counted in `migrations`.
+    public var lossyReports: [String]
 
     public init(
       patchID: UInt64, applied: Bool, linkMicroseconds: UInt32, applyMicroseconds: UInt32,
-      error: String, staleSlots: [String]
+      error: String, staleSlots: [String], migrations: [MigrationCount] = [],
+      lossyReports: [String] = []
     ) {
       self.patchID = patchID
       self.applied = applied
@@ -26,6 +33,17 @@ public enum AgentMessage: Equatable, Sendable {
       self.applyMicroseconds = applyMicroseconds
       self.error = error
       self.staleSlots = staleSlots
+      self.migrations = migrations
+      self.lossyReports = lossyReports
+    }
+  }
+
+  public struct MigrationCount: Equatable, Sendable {
+    public var values: UInt64
+    public var lossy: UInt64
+    public init(values: UInt64, lossy: UInt64) {
+      self.values = values
+      self.lossy = lossy
     }
   }
 
@@ -74,13 +92,18 @@ public enum AgentMessage: Equatable, Sendable {
       self = .hello(version: version, processID: processID)
     case .patchAck:
       guard let patchID = reader.u64(), let status = reader.u8(), let link = reader.u32(),
-        let apply = reader.u32(), let error = reader.string(), let slots = reader.strings()
+        let apply = reader.u32(), let error = reader.string(), let slots = reader.strings(),
+        let migrations = reader.list({ reader in
+          reader.u64().flatMap { values in
+            reader.u64().map { MigrationCount(values: values, lossy: $0) }
+          }
+        }), let reports = reader.strings()
       else { return nil }
       self = .patchAck(
         PatchAck(
           patchID: patchID, applied: status == DevABI.PatchStatus.applied.rawValue,
-          linkMicroseconds: link,
-          applyMicroseconds: apply, error: error, staleSlots: slots))
+          linkMicroseconds: link, applyMicroseconds: apply, error: error, staleSlots: slots,
+          migrations: migrations, lossyReports: reports))
     case .statusReply:
       guard let requestID = reader.u64(), let live = reader.u32(), let freed = reader.u32(),
         let resident = reader.u64()
@@ -114,6 +137,12 @@ public enum AgentMessage: Equatable, Sendable {
       writer.u32(ack.applyMicroseconds)
       writer.string(ack.error)
       writer.strings(ack.staleSlots)
+      writer.u32(UInt32(ack.migrations.count))
+      for migration in ack.migrations {
+        writer.u64(migration.values)
+        writer.u64(migration.lossy)
+      }
+      writer.strings(ack.lossyReports)
       return writer.framed
     case .statusReply(let reply):
       var writer = ByteWriter(type: .statusReply)

@@ -89,7 +89,7 @@ extension Driver {
         builder.add("file", path)
         builder.add("folder", Self.folder(of: path))
       }
-      builder.add("function", Symbols.key(of: function))
+      builder.add("function", Symbols.key(of: function, in: program))
       builder.add("code", fingerprints.byFunction[id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")
     }
@@ -114,17 +114,17 @@ extension Driver {
         + (options.startsAgent ? " agent" : ""))
     builder.add("functions", "\(program.functions.count)")
     for function in program.functions where function.isExport {
-      builder.add("export", Symbols.key(of: function))
+      builder.add("export", Symbols.key(of: function, in: program))
     }
-    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
+    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
     builder.add("layouts", program.layoutsDescription)
     for global in program.globals {
-      builder.add("global", Symbols.global(global))
-      builder.add("initializer", Symbols.key(of: program.function(global.initializer)))
+      builder.add("global", Symbols.global(global, in: program))
+      builder.add("initializer", Symbols.key(of: program.function(global.initializer), in: program))
     }
     for test in program.tests.map(program.function) {
       let file = sources.file(test.span.file)
-      builder.add("test", Symbols.key(of: test))
+      builder.add("test", Symbols.key(of: test, in: program))
       builder.add("file", file.path)
       builder.add("column", "\(file.location(of: test.span.start).column)")
     }

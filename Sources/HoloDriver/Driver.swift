@@ -302,7 +302,7 @@ public final class Driver {
       if files.insert(function.span.file).inserted {
         builder.add("file", sources.file(function.span.file).path)
       }
-      builder.add("function", Symbols.key(of: function))
+      builder.add("function", Symbols.key(of: function, in: program))
       builder.add("code", fingerprints.byFunction[function.id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")
     }
@@ -312,8 +312,8 @@ public final class Driver {
         "\(external.name)(\(external.parameterTypes.map(\.description).joined(separator: ",")))"
           + "->\(external.returnType)")
     }
-    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0)) } ?? "-")
-    for test in program.tests { builder.add("test", Symbols.key(of: program.function(test))) }
+    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
+    for test in program.tests { builder.add("test", Symbols.key(of: program.function(test), in: program)) }
     return builder.key
   }
 

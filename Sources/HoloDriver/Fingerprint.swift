@@ -27,7 +27,7 @@ public enum Fingerprint {
   {
     let file = sources.file(function.span.file)
     var encoder = StableEncoder()
-    encoder.combine(Symbols.key(of: function))
+    encoder.combine(Symbols.key(of: function, in: program))
     encoder.combine(case: function.kind)
     encoder.combine(function.isExport)
     encoder.combine(file.path)
@@ -44,27 +44,29 @@ public enum Fingerprint {
       case .function(let callee):
         callees.insert(callee)
         encoder.combine(UInt8(1))
-        encoder.combine(Symbols.key(of: program.function(callee)))
+        encoder.combine(Symbols.key(of: program.function(callee), in: program))
       case .external(let callee):
         let external = program.external(callee)
         callsExtern = true
         encoder.combine(UInt8(2))
-        encoder.combine(external.parameterTypes)
-        encoder.combine(external.returnType)
+        encoder.combine(external.parameterTypes.count)
+        for type in external.parameterTypes { encoder.combine(program.spelling(of: type)) }
+        encoder.combine(program.spelling(of: external.returnType))
       case .global(let id):
-        // Its storage's symbol: its name and type.
+        // Its storage's symbol: its name and type, with the layouts the type holds.
         let global = program.function(id)
         encoder.combine(UInt8(3))
-        encoder.combine(global.returnType)
-      case .structure:
-        // Covered by the layouts below.
+        encoder.combine(program.spelling(of: global.returnType))
+      case .structure(let name):
         encoder.combine(UInt8(4))
+        encoder.combine(program.spelling(of: .structure(name)))
       }
     }
-    // Code depends on the layout of every struct it handles, which need not be one it
-    // names (a callee's parameter, a field's struct): all of them, so a layout change
-    // compiles everything again, and never reuses code compiled for another layout.
-    if !program.structs.isEmpty { encoder.combine(program.layoutsDescription) }
+    // Code depends on the layout of every struct it handles. Each comes into a body from
+    // something it read, each spelled with its layouts (transitively) above: its own
+    // signature, a callee's, a global's type, a struct it names; a field's struct is part
+    // of its holder's spelling. So a layout change changes exactly the fingerprints of the
+    // code that handles values of it.
     return (ContentDigest(of: encoder.bytes), callees, callsExtern)
   }
 }
@@ -119,13 +121,6 @@ private struct StableEncoder {
   mutating func combine(_ value: ArraySlice<UInt8>) {
     combine(value.count)
     bytes.append(contentsOf: value)
-  }
-
-  mutating func combine(_ type: IRType) { combine(type.description) }
-
-  mutating func combine(_ types: [IRType]) {
-    combine(types.count)
-    for type in types { combine(type) }
   }
 
   /// An enumeration without payloads: its case name.

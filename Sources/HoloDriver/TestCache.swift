@@ -41,7 +41,7 @@ struct TestCache {
       var builder = CacheKey.Builder(kind: "test-result")
       for (label, value) in context { builder.add(label, value) }
       builder.add("test", test.name)
-      let reachedKeys = reached.map { (Symbols.key(of: program.function($0)), $0) }.sorted {
+      let reachedKeys = reached.map { (Symbols.key(of: program.function($0), in: program), $0) }.sorted {
         $0.0 < $1.0
       }
       for (key, id) in reachedKeys { builder.add(key, fingerprints[id]!.digest.bytes) }

@@ -339,6 +339,8 @@ public struct IRProgram: Sendable {
   /// Every struct, in declaration order.
   public let structs: [IRStruct]
   private let structPositions: [String: Int]
+  /// Each struct's name with its layout's digest, `Point#1a2b3c4d5e6f`: how symbols spell it.
+  private let structSpellings: [String: String]
   /// Where each function is in `functions`, by `FunctionID.index` (-1: not in the program).
   /// Ids are dense, so an array: building it costs no hashing.
   private let functionPositions: ChunkedArray<Int32>
@@ -367,6 +369,7 @@ public struct IRProgram: Sendable {
     self.structs = structs
     structPositions = Dictionary(
       structs.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    structSpellings = Self.spellings(of: structs, positions: structPositions)
     if let positions {
       functionPositions = positions
     } else {
@@ -380,6 +383,13 @@ public struct IRProgram: Sendable {
     }
     externPositions = Dictionary(
       externs.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+  }
+
+  /// The same program with `structs` defined too (a patch's old layouts).
+  public func adding(_ structs: [IRStruct]) -> IRProgram {
+    IRProgram(
+      functions: functions, positions: functionPositions, externs: externs, entry: entry,
+      tests: tests, globals: globals, structs: self.structs + structs)
   }
 
   public func function(_ id: FunctionID) -> IRFunction {
@@ -410,6 +420,60 @@ public struct IRProgram: Sendable {
       return structure(named: name).fields.contains { isManaged($0.type) }
     }
     return type.isManaged
+  }
+
+  /// How symbols spell `type` (docs/PATCHING.md, "Symbols"): as written, but a struct with
+  /// its layout's digest, `Enemy#0f3a…`, at any depth (`[Enemy#0f3a…]`). A struct's digest
+  /// covers its fields' names, order and types, spelled the same way, so it changes when
+  /// the layout of any struct it holds does: a slot or a global's storage keyed by it is
+  /// new whenever the layout of a value it holds is (LANGUAGE.md §13).
+  public func spelling(of type: IRType) -> String {
+    switch type {
+    case .structure(let name): return structSpellings[name] ?? name
+    case .array(let element): return "[\(spelling(of: element))]"
+    default: return type.description
+    }
+  }
+
+  private static func spellings(of structs: [IRStruct], positions: [String: Int]) -> [String:
+    String]
+  {
+    // A struct holds itself only through an array (a field holding it by value is an
+    // error): inside its own definition it is spelled by name, which ends the recursion.
+    // A spelling that met no such cycle is the same in every context: reused.
+    var contextFree: [String: String] = [:]
+    func spell(_ type: IRType, inside: Set<String>) -> (text: String, metCycle: Bool) {
+      switch type {
+      case .structure(let name):
+        if let known = contextFree[name] { return (known, false) }
+        guard let position = positions[name] else { return (name, false) }
+        guard !inside.contains(name) else { return (name, true) }
+        var metCycle = false
+        let fields = structs[position].fields.map { field in
+          let spelled = spell(field.type, inside: inside.union([name]))
+          metCycle = metCycle || spelled.metCycle
+          return "\(field.name):\(spelled.text)"
+        }
+        let text = "\(name)#\(digestHex("\(name){\(fields.joined(separator: ","))}"))"
+        if !metCycle { contextFree[name] = text }
+        return (text, metCycle)
+      case .array(let element):
+        let spelled = spell(element, inside: inside)
+        return ("[\(spelled.text)]", spelled.metCycle)
+      default: return (type.description, false)
+      }
+    }
+    return Dictionary(
+      structs.map { ($0.name, spell(.structure($0.name), inside: []).text) },
+      uniquingKeysWith: { first, _ in first })
+  }
+
+  /// 12 hex digits of the 64-bit FNV-1a hash of `text`: the same in every process.
+  private static func digestHex(_ text: String) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    let hex = String(hash >> 16, radix: 16)
+    return String(repeating: "0", count: 12 - hex.count) + hex
   }
 
   /// Every struct's fields: what a change to any layout changes. Dev objects and

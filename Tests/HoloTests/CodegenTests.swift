@@ -110,14 +110,18 @@ final class CodegenTests: XCTestCase {
       global badge: Badge = Badge { text: "x", count: 1 };
       export fn count() -> i64 { badge.count }
       """)
+    let (before, _) = try analyze("export fn count() -> i64 { 1 }")
     let global = try XCTUnwrap(program.globals.first)
     let compiler = try PatchCompiler(
       options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .none))
     let functions = Set(program.functions.map(\.id))
+    let changes = GlobalChanges(from: before, to: program)
+    XCTAssertEqual(changes.added.map(\.name), ["badge"])
     let added = try compiler.patch(
-      program, sources: sources, functions: functions, version: 7,
-      globals: GlobalChanges(added: [global]), existingSlots: [])
-    XCTAssertEqual(added.newGlobals.map(\.symbol), ["holo.global.badge:Badge"])
+      program, sources: sources, functions: functions, version: 7, globals: changes,
+      existingSlots: [])
+    XCTAssertEqual(added.newGlobals.map(\.symbol), [Symbols.global(global, in: program)])
+    XCTAssertTrue(added.newGlobals[0].symbol.hasPrefix("holo.global.badge:Badge#"))
     XCTAssertEqual(added.newGlobals.map(\.size), [16], "a string pointer and an i64")
     XCTAssertEqual(added.newGlobals.map(\.alignment), [8])
     XCTAssertEqual(added.safepointFunction, "holo.safepoint#7")

@@ -57,7 +57,8 @@ final class DevABITests: XCTestCase {
 
   func testAgentCodecAgreesWithTheGoldenMessages() throws {
     let program = try compile(
-      "wire_golden", sources: ["tests/wire_golden.c", "wire.c"].map(AgentLayout.file))
+      "wire_golden",
+      sources: ["tests/wire_golden.c", "wire.c", "migration.c"].map(AgentLayout.file))
     let result = try runCapturingOutput(program, [GoldenFile.path], environment: [:])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertEqual(result.stderr, "")
@@ -123,13 +124,14 @@ final class DevABITests: XCTestCase {
     }
     func ack(
       _ id: UInt64, applied: Bool, link: UInt32, apply: UInt32, error: String = "",
-      stale: [String] = []
+      stale: [String] = [], migrations: [AgentMessage.MigrationCount] = [],
+      lossy: [String] = []
     ) -> Expected {
       .toDaemon(
         .patchAck(
           .init(
             patchID: id, applied: applied, linkMicroseconds: link, applyMicroseconds: apply,
-            error: error, staleSlots: stale)))
+            error: error, staleSlots: stale, migrations: migrations, lossyReports: lossy)))
     }
     func status(_ id: UInt64, live: UInt32, freed: UInt32, kib: UInt64) -> Expected {
       .toDaemon(
@@ -175,6 +177,10 @@ final class DevABITests: XCTestCase {
       "patch_ack_failed_quoting": ack(
         13, applied: false, link: 7, apply: 0,
         error: "unknown slot `holo.slot.v?()->()` in \"caf\u{E9}\" \\ tab\there"),
+      "patch_ack_migrated": ack(
+        4, applied: true, link: 300, apply: 52,
+        migrations: [.init(values: 10000, lossy: 2), .init(values: 1, lossy: 0)],
+        lossy: ["world.enemies[3].hp: 3.7 \u{2192} 3", "world.enemies[5].shield: 5 dropped"]),
       "patch_ack_max": ack(
         .max, applied: false, link: .max, apply: .max, error: "x", stale: ["holo.slot.a()->()"]),
       "status_reply_zero": status(0, live: 0, freed: 0, kib: 0),
@@ -210,11 +216,15 @@ final class DevABITests: XCTestCase {
       "safepoint_handler \(DevSymbols.safepointHandler)",
       "global_size_max \(DevABI.maximumGlobalSize)",
       "global_alignment_max \(DevABI.maximumGlobalAlignment)",
+      "migration_lossy \(DevABI.Migration.lossy)",
+      "migration_counted \(DevABI.Migration.counted)",
+      "migration_reports_max \(DevABI.Migration.maximumReports)",
       "env agent_socket \(DevABI.Environment.agentSocket)",
       "env parent_pid \(DevABI.Environment.parentProcessID)",
       "env failure_report \(DevABI.Environment.failureReport)",
       "env runtime_dir \(DevABI.Environment.runtimeDirectory)",
     ]
+    lines += DevABI.ValueKind.allCases.map { "value_kind \($0) \($0.rawValue)" }
     return lines
   }
 
@@ -265,6 +275,9 @@ final class DevABITests: XCTestCase {
         "link_us \(ack.linkMicroseconds)", "apply_us \(ack.applyMicroseconds)",
         "error \(quoted(ack.error))",
       ] + list("stale_slots", "stale_slot", ack.staleSlots)
+        + ["migrations \(ack.migrations.count)"]
+        + ack.migrations.map { "migration \($0.values) \($0.lossy)" }
+        + list("lossy_reports", "lossy_report", ack.lossyReports)
     case .statusReply(let reply):
       return [
         "type STATUS_REPLY", "id \(reply.requestID)", "live_patches \(reply.livePatches)",

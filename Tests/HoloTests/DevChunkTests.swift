@@ -79,7 +79,7 @@ final class DevChunkTests: XCTestCase {
     let edit = try XCTUnwrap(program.functions.first { $0.name == "b_100" })
     let editedChunk = try XCTUnwrap(chunks.first { $0.functions.contains(edit.id) })
     for function in program.functions {
-      let symbol = Data(Symbols.version(0, of: function).utf8)
+      let symbol = Data(Symbols.version(0, of: function, in: program).utf8)
       XCTAssertEqual(
         object.range(of: symbol) != nil, editedChunk.functions.contains(function.id),
         "\(function.name) is in the new object exactly when it is in the edited chunk")
@@ -194,7 +194,7 @@ final class DevChunkTests: XCTestCase {
         String.init))
     XCTAssertTrue(defined.isSuperset(of: ["main", "twice"]), symbols.stdout)
     for function in program.functions {
-      XCTAssertTrue(defined.contains(Symbols.version(0, of: function)), function.name)
+      XCTAssertTrue(defined.contains(Symbols.version(0, of: function, in: program)), function.name)
     }
   }
 }

@@ -161,7 +161,9 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(session.events(named: "restart").count, 0)
   }
 
-  func testAChangedStructLayoutRestartsTheProgram() throws {
+  /// Values in frames are not migrated (only globals are): `main` holds units of the old
+  /// layout, and its code changes with it.
+  func testAChangedStructLayoutHeldByTheEntryFunctionRestartsTheProgram() throws {
     session = try DevSession(files: ["main.holo": Self.units])
     try session.waitForEvent("ready")
     session.send("a")
@@ -172,7 +174,7 @@ final class DevTests: XCTestCase {
     let restart = try session.waitForEvent("restart")
     XCTAssertEqual(
       restart["reason"] as? String,
-      "the layout of `Unit` changed: values of the old layout cannot be used by new code")
+      "the entry function `main` changed; its running frame cannot be patched")
     try session.waitForEvent("ready", occurrence: 2)
     session.send("b")
     // The replayed input rebuilt the state with the new layout.
@@ -294,19 +296,6 @@ final class DevTests: XCTestCase {
     XCTAssertEqual(none.status, 1)
     XCTAssertTrue(none.stderr.hasPrefix("holoc reset: no `holoc dev` is running "), none.stderr)
     XCTAssertTrue(none.stderr.hasSuffix("other.holo\n"), none.stderr)
-  }
-
-  func testAGlobalWhoseTypeChangedRestartsTheProgram() throws {
-    try startCounterAfterOneLine()
-    try session.edit("main.holo", replacing: "global seen: i64 = 0;", with: "global seen: i32 = 0;")
-    let retyped = try session.waitForEvent("restart")
-    XCTAssertEqual(
-      retyped["reason"] as? String,
-      "the type of `seen` changed: its value cannot be used by new code")
-    try session.waitForEvent("ready", occurrence: 2)
-    // Under the default `--restart replay`, the consumed input is fed again.
-    session.send("b")
-    try session.waitForOutput(endingWith: "1 a after none\n2 b after a\n")
   }
 
   func testEditingAnInitializerRunsTheTestsAgain() throws {
@@ -854,10 +843,10 @@ final class DevTests: XCTestCase {
     for version in 1...patches {
       try session.write("main.holo", program(version))
       try session.waitForEvent("patch", occurrence: version)
-      if version == 20 { baseline = try XCTUnwrap(Self.residentKiB(of: process)) }
+      if version == 20 { baseline = try XCTUnwrap(DevSession.residentKiB(of: process)) }
     }
     XCTAssertEqual(session.programProcessID(), process, "every patch was applied live")
-    let resident = try XCTUnwrap(Self.residentKiB(of: process))
+    let resident = try XCTUnwrap(DevSession.residentKiB(of: process))
     XCTAssertLessThan(
       resident - baseline, 16 * 1024,
       "resident memory grew from \(baseline) KiB to \(resident) KiB over \(patches - 20) patches")
@@ -892,12 +881,6 @@ final class DevTests: XCTestCase {
     """
   }
 
-  private static func residentKiB(of processID: Int32) -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/\(processID)/status", encoding: .utf8)
-    else { return nil }
-    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-    return line.flatMap { Int($0.split(separator: " ")[1]) }
-  }
 }
 
 /// What the live loop takes from an edit: the functions to patch and the tests to run.
@@ -1159,6 +1142,14 @@ final class DevSession {
   /// Removes a project file.
   func remove(_ path: String) throws {
     try FileManager.default.removeItem(atPath: "\(project)/\(path)")
+  }
+
+  /// The resident set of process `processID`, in KiB.
+  static func residentKiB(of processID: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(processID)/status", encoding: .utf8)
+    else { return nil }
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    return line.flatMap { Int($0.split(separator: " ")[1]) }
   }
 
   /// Whether the program with process id `processID` is still running.

@@ -70,7 +70,7 @@ static bool answer_patch(int fd, patch_state *state, wire_reader *reader) {
   wire_writer writer;
   wire_patch_ack(&writer, message.id, result.applied, result.link_us,
                  result.applied ? result.apply_us : 0, result.applied ? "" : result.error,
-                 result.stale_slots, result.stale_count);
+                 result.stale_slots, result.stale_count, &result.migration);
   wire_patch_free(&message);
   patch_result_free(&result);
   return wire_send(fd, &writer);

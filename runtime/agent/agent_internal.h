@@ -27,6 +27,8 @@ typedef struct agent_range {
   uintptr_t end;
 } agent_range;
 
+struct migration_report;
+
 /* ---- wire.c: the patch protocol's codec (holo_dev_abi.h has its constants) -------- */
 
 /* A message being built; `failed` is set when memory ran out. */
@@ -41,7 +43,7 @@ typedef struct wire_writer {
 void wire_hello(wire_writer *writer, uint32_t process_id);
 void wire_patch_ack(wire_writer *writer, uint64_t id, bool applied, uint32_t link_us,
                     uint32_t apply_us, const char *error, char *const *stale_slots,
-                    size_t stale_count);
+                    size_t stale_count, const struct migration_report *migration);
 void wire_status_reply(wire_writer *writer, uint64_t id, uint32_t live_patches,
                        uint32_t freed_patches, uint64_t resident_kib);
 void wire_frames_reply(wire_writer *writer, uint64_t id, bool scanned, char *const *stale_slots,
@@ -225,6 +227,22 @@ void jit_remove(agent_jit *jit, agent_tracker *tracker);
 
 typedef struct patch_state patch_state;
 
+/* What a patch's migration reported (migration.c): per conversion, the values converted
+ * and how many lost information; the lossy conversions told one by one. */
+typedef struct migration_report {
+  uint64_t *values;
+  uint64_t *lossy;
+  size_t count;
+  size_t capacity;
+  char **texts;
+  size_t text_count;
+  size_t text_capacity;
+} migration_report;
+
+/* Moves what the last safepoint function reported into `report`, leaving nothing behind. */
+void migration_report_take(migration_report *report);
+void migration_report_free(migration_report *report);
+
 typedef struct patch_result {
   bool applied;
   uint32_t link_us;
@@ -233,6 +251,7 @@ typedef struct patch_result {
   /* Slot symbols whose previous version is still on the stack (owned by the result). */
   char **stale_slots;
   size_t stale_count;
+  migration_report migration;
 } patch_result;
 
 patch_state *patch_state_create(void);

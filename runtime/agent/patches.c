@@ -796,7 +796,9 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
       safepoint_request request = plan_request(&plan);
       request.call = safepoint_function;
       uint64_t apply_start = now_us();
-      if (safepoint_run(&request, result->error)) {
+      bool ran = safepoint_run(&request, result->error);
+      migration_report_take(&result->migration);
+      if (ran) {
         result->apply_us = elapsed_us(apply_start);
         result->applied = true;
         size_t first_stale_owner = state->patch_count + 1;
@@ -833,6 +835,7 @@ void patch_apply(patch_state *state, wire_patch *message, patch_result *result) 
 }
 
 void patch_result_free(patch_result *result) {
+  migration_report_free(&result->migration);
   agent_free_strings(result->stale_slots, result->stale_count);
   result->stale_slots = NULL;
   result->stale_count = 0;

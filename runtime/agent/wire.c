@@ -154,7 +154,7 @@ void wire_hello(wire_writer *writer, uint32_t process_id) {
 
 void wire_patch_ack(wire_writer *writer, uint64_t id, bool applied, uint32_t link_us,
                     uint32_t apply_us, const char *error, char *const *stale_slots,
-                    size_t stale_count) {
+                    size_t stale_count, const migration_report *migration) {
   wire_begin(writer, HOLO_DEV_PATCH_ACK);
   wire_put_u64(writer, id);
   wire_put_u8(writer, applied ? HOLO_DEV_PATCH_APPLIED : HOLO_DEV_PATCH_FAILED);
@@ -162,6 +162,14 @@ void wire_patch_ack(wire_writer *writer, uint64_t id, bool applied, uint32_t lin
   wire_put_u32(writer, apply_us);
   wire_put_string(writer, error);
   put_strings(writer, stale_slots, stale_count);
+  size_t count = migration == NULL ? 0 : migration->count;
+  wire_put_u32(writer, (uint32_t)count);
+  for (size_t i = 0; i < count; i++) {
+    wire_put_u64(writer, migration->values[i]);
+    wire_put_u64(writer, migration->lossy[i]);
+  }
+  put_strings(writer, migration == NULL ? NULL : migration->texts,
+              migration == NULL ? 0 : migration->text_count);
 }
 
 void wire_status_reply(wire_writer *writer, uint64_t id, uint32_t live_patches,

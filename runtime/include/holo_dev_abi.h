@@ -13,7 +13,7 @@
  * a u32 byte length and UTF-8 bytes (no NUL); a list is a u32 count and its elements. */
 
 /* Sent in HELLO; the daemon refuses an agent of another version. */
-#define HOLO_DEV_PROTOCOL_VERSION 3
+#define HOLO_DEV_PROTOCOL_VERSION 4
 
 /* The bytes of the length prefix, and of every string's and list's length or count. */
 #define HOLO_DEV_LENGTH_PREFIX_SIZE 4
@@ -33,7 +33,9 @@ enum holo_dev_message_type {
   HOLO_DEV_PATCH = 2,
   /* agent -> daemon: u64 patch id; u8 status (HOLO_DEV_PATCH_APPLIED or _FAILED); u32 link
    * microseconds; u32 apply microseconds; string: error (empty when applied); list of
-   * strings: slots whose previous version is still on the stack */
+   * strings: slots whose previous version is still on the stack; list of (u64 values,
+   * u64 lossy): per conversion of the patch's migration; list of strings: lossy
+   * conversions told one by one (at most HOLO_DEV_MIGRATION_REPORTS_MAX) */
   HOLO_DEV_PATCH_ACK = 3,
   /* daemon -> agent: u64 request id */
   HOLO_DEV_STATUS = 4,
@@ -76,6 +78,45 @@ enum holo_dev_patch_status {
  * cooperative safepoint), and the pointer to the handler the poll then runs. */
 #define HOLO_DEV_SAFEPOINT_REQUESTED "holo.safepoint.requested"
 #define HOLO_DEV_SAFEPOINT_HANDLER "holo.safepoint.handler"
+/* ---- Migrations (docs/PATCHING.md, "Migrations") -------------------------------------
+ * A patch's safepoint function converts old values of globals into new storage, calling
+ * the agent for each value that lost information and once, at its end, with how many
+ * values each conversion converted. */
+
+/* Where a value is: a field by name, or (field NULL) an array element by index; the root's
+ * field is the global's name. */
+typedef struct holo_migration_step {
+  const struct holo_migration_step *parent;
+  const char *field;
+  long long index;
+} holo_migration_step;
+
+/* A value's kind in a lossy report; its bits are an integer extended to 64 bits by its
+ * signedness, a float's as the f64 it widens to, a string's address, an array's length. */
+enum holo_dev_value_kind {
+  HOLO_DEV_VALUE_BOOL = 0,
+  HOLO_DEV_VALUE_U8 = 1,
+  HOLO_DEV_VALUE_I32 = 2,
+  HOLO_DEV_VALUE_I64 = 3,
+  HOLO_DEV_VALUE_U32 = 4,
+  HOLO_DEV_VALUE_U64 = 5,
+  HOLO_DEV_VALUE_F32 = 6,
+  HOLO_DEV_VALUE_F64 = 7,
+  HOLO_DEV_VALUE_STRING = 8,
+  HOLO_DEV_VALUE_ARRAY = 9,
+  HOLO_DEV_VALUE_STRUCT = 10,
+  /* The new value of a dropped field: there is none. */
+  HOLO_DEV_VALUE_DROPPED = 11,
+};
+
+void holo_dev_migration_lossy(const holo_migration_step *path, unsigned conversion,
+                              unsigned old_kind, unsigned long long old_bits, unsigned new_kind,
+                              unsigned long long new_bits);
+void holo_dev_migration_counted(const unsigned long long *values, unsigned count);
+
+/* The most lossy conversions a PATCH_ACK tells one by one (all are counted). */
+#define HOLO_DEV_MIGRATION_REPORTS_MAX 100
+
 /* The largest storage, and alignment, a PATCH may ask for a new global. */
 #define HOLO_DEV_GLOBAL_SIZE_MAX (1024 * 1024)
 #define HOLO_DEV_GLOBAL_ALIGNMENT_MAX 4096

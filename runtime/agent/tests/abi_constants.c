@@ -28,9 +28,29 @@ int main(void) {
   printf("safepoint_handler %s\n", HOLO_DEV_SAFEPOINT_HANDLER);
   printf("global_size_max %d\n", HOLO_DEV_GLOBAL_SIZE_MAX);
   printf("global_alignment_max %d\n", HOLO_DEV_GLOBAL_ALIGNMENT_MAX);
+  /* The names as the header declares them (sizeof fails to compile otherwise). */
+  (void)sizeof(&holo_dev_migration_lossy);
+  (void)sizeof(&holo_dev_migration_counted);
+  printf("migration_lossy %s\n", "holo_dev_migration_lossy");
+  printf("migration_counted %s\n", "holo_dev_migration_counted");
+  printf("migration_reports_max %d\n", HOLO_DEV_MIGRATION_REPORTS_MAX);
   printf("env agent_socket %s\n", HOLO_DEV_ENV_AGENT_SOCKET);
   printf("env parent_pid %s\n", HOLO_DEV_ENV_PARENT_PID);
   printf("env failure_report %s\n", HOLO_DEV_ENV_FAILURE_REPORT);
   printf("env runtime_dir %s\n", HOLO_DEV_ENV_RUNTIME_DIR);
+  static const struct {
+    const char *name;
+    int value;
+  } kinds[] = {
+      {"bool", HOLO_DEV_VALUE_BOOL},     {"u8", HOLO_DEV_VALUE_U8},
+      {"i32", HOLO_DEV_VALUE_I32},       {"i64", HOLO_DEV_VALUE_I64},
+      {"u32", HOLO_DEV_VALUE_U32},       {"u64", HOLO_DEV_VALUE_U64},
+      {"f32", HOLO_DEV_VALUE_F32},       {"f64", HOLO_DEV_VALUE_F64},
+      {"string", HOLO_DEV_VALUE_STRING}, {"array", HOLO_DEV_VALUE_ARRAY},
+      {"structure", HOLO_DEV_VALUE_STRUCT}, {"dropped", HOLO_DEV_VALUE_DROPPED},
+  };
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    printf("value_kind %s %d\n", kinds[i].name, kinds[i].value);
+  }
   return 0;
 }

@@ -197,8 +197,25 @@ static bool reencode(const uint8_t *payload, size_t length, buffer *text, wire_w
     uint32_t apply_us = wire_get_u32(&reader);
     char *error = wire_get_string(&reader);
     strings = read_strings(&reader, &count);
-    if (reader.failed) {
+    migration_report migration = {0};
+    migration.count = wire_get_u32(&reader);
+    if (!reader.failed && migration.count <= (reader.length - reader.offset) / 16) {
+      migration.values = calloc(migration.count + 1, sizeof *migration.values);
+      migration.lossy = calloc(migration.count + 1, sizeof *migration.lossy);
+      for (size_t i = 0; migration.values != NULL && migration.lossy != NULL &&
+                         i < migration.count;
+           i++) {
+        migration.values[i] = wire_get_u64(&reader);
+        migration.lossy[i] = wire_get_u64(&reader);
+      }
+      migration.texts = read_strings(&reader, &migration.text_count);
+    } else {
+      reader.failed = true;
+    }
+    if (reader.failed || migration.values == NULL || migration.lossy == NULL) {
+      reader.failed = true;
       free(error);
+      migration_report_free(&migration);
       break;
     }
     appendf(text,
@@ -207,9 +224,17 @@ static bool reencode(const uint8_t *payload, size_t length, buffer *text, wire_w
             id, status, link_us, apply_us);
     render_string(text, "error", error);
     render_strings(text, "stale_slots", "stale_slot", strings, count);
+    appendf(text, "migrations %zu\n", migration.count);
+    for (size_t i = 0; i < migration.count; i++) {
+      appendf(text, "migration %" PRIu64 " %" PRIu64 "\n", migration.values[i],
+              migration.lossy[i]);
+    }
+    render_strings(text, "lossy_reports", "lossy_report", migration.texts,
+                   migration.text_count);
     wire_patch_ack(encoded, id, status == HOLO_DEV_PATCH_APPLIED, link_us, apply_us, error,
-                   strings, count);
+                   strings, count, &migration);
     free(error);
+    migration_report_free(&migration);
     break;
   }
   case HOLO_DEV_STATUS_REPLY: {

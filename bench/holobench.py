@@ -502,7 +502,7 @@ def percentile(values, fraction):
 
 
 class Table:
-    """Rows of (figure, value, unit, cache state, issue 9 target, measured command)."""
+    """Rows of (figure, value, unit, cache state, target, measured command)."""
 
     def __init__(self, title):
         self.title = title
@@ -515,7 +515,7 @@ class Table:
     def print(self, reproduce):
         print(f"# {self.title}")
         print(f"# reproduce: {reproduce}")
-        header = ("figure", "value", "unit", "cache", "issue 9 target", "measured command")
+        header = ("figure", "value", "unit", "cache", "target", "measured command")
         cells = [header] + [
             (figure, format_value(value), unit, cache, target, command)
             for figure, value, unit, cache, target, command in self.rows

@@ -41,6 +41,8 @@ final class FunctionEmitter {
     [(continueTarget: LLVMBasicBlockRef, breakTarget: LLVMBasicBlockRef, scopeDepth: Int)] = []
   /// Local arrays known to be unique in the loop being emitted (`withUniqueArrays`).
   private var uniqueLocals: Set<Int> = []
+  /// Dev builds: the landing pads made so far, by the managed values they release.
+  private var cleanupBlocks: [[LLVMValueRef]: LLVMBasicBlockRef] = [:]
 
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
@@ -104,9 +106,37 @@ final class FunctionEmitter {
         scopes[scopes.count - 1].append((slot, type))
       }
     }
+    if module.options.mode == .dev { module.unwindDestination = { self.cleanupBlock() } }
+    defer { module.unwindDestination = nil }
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
     emitReturn(result)
     LLVMSetCurrentDebugLocation2(builder, nil)
+  }
+
+  /// The landing pad of a call emitted now: when a frame restart unwinds the stack through
+  /// the call, it releases every managed value the function holds there (its scopes'
+  /// locals and held temporaries, innermost first) and unwinds on. One per set of values.
+  private func cleanupBlock() -> LLVMBasicBlockRef {
+    let held = scopes.joined().reversed()
+    let key = held.map(\.slot)
+    if let known = cleanupBlocks[key] { return known }
+    let block = appendBlock("unwind")
+    let padBuilder = LLVMCreateBuilderInContext(module.context)!
+    defer { LLVMDisposeBuilder(padBuilder) }
+    LLVMPositionBuilderAtEnd(padBuilder, block)
+    LLVMSetCurrentDebugLocation2(padBuilder, LLVMGetCurrentDebugLocation2(builder))
+    var fields: [LLVMTypeRef?] = [module.pointerType, module.i32Type]
+    let padType = LLVMStructTypeInContext(module.context, &fields, 2, 0)
+    let pad = LLVMBuildLandingPad(padBuilder, padType, nil, 0, "")!
+    LLVMSetCleanup(pad, 1)
+    for (slot, type) in held {
+      let value = LLVMBuildLoad2(padBuilder, module.llvmType(type), slot, "")!
+      module.emitRelease(value, of: type, on: padBuilder)
+    }
+    LLVMBuildResume(padBuilder, pad)
+    LLVMSetPersonalityFn(llvmFunction, module.cleanupPersonality)
+    cleanupBlocks[key] = block
+    return block
   }
 
   private func setLocation(_ span: Span) {

@@ -77,6 +77,9 @@ final class ModuleEmitter {
   var aliasTags: [String: LLVMValueRef] = [:]
   /// The LLVM types of the structs this module uses.
   private var structTypes: [String: LLVMTypeRef] = [:]
+  /// Set while a dev function body is emitted: the landing pad that releases what the
+  /// function holds at the call being emitted (`FunctionEmitter.cleanupBlock`).
+  var unwindDestination: (() -> LLVMBasicBlockRef)?
   /// Dev builds carry DWARF line tables.
   let debugInfo: DebugInfo?
 
@@ -251,11 +254,14 @@ final class ModuleEmitter {
     if options.mode == .release, !function.isExport {
       LLVMSetLinkage(value, LLVMInternalLinkage)
     }
-    addAttribute("nounwind", to: value)
     if options.mode == .dev {
-      // Dev builds keep frame pointers so stacks can be walked (debuggers, the patch agent).
+      // Dev builds keep frame pointers so stacks can be walked (debuggers, the patch agent),
+      // and unwind tables so a frame restart can unwind them (`emitUnwindableCall`).
       let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
       LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
+      addUnwindTable(to: value)
+    } else {
+      addAttribute("nounwind", to: value)
     }
     functions[function.id] = value
     // Version 0 of a dev-built function (a whole program's or a chunk's) comes with its
@@ -291,13 +297,13 @@ final class ModuleEmitter {
     guard options.mode == .dev else {
       return LLVMBuildCall2(builder, type, functions[id], &arguments, count, "")
     }
-    let target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")
+    let target = LLVMBuildLoad2(builder, pointerType, slot(of: id), "")!
     let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))
     // Guarded direct call: while the slot still holds the version this module defines,
     // call it directly so the optimiser can inline it; once patched, call through the slot.
     // Recursive calls gain nothing from it (a function is not inlined into itself).
     guard options.optimizationLevel > 0, let known = functions[id], known != function else {
-      return LLVMBuildCall2(builder, type, target, &arguments, count, "")
+      return emitUnwindableCall(type, target, &arguments)
     }
     let directBlock = LLVMAppendBasicBlockInContext(context, function, "call.direct")
     let slotBlock = LLVMAppendBasicBlockInContext(context, function, "call.slot")
@@ -305,18 +311,55 @@ final class ModuleEmitter {
     let isKnown = LLVMBuildICmp(builder, LLVMIntEQ, target, known, "")
     LLVMBuildCondBr(builder, isKnown, directBlock, slotBlock)
     LLVMPositionBuilderAtEnd(builder, directBlock)
-    let direct = LLVMBuildCall2(builder, type, known, &arguments, count, "")
+    let direct = emitUnwindableCall(type, known, &arguments)
+    let directEnd = LLVMGetInsertBlock(builder)
     LLVMBuildBr(builder, joinBlock)
     LLVMPositionBuilderAtEnd(builder, slotBlock)
-    let indirect = LLVMBuildCall2(builder, type, target, &arguments, count, "")
+    let indirect = emitUnwindableCall(type, target, &arguments)
+    let slotEnd = LLVMGetInsertBlock(builder)
     LLVMBuildBr(builder, joinBlock)
     LLVMPositionBuilderAtEnd(builder, joinBlock)
-    guard LLVMGetReturnType(type) != voidType else { return direct! }
+    guard LLVMGetReturnType(type) != voidType else { return direct }
     let phi = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
     var values: [LLVMValueRef?] = [direct, indirect]
-    var blocks: [LLVMBasicBlockRef?] = [directBlock, slotBlock]
+    var blocks: [LLVMBasicBlockRef?] = [directEnd, slotEnd]
     LLVMAddIncoming(phi, &values, &blocks, 2)
     return phi
+  }
+
+  /// A call, in a dev build's function body an `invoke` whose unwind edge runs the
+  /// function's cleanups (`unwindDestination`): a frame restart unwinds the stack through
+  /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts").
+  func emitUnwindableCall(
+    _ type: LLVMTypeRef, _ callee: LLVMValueRef, _ arguments: inout [LLVMValueRef?]
+  ) -> LLVMValueRef {
+    let count = UInt32(arguments.count)
+    guard options.mode == .dev, let unwindDestination else {
+      return LLVMBuildCall2(builder, type, callee, &arguments, count, "")
+    }
+    let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))!
+    let unwind = unwindDestination()
+    let normal = LLVMAppendBasicBlockInContext(context, function, "call.done")
+    let call = LLVMBuildInvoke2(builder, type, callee, &arguments, count, normal, unwind, "")!
+    LLVMPositionBuilderAtEnd(builder, normal)
+    return call
+  }
+
+  /// Makes `function` unwindable: unwind tables, and the C cleanup personality its
+  /// landing pads use.
+  func addUnwindTable(to function: LLVMValueRef) {
+    let kind = LLVMGetEnumAttributeKindForName("uwtable", 7)
+    // 2: asynchronous tables, valid at every instruction.
+    LLVMAddAttributeAtIndex(
+      function, Self.functionAttributeIndex, LLVMCreateEnumAttribute(context, kind, 2))
+  }
+
+  /// `__gcc_personality_v0` (libgcc's, which C's cleanups use): runs a landing pad's
+  /// cleanup when a forced unwind passes the frame.
+  var cleanupPersonality: LLVMValueRef {
+    let name = "__gcc_personality_v0"
+    return LLVMGetNamedFunction(module, name)
+      ?? LLVMAddFunction(module, name, LLVMFunctionType(i32Type, nil, 0, 1))!
   }
 
   /// A function's slot: defined with its version 0, declared by other chunks, the glue
@@ -490,7 +533,8 @@ final class ModuleEmitter {
       builder, LLVMBuildICmp(builder, LLVMIntNE, requested, LLVMConstInt(i32Type, 0, 0), ""),
       pollBlock, continueBlock)
     LLVMPositionBuilderAtEnd(builder, pollBlock)
-    LLVMBuildCall2(builder, LLVMFunctionType(voidType, nil, 0, 0), safepointPoll, nil, 0, "")
+    var none: [LLVMValueRef?] = []
+    _ = emitUnwindableCall(LLVMFunctionType(voidType, nil, 0, 0), safepointPoll, &none)
     LLVMBuildBr(builder, continueBlock)
     LLVMPositionBuilderAtEnd(builder, continueBlock)
   }
@@ -506,7 +550,8 @@ final class ModuleEmitter {
     let poll = LLVMAddFunction(
       module, DevSymbols.safepointPoll, LLVMFunctionType(voidType, nil, 0, 0))!
     addAttribute("cold", to: poll)
-    addAttribute("nounwind", to: poll)
+    // A frame restart unwinds from inside the poll (through the agent's handler).
+    addUnwindTable(to: poll)
     return poll
   }
 
@@ -638,9 +683,9 @@ final class ModuleEmitter {
   private func programInfo() -> LLVMValueRef {
     if let global = programInfoGlobal { return global }
     var fields: [LLVMTypeRef?] = [
-      pointerType, i64Type, pointerType, pointerType, pointerType, pointerType,
+      pointerType, i64Type, pointerType, pointerType, pointerType, pointerType, pointerType,
     ]
-    let type = LLVMStructTypeInContext(context, &fields, 6, 0)
+    let type = LLVMStructTypeInContext(context, &fields, 7, 0)
     let global = LLVMAddGlobal(module, type, "holo.program")!
     programInfoGlobal = global
     return global
@@ -687,12 +732,16 @@ final class ModuleEmitter {
   private func setProgramInfo(_ global: LLVMValueRef, functions: LLVMValueRef, count: LLVMValueRef)
   {
     let startAgent = options.startsAgent ? agentStart() : LLVMConstNull(pointerType)
+    // A dev program's entry is called through its slot: a frame restart calls it again,
+    // and must find its current version.
+    let entrySlot =
+      options.mode == .dev && options.entry == .program ? program.entry.map(slot(of:)) : nil
     var fields: [LLVMValueRef?] = [
       functions, count, startAgent, sectionBound("__start_\(Self.codeSection)"),
       sectionBound("__stop_\(Self.codeSection)"),
-      globalInitialization ?? LLVMConstNull(pointerType),
+      globalInitialization ?? LLVMConstNull(pointerType), entrySlot ?? LLVMConstNull(pointerType),
     ]
-    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 6, 0))
+    LLVMSetInitializer(global, LLVMConstStructInContext(context, &fields, 7, 0))
     LLVMSetGlobalConstant(global, 1)
     LLVMSetLinkage(global, LLVMPrivateLinkage)
   }
@@ -866,6 +915,12 @@ final class ModuleEmitter {
 
   // MARK: Runtime
 
+  /// Runtime functions that wait (for input, for time) and run the patch agent's
+  /// safepoints meanwhile.
+  static let waitingRuntimeFunctions: Set<String> = [
+    "holo_read_line", "holo_stdin_eof", "holo_sleep_ms",
+  ]
+
   /// Calls a runtime function declared in holo.h.
   @discardableResult
   func callRuntime(
@@ -873,6 +928,9 @@ final class ModuleEmitter {
   ) -> LLVMValueRef {
     let (function, type) = runtimeFunction(name)
     var arguments = arguments
+    if builder == nil, Self.waitingRuntimeFunctions.contains(name) {
+      return emitUnwindableCall(type, function, &arguments)
+    }
     return LLVMBuildCall2(
       builder ?? self.builder, type, function, &arguments, UInt32(arguments.count), "")
   }
@@ -883,7 +941,10 @@ final class ModuleEmitter {
     var parameterTypes: [LLVMTypeRef?] = parameters
     let type = LLVMFunctionType(result, &parameterTypes, UInt32(parameters.count), 0)!
     let function = LLVMAddFunction(module, name, type)!
-    addAttribute("nounwind", to: function)
+    // What waits may reach a safepoint, where a frame restart unwinds the stack from.
+    if !(options.mode == .dev && Self.waitingRuntimeFunctions.contains(name)) {
+      addAttribute("nounwind", to: function)
+    }
     if noReturn {
       addAttribute("noreturn", to: function)
       addAttribute("cold", to: function)

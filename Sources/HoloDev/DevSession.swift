@@ -388,7 +388,7 @@ final class DevSession {
     let consumed = stop(current)
     let base = current.process.input.base
     nextInput =
-      options.restart == .replay
+      replaysInput
       ? InputPlan(base: base, replayLength: consumed)
       : InputPlan(base: base + consumed, replayLength: 0)
   }
@@ -402,17 +402,22 @@ final class DevSession {
     // Globals added, removed, and migrated to new layouts, in the running program.
     let globals =
       running.map { GlobalChanges(from: $0.build.program, to: build.program) } ?? .none
-    if entryChanged && options.restart != .never {
-      return restart(
-        build,
-        reason: "the entry function `\(entryName)` changed; its running frame cannot be patched",
-        since: began)
+    let entryReason =
+      "the entry function `\(entryName)` changed; its running frame cannot be patched"
+    // `--restart frame`: the patch itself restarts the entry function's frame.
+    let restartsFrame = entryChanged && options.restart == .frame
+    if entryChanged && options.restart != .never && !restartsFrame {
+      return restart(build, reason: entryReason, since: began)
     }
     if options.host != nil, let running { reportHostABIChanges(from: running.build, to: build) }
     if !change.patch.isEmpty || !change.moved.isEmpty || !globals.isEmpty {
-      switch patch(change, build, globals: globals, since: began) {
+      switch patch(change, build, globals: globals, since: began, restartsEntry: restartsFrame) {
       case .applied(let staleSlots):
-        if !staleSlots.isEmpty { waitForFrames(staleSlots, build) }
+        if restartsFrame {
+          reporter.restart(reason: entryReason, inPlace: true)
+        } else if !staleSlots.isEmpty {
+          waitForFrames(staleSlots, build)
+        }
       case .notApplied(let reason):
         return restartOrWarn(
           build, functions: change.patch.union(change.moved).map(build.index.name),
@@ -427,7 +432,7 @@ final class DevSession {
     } else {
       running?.build = build
     }
-    if entryChanged {
+    if entryChanged && !restartsFrame {
       reporter.stale(
         functions: [entryName],
         reason:
@@ -461,7 +466,8 @@ final class DevSession {
   }
 
   private func patch(
-    _ change: ChangeSet, _ build: Build, globals: GlobalChanges, since began: Double
+    _ change: ChangeSet, _ build: Build, globals: GlobalChanges, since began: Double,
+    restartsEntry: Bool = false
   ) -> PatchOutcome {
     guard let agent = connectedAgent() else {
       if running == nil { return .programEnded }
@@ -470,7 +476,7 @@ final class DevSession {
     let delivered: DeliveredPatch
     switch deliver(
       change, build, globals: globals, slots: running!.slots, to: agent, since: began,
-      unlessSuperseded: true)
+      unlessSuperseded: true, restartsEntry: restartsEntry)
     {
     case .applied(let patch):
       delivered = patch
@@ -539,7 +545,8 @@ final class DevSession {
   /// `unlessSuperseded`, a patch a newer save made outdated is not sent.
   private func deliver(
     _ change: ChangeSet, _ build: Build, globals: GlobalChanges = .none, slots: Set<String>,
-    to agent: AgentConnection, since began: Double, unlessSuperseded: Bool
+    to agent: AgentConnection, since began: Double, unlessSuperseded: Bool,
+    restartsEntry: Bool = false
   ) -> PatchDelivery {
     let version = nextPatchVersion
     nextPatchVersion += 1
@@ -576,7 +583,7 @@ final class DevSession {
         newGlobals: patch.newGlobals.map {
           .init(symbol: $0.symbol, size: $0.size, alignment: $0.alignment)
         },
-        safepointFunction: patch.safepointFunction ?? "")
+        safepointFunction: patch.safepointFunction ?? "", restartsEntry: restartsEntry)
     ).framed
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .failed("the patch agent did not acknowledge the patch")
@@ -717,7 +724,24 @@ final class DevSession {
       return
     }
     waiting.overdue = true
+    if options.restart == .frame, restartEntryFrame(current.build, reason: reason) { return }
     _ = restart(current.build, reason: reason, since: Posix.monotonicMs())
+  }
+
+  /// `--restart frame` for a frame that does not return: a patch of no code that unwinds
+  /// the stack to the entry function's frame and calls the entry function again. False
+  /// when the program has no entry frame to restart (a C host) or the agent failed.
+  private func restartEntryFrame(_ build: Build, reason: String) -> Bool {
+    guard let current = running, let agent = connectedAgent() else { return false }
+    let nothing = ChangeSet(from: build.index, to: build.index)
+    guard
+      case .applied = deliver(
+        nothing, build, slots: current.slots, to: agent, since: Posix.monotonicMs(),
+        unlessSuperseded: false, restartsEntry: true)
+    else { return false }
+    running?.waiting = nil
+    reporter.restart(reason: reason, inPlace: true)
+    return true
   }
 
   /// `--host`: the host calls each `export fn` through the C signature it was compiled
@@ -911,6 +935,10 @@ final class DevSession {
   }
 
   /// Replaces the running program with a new build of `build`, per `--restart`.
+  /// Whether a new process is fed the input its predecessor consumed: under `replay`, and
+  /// under `frame` where a restart in place cannot be made.
+  private var replaysInput: Bool { options.restart == .replay || options.restart == .frame }
+
   private func restart(_ build: Build, reason: String, since began: Double) -> Bool {
     // Build first: if that fails, the old program keeps running.
     guard let old = running,
@@ -919,7 +947,7 @@ final class DevSession {
     reporter.restart(reason: reason)
     let consumed = stop(old)
     let input =
-      options.restart == .replay
+      replaysInput
       ? InputPlan(base: old.process.input.base, replayLength: consumed)
       : InputPlan(base: old.process.input.base + consumed, replayLength: 0)
     return launch(build, executable: executable, input: input, since: began)
@@ -968,7 +996,7 @@ final class DevSession {
     let consumed = release(ended)
     let base = ended.process.input.base
     nextInput = InputPlan(
-      base: options.restart == .replay ? base : base + consumed, replayLength: 0)
+      base: replaysInput ? base : base + consumed, replayLength: 0)
   }
 
   // MARK: Tests

@@ -9,6 +9,11 @@ public enum RestartPolicy: String, Sendable, CaseIterable {
   case replay
   /// Start a new process with only the input not consumed yet.
   case fresh
+  /// Unwind the running program's stack down to its entry function's frame, releasing what
+  /// every unwound frame holds, and call the entry function's new version in the same
+  /// process: globals, open files and the process are kept. Where there is no entry frame
+  /// to restart (a C host), restart as `replay` does.
+  case frame
   /// Keep the program running its old code and say so.
   case never
 }

@@ -162,9 +162,13 @@ final class Reporter {
       raw: nil)
   }
 
-  func restart(reason: String) {
+  /// `inPlace`: a frame restart (`--restart frame`), in the same process.
+  func restart(reason: String, inPlace: Bool = false) {
     emit(
-      [("event", .string("restart")), ("reason", .string(reason))], human: "restarting: \(reason)")
+      [("event", .string("restart")), ("reason", .string(reason))]
+        + (inPlace ? [("mode", .string("frame"))] : []),
+      human: inPlace
+        ? "restarted the entry function in place: \(reason)" : "restarting: \(reason)")
   }
 
   /// Patched functions whose old version is still running; holoc waits for it to return.

@@ -167,7 +167,9 @@ public enum DaemonMessage: Equatable, Sendable {
   /// storage of `newGlobals`, links `object` (which may be empty: a patch that only writes
   /// data or repoints slots at code the process has), then at one safepoint applies
   /// `dataWrites`, then `updates`, then calls `safepointFunction` (when not empty: the
-  /// safepoint is then taken where the main thread polls).
+  /// safepoint is then taken where the main thread polls); with `restartsEntry`, the main
+  /// thread then unwinds its stack to the entry function's frame and calls the entry
+  /// function's current version again (`--restart frame`).
   public struct Patch: Equatable, Sendable {
     public struct SlotUpdate: Equatable, Sendable {
       public var slot: String
@@ -211,11 +213,12 @@ public enum DaemonMessage: Equatable, Sendable {
     public var newGlobals: [NewGlobal]
     /// `holo.safepoint#ID`, defined by `object`, or empty.
     public var safepointFunction: String
+    public var restartsEntry: Bool
 
     public init(
       id: UInt64, newSlots: [String], newCells: [String], object: [UInt8],
       updates: [SlotUpdate], dataWrites: [DataWrite], newGlobals: [NewGlobal] = [],
-      safepointFunction: String = ""
+      safepointFunction: String = "", restartsEntry: Bool = false
     ) {
       self.id = id
       self.newSlots = newSlots
@@ -225,6 +228,7 @@ public enum DaemonMessage: Equatable, Sendable {
       self.dataWrites = dataWrites
       self.newGlobals = newGlobals
       self.safepointFunction = safepointFunction
+      self.restartsEntry = restartsEntry
     }
   }
 
@@ -263,13 +267,14 @@ public enum DaemonMessage: Equatable, Sendable {
             }
           }
         }),
-        let safepointFunction = reader.name(),
+        let safepointFunction = reader.name(), let restart = reader.u8(), restart <= 1,
         reader.isAtEnd
       else { return nil }
       self = .patch(
         Patch(
           id: id, newSlots: newSlots, newCells: newCells, object: object, updates: updates,
-          dataWrites: dataWrites, newGlobals: newGlobals, safepointFunction: safepointFunction))
+          dataWrites: dataWrites, newGlobals: newGlobals, safepointFunction: safepointFunction,
+          restartsEntry: restart == 1))
     case .status:
       guard let id = reader.u64() else { return nil }
       self = .status(requestID: id)
@@ -307,6 +312,7 @@ public enum DaemonMessage: Equatable, Sendable {
         writer.u32(global.alignment)
       }
       writer.string(patch.safepointFunction)
+      writer.u8(patch.restartsEntry ? 1 : 0)
       return writer.framed
     case .status(let id):
       var writer = ByteWriter(type: .status)

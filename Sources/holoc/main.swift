@@ -238,7 +238,7 @@ struct Dev: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh or never.",
+      "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh, frame (restart the entry function in the same process) or never.",
       valueName: "MODE"))
   var restart: RestartPolicy = .replay
 

@@ -126,6 +126,28 @@ final class CHostTests: XCTestCase {
       lines[patched].split(separator: " ").last.flatMap { Int($0) })
   }
 
+  /// A struct's layout is part of an `export fn`'s C signature: the host, compiled with the
+  /// old layout, keeps calling the old version (LANGUAGE.md §13, CLI.md).
+  func testAStructLayoutChangeInAnExportsSignatureIsAChangedCSignature() throws {
+    let (source, process, events, output) = try startDevHostRunning()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    let probe = "struct Probe { a: i64 }\nexport fn probe(p: Probe) -> i64 { p.a }\n"
+    try editGameplay(in: source, replacing: "export fn greet(", with: probe + "export fn greet(")
+    XCTAssertTrue(
+      wait { Self.read(events).contains(#""event":"patch""#) }, Self.read(events))
+    XCTAssertFalse(Self.read(events).contains("host_abi_changed"), "a new export is no change")
+    try editGameplay(
+      in: source, replacing: "struct Probe { a: i64 }", with: "struct Probe { a: i64, b: i64 }")
+    XCTAssertTrue(
+      wait { Self.read(events).contains(#""event":"host_abi_changed""#) }, Self.read(events))
+    XCTAssertTrue(Self.read(events).contains(#""functions":["probe"]"#), Self.read(events))
+    XCTAssertFalse(Self.read(events).contains(#""event":"restart""#), Self.read(events))
+    XCTAssertTrue(process.isRunning, Self.read(output))
+  }
+
   func testDevHostTakesAPatchThatAddsAGlobal() throws {
     let (source, process, events, output) = try startDevHostRunning()
     defer {

@@ -103,6 +103,29 @@ final class CodegenTests: XCTestCase {
     XCTAssertFalse(try ir(program, sources, .release).contains("safepoint"))
   }
 
+  func testDevCallsThatReachASafepointReleaseWhatTheFrameHoldsWhenUnwound() throws {
+    let (program, sources) = try analyze(
+      """
+      fn name() -> string { read_line() }
+      fn main() {
+        let kept = [1, 2, 3];
+        while true { let line = name(); println(`{kept.len()} {line}`); sleep_ms(1); }
+      }
+      """)
+    let dev = try ir(program, sources, .dev)
+    // A frame restart unwinds through calls of holo functions, the poll and the waits.
+    XCTAssertTrue(dev.contains("personality ptr @__gcc_personality_v0"), dev)
+    XCTAssertTrue(dev.contains("landingpad { ptr, i32 }\n          cleanup"), dev)
+    XCTAssertTrue(dev.contains("invoke void @holo.safepoint.poll()"), dev)
+    XCTAssertTrue(dev.contains("invoke void @holo_sleep_ms("), dev)
+    XCTAssertTrue(dev.contains("call void @holo_array_release("), "the pad releases `kept`")
+    XCTAssertTrue(dev.contains("uwtable"), dev)
+    let release = try ir(program, sources, .release)
+    for word in ["invoke", "landingpad", "personality", "uwtable"] {
+      XCTAssertFalse(release.contains(word), "a release build has no \(word)")
+    }
+  }
+
   func testAPatchAddingAGlobalCarriesItsStorageAndASafepointFunction() throws {
     let (program, sources) = try analyze(
       """

@@ -112,7 +112,7 @@ final class DevABITests: XCTestCase {
     func patch(
       _ id: UInt64, slots: [String] = [], cells: [String] = [], object: [UInt8] = [],
       updates: [(String, String)] = [], writes: [(String, UInt64)] = [],
-      globals: [Patch.NewGlobal] = [], safepointFunction: String = ""
+      globals: [Patch.NewGlobal] = [], safepointFunction: String = "", restart: Bool = false
     ) -> Expected {
       .toAgent(
         .patch(
@@ -120,7 +120,7 @@ final class DevABITests: XCTestCase {
             id: id, newSlots: slots, newCells: cells, object: object,
             updates: updates.map { Patch.SlotUpdate(slot: $0.0, function: $0.1) },
             dataWrites: writes.map { Patch.DataWrite(cell: $0.0, value: $0.1) },
-            newGlobals: globals, safepointFunction: safepointFunction)))
+            newGlobals: globals, safepointFunction: safepointFunction, restartsEntry: restart)))
     }
     func ack(
       _ id: UInt64, applied: Bool, link: UInt32, apply: UInt32, error: String = "",
@@ -149,6 +149,7 @@ final class DevABITests: XCTestCase {
         ],
         writes: [(addLine, 12)]),
       "patch_empty": patch(0),
+      "patch_restart_entry": patch(11, restart: true),
       "patch_moved_only": patch(
         2, writes: [("holo.line.main()->()", 1), ("holo.line.share(i64)->i64", .max)]),
       "patch_max_id_existing_code": patch(
@@ -258,6 +259,7 @@ final class DevABITests: XCTestCase {
         "new_global \(quoted($0.symbol)) \($0.size) \($0.alignment)"
       }
       lines.append("safepoint_function \(quoted(patch.safepointFunction))")
+      lines.append("restart \(patch.restartsEntry ? 1 : 0)")
       return lines
     case .status(let id): return ["type STATUS", "id \(id)"]
     case .frames(let id): return ["type FRAMES", "id \(id)"]

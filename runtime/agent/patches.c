@@ -758,6 +758,8 @@ static bool link_patch(patch_state *state, const wire_patch *message, update *up
   return true;
 }
 
+static void run_nothing(void) {}
+
 static void run_patch(patch_state *state, wire_patch *message, patch_result *result) {
   uint64_t start = now_us();
   /* A patch without an object (functions that only moved) links nothing, so there is no
@@ -795,6 +797,11 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
       result->link_us = elapsed_us(start);
       safepoint_request request = plan_request(&plan);
       request.call = safepoint_function;
+      if (message->restarts_entry) {
+        /* A restart runs on the main thread after the safepoint: a cooperative one. */
+        request.call = safepoint_function != NULL ? safepoint_function : run_nothing;
+        request.restarts_entry = true;
+      }
       uint64_t apply_start = now_us();
       bool ran = safepoint_run(&request, result->error);
       migration_report_take(&result->migration);
@@ -808,7 +815,10 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
           patch.tracker = NULL;
         }
         remember_written_slots(state, updates, message->update_count);
-        collect_stale_slots(state, message, updates, &request, first_stale_owner, result);
+        /* A restart unwinds every frame the scan found. */
+        if (!message->restarts_entry) {
+          collect_stale_slots(state, message, updates, &request, first_stale_owner, result);
+        }
         free_unused_patches(state, &request);
       }
     }
@@ -829,6 +839,8 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
 void patch_apply(patch_state *state, wire_patch *message, patch_result *result) {
   if (state->jit == NULL) {
     agent_error(result->error, "the agent has no JIT: %s", state->jit_error);
+  } else if (message->restarts_entry && holo_entry_frame() == NULL) {
+    agent_error(result->error, "the program has no entry function running to restart");
   } else if (check_names(message, result->error)) {
     run_patch(state, message, result);
   }

@@ -24,8 +24,11 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <unwind.h>
 
 /* How long the agent waits for the main thread to take the signal. */
 enum { SAFEPOINT_TIMEOUT_SECONDS = 5 };
@@ -144,6 +147,38 @@ static void on_safepoint_signal(int signal_number, siginfo_t *info, void *contex
   errno = saved_errno;
 }
 
+/* ---- Frame restarts (docs/PATCHING.md "Frame restarts") ------------------------------
+ * A forced unwind (libgcc's) from the safepoint down to the runtime's entry frame: it
+ * runs the landing pad dev code has at every call that can reach a safepoint, which
+ * releases what the frame holds, and the stop function resumes the entry frame, which
+ * calls the entry function's current version. */
+
+static struct _Unwind_Exception restart_exception;
+
+static _Unwind_Reason_Code stop_at_entry(int version, _Unwind_Action actions,
+                                         _Unwind_Exception_Class exception_class,
+                                         struct _Unwind_Exception *exception,
+                                         struct _Unwind_Context *context, void *entry_frame) {
+  (void)version;
+  (void)exception_class;
+  (void)exception;
+  /* A frame's CFA is its caller's stack pointer at the call: above the entry frame's
+   * address only for the entry frame itself and those below it. */
+  if ((actions & _UA_END_OF_STACK) != 0 || _Unwind_GetCFA(context) > (uintptr_t)entry_frame) {
+    holo_entry_resume();
+  }
+  return _URC_NO_REASON;
+}
+
+static void restart_entry(void) {
+  memset(&restart_exception, 0, sizeof restart_exception);
+  memcpy(&restart_exception.exception_class, "HOLOREST", sizeof restart_exception.exception_class);
+  _Unwind_ForcedUnwind(&restart_exception, stop_at_entry, holo_entry_frame());
+  /* It returns only when the stack cannot be unwound, before any cleanup ran. */
+  fprintf(stderr, "holo: cannot unwind the stack to restart the entry function\n");
+  abort();
+}
+
 /* The cooperative safepoint, run by holo_safepoint_poll on the thread that polled. */
 static void on_safepoint_poll(void) {
   if (gettid() != main_thread_id) {
@@ -164,7 +199,12 @@ static void on_safepoint_poll(void) {
   if (getcontext(&context) == 0) {
     scan(request, &context);
   }
+  /* The request is the agent thread's again once posted. */
+  bool restarts = request->restarts_entry && holo_entry_frame() != NULL;
   sem_post(&request_done);
+  if (restarts) {
+    restart_entry();
+  }
 }
 
 /* The runtime's wait hook: a blocking wait the agent's signal ended polls. */

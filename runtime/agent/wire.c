@@ -380,7 +380,9 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
     message->new_global_alignments[i] = wire_get_u32(reader);
   }
   message->safepoint_function = wire_get_string(reader);
-  return !reader->failed && reader->offset == reader->length;
+  uint8_t restart = wire_get_u8(reader);
+  message->restarts_entry = restart == 1;
+  return !reader->failed && restart <= 1 && reader->offset == reader->length;
 }
 
 bool wire_receive(int fd, uint8_t **payload, size_t *length) {

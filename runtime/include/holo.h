@@ -270,6 +270,9 @@ typedef struct holo_program_info {
    * the test's process. NULL for a program without globals. A library's constructor
    * calls it in a C host. */
   void (*initialize_globals)(void);
+  /* Dev executables: the entry function's slot, through which holo_main calls it (so a
+   * frame restart, which calls it again, runs its current version). NULL elsewhere. */
+  void (*const *entry_slot)(void);
 } holo_program_info;
 
 typedef struct holo_test_info {
@@ -306,6 +309,14 @@ void holo_die_with_parent(void);
  * The patch agent's entry point, defined by the agent (runtime/agent), which only dev
  * builds link. Runs once; dormant unless HOLO_AGENT_SOCKET names the daemon's socket. */
 void holo_agent_start(void);
+
+/* Frame restarts (`holoc dev --restart frame`, docs/PATCHING.md "Frame restarts"): the
+ * frame of the runtime function that calls the entry function while it runs, NULL when it
+ * does not (a C host, a test). The patch agent unwinds the stack down to it, then resumes
+ * it there, which calls the entry function again (through its slot: its current version).
+ * holo_entry_resume does not return. */
+void *holo_entry_frame(void);
+void holo_entry_resume(void) __attribute__((noreturn));
 
 /* Runs `hook` on the thread whose blocking wait in the runtime (sleep_ms, reading input)
  * a signal interrupted, before the wait resumes. The patch agent takes its cooperative

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,12 +95,38 @@ static void start_runtime(const holo_program_info *program) {
 int holo_program_argc;
 char **holo_program_argv;
 
+/* ---- Frame restarts (docs/PATCHING.md "Frame restarts") ------------------------------
+ * The entry function is called from `run_entry`, whose frame is the restart point: the
+ * patch agent unwinds every frame above it (running their cleanups), then jumps back into
+ * it, and it calls the entry function again. */
+
+static sigjmp_buf entry_restart;
+/* run_entry's frame while the entry function runs; NULL otherwise. */
+static void *volatile entry_frame;
+
+void *holo_entry_frame(void) { return entry_frame; }
+
+void holo_entry_resume(void) { siglongjmp(entry_restart, 1); }
+
+__attribute__((noinline)) static void run_entry(void (*const *entry_slot)(void)) {
+  entry_frame = __builtin_frame_address(0);
+  /* Each restart comes back here, with the stack above unwound, and reads the slot again. */
+  sigsetjmp(entry_restart, 1);
+  (*entry_slot)();
+  entry_frame = NULL;
+}
+
 int holo_main(int argc, char **argv, void (*entry)(void), const holo_program_info *program) {
   holo_program_argc = argc;
   holo_program_argv = argv;
   start_runtime(program);
   initialize_globals();
-  entry();
+  /* Only a dev executable restarts its entry function. */
+  if (program != NULL && program->entry_slot != NULL) {
+    run_entry(program->entry_slot);
+  } else {
+    entry();
+  }
   holo_flush_after(entry);
   return 0;
 }

@@ -75,8 +75,8 @@ static const holo_function_info functions[] = {
 
 static const holo_program_info program = {
     functions, sizeof functions / sizeof functions[0], NULL, __start_holo_code, __stop_holo_code,
-    NULL};
-static const holo_program_info empty_program = {NULL, 0, NULL, NULL, NULL, NULL};
+    NULL, NULL};
+static const holo_program_info empty_program = {NULL, 0, NULL, NULL, NULL, NULL, NULL};
 
 /* recurse as a patch's function, as the agent registers it: the code range is a generous
  * guess at recurse's size, which only needs to hold the faulting instruction. */

@@ -78,7 +78,7 @@ static const holo_function_info functions[] = {
 };
 
 static const holo_program_info program = {functions, 1, NULL, __start_holo_code,
-                                          __stop_holo_code, NULL};
+                                          __stop_holo_code, NULL, NULL};
 
 /* A test server's children must not run what the server registered with atexit. */
 static void server_exits(void) {

@@ -124,9 +124,9 @@ class Session:
         return payload[0], Reader(payload[1:])
 
     def patch(self, patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=(),
-              new_globals=(), safepoint=""):
+              new_globals=(), safepoint="", restart=False):
         self.send(patch_payload(patch_id, obj, updates, new_slots, new_cells, data_writes,
-                                new_globals, safepoint))
+                                new_globals, safepoint, restart))
         return self.read_ack()
 
     def read_ack(self):
@@ -211,7 +211,7 @@ class Session:
 
 
 def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes=(),
-                  new_globals=(), safepoint=""):
+                  new_globals=(), safepoint="", restart=False):
     payload = bytes([PATCH]) + struct.pack("<QI", patch_id, len(new_slots))
     payload += b"".join(string(slot) for slot in new_slots)
     payload += struct.pack("<I", len(new_cells))
@@ -223,7 +223,7 @@ def patch_payload(patch_id, obj, updates, new_slots=(), new_cells=(), data_write
     payload += struct.pack("<I", len(new_globals))
     payload += b"".join(string(name) + struct.pack("<II", size, alignment)
                         for name, size, alignment in new_globals)
-    payload += string(safepoint)
+    payload += string(safepoint) + bytes([1 if restart else 0])
     return payload
 
 
@@ -577,13 +577,14 @@ def patch_fields(patch_id, obj, updates, new_slots=(), new_cells=(), data_writes
         fields += fields_string("symbol", cell) + [("u64", value)]
     fields.append(("count", 0))  # no new globals
     fields += fields_string("symbol", "")  # no safepoint function
+    fields.append(("u8", 0))  # no frame restart
     return fields
 
 
 def serialize(fields):
     payload = b""
     for kind, value in fields:
-        if kind == "type":
+        if kind in ("type", "u8"):
             payload += bytes([value])
         elif kind == "u64":
             payload += struct.pack("<Q", value)

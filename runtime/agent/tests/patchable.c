@@ -178,9 +178,9 @@ static void entry(void) {
 /* A dev build names the agent in its program info; PATCHABLE_RELEASE builds the program
  * as a release build would, without the agent. */
 #ifdef PATCHABLE_RELEASE
-static const holo_program_info program = {NULL, 0, NULL, NULL, NULL, NULL};
+static const holo_program_info program = {NULL, 0, NULL, NULL, NULL, NULL, NULL};
 #else
-static const holo_program_info program = {NULL, 0, holo_agent_start, NULL, NULL, NULL};
+static const holo_program_info program = {NULL, 0, holo_agent_start, NULL, NULL, NULL, NULL};
 #endif
 
 int main(int argc, char **argv) {

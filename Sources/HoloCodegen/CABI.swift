@@ -332,7 +332,14 @@ extension ModuleEmitter {
     addCAttributes(
       to: wrapper, lowering, parameters: parameterTypes, result: function.returnType,
       isCall: false)
-    addAttribute("nounwind", to: wrapper)
+    if options.mode == .dev {
+      // A frame restart finds the wrapper by its frame address (holo_dev_restart_claim).
+      addUnwindTable(to: wrapper)
+      let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
+      LLVMAddAttributeAtIndex(wrapper, Self.functionAttributeIndex, attribute)
+    } else {
+      addAttribute("nounwind", to: wrapper)
+    }
     LLVMPositionBuilderAtEnd(builder, LLVMAppendBasicBlockInContext(context, wrapper, "entry"))
     let stackSlot = { (type: LLVMTypeRef) in LLVMBuildAlloca(self.builder, type, "")! }
     var next: UInt32 = 0
@@ -361,7 +368,11 @@ extension ModuleEmitter {
     }
     // A C host's loop is C: it reaches a cooperative safepoint here, entering holo code.
     emitSafepointPoll()
+    // A frame restart of the function stops here and calls it again: the C host's frames
+    // below are never unwound.
+    unwindDestination = { self.resumingBlock(in: wrapper) }
     let result = emitCall(function.id, arguments: arguments)
+    unwindDestination = nil
     for copy in copies { callRuntime("holo_string_release", [copy]) }
     guard ModuleEmitter.hasValue(function.returnType) else {
       LLVMBuildRetVoid(builder)
@@ -387,5 +398,19 @@ extension ModuleEmitter {
       LLVMBuildStore(builder, value, resultSlot)
       LLVMBuildRetVoid(builder)
     }
+  }
+
+  /// A block that only resumes an unwind, with the value of the landing pads that join its
+  /// phi: an export wrapper holds nothing to release.
+  private func resumingBlock(in function: LLVMValueRef) -> (
+    block: LLVMBasicBlockRef, landing: LLVMValueRef
+  ) {
+    let block = LLVMAppendBasicBlockInContext(context, function, "unwind")!
+    let resumeBuilder = LLVMCreateBuilderInContext(context)!
+    defer { LLVMDisposeBuilder(resumeBuilder) }
+    LLVMPositionBuilderAtEnd(resumeBuilder, block)
+    let landing = LLVMBuildPhi(resumeBuilder, landingPadType, "")!
+    LLVMBuildResume(resumeBuilder, landing)
+    return (block, landing)
   }
 }

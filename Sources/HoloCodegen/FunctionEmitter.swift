@@ -42,7 +42,8 @@ final class FunctionEmitter {
   /// Local arrays known to be unique in the loop being emitted (`withUniqueArrays`).
   private var uniqueLocals: Set<Int> = []
   /// Dev builds: the landing pads made so far, by the managed values they release.
-  private var cleanupBlocks: [[LLVMValueRef]: LLVMBasicBlockRef] = [:]
+  private var cleanupBlocks: [[LLVMValueRef]: (block: LLVMBasicBlockRef, landing: LLVMValueRef)] =
+    [:]
 
   init(module: ModuleEmitter, function: IRFunction) {
     self.module = module
@@ -113,10 +114,11 @@ final class FunctionEmitter {
     LLVMSetCurrentDebugLocation2(builder, nil)
   }
 
-  /// The landing pad of a call emitted now: when a frame restart unwinds the stack through
-  /// the call, it releases every managed value the function holds there (its scopes'
-  /// locals and held temporaries, innermost first) and unwinds on. One per set of values.
-  private func cleanupBlock() -> LLVMBasicBlockRef {
+  /// Where the landing pad of a call emitted now goes: when a frame restart unwinds the
+  /// stack through the call, this block releases every managed value the function holds
+  /// there (its scopes' locals and held temporaries, innermost first) and unwinds on,
+  /// with the pad's value (the phi each pad joins). One per set of values.
+  private func cleanupBlock() -> (block: LLVMBasicBlockRef, landing: LLVMValueRef) {
     let held = scopes.joined().reversed()
     let key = held.map(\.slot)
     if let known = cleanupBlocks[key] { return known }
@@ -125,18 +127,14 @@ final class FunctionEmitter {
     defer { LLVMDisposeBuilder(padBuilder) }
     LLVMPositionBuilderAtEnd(padBuilder, block)
     LLVMSetCurrentDebugLocation2(padBuilder, LLVMGetCurrentDebugLocation2(builder))
-    var fields: [LLVMTypeRef?] = [module.pointerType, module.i32Type]
-    let padType = LLVMStructTypeInContext(module.context, &fields, 2, 0)
-    let pad = LLVMBuildLandingPad(padBuilder, padType, nil, 0, "")!
-    LLVMSetCleanup(pad, 1)
+    let landing = LLVMBuildPhi(padBuilder, module.landingPadType, "")!
     for (slot, type) in held {
       let value = LLVMBuildLoad2(padBuilder, module.llvmType(type), slot, "")!
       module.emitRelease(value, of: type, on: padBuilder)
     }
-    LLVMBuildResume(padBuilder, pad)
-    LLVMSetPersonalityFn(llvmFunction, module.cleanupPersonality)
-    cleanupBlocks[key] = block
-    return block
+    LLVMBuildResume(padBuilder, landing)
+    cleanupBlocks[key] = (block, landing)
+    return (block, landing)
   }
 
   private func setLocation(_ span: Span) {

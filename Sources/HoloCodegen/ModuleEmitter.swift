@@ -77,9 +77,11 @@ final class ModuleEmitter {
   var aliasTags: [String: LLVMValueRef] = [:]
   /// The LLVM types of the structs this module uses.
   private var structTypes: [String: LLVMTypeRef] = [:]
-  /// Set while a dev function body is emitted: the landing pad that releases what the
-  /// function holds at the call being emitted (`FunctionEmitter.cleanupBlock`).
-  var unwindDestination: (() -> LLVMBasicBlockRef)?
+  /// Set while a dev function body is emitted: the block that releases what the function
+  /// holds at the call being emitted and resumes the unwind, and the phi of the landing
+  /// pad values it resumes with (`FunctionEmitter.cleanupBlock`), which each call's pad
+  /// joins.
+  var unwindDestination: (() -> (block: LLVMBasicBlockRef, landing: LLVMValueRef))?
   /// Dev builds carry DWARF line tables.
   let debugInfo: DebugInfo?
 
@@ -302,8 +304,9 @@ final class ModuleEmitter {
     // Guarded direct call: while the slot still holds the version this module defines,
     // call it directly so the optimiser can inline it; once patched, call through the slot.
     // Recursive calls gain nothing from it (a function is not inlined into itself).
+    let slot = slot(of: id)
     guard options.optimizationLevel > 0, let known = functions[id], known != function else {
-      return emitUnwindableCall(type, target, &arguments)
+      return emitUnwindableCall(type, target, &arguments, restarting: slot)
     }
     let directBlock = LLVMAppendBasicBlockInContext(context, function, "call.direct")
     let slotBlock = LLVMAppendBasicBlockInContext(context, function, "call.slot")
@@ -311,11 +314,11 @@ final class ModuleEmitter {
     let isKnown = LLVMBuildICmp(builder, LLVMIntEQ, target, known, "")
     LLVMBuildCondBr(builder, isKnown, directBlock, slotBlock)
     LLVMPositionBuilderAtEnd(builder, directBlock)
-    let direct = emitUnwindableCall(type, known, &arguments)
+    let direct = emitUnwindableCall(type, known, &arguments, restarting: slot)
     let directEnd = LLVMGetInsertBlock(builder)
     LLVMBuildBr(builder, joinBlock)
     LLVMPositionBuilderAtEnd(builder, slotBlock)
-    let indirect = emitUnwindableCall(type, target, &arguments)
+    let indirect = emitUnwindableCall(type, target, &arguments, restarting: slot)
     let slotEnd = LLVMGetInsertBlock(builder)
     LLVMBuildBr(builder, joinBlock)
     LLVMPositionBuilderAtEnd(builder, joinBlock)
@@ -329,20 +332,92 @@ final class ModuleEmitter {
 
   /// A call, in a dev build's function body an `invoke` whose unwind edge runs the
   /// function's cleanups (`unwindDestination`): a frame restart unwinds the stack through
-  /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts").
+  /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts"). A call
+  /// through `restarting`, a slot, is where a restarted frame starts again: its landing
+  /// pad asks the agent whether the frame it unwound is the one to restart
+  /// (`holo_dev_restart_claim`) and, if so, calls the slot's current version with the
+  /// same arguments and goes on as after the call.
   func emitUnwindableCall(
-    _ type: LLVMTypeRef, _ callee: LLVMValueRef, _ arguments: inout [LLVMValueRef?]
+    _ type: LLVMTypeRef, _ callee: LLVMValueRef, _ arguments: inout [LLVMValueRef?],
+    restarting slot: LLVMValueRef? = nil
   ) -> LLVMValueRef {
     let count = UInt32(arguments.count)
     guard options.mode == .dev, let unwindDestination else {
       return LLVMBuildCall2(builder, type, callee, &arguments, count, "")
     }
     let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))!
-    let unwind = unwindDestination()
-    let normal = LLVMAppendBasicBlockInContext(context, function, "call.done")
-    let call = LLVMBuildInvoke2(builder, type, callee, &arguments, count, normal, unwind, "")!
+    let (cleanup, padValues) = unwindDestination()
+    let pad = LLVMAppendBasicBlockInContext(context, function, "unwind.call")!
+    let normal = LLVMAppendBasicBlockInContext(context, function, "call.done")!
+    let call = LLVMBuildInvoke2(builder, type, callee, &arguments, count, normal, pad, "")!
+    let padBuilder = LLVMCreateBuilderInContext(context)!
+    defer { LLVMDisposeBuilder(padBuilder) }
+    LLVMPositionBuilderAtEnd(padBuilder, pad)
+    LLVMSetCurrentDebugLocation2(padBuilder, LLVMGetCurrentDebugLocation2(builder))
+    let landing = LLVMBuildLandingPad(padBuilder, landingPadType, nil, 0, "")!
+    LLVMSetCleanup(landing, 1)
+    LLVMSetPersonalityFn(function, cleanupPersonality)
+    var incoming: [LLVMValueRef?] = [landing]
+    var from: [LLVMBasicBlockRef?] = [pad]
+    LLVMAddIncoming(padValues, &incoming, &from, 1)
+    guard let slot else {
+      LLVMBuildBr(padBuilder, cleanup)
+      LLVMPositionBuilderAtEnd(builder, normal)
+      return call
+    }
+    let again = LLVMAppendBasicBlockInContext(context, function, "restart.call")!
+    let merge = LLVMAppendBasicBlockInContext(context, function, "call.merge")!
+    var frameArguments: [LLVMValueRef?] = [LLVMConstInt(i32Type, 0, 0)]
+    let frame = LLVMBuildCall2(
+      padBuilder, frameAddressType, frameAddress, &frameArguments, 1, "")
+    var claimArguments: [LLVMValueRef?] = [frame]
+    let claimed = LLVMBuildCall2(
+      padBuilder, restartClaimType, restartClaim, &claimArguments, 1, "")
+    LLVMBuildCondBr(padBuilder, claimed, again, cleanup)
+    // Restarted: the callee's current version, from the top, with the same arguments.
+    LLVMPositionBuilderAtEnd(padBuilder, again)
+    let target = LLVMBuildLoad2(padBuilder, pointerType, slot, "")!
+    let restarted = LLVMBuildInvoke2(
+      padBuilder, type, target, &arguments, count, merge, pad, "")!
     LLVMPositionBuilderAtEnd(builder, normal)
-    return call
+    LLVMBuildBr(builder, merge)
+    LLVMPositionBuilderAtEnd(builder, merge)
+    guard LLVMGetReturnType(type) != voidType else { return call }
+    let result = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
+    var values: [LLVMValueRef?] = [call, restarted]
+    var blocks: [LLVMBasicBlockRef?] = [normal, again]
+    LLVMAddIncoming(result, &values, &blocks, 2)
+    return result
+  }
+
+  /// `{ ptr, i32 }`: what a landing pad receives.
+  var landingPadType: LLVMTypeRef {
+    var fields: [LLVMTypeRef?] = [pointerType, i32Type]
+    return LLVMStructTypeInContext(context, &fields, 2, 0)
+  }
+
+  private var frameAddressType: LLVMTypeRef {
+    var parameters: [LLVMTypeRef?] = [i32Type]
+    return LLVMFunctionType(pointerType, &parameters, 1, 0)
+  }
+
+  private var frameAddress: LLVMValueRef {
+    LLVMGetNamedFunction(module, "llvm.frameaddress.p0")
+      ?? LLVMAddFunction(module, "llvm.frameaddress.p0", frameAddressType)!
+  }
+
+  private var restartClaimType: LLVMTypeRef {
+    var parameters: [LLVMTypeRef?] = [pointerType]
+    return LLVMFunctionType(boolType, &parameters, 1, 0)
+  }
+
+  /// The agent's `bool holo_dev_restart_claim(void *frame)` (DevABI.FrameRestart).
+  private var restartClaim: LLVMValueRef {
+    if let known = LLVMGetNamedFunction(module, DevABI.FrameRestart.claim) { return known }
+    let function = LLVMAddFunction(module, DevABI.FrameRestart.claim, restartClaimType)!
+    addAttribute("nounwind", to: function)
+    addAttribute("zeroext", to: function, index: 0)
+    return function
   }
 
   /// Makes `function` unwindable: unwind tables, and the C cleanup personality its
@@ -355,11 +430,31 @@ final class ModuleEmitter {
   }
 
   /// `__gcc_personality_v0` (libgcc's, which C's cleanups use): runs a landing pad's
-  /// cleanup when a forced unwind passes the frame.
+  /// cleanup when a forced unwind passes the frame. A patch calls it from a function of
+  /// its own: an object's unwind information reaches its personality through a weak cell
+  /// named after it (`DW.ref.NAME`), and the JIT resolves every later patch's to the
+  /// first patch's cell, which is freed with that patch. A cell named after the patch
+  /// lives and dies with the patch.
   var cleanupPersonality: LLVMValueRef {
-    let name = "__gcc_personality_v0"
-    return LLVMGetNamedFunction(module, name)
-      ?? LLVMAddFunction(module, name, LLVMFunctionType(i32Type, nil, 0, 1))!
+    var parameters: [LLVMTypeRef?] = [i32Type, i32Type, i64Type, pointerType, pointerType]
+    let type = LLVMFunctionType(i32Type, &parameters, 5, 0)!
+    let libgcc = "__gcc_personality_v0"
+    let personality =
+      LLVMGetNamedFunction(module, libgcc) ?? LLVMAddFunction(module, libgcc, type)!
+    guard case .patch(_, let version, _) = contents else { return personality }
+    let name = Symbols.personality(ofPatch: version)
+    if let known = LLVMGetNamedFunction(module, name) { return known }
+    let function = LLVMAddFunction(module, name, type)!
+    LLVMSetLinkage(function, LLVMInternalLinkage)
+    addAttribute("nounwind", to: function)
+    let forwarder = LLVMCreateBuilderInContext(context)!
+    defer { LLVMDisposeBuilder(forwarder) }
+    LLVMPositionBuilderAtEnd(forwarder, LLVMAppendBasicBlockInContext(context, function, "entry"))
+    var arguments = (0..<5).map { LLVMGetParam(function, $0) }
+    let result = LLVMBuildCall2(forwarder, type, personality, &arguments, 5, "")!
+    LLVMSetTailCallKind(result, LLVMTailCallKindMustTail)
+    LLVMBuildRet(forwarder, result)
+    return function
   }
 
   /// A function's slot: defined with its version 0, declared by other chunks, the glue

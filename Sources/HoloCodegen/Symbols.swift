@@ -49,6 +49,12 @@ public enum Symbols {
     DevSymbols.safepointFunction(ofPatch: version)
   }
 
+  /// The landing pads' personality in the patch of version `version` (module-local; see
+  /// `ModuleEmitter.cleanupPersonality`).
+  static func personality(ofPatch version: Int) -> String {
+    "holo.personality#\(version)"
+  }
+
   /// A release-built function. An `export fn` gets a C entry point under its plain name too.
   public static func release(of function: IRFunction) -> String {
     DevSymbols.release(name: function.name)

@@ -33,7 +33,7 @@ final class DevSession {
 
   /// Patched functions whose previous version still had a frame on the stack: holoc asks
   /// the agent (`FRAMES`) until they have returned, or restarts the program once they
-  /// have kept running old code for `staleFrameBoundMs`.
+  /// have kept running old code for `DevOptions.staleFrameBound`.
   struct WaitingFrames {
     /// The slots whose old versions are still on the stack.
     var slots: Set<String>
@@ -161,11 +161,6 @@ final class DevSession {
   /// on its way (its agent greets holoc before the process reads its first request): past
   /// that, it has no agent.
   private static let lateHelloTimeout = 0.25
-  /// How long a frame of replaced code may keep running before holoc calls it stuck and
-  /// restarts: long enough for any call that returns (a slow step, a sleep, a blocking
-  /// read the user answers), short enough that a loop that never returns is not left
-  /// running old code for long (docs/DECISIONS.md).
-  static let staleFrameBoundMs = 3000.0
   /// How often the agent is asked whether waiting frames have returned; past the bound
   /// under `--restart never`, how often it is asked still.
   private static let frameQueryIntervalMs = 50.0
@@ -404,14 +399,14 @@ final class DevSession {
       running.map { GlobalChanges(from: $0.build.program, to: build.program) } ?? .none
     let entryReason =
       "the entry function `\(entryName)` changed; its running frame cannot be patched"
-    // `--restart frame`: the patch itself restarts the entry function's frame.
+    // `--restart frame`: the patch itself restarts the entry function's running frame.
     let restartsFrame = entryChanged && options.restart == .frame
     if entryChanged && options.restart != .never && !restartsFrame {
       return restart(build, reason: entryReason, since: began)
     }
     if options.host != nil, let running { reportHostABIChanges(from: running.build, to: build) }
     if !change.patch.isEmpty || !change.moved.isEmpty || !globals.isEmpty {
-      switch patch(change, build, globals: globals, since: began, restartsEntry: restartsFrame) {
+      switch patch(change, build, globals: globals, since: began, restartsFrames: restartsFrame) {
       case .applied(let staleSlots):
         if restartsFrame {
           reporter.restart(reason: entryReason, inPlace: true)
@@ -467,7 +462,7 @@ final class DevSession {
 
   private func patch(
     _ change: ChangeSet, _ build: Build, globals: GlobalChanges, since began: Double,
-    restartsEntry: Bool = false
+    restartsFrames: Bool = false
   ) -> PatchOutcome {
     guard let agent = connectedAgent() else {
       if running == nil { return .programEnded }
@@ -476,7 +471,7 @@ final class DevSession {
     let delivered: DeliveredPatch
     switch deliver(
       change, build, globals: globals, slots: running!.slots, to: agent, since: began,
-      unlessSuperseded: true, restartsEntry: restartsEntry)
+      unlessSuperseded: true, restartsFrames: restartsFrames)
     {
     case .applied(let patch):
       delivered = patch
@@ -546,7 +541,7 @@ final class DevSession {
   private func deliver(
     _ change: ChangeSet, _ build: Build, globals: GlobalChanges = .none, slots: Set<String>,
     to agent: AgentConnection, since began: Double, unlessSuperseded: Bool,
-    restartsEntry: Bool = false
+    restartsFrames: Bool = false
   ) -> PatchDelivery {
     let version = nextPatchVersion
     nextPatchVersion += 1
@@ -583,7 +578,7 @@ final class DevSession {
         newGlobals: patch.newGlobals.map {
           .init(symbol: $0.symbol, size: $0.size, alignment: $0.alignment)
         },
-        safepointFunction: patch.safepointFunction ?? "", restartsEntry: restartsEntry)
+        safepointFunction: patch.safepointFunction ?? "", restartsFrames: restartsFrames)
     ).framed
     guard let ack = send(frame, id: UInt64(version), to: agent) else {
       return .failed("the patch agent did not acknowledge the patch")
@@ -656,6 +651,11 @@ final class DevSession {
     slots.map { DevSymbols.functionName(ofKey: DevSymbols.key(ofSlot: $0) ?? $0) }.sorted()
   }
 
+  /// `3` for 3.0, `0.5` for 0.5.
+  private func seconds(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+  }
+
   private func describe(_ functions: [String], in build: Build) -> String {
     let places = functions.map { "`\($0)` (\(build.location(ofFunction: $0)))" }
     return "\(places.joined(separator: ", ")) \(functions.count == 1 ? "is" : "are")"
@@ -676,7 +676,7 @@ final class DevSession {
     reporter.waiting(
       functions: functions,
       reason:
-        "\(describe(functions, in: build)) still running old code; waiting up to \(Int(Self.staleFrameBoundMs / 1000)) s for \(functions.count == 1 ? "it" : "them") to return"
+        "\(describe(functions, in: build)) still running old code; waiting up to \(seconds(options.staleFrameBound)) s for \(functions.count == 1 ? "it" : "them") to return"
     )
   }
 
@@ -713,7 +713,8 @@ final class DevSession {
       if !returned.isEmpty { reporter.returned(functions: returned) }
       return
     }
-    guard Posix.monotonicMs() - waiting.since >= Self.staleFrameBoundMs, !waiting.overdue else {
+    guard Posix.monotonicMs() - waiting.since >= options.staleFrameBound * 1000, !waiting.overdue
+    else {
       return
     }
     let functions = functionNames(ofSlots: stillStale)
@@ -724,20 +725,20 @@ final class DevSession {
       return
     }
     waiting.overdue = true
-    if options.restart == .frame, restartEntryFrame(current.build, reason: reason) { return }
+    if options.restart == .frame, restartStaleFrame(current.build, reason: reason) { return }
     _ = restart(current.build, reason: reason, since: Posix.monotonicMs())
   }
 
-  /// `--restart frame` for a frame that does not return: a patch of no code that unwinds
-  /// the stack to the entry function's frame and calls the entry function again. False
-  /// when the program has no entry frame to restart (a C host) or the agent failed.
-  private func restartEntryFrame(_ build: Build, reason: String) -> Bool {
+  /// `--restart frame` for a frame that does not return: a patch of no code after whose
+  /// safepoint the agent restarts the outermost frame running replaced code, in place,
+  /// with the same arguments. False when the agent failed.
+  private func restartStaleFrame(_ build: Build, reason: String) -> Bool {
     guard let current = running, let agent = connectedAgent() else { return false }
     let nothing = ChangeSet(from: build.index, to: build.index)
     guard
       case .applied = deliver(
         nothing, build, slots: current.slots, to: agent, since: Posix.monotonicMs(),
-        unlessSuperseded: false, restartsEntry: true)
+        unlessSuperseded: false, restartsFrames: true)
     else { return false }
     running?.waiting = nil
     reporter.restart(reason: reason, inPlace: true)

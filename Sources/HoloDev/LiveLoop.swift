@@ -9,10 +9,11 @@ public enum RestartPolicy: String, Sendable, CaseIterable {
   case replay
   /// Start a new process with only the input not consumed yet.
   case fresh
-  /// Unwind the running program's stack down to its entry function's frame, releasing what
-  /// every unwound frame holds, and call the entry function's new version in the same
-  /// process: globals, open files and the process are kept. Where there is no entry frame
-  /// to restart (a C host), restart as `replay` does.
+  /// Unwind the running program's stack down to the outermost frame that cannot take the
+  /// change (the entry function's at most), releasing what every unwound frame holds, and
+  /// call that function's new version with the same arguments, in the same process:
+  /// globals, open files and a C host's state are kept. Where the agent cannot, restart as
+  /// `replay` does.
   case frame
   /// Keep the program running its old code and say so.
   case never
@@ -35,13 +36,17 @@ public struct DevOptions: Sendable {
   /// A C program linked with a dev build of the holo library at `path` (`--host`): holoc
   /// runs and patches it instead of building an executable.
   public var host: String?
+  /// Seconds a frame of replaced code may keep running before holoc restarts it
+  /// (`--stale-after`; docs/DECISIONS.md).
+  public var staleFrameBound: Double
 
   public init(
     path: String, arguments: [String] = [], eventsPath: String? = nil, runsTests: Bool = true,
     runsProgram: Bool = true,
     restart: RestartPolicy = .replay, settings: BuildSettings = BuildSettings(),
-    testTimeout: Double = 10, host: String? = nil
+    testTimeout: Double = 10, host: String? = nil, staleFrameBound: Double = 3
   ) {
+    self.staleFrameBound = staleFrameBound
     self.host = host
     self.path = path
     self.arguments = arguments

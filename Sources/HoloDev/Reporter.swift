@@ -168,7 +168,7 @@ final class Reporter {
       [("event", .string("restart")), ("reason", .string(reason))]
         + (inPlace ? [("mode", .string("frame"))] : []),
       human: inPlace
-        ? "restarted the entry function in place: \(reason)" : "restarting: \(reason)")
+        ? "restarted in place: \(reason)" : "restarting: \(reason)")
   }
 
   /// Patched functions whose old version is still running; holoc waits for it to return.

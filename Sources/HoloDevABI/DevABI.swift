@@ -46,6 +46,13 @@ public enum DevABI {
     public static let maximumReports = 100
   }
 
+  /// Frame restarts (docs/PATCHING.md, "Frame restarts"): the landing pad of a dev call
+  /// through a slot asks the agent, with its frame's address, whether the frame it just
+  /// unwound is the one to restart: `bool holo_dev_restart_claim(void *frame)`.
+  public enum FrameRestart {
+    public static let claim = "holo_dev_restart_claim"
+  }
+
   /// How `holo_dev_migration_lossy` says what a value was: its kind, and its bits (an
   /// integer extended to 64 bits by its signedness, a float as the bits of the `f64` it
   /// widens to, a string's address, an array's length).

@@ -167,9 +167,10 @@ public enum DaemonMessage: Equatable, Sendable {
   /// storage of `newGlobals`, links `object` (which may be empty: a patch that only writes
   /// data or repoints slots at code the process has), then at one safepoint applies
   /// `dataWrites`, then `updates`, then calls `safepointFunction` (when not empty: the
-  /// safepoint is then taken where the main thread polls); with `restartsEntry`, the main
-  /// thread then unwinds its stack to the entry function's frame and calls the entry
-  /// function's current version again (`--restart frame`).
+  /// safepoint is then taken where the main thread polls); with `restartsFrames`, the main
+  /// thread then restarts the outermost frame running code a patch replaced: it unwinds
+  /// the stack down to it and calls its function's current version with the same
+  /// arguments (`--restart frame`).
   public struct Patch: Equatable, Sendable {
     public struct SlotUpdate: Equatable, Sendable {
       public var slot: String
@@ -213,12 +214,12 @@ public enum DaemonMessage: Equatable, Sendable {
     public var newGlobals: [NewGlobal]
     /// `holo.safepoint#ID`, defined by `object`, or empty.
     public var safepointFunction: String
-    public var restartsEntry: Bool
+    public var restartsFrames: Bool
 
     public init(
       id: UInt64, newSlots: [String], newCells: [String], object: [UInt8],
       updates: [SlotUpdate], dataWrites: [DataWrite], newGlobals: [NewGlobal] = [],
-      safepointFunction: String = "", restartsEntry: Bool = false
+      safepointFunction: String = "", restartsFrames: Bool = false
     ) {
       self.id = id
       self.newSlots = newSlots
@@ -228,7 +229,7 @@ public enum DaemonMessage: Equatable, Sendable {
       self.dataWrites = dataWrites
       self.newGlobals = newGlobals
       self.safepointFunction = safepointFunction
-      self.restartsEntry = restartsEntry
+      self.restartsFrames = restartsFrames
     }
   }
 
@@ -274,7 +275,7 @@ public enum DaemonMessage: Equatable, Sendable {
         Patch(
           id: id, newSlots: newSlots, newCells: newCells, object: object, updates: updates,
           dataWrites: dataWrites, newGlobals: newGlobals, safepointFunction: safepointFunction,
-          restartsEntry: restart == 1))
+          restartsFrames: restart == 1))
     case .status:
       guard let id = reader.u64() else { return nil }
       self = .status(requestID: id)
@@ -312,7 +313,7 @@ public enum DaemonMessage: Equatable, Sendable {
         writer.u32(global.alignment)
       }
       writer.string(patch.safepointFunction)
-      writer.u8(patch.restartsEntry ? 1 : 0)
+      writer.u8(patch.restartsFrames ? 1 : 0)
       return writer.framed
     case .status(let id):
       var writer = ByteWriter(type: .status)

@@ -238,12 +238,18 @@ struct Dev: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh, frame (restart the entry function in the same process) or never.",
+      "How to restart when a change cannot be applied live: replay (feed the consumed stdin again), fresh, frame (restart the frame that cannot take it in the same process) or never.",
       valueName: "MODE"))
   var restart: RestartPolicy = .replay
 
   @Option(help: ArgumentHelp("Seconds each affected test may run.", valueName: "SECONDS"))
   var timeout: Double = 10
+
+  @Option(
+    help: ArgumentHelp(
+      "Seconds a running frame of replaced code may take to return before it is restarted.",
+      valueName: "SECONDS"))
+  var staleAfter: Double = 3
 
   @Argument(parsing: .postTerminator, help: "Arguments for the program, after `--`.")
   var arguments: [String] = []
@@ -251,6 +257,9 @@ struct Dev: ParsableCommand {
   func validate() throws {
     try validateOptimizationLevel(optimizationLevel)
     if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+    if !(staleAfter >= 0) {
+      throw ValidationError("--stale-after must be a number of seconds, 0 or more")
+    }
   }
 
   func run() throws {
@@ -258,7 +267,7 @@ struct Dev: ParsableCommand {
       path: path, arguments: arguments, eventsPath: events, runsTests: !noTests,
       runsProgram: !noRun, restart: restart,
       settings: codegen.settings(release: false, optimizationLevel: optimizationLevel),
-      testTimeout: timeout, host: host.map(absolutePath))
+      testTimeout: timeout, host: host.map(absolutePath), staleFrameBound: staleAfter)
     try finish(with: LiveLoop.run(options))
   }
 }

@@ -172,6 +172,86 @@ final class CHostTests: XCTestCase {
       }, Self.read(output))
   }
 
+  /// `--restart frame` in a C host: a holo frame the host called that never returns is
+  /// restarted in place, called again by the `export fn`'s wrapper with the same
+  /// argument; the host's frames and C state and the globals are kept, and what each
+  /// unwound frame held (an 800 KB array) is released: without it, 200 restarts would
+  /// keep 160 MB.
+  func testFrameRestartsInADevHostKeepTheHostAndTheGlobals() throws {
+    func serve(_ label: String) -> String {
+      """
+      extern fn host_calls() -> i64;
+      global rounds: i64 = 0;
+      export fn serve(id: i64) {
+        let big = [7; 100000];
+        rounds += 1;
+        while true {
+          println(`\(label) id {id} round {rounds} host {host_calls()} {big.len()}`);
+          sleep_ms(2);
+        }
+      }
+      """
+    }
+    try write("serve.holo", serve("v0"))
+    try write(
+      "host.c",
+      """
+      #include "serve.h"
+      #include <stdio.h>
+      static int64_t calls;
+      int64_t host_calls(void) { return ++calls; }
+      int main(void) {
+        printf("host starts\\n");
+        fflush(stdout);
+        serve(42);
+        return 0;
+      }
+      """)
+    let host = try buildHost(root: "serve.holo", release: false)
+    let events = "\(work!)/events"
+    let output = "\(work!)/output"
+    _ = FileManager.default.createFile(atPath: output, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
+    process.arguments = [
+      "dev", "--no-tests", "--events", events, "--host", host, "--restart", "frame",
+      "--stale-after", "0.05", "\(work!)/serve.holo",
+    ]
+    process.environment = Installation.environment
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    XCTAssertTrue(
+      wait { Self.read(output).contains("v0 id 42 round 1 host 3 ") }, Self.read(events))
+    let hostProcess = try XCTUnwrap(DevSession.children(of: process.processIdentifier).first)
+    let restarts = { Self.read(events).components(separatedBy: #""event":"restart""#).count - 1 }
+    var baseline = 0
+    for version in 1...200 {
+      try write("serve.holo", serve("v\(version)"))
+      XCTAssertTrue(wait { restarts() >= version }, Self.read(events))
+      if version == 20 { baseline = try XCTUnwrap(DevSession.residentKiB(of: hostProcess)) }
+    }
+    XCTAssertTrue(
+      wait { Self.read(output).contains("v200 id 42 round 201 host ") }, Self.read(events))
+    XCTAssertTrue(
+      Self.read(events).contains(#""mode":"frame""#), Self.read(events))
+    XCTAssertEqual(DevSession.children(of: process.processIdentifier), [hostProcess])
+    let lines = Self.read(output).split(separator: "\n")
+    XCTAssertEqual(lines.filter { $0 == "host starts" }.count, 1, "the host's frames were kept")
+    // The host's counter went on across every restart: each line's count is one more.
+    let counts = lines.compactMap { $0.split(separator: " ").dropLast().last.flatMap { Int($0) } }
+    XCTAssertEqual(counts, Array(1...counts.count))
+    let resident = try XCTUnwrap(DevSession.residentKiB(of: hostProcess))
+    XCTAssertLessThan(
+      resident - baseline, 16 * 1024,
+      "resident memory grew from \(baseline) KiB to \(resident) KiB over 180 frame restarts")
+  }
+
   func testDevHostDiesWithAHolocDevKilledBySigkill() throws {
     let (source, build) = try buildDevExample()
     // Ticks 10 minutes apart: after its first tick the host writes nothing that could fail.

@@ -120,7 +120,7 @@ final class DevABITests: XCTestCase {
             id: id, newSlots: slots, newCells: cells, object: object,
             updates: updates.map { Patch.SlotUpdate(slot: $0.0, function: $0.1) },
             dataWrites: writes.map { Patch.DataWrite(cell: $0.0, value: $0.1) },
-            newGlobals: globals, safepointFunction: safepointFunction, restartsEntry: restart)))
+            newGlobals: globals, safepointFunction: safepointFunction, restartsFrames: restart)))
     }
     func ack(
       _ id: UInt64, applied: Bool, link: UInt32, apply: UInt32, error: String = "",
@@ -220,6 +220,7 @@ final class DevABITests: XCTestCase {
       "migration_lossy \(DevABI.Migration.lossy)",
       "migration_counted \(DevABI.Migration.counted)",
       "migration_reports_max \(DevABI.Migration.maximumReports)",
+      "restart_claim \(DevABI.FrameRestart.claim)",
       "env agent_socket \(DevABI.Environment.agentSocket)",
       "env parent_pid \(DevABI.Environment.parentProcessID)",
       "env failure_report \(DevABI.Environment.failureReport)",
@@ -259,7 +260,7 @@ final class DevABITests: XCTestCase {
         "new_global \(quoted($0.symbol)) \($0.size) \($0.alignment)"
       }
       lines.append("safepoint_function \(quoted(patch.safepointFunction))")
-      lines.append("restart \(patch.restartsEntry ? 1 : 0)")
+      lines.append("restart \(patch.restartsFrames ? 1 : 0)")
       return lines
     case .status(let id): return ["type STATUS", "id \(id)"]
     case .frames(let id): return ["type FRAMES", "id \(id)"]

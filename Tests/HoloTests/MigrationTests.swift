@@ -396,20 +396,27 @@ final class FrameRestartTests: XCTestCase {
           println(`\(label) {seen} {line}`);
         }
       }
-      fn main() { serve(); }
+      fn main() { println("main starts"); serve(); }
       """
     }
     session = try DevSession(
-      files: ["main.holo": program("v1")], flags: ["--no-tests", "--restart", "frame"])
+      files: ["main.holo": program("v1")],
+      flags: ["--no-tests", "--restart", "frame", "--stale-after", "0.1"])
     try session.waitForEvent("ready")
     session.send("a")
-    try session.waitForOutput("v1 1 a\n")
-    try session.write("main.holo", program("v2"))
-    // `serve` never returns to take its new version: after the bound, restarted in place.
-    let restart = try session.waitForEvent("restart")
-    XCTAssertEqual(restart["mode"] as? String, "frame")
-    session.send("b")
-    try session.waitForOutput("v1 1 a\nv2 2 b\n")
+    var expected = "main starts\nv1 1 a\n"
+    try session.waitForOutput(expected)
+    // `serve` never returns to take its new version: after the bound, its frame (and
+    // only its: `main` does not start again) restarts in place, each time with code a
+    // later patch freed the frame's previous version from.
+    for (version, line) in zip(2...5, ["b", "c", "d", "e"]) {
+      try session.write("main.holo", program("v\(version)"))
+      let restart = try session.waitForEvent("restart", occurrence: version - 1)
+      XCTAssertEqual(restart["mode"] as? String, "frame")
+      session.send(line)
+      expected += "v\(version) \(version) \(line)\n"
+      try session.waitForOutput(expected)
+    }
     XCTAssertEqual(session.events(named: "ready").count, 1)
   }
 }

@@ -96,8 +96,8 @@ typedef struct wire_patch {
   /* `holo.safepoint#ID`, run on the main thread at the safepoint after the writes, or ""
    * when the patch runs no code there. */
   char *safepoint_function;
-  /* After the safepoint: unwind to the entry function's frame and call it again. */
-  bool restarts_entry;
+  /* After the safepoint: restart the outermost frame running replaced code. */
+  bool restarts_frames;
 } wire_patch;
 
 /* Reads a PATCH after its type byte. False when it is malformed: a count or length past
@@ -194,9 +194,9 @@ typedef struct safepoint_request {
    * where it polls (holo_safepoint_poll), never inside a signal handler, since the
    * function runs holo code that allocates. */
   void (*call)(void);
-  /* After the call and the scan: unwind the main thread's stack to the entry function's
-   * frame and call the entry function again (a frame restart); needs `call`. */
-  bool restarts_entry;
+  /* After the call and the scan: restart the outermost frame running one of `frames`
+   * (a frame restart); needs `call`. */
+  bool restarts_frames;
   /* Set when the whole stack was scanned; false leaves owner_hit meaningless. */
   bool scanned;
 } safepoint_request;

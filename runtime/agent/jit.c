@@ -171,7 +171,9 @@ bool jit_define_absolute(agent_jit *jit, const char *name, uintptr_t address, ch
   if (failure != NULL) {
     llvm.LLVMOrcDisposeMaterializationUnit(unit);
   }
-  return succeeded(jit, failure, "cannot define the slot", error);
+  char action[AGENT_ERROR_MAX];
+  snprintf(action, sizeof action, "cannot define `%s`", name);
+  return succeeded(jit, failure, action, error);
 }
 
 agent_tracker *jit_add_object(agent_jit *jit, const uint8_t *bytes, size_t length,

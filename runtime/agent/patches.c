@@ -797,10 +797,10 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
       result->link_us = elapsed_us(start);
       safepoint_request request = plan_request(&plan);
       request.call = safepoint_function;
-      if (message->restarts_entry) {
+      if (message->restarts_frames) {
         /* A restart runs on the main thread after the safepoint: a cooperative one. */
         request.call = safepoint_function != NULL ? safepoint_function : run_nothing;
-        request.restarts_entry = true;
+        request.restarts_frames = true;
       }
       uint64_t apply_start = now_us();
       bool ran = safepoint_run(&request, result->error);
@@ -816,7 +816,7 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
         }
         remember_written_slots(state, updates, message->update_count);
         /* A restart unwinds every frame the scan found. */
-        if (!message->restarts_entry) {
+        if (!message->restarts_frames) {
           collect_stale_slots(state, message, updates, &request, first_stale_owner, result);
         }
         free_unused_patches(state, &request);
@@ -839,8 +839,6 @@ static void run_patch(patch_state *state, wire_patch *message, patch_result *res
 void patch_apply(patch_state *state, wire_patch *message, patch_result *result) {
   if (state->jit == NULL) {
     agent_error(result->error, "the agent has no JIT: %s", state->jit_error);
-  } else if (message->restarts_entry && holo_entry_frame() == NULL) {
-    agent_error(result->error, "the program has no entry function running to restart");
   } else if (check_names(message, result->error)) {
     run_patch(state, message, result);
   }

@@ -32,6 +32,8 @@
 
 /* How long the agent waits for the main thread to take the signal. */
 enum { SAFEPOINT_TIMEOUT_SECONDS = 5 };
+/* The replaced versions a frame restart looks for, at most (more are not looked for). */
+enum { RESTART_FRAMES_MAX = 256 };
 /* The x86-64 ABI lets a function keep data in the 128 bytes below its stack pointer. */
 enum { RED_ZONE_BYTES = 128 };
 
@@ -148,34 +150,93 @@ static void on_safepoint_signal(int signal_number, siginfo_t *info, void *contex
 }
 
 /* ---- Frame restarts (docs/PATCHING.md "Frame restarts") ------------------------------
- * A forced unwind (libgcc's) from the safepoint down to the runtime's entry frame: it
- * runs the landing pad dev code has at every call that can reach a safepoint, which
- * releases what the frame holds, and the stop function resumes the entry frame, which
- * calls the entry function's current version. */
+ * From the safepoint, on the main thread: find the outermost frame running replaced code
+ * (a walk of the stack), then unwind down to it with a forced unwind (libgcc's), which
+ * runs the landing pad dev code has at every call that can reach a safepoint, releasing
+ * what each frame holds. At the frame's caller, the unwind stops: the runtime's entry
+ * frame is resumed (it calls the entry function again), or the caller's landing pad
+ * claims the restart (holo_dev_restart_claim, in the runtime) and calls the function's
+ * current version with the same arguments. */
+
+/* Frames are told apart by what libgcc's _Unwind_GetCFA gives while a frame is the one
+ * being looked at (by a backtrace's callback or a forced unwind's stop function): the
+ * frame's stack pointer at the call it is in, which grows from the innermost frame out. */
+typedef struct restart_walk {
+  const safepoint_request *request;
+  uintptr_t target; /* the outermost frame running replaced code; 0: none */
+} restart_walk;
 
 static struct _Unwind_Exception restart_exception;
+static uintptr_t restart_target;
+/* Whether the unwind has reached the target's caller (holo_restart_expect_claim). */
+static bool caller_reached;
 
-static _Unwind_Reason_Code stop_at_entry(int version, _Unwind_Action actions,
-                                         _Unwind_Exception_Class exception_class,
-                                         struct _Unwind_Exception *exception,
-                                         struct _Unwind_Context *context, void *entry_frame) {
-  (void)version;
-  (void)exception_class;
-  (void)exception;
-  /* A frame's CFA is its caller's stack pointer at the call: above the entry frame's
-   * address only for the entry frame itself and those below it. */
-  if ((actions & _UA_END_OF_STACK) != 0 || _Unwind_GetCFA(context) > (uintptr_t)entry_frame) {
-    holo_entry_resume();
+static bool runs_replaced_code(const safepoint_request *request, uintptr_t ip) {
+  for (size_t i = 0; i < request->frame_count; i++) {
+    if (request->frames[i].start <= ip && ip < request->frames[i].end) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static _Unwind_Reason_Code find_target(struct _Unwind_Context *context, void *parameter) {
+  restart_walk *walk = parameter;
+  int before_instruction = 0;
+  uintptr_t ip = _Unwind_GetIPInfo(context, &before_instruction);
+  /* A return address is after its call: look at the call itself. */
+  if (ip != 0 && runs_replaced_code(walk->request, before_instruction ? ip : ip - 1)) {
+    walk->target = _Unwind_GetCFA(context);
   }
   return _URC_NO_REASON;
 }
 
-static void restart_entry(void) {
+/* The x86-64 DWARF number of rbp: a dev frame's frame address. */
+enum { DWARF_RBP = 6 };
+
+static _Unwind_Reason_Code stop_at_caller(int version, _Unwind_Action actions,
+                                          _Unwind_Exception_Class exception_class,
+                                          struct _Unwind_Exception *exception,
+                                          struct _Unwind_Context *context, void *parameter) {
+  (void)version;
+  (void)exception_class;
+  (void)exception;
+  (void)parameter;
+  uintptr_t frame = _Unwind_GetCFA(context);
+  void *entry_frame = holo_entry_frame();
+  /* Past the runtime's entry frame (the target's caller was it, or did not claim): the
+   * entry frame resumes, calling the entry function again. */
+  if (entry_frame != NULL && frame > (uintptr_t)entry_frame) {
+    holo_restart_expect_claim(NULL);
+    holo_entry_resume();
+  }
+  if ((actions & _UA_END_OF_STACK) != 0) {
+    fprintf(stderr, "holo: the frame to restart has no caller that can call it again\n");
+    abort();
+  }
+  /* The first frame past the target is its caller: its landing pad may claim. */
+  if (frame > restart_target && !caller_reached) {
+    caller_reached = true;
+    holo_restart_expect_claim((void *)_Unwind_GetGR(context, DWARF_RBP));
+  }
+  return _URC_NO_REASON;
+}
+
+/* Restarts the outermost frame running code a patch replaced; returns when there is none. */
+static void restart_replaced_frame(const safepoint_request *request) {
+  restart_walk walk = {request, 0};
+  _Unwind_Backtrace(find_target, &walk);
+  if (walk.target == 0) {
+    return;
+  }
+  restart_target = walk.target;
+  caller_reached = false;
+  holo_restart_expect_claim(NULL);
   memset(&restart_exception, 0, sizeof restart_exception);
   memcpy(&restart_exception.exception_class, "HOLOREST", sizeof restart_exception.exception_class);
-  _Unwind_ForcedUnwind(&restart_exception, stop_at_entry, holo_entry_frame());
+  _Unwind_ForcedUnwind(&restart_exception, stop_at_caller, NULL);
   /* It returns only when the stack cannot be unwound, before any cleanup ran. */
-  fprintf(stderr, "holo: cannot unwind the stack to restart the entry function\n");
+  fprintf(stderr, "holo: cannot unwind the stack to restart a frame\n");
   abort();
 }
 
@@ -199,11 +260,16 @@ static void on_safepoint_poll(void) {
   if (getcontext(&context) == 0) {
     scan(request, &context);
   }
-  /* The request is the agent thread's again once posted. */
-  bool restarts = request->restarts_entry && holo_entry_frame() != NULL;
+  /* The request is the agent thread's again once posted: the restart works on a copy. */
+  safepoint_request restart = *request;
+  agent_range frames[RESTART_FRAMES_MAX];
+  restart.frame_count = request->frame_count < RESTART_FRAMES_MAX ? request->frame_count
+                                                                  : RESTART_FRAMES_MAX;
+  memcpy(frames, request->frames, restart.frame_count * sizeof *frames);
+  restart.frames = frames;
   sem_post(&request_done);
-  if (restarts) {
-    restart_entry();
+  if (restart.restarts_frames) {
+    restart_replaced_frame(&restart);
   }
 }
 

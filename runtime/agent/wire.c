@@ -381,7 +381,7 @@ bool wire_get_patch(wire_reader *reader, wire_patch *message) {
   }
   message->safepoint_function = wire_get_string(reader);
   uint8_t restart = wire_get_u8(reader);
-  message->restarts_entry = restart == 1;
+  message->restarts_frames = restart == 1;
   return !reader->failed && restart <= 1 && reader->offset == reader->length;
 }
 

@@ -317,6 +317,11 @@ void holo_agent_start(void);
  * holo_entry_resume does not return. */
 void *holo_entry_frame(void);
 void holo_entry_resume(void) __attribute__((noreturn));
+/* The agent's unwind has reached the caller of the frame to restart, whose frame address
+ * is `frame` (NULL: none): the landing pad there claims the restart, once
+ * (holo_dev_restart_claim, in the runtime because every dev function's pads call it,
+ * with or without the agent). */
+void holo_restart_expect_claim(void *frame);
 
 /* Runs `hook` on the thread whose blocking wait in the runtime (sleep_ms, reading input)
  * a signal interrupted, before the wait resumes. The patch agent takes its cooperative

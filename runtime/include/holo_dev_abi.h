@@ -114,6 +114,12 @@ void holo_dev_migration_lossy(const holo_migration_step *path, unsigned conversi
                               unsigned long long new_bits);
 void holo_dev_migration_counted(const unsigned long long *values, unsigned count);
 
+/* ---- Frame restarts (docs/PATCHING.md, "Frame restarts") ----------------------------
+ * The landing pad of a dev call through a slot asks, with its frame's address, whether
+ * the frame the unwind just left is the one to restart; if so it calls the slot again.
+ * Defined by the runtime (runtime/src/entry.c). */
+_Bool holo_dev_restart_claim(void *frame);
+
 /* The most lossy conversions a PATCH_ACK tells one by one (all are counted). */
 #define HOLO_DEV_MIGRATION_REPORTS_MAX 100
 

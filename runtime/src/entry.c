@@ -3,6 +3,8 @@
 
 #include "runtime_internal.h"
 
+#include "holo_dev_abi.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -107,6 +109,19 @@ static void *volatile entry_frame;
 void *holo_entry_frame(void) { return entry_frame; }
 
 void holo_entry_resume(void) { siglongjmp(entry_restart, 1); }
+
+/* The frame address of the caller whose landing pad is to claim a restart; NULL: none. */
+static void *restart_claimer;
+
+void holo_restart_expect_claim(void *frame) { restart_claimer = frame; }
+
+_Bool holo_dev_restart_claim(void *frame) {
+  if (restart_claimer == NULL || frame != restart_claimer) {
+    return 0;
+  }
+  restart_claimer = NULL;
+  return 1;
+}
 
 __attribute__((noinline)) static void run_entry(void (*const *entry_slot)(void)) {
   entry_frame = __builtin_frame_address(0);

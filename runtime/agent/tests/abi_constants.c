@@ -34,6 +34,8 @@ int main(void) {
   printf("migration_lossy %s\n", "holo_dev_migration_lossy");
   printf("migration_counted %s\n", "holo_dev_migration_counted");
   printf("migration_reports_max %d\n", HOLO_DEV_MIGRATION_REPORTS_MAX);
+  (void)sizeof(&holo_dev_restart_claim);
+  printf("restart_claim %s\n", "holo_dev_restart_claim");
   printf("env agent_socket %s\n", HOLO_DEV_ENV_AGENT_SOCKET);
   printf("env parent_pid %s\n", HOLO_DEV_ENV_PARENT_PID);
   printf("env failure_report %s\n", HOLO_DEV_ENV_FAILURE_REPORT);

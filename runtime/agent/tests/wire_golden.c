@@ -124,7 +124,7 @@ static bool render_patch(wire_reader *reader, buffer *text) {
     appendf(text, "safepoint_function ");
     render_quoted(text, (const uint8_t *)patch.safepoint_function,
                   strlen(patch.safepoint_function));
-    appendf(text, "\nrestart %d\n", patch.restarts_entry ? 1 : 0);
+    appendf(text, "\nrestart %d\n", patch.restarts_frames ? 1 : 0);
   }
   wire_patch_free(&patch);
   return parsed;

@@ -208,20 +208,9 @@ final class CHostTests: XCTestCase {
       }
       """)
     let host = try buildHost(root: "serve.holo", release: false)
-    let events = "\(work!)/events"
-    let output = "\(work!)/output"
-    _ = FileManager.default.createFile(atPath: output, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
-    process.arguments = [
-      "dev", "--no-tests", "--events", events, "--host", host, "--restart", "frame",
-      "--stale-after", "0.05", "\(work!)/serve.holo",
-    ]
-    process.environment = Installation.environment
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let (process, events, output) = try startHolocDev([
+      "--host", host, "--restart", "frame", "--stale-after", "0.05", "\(work!)/serve.holo",
+    ])
     defer {
       process.terminate()
       process.waitUntilExit()
@@ -326,15 +315,23 @@ final class CHostTests: XCTestCase {
   private func startDevHost(source: String, build: String, ticks: Int, tickMs: Int = 20) throws
     -> (process: Process, events: String, output: String)
   {
+    try startHolocDev([
+      "--host", "\(build)/c-host", "\(source)/gameplay.holo", "--", String(ticks),
+      String(tickMs),
+    ])
+  }
+
+  /// Starts `holoc dev --no-tests --events FILE` with `arguments`: the process, its events
+  /// file and the file its output goes to.
+  private func startHolocDev(_ arguments: [String]) throws
+    -> (process: Process, events: String, output: String)
+  {
     let events = "\(work!)/events"
     let output = "\(work!)/output"
     _ = FileManager.default.createFile(atPath: output, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try Installation.prefixHoloc())
-    process.arguments = [
-      "dev", "--no-tests", "--events", events, "--host", "\(build)/c-host",
-      "\(source)/gameplay.holo", "--", String(ticks), String(tickMs),
-    ]
+    process.arguments = ["dev", "--no-tests", "--events", events] + arguments
     process.environment = Installation.environment
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))

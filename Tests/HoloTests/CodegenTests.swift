@@ -158,6 +158,34 @@ final class CodegenTests: XCTestCase {
     XCTAssertNil(plain.object.firstRange(of: Array("holo.safepoint#".utf8)))
   }
 
+  /// The JIT resolves a weak symbol to its first definition for every later patch, and
+  /// frees it with its patch: each weak symbol of a patch is named after it.
+  func testAPatchsWeakSymbolsAreNamedAfterIt() throws {
+    let (program, sources) = try analyze(
+      """
+      fn inner(n: i64) -> i64 { sleep_ms(1); n }
+      export fn outer() -> i64 { let kept = [1, 2]; inner(kept.len()) }
+      """)
+    let compiler = try PatchCompiler(
+      options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .none))
+    for version in [3, 4] {
+      let patch = try compiler.patch(
+        program, sources: sources, functions: Set(program.functions.map(\.id)),
+        version: version, existingSlots: [])
+      let path = folder.appendingPathComponent("patch-\(version).o").path
+      XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(patch.object)))
+      let (status, symbols) = try run("nm", ["--defined-only", path])
+      XCTAssertEqual(status, 0, symbols)
+      let weakKinds: Set<Substring> = ["V", "W", "v", "w"]
+      var weak: [String] = []
+      for line in symbols.split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        if fields.count == 3 && weakKinds.contains(fields[1]) { weak.append(String(fields[2])) }
+      }
+      XCTAssertEqual(weak, ["DW.ref.holo.personality#\(version)"], symbols)
+    }
+  }
+
   /// At -O0, a module with a function that loops gets its locals in registers there and
   /// in leaf functions, which loops call; every other function stays as written (`optnone`,
   /// its locals on the stack), and a module without loops is not optimised at all.

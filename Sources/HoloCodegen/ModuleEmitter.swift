@@ -348,7 +348,11 @@ final class ModuleEmitter {
     let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))!
     let (cleanup, padValues) = unwindDestination()
     let pad = LLVMAppendBasicBlockInContext(context, function, "unwind.call")!
-    let normal = LLVMAppendBasicBlockInContext(context, function, "call.done")!
+    // A restartable call's normal destination is where its result and a restarted call's
+    // meet: no block between them, which -O0 code would pay for at every call.
+    let normal = LLVMAppendBasicBlockInContext(
+      context, function, slot == nil ? "call.done" : "call.merge")!
+    let callBlock = LLVMGetInsertBlock(builder)
     let call = LLVMBuildInvoke2(builder, type, callee, &arguments, count, normal, pad, "")!
     let padBuilder = LLVMCreateBuilderInContext(context)!
     defer { LLVMDisposeBuilder(padBuilder) }
@@ -366,7 +370,6 @@ final class ModuleEmitter {
       return call
     }
     let again = LLVMAppendBasicBlockInContext(context, function, "restart.call")!
-    let merge = LLVMAppendBasicBlockInContext(context, function, "call.merge")!
     var frameArguments: [LLVMValueRef?] = [LLVMConstInt(i32Type, 0, 0)]
     let frame = LLVMBuildCall2(
       padBuilder, frameAddressType, frameAddress, &frameArguments, 1, "")
@@ -378,14 +381,12 @@ final class ModuleEmitter {
     LLVMPositionBuilderAtEnd(padBuilder, again)
     let target = LLVMBuildLoad2(padBuilder, pointerType, slot, "")!
     let restarted = LLVMBuildInvoke2(
-      padBuilder, type, target, &arguments, count, merge, pad, "")!
+      padBuilder, type, target, &arguments, count, normal, pad, "")!
     LLVMPositionBuilderAtEnd(builder, normal)
-    LLVMBuildBr(builder, merge)
-    LLVMPositionBuilderAtEnd(builder, merge)
     guard LLVMGetReturnType(type) != voidType else { return call }
     let result = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
     var values: [LLVMValueRef?] = [call, restarted]
-    var blocks: [LLVMBasicBlockRef?] = [normal, again]
+    var blocks: [LLVMBasicBlockRef?] = [callBlock, again]
     LLVMAddIncoming(result, &values, &blocks, 2)
     return result
   }

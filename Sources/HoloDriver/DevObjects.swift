@@ -116,7 +116,8 @@ extension Driver {
     for function in program.functions where function.isExport {
       builder.add("export", Symbols.key(of: function, in: program))
     }
-    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
+    builder.add(
+      "entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
     builder.add("layouts", program.layoutsDescription)
     for global in program.globals {
       builder.add("global", Symbols.global(global, in: program))
@@ -142,7 +143,11 @@ extension Driver {
     throws(DiagnosticsError) -> [String]
   {
     let path = "\(directory)/program.a"
-    try write(ObjectArchive.bytes(of: objects), to: path, atomically: false)
+    guard ObjectArchive.write(objects, to: path) else {
+      throw DiagnosticsError(
+        .cannotWriteOutput, "cannot write `\(path)`: \(String(cString: strerror(errno)))",
+        about: path)
+    }
     return ObjectArchive.linkArguments(path)
   }
 

@@ -312,8 +312,11 @@ public final class Driver {
         "\(external.name)(\(external.parameterTypes.map(\.description).joined(separator: ",")))"
           + "->\(external.returnType)")
     }
-    builder.add("entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
-    for test in program.tests { builder.add("test", Symbols.key(of: program.function(test), in: program)) }
+    builder.add(
+      "entry", program.entry.map { Symbols.key(of: program.function($0), in: program) } ?? "-")
+    for test in program.tests {
+      builder.add("test", Symbols.key(of: program.function(test), in: program))
+    }
     return builder.key
   }
 
@@ -486,14 +489,13 @@ public final class Driver {
     }
   }
 
-  /// Writes `bytes` to `path`: atomically (a reader never sees half a file) unless the
-  /// file is holoc's own, in a temporary folder, where that would only cost time;
-  /// `executable`: with the permissions `cc` gives an executable under the usual umask.
-  func write(
-    _ bytes: [UInt8], to path: String, atomically: Bool = true, executable: Bool = false
-  ) throws(DiagnosticsError) {
+  /// Writes `bytes` to `path` atomically (a reader never sees half a file); `executable`:
+  /// with the permissions `cc` gives an executable under the usual umask.
+  func write(_ bytes: [UInt8], to path: String, executable: Bool = false)
+    throws(DiagnosticsError)
+  {
     do {
-      try Data(bytes).write(to: URL(fileURLWithPath: path), options: atomically ? .atomic : [])
+      try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
       if executable {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
       }

@@ -420,7 +420,8 @@ final class FunctionEmitter {
       let move = pendingMove
       pendingMove = nil
       let (values, cleanup) = emitArguments(
-        arguments, consumed: module.consumedParameters(of: id), moving: move)
+        arguments, consumed: module.consumedParameters(of: id), moving: move,
+        heldDuringCall: true)
       let result = module.emitCall(id, arguments: values)
       cleanup()
       return afterCall(result, type: type)
@@ -906,9 +907,11 @@ final class FunctionEmitter {
   /// Arguments are borrowed by the callee, except those at `consumed` positions, whose
   /// references the callee takes: an owned temporary, the value of the local `moving` says
   /// (its slot left holding the zero value), or a retained one. Owned temporaries the callee
-  /// borrows are released after the call.
+  /// borrows are released after the call; `heldDuringCall`, in a dev build, they are held
+  /// during it too, so a frame restart that unwinds the call releases them.
   private func emitArguments(
-    _ arguments: [IRExpr], consumed: [Bool]? = nil, moving: (local: LocalID, argument: Int)? = nil
+    _ arguments: [IRExpr], consumed: [Bool]? = nil, moving: (local: LocalID, argument: Int)? = nil,
+    heldDuringCall: Bool = false
   ) -> ([LLVMValueRef?], () -> Void) {
     var values: [LLVMValueRef?] = []
     var owned: [(LLVMValueRef, IRType)] = []
@@ -933,9 +936,19 @@ final class FunctionEmitter {
       }
     }
     endHolds(downTo: depth)
+    let holds = heldDuringCall && module.unwindDestination != nil && !owned.isEmpty && !isTerminated
+    if holds {
+      scopes.append(
+        owned.map { value, type in
+          let slot = entryBlockAlloca(module.llvmType(type), "argument")
+          LLVMBuildStore(builder, value, slot)
+          return (slot, type)
+        })
+    }
     return (
       values,
-      { [module] in
+      { [self] in
+        if holds { endHolds(downTo: depth) }
         for (value, type) in owned { module.emitRelease(value, of: type) }
       }
     )

@@ -384,6 +384,43 @@ final class FrameRestartTests: XCTestCase {
       "resident memory grew from \(baseline) KiB to \(resident) KiB over 180 frame restarts")
   }
 
+  func testARestartReleasesTheTemporariesBeingPassedToTheCallInProgress() throws {
+    // `main` is unwound while it calls `serve` with an 800 KB array it made for the call:
+    // without releasing it, 100 restarts would keep 80 MB.
+    func program(_ label: String) -> String {
+      """
+      fn filled() -> [i64] { [7; 100000] }
+      fn serve(big: [i64]) {
+        while true {
+          let line = read_line();
+          if stdin_eof() { return; }
+          println(`{line} {big.len()}`);
+        }
+      }
+      fn main() { println("\(label) starts"); serve(filled()); }
+      """
+    }
+    session = try DevSession(
+      files: ["main.holo": program("v0")], flags: ["--no-tests", "--restart", "frame"])
+    try session.waitForEvent("ready")
+    session.send("a")
+    try session.waitForOutput("v0 starts\na 100000\n")
+    let process = try XCTUnwrap(session.programProcessID())
+    var baseline = 0
+    for version in 1...100 {
+      try session.write("main.holo", program("v\(version)"))
+      try session.waitForEvent("restart", occurrence: version)
+      if version == 10 { baseline = try XCTUnwrap(DevSession.residentKiB(of: process)) }
+    }
+    session.send("b")
+    try session.waitForOutput(endingWith: "v100 starts\nb 100000\n")
+    XCTAssertEqual(session.programProcessID(), process, "every restart was in place")
+    let resident = try XCTUnwrap(DevSession.residentKiB(of: process))
+    XCTAssertLessThan(
+      resident - baseline, 16 * 1024,
+      "resident memory grew from \(baseline) KiB to \(resident) KiB over 90 frame restarts")
+  }
+
   func testAFrameThatNeverReturnsIsRestartedInPlace() throws {
     func program(_ label: String) -> String {
       """

@@ -292,7 +292,8 @@ final class CLITests: XCTestCase {
       ["build", "-O4", "hello.holo"], ["build", "--emit", "wasm", "hello.holo"],
       ["build", "--frobnicate"], ["run", "--emit", "obj", "hello.holo"], ["frobnicate"],
       ["test", "--jobs", "0"], ["test", "--timeout", "0"], ["check", "--format", "xml"],
-      ["dev", "-O4", "hello.holo"],
+      ["dev", "-O4", "hello.holo"], ["dev", "--stale-after", "-1", "hello.holo"],
+      ["dev", "--stale-after", "nan", "hello.holo"],
     ] {
       let outcome = try run(arguments)
       XCTAssertEqual(outcome.status, 64, "\(arguments): \(outcome.stderr)")

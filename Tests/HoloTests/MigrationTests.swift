@@ -363,25 +363,9 @@ final class FrameRestartTests: XCTestCase {
   func testTwoHundredFrameRestartsReleaseWhatTheUnwoundFramesHeld() throws {
     // Each restart unwinds a frame holding an 800 KB array: without its cleanup, 200
     // restarts would keep 160 MB.
-    session = try DevSession(
-      files: ["main.holo": Self.program("v0")], flags: ["--no-tests", "--restart", "frame"])
-    try session.waitForEvent("ready")
-    session.send("a")
-    try session.waitForOutput("v0 1 [\"a\"] 100000\n")
-    let process = try XCTUnwrap(session.programProcessID())
-    var baseline = 0
-    for version in 1...200 {
-      try session.write("main.holo", Self.program("v\(version)"))
-      try session.waitForEvent("restart", occurrence: version)
-      if version == 20 { baseline = try XCTUnwrap(DevSession.residentKiB(of: process)) }
-    }
-    session.send("b")
-    try session.waitForOutput(endingWith: "v200 2 [\"a\", \"b\"] 100000\n")
-    XCTAssertEqual(session.programProcessID(), process, "every restart was in place")
-    let resident = try XCTUnwrap(DevSession.residentKiB(of: process))
-    XCTAssertLessThan(
-      resident - baseline, 16 * 1024,
-      "resident memory grew from \(baseline) KiB to \(resident) KiB over 180 frame restarts")
+    try assertRestartsKeepMemoryFlat(
+      restarts: 200, program: Self.program, first: "v0 1 [\"a\"] 100000\n",
+      last: "v200 2 [\"a\", \"b\"] 100000\n")
   }
 
   func testARestartReleasesTheTemporariesBeingPassedToTheCallInProgress() throws {
@@ -400,25 +384,38 @@ final class FrameRestartTests: XCTestCase {
       fn main() { println("\(label) starts"); serve(filled()); }
       """
     }
+    try assertRestartsKeepMemoryFlat(
+      restarts: 100, program: program, first: "v0 starts\na 100000\n",
+      last: "v100 starts\nb 100000\n")
+  }
+
+  /// Runs `program("v0")`, sends `a` and waits for `first`; saves `program("vN")` for each
+  /// N up to `restarts`, each an edit of the entry function restarting it in place; sends
+  /// `b` and waits for output ending with `last`. The process stays the same and its
+  /// resident memory grows less than 16 MiB from the tenth restart on.
+  private func assertRestartsKeepMemoryFlat(
+    restarts: Int, program: (String) -> String, first: String, last: String
+  ) throws {
     session = try DevSession(
       files: ["main.holo": program("v0")], flags: ["--no-tests", "--restart", "frame"])
     try session.waitForEvent("ready")
     session.send("a")
-    try session.waitForOutput("v0 starts\na 100000\n")
+    try session.waitForOutput(first)
     let process = try XCTUnwrap(session.programProcessID())
     var baseline = 0
-    for version in 1...100 {
+    for version in 1...restarts {
       try session.write("main.holo", program("v\(version)"))
       try session.waitForEvent("restart", occurrence: version)
       if version == 10 { baseline = try XCTUnwrap(DevSession.residentKiB(of: process)) }
     }
     session.send("b")
-    try session.waitForOutput(endingWith: "v100 starts\nb 100000\n")
+    try session.waitForOutput(endingWith: last)
     XCTAssertEqual(session.programProcessID(), process, "every restart was in place")
     let resident = try XCTUnwrap(DevSession.residentKiB(of: process))
     XCTAssertLessThan(
       resident - baseline, 16 * 1024,
-      "resident memory grew from \(baseline) KiB to \(resident) KiB over 90 frame restarts")
+      "resident memory grew from \(baseline) KiB to \(resident) KiB over \(restarts - 10) frame restarts"
+    )
   }
 
   func testAFrameThatNeverReturnsIsRestartedInPlace() throws {

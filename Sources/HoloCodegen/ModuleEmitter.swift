@@ -334,7 +334,7 @@ final class ModuleEmitter {
   /// function's cleanups (`unwindDestination`): a frame restart unwinds the stack through
   /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts"). A call
   /// through `restarting`, a slot, is where a restarted frame starts again: its landing
-  /// pad asks the agent whether the frame it unwound is the one to restart
+  /// pad asks the runtime whether the frame it unwound is the one to restart
   /// (`holo_dev_restart_claim`) and, if so, calls the slot's current version with the
   /// same arguments and goes on as after the call.
   func emitUnwindableCall(
@@ -412,7 +412,7 @@ final class ModuleEmitter {
     return LLVMFunctionType(boolType, &parameters, 1, 0)
   }
 
-  /// The agent's `bool holo_dev_restart_claim(void *frame)` (DevABI.FrameRestart).
+  /// The runtime's `bool holo_dev_restart_claim(void *frame)` (DevABI.FrameRestart).
   private var restartClaim: LLVMValueRef {
     if let known = LLVMGetNamedFunction(module, DevABI.FrameRestart.claim) { return known }
     let function = LLVMAddFunction(module, DevABI.FrameRestart.claim, restartClaimType)!

@@ -47,7 +47,7 @@ public enum DevABI {
   }
 
   /// Frame restarts (docs/PATCHING.md, "Frame restarts"): the landing pad of a dev call
-  /// through a slot asks the agent, with its frame's address, whether the frame it just
+  /// through a slot asks the runtime, with its frame's address, whether the frame it just
   /// unwound is the one to restart: `bool holo_dev_restart_claim(void *frame)`.
   public enum FrameRestart {
     public static let claim = "holo_dev_restart_claim"

@@ -334,9 +334,7 @@ extension ModuleEmitter {
       isCall: false)
     if options.mode == .dev {
       // A frame restart finds the wrapper by its frame address (holo_dev_restart_claim).
-      addUnwindTable(to: wrapper)
-      let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
-      LLVMAddAttributeAtIndex(wrapper, Self.functionAttributeIndex, attribute)
+      addDevFrameAttributes(to: wrapper)
     } else {
       addAttribute("nounwind", to: wrapper)
     }

@@ -257,11 +257,7 @@ final class ModuleEmitter {
       LLVMSetLinkage(value, LLVMInternalLinkage)
     }
     if options.mode == .dev {
-      // Dev builds keep frame pointers so stacks can be walked (debuggers, the patch agent),
-      // and unwind tables so a frame restart can unwind them (`emitUnwindableCall`).
-      let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
-      LLVMAddAttributeAtIndex(value, Self.functionAttributeIndex, attribute)
-      addUnwindTable(to: value)
+      addDevFrameAttributes(to: value)
     } else {
       addAttribute("nounwind", to: value)
     }
@@ -322,10 +318,19 @@ final class ModuleEmitter {
     let slotEnd = LLVMGetInsertBlock(builder)
     LLVMBuildBr(builder, joinBlock)
     LLVMPositionBuilderAtEnd(builder, joinBlock)
-    guard LLVMGetReturnType(type) != voidType else { return direct }
+    return joinedResult(of: type, (direct, directEnd), (indirect, slotEnd))
+  }
+
+  /// The result of a call of function type `type` made on two paths that meet at the
+  /// builder's block: a phi of the two (the first when the call has no value).
+  private func joinedResult(
+    of type: LLVMTypeRef, _ first: (LLVMValueRef, LLVMBasicBlockRef?),
+    _ second: (LLVMValueRef, LLVMBasicBlockRef?)
+  ) -> LLVMValueRef {
+    guard LLVMGetReturnType(type) != voidType else { return first.0 }
     let phi = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
-    var values: [LLVMValueRef?] = [direct, indirect]
-    var blocks: [LLVMBasicBlockRef?] = [directEnd, slotEnd]
+    var values: [LLVMValueRef?] = [first.0, second.0]
+    var blocks: [LLVMBasicBlockRef?] = [first.1, second.1]
     LLVMAddIncoming(phi, &values, &blocks, 2)
     return phi
   }
@@ -383,12 +388,7 @@ final class ModuleEmitter {
     let restarted = LLVMBuildInvoke2(
       padBuilder, type, target, &arguments, count, normal, pad, "")!
     LLVMPositionBuilderAtEnd(builder, normal)
-    guard LLVMGetReturnType(type) != voidType else { return call }
-    let result = LLVMBuildPhi(builder, LLVMGetReturnType(type), "")!
-    var values: [LLVMValueRef?] = [call, restarted]
-    var blocks: [LLVMBasicBlockRef?] = [callBlock, again]
-    LLVMAddIncoming(result, &values, &blocks, 2)
-    return result
+    return joinedResult(of: type, (call, callBlock), (restarted, again))
   }
 
   /// `{ ptr, i32 }`: what a landing pad receives.
@@ -421,9 +421,17 @@ final class ModuleEmitter {
     return function
   }
 
-  /// Makes `function` unwindable: unwind tables, and the C cleanup personality its
-  /// landing pads use.
-  func addUnwindTable(to function: LLVMValueRef) {
+  /// A dev function keeps frame pointers, so stacks can be walked (debuggers, the patch
+  /// agent) and a frame restart finds the caller that claims it by its frame address, and
+  /// has unwind tables, so a frame restart can unwind it (`emitUnwindableCall`).
+  func addDevFrameAttributes(to function: LLVMValueRef) {
+    let attribute = LLVMCreateStringAttribute(context, "frame-pointer", 13, "all", 3)
+    LLVMAddAttributeAtIndex(function, Self.functionAttributeIndex, attribute)
+    addUnwindTable(to: function)
+  }
+
+  /// Asynchronous unwind tables for `function`: a frame restart can unwind through it.
+  private func addUnwindTable(to function: LLVMValueRef) {
     let kind = LLVMGetEnumAttributeKindForName("uwtable", 7)
     // 2: asynchronous tables, valid at every instruction.
     LLVMAddAttributeAtIndex(

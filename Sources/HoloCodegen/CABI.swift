@@ -368,7 +368,7 @@ extension ModuleEmitter {
     emitSafepointPoll()
     // A frame restart of the function stops here and calls it again: the C host's frames
     // below are never unwound.
-    unwindDestination = { self.resumingBlock(in: wrapper) }
+    if options.restartableFrames { unwindDestination = { self.resumingBlock(in: wrapper) } }
     let result = emitCall(function.id, arguments: arguments)
     unwindDestination = nil
     for copy in copies { callRuntime("holo_string_release", [copy]) }

@@ -30,16 +30,23 @@ public struct CodegenOptions: Sendable {
   /// A dev test executable that `holoc dev` keeps running as its test process and patches
   /// like the program (`--serve`, docs/PATCHING.md). `holoc test`'s are never patched.
   public var patchable: Bool
+  /// Dev code whose frames a frame restart can unwind (docs/PATCHING.md, "Frame
+  /// restarts"): every call that can reach a safepoint is an `invoke` with a landing pad.
+  /// Off, dev calls are plain calls, which LLVM's fast instruction selector takes: an
+  /// `invoke` sends its block through SelectionDAG, and -O0 code generation of a program
+  /// whose every function calls is then 2-3 times slower (docs/DECISIONS.md).
+  public var restartableFrames: Bool
 
   public init(
     mode: Mode, optimizationLevel: Int, targetCPU: String? = nil, entry: Entry,
-    patchable: Bool = false
+    patchable: Bool = false, restartableFrames: Bool = false
   ) {
     self.mode = mode
     self.optimizationLevel = optimizationLevel
     self.targetCPU = targetCPU
     self.entry = entry
     self.patchable = patchable
+    self.restartableFrames = mode == .dev && restartableFrames
   }
 
   /// Whether the executable starts the patch agent, and so must be linked with it: every

@@ -107,7 +107,9 @@ final class FunctionEmitter {
         scopes[scopes.count - 1].append((slot, type))
       }
     }
-    if module.options.mode == .dev { module.unwindDestination = { self.cleanupBlock() } }
+    if module.options.restartableFrames {
+      module.unwindDestination = { self.cleanupBlock() }
+    }
     defer { module.unwindDestination = nil }
     let result = emitBlock(function.body, wantsValue: ModuleEmitter.hasValue(function.returnType))
     emitReturn(result)

@@ -335,7 +335,7 @@ final class ModuleEmitter {
     return phi
   }
 
-  /// A call, in a dev build's function body an `invoke` whose unwind edge runs the
+  /// A call, in the body of dev code with restartable frames an `invoke` whose unwind edge runs the
   /// function's cleanups (`unwindDestination`): a frame restart unwinds the stack through
   /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts"). A call
   /// through `restarting`, a slot, is where a restarted frame starts again: its landing
@@ -347,7 +347,7 @@ final class ModuleEmitter {
     restarting slot: LLVMValueRef? = nil
   ) -> LLVMValueRef {
     let count = UInt32(arguments.count)
-    guard options.mode == .dev, let unwindDestination else {
+    guard let unwindDestination else {
       return LLVMBuildCall2(builder, type, callee, &arguments, count, "")
     }
     let function = LLVMGetBasicBlockParent(LLVMGetInsertBlock(builder))!
@@ -1046,7 +1046,7 @@ final class ModuleEmitter {
     let type = LLVMFunctionType(result, &parameterTypes, UInt32(parameters.count), 0)!
     let function = LLVMAddFunction(module, name, type)!
     // What waits may reach a safepoint, where a frame restart unwinds the stack from.
-    if !(options.mode == .dev && Self.waitingRuntimeFunctions.contains(name)) {
+    if !(options.restartableFrames && Self.waitingRuntimeFunctions.contains(name)) {
       addAttribute("nounwind", to: function)
     }
     if noReturn {

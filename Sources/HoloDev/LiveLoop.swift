@@ -55,6 +55,8 @@ public struct DevOptions: Sendable {
     self.runsProgram = runsProgram
     self.restart = restart
     self.settings = settings
+    // Only code a frame restart may unwind pays for its landing pads.
+    self.settings.restartableFrames = restart == .frame
     self.testTimeout = testTimeout
   }
 }

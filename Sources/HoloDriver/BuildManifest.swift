@@ -72,7 +72,7 @@ extension Driver {
     builder.add(
       "settings",
       "\(settings.mode) \(settings.optimizationLevel.map(String.init) ?? "-") \(settings.targetCPU ?? "-")"
-    )
+        + (settings.restartableFrames ? " restartable-frames" : ""))
     // Relative paths are read from, and debug information names, the current folder.
     builder.add("folder", FileManager.default.currentDirectoryPath)
     builder.add("root", root.file)

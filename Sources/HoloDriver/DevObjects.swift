@@ -79,7 +79,10 @@ extension Driver {
   ) -> CacheKey {
     var builder = CacheKey.Builder(kind: "dev-chunk-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
-    builder.add("options", "\(options.optimizationLevel) \(options.targetCPU ?? "-")")
+    builder.add(
+      "options",
+      "\(options.optimizationLevel) \(options.targetCPU ?? "-")"
+        + (options.restartableFrames ? " restartable-frames" : ""))
     var file: FileID?
     for id in chunk.functions {
       let function = program.function(id)
@@ -111,7 +114,8 @@ extension Driver {
     builder.add(
       "options",
       "\(options.optimizationLevel) \(options.targetCPU ?? "-") \(options.entry)"
-        + (options.startsAgent ? " agent" : ""))
+        + (options.startsAgent ? " agent" : "")
+        + (options.restartableFrames ? " restartable-frames" : ""))
     builder.add("functions", "\(program.functions.count)")
     for function in program.functions where function.isExport {
       builder.add("export", Symbols.key(of: function, in: program))

@@ -46,15 +46,19 @@ public struct BuildSettings: Sendable {
   public var targetCPU: String?
   /// C libraries to link (`-l NAME`).
   public var libraries: [String]
+  /// Dev code that a frame restart can unwind (`CodegenOptions.restartableFrames`): what
+  /// `holoc dev --restart frame` runs and patches.
+  public var restartableFrames: Bool
 
   public init(
     mode: CodegenOptions.Mode = .dev, optimizationLevel: Int? = nil, targetCPU: String? = nil,
-    libraries: [String] = []
+    libraries: [String] = [], restartableFrames: Bool = false
   ) {
     self.mode = mode
     self.optimizationLevel = optimizationLevel
     self.targetCPU = targetCPU
     self.libraries = libraries
+    self.restartableFrames = restartableFrames
   }
 
   public func codegenOptions(entry: CodegenOptions.Entry, patchable: Bool = false)
@@ -62,7 +66,17 @@ public struct BuildSettings: Sendable {
   {
     CodegenOptions(
       mode: mode, optimizationLevel: optimizationLevel ?? (mode == .release ? 3 : 0),
-      targetCPU: targetCPU, entry: entry, patchable: patchable)
+      targetCPU: targetCPU, entry: entry, patchable: patchable,
+      restartableFrames: restartableFrames)
+  }
+
+  /// The settings of code a C host may link (`--emit obj`, `lib`, `asm`, `llvm-ir`): a dev build's frames
+  /// are restartable, since `holoc dev --host --restart frame` may restart them in the
+  /// host, which links what holoc built before it started.
+  var forCHost: BuildSettings {
+    var settings = self
+    settings.restartableFrames = true
+    return settings
   }
 }
 
@@ -122,6 +136,8 @@ public final class Driver {
     -> Int32
   {
     Teardown.install()
+    // Everything but an executable is code another tool links, perhaps into a C host.
+    let settings = kind == .executable ? settings : settings.forCHost
     do throws(DiagnosticsError) {
       let root = try resolve(path)
       let destination = output ?? root.defaultOutput(kind)

@@ -456,6 +456,23 @@ final class CLITests: XCTestCase {
     XCTAssertFalse(releaseLines.contains("app.holo"), releaseLines)
   }
 
+  /// Landing pads (`.gcc_except_table`) only in code a frame restart may unwind: an
+  /// object for a C host has them, a dev executable does not, and neither is built from
+  /// the other's cached chunks.
+  func testOnlyDevCodeForCHostsHasLandingPads() throws {
+    try write("fn twice(x: i64) -> i64 { x * 2 }\nprintln(twice(21));\n", to: "app.holo")
+    let sections = { (file: String) in
+      try self.run(["-S", "-W", file], executable: "/usr/bin/readelf").stdout
+    }
+    for _ in 0..<2 {
+      XCTAssertEqual(try run(["build", "app.holo", "-o", "dev"]).status, 0)
+      XCTAssertEqual(try run(["build", "--emit", "obj", "app.holo", "-o", "app.o"]).status, 0)
+      XCTAssertFalse(try sections("dev").contains(".gcc_except_table"))
+      XCTAssertTrue(try sections("app.o").contains(".gcc_except_table"))
+      XCTAssertEqual(try run([], executable: "\(project!)/dev").stdout, "42\n")
+    }
+  }
+
   func testBuildWritesExecutableNamedAfterTheFile() throws {
     try write(hello, to: "hello.holo")
     let outcome = try run(["build", "hello.holo"])

@@ -1,5 +1,6 @@
 import Foundation
 import HoloCodegen
+import HoloDevABI
 import HoloIR
 import HoloSema
 import HoloSource
@@ -36,11 +37,12 @@ final class CodegenTests: XCTestCase {
 
   /// The LLVM IR of `program` in `mode`, without an entry point.
   private func ir(
-    _ program: IRProgram, _ sources: SourceManager, _ mode: CodegenOptions.Mode
+    _ program: IRProgram, _ sources: SourceManager, _ mode: CodegenOptions.Mode,
+    restartableFrames: Bool = false
   ) throws -> String {
-    let bytes = try Codegen.generate(
-      program, sources: sources,
-      options: CodegenOptions(mode: mode, optimizationLevel: 0, entry: .none), emit: .llvmIR)
+    let options = CodegenOptions(
+      mode: mode, optimizationLevel: 0, entry: .none, restartableFrames: restartableFrames)
+    let bytes = try Codegen.generate(program, sources: sources, options: options, emit: .llvmIR)
     return String(decoding: bytes, as: UTF8.self)
   }
 
@@ -103,7 +105,7 @@ final class CodegenTests: XCTestCase {
     XCTAssertFalse(try ir(program, sources, .release).contains("safepoint"))
   }
 
-  func testDevCallsThatReachASafepointReleaseWhatTheFrameHoldsWhenUnwound() throws {
+  func testRestartableDevCallsThatReachASafepointReleaseWhatTheFrameHoldsWhenUnwound() throws {
     let (program, sources) = try analyze(
       """
       fn name() -> string { read_line() }
@@ -112,7 +114,7 @@ final class CodegenTests: XCTestCase {
         while true { let line = name(); println(`{kept.len()} {line}`); sleep_ms(1); }
       }
       """)
-    let dev = try ir(program, sources, .dev)
+    let dev = try ir(program, sources, .dev, restartableFrames: true)
     // A frame restart unwinds through calls of holo functions, the poll and the waits.
     XCTAssertTrue(dev.contains("personality ptr @__gcc_personality_v0"), dev)
     XCTAssertTrue(dev.contains("landingpad { ptr, i32 }\n          cleanup"), dev)
@@ -120,7 +122,14 @@ final class CodegenTests: XCTestCase {
     XCTAssertTrue(dev.contains("invoke void @holo_sleep_ms("), dev)
     XCTAssertTrue(dev.contains("call void @holo_array_release("), "the pad releases `kept`")
     XCTAssertTrue(dev.contains("uwtable"), dev)
-    let release = try ir(program, sources, .release)
+    // Other dev code makes plain calls (FastISel takes them), keeping only unwind tables.
+    let plain = try ir(program, sources, .dev)
+    for word in ["invoke", "landingpad", "personality", DevABI.FrameRestart.claim] {
+      XCTAssertFalse(plain.contains(word), "dev code without restartable frames has no \(word)")
+    }
+    XCTAssertTrue(plain.contains("call void @holo.safepoint.poll()"), plain)
+    XCTAssertTrue(plain.contains("uwtable"), plain)
+    let release = try ir(program, sources, .release, restartableFrames: true)
     for word in ["invoke", "landingpad", "personality", "uwtable"] {
       XCTAssertFalse(release.contains(word), "a release build has no \(word)")
     }
@@ -167,7 +176,8 @@ final class CodegenTests: XCTestCase {
       export fn outer() -> i64 { let kept = [1, 2]; inner(kept.len()) }
       """)
     let compiler = try PatchCompiler(
-      options: CodegenOptions(mode: .dev, optimizationLevel: 0, entry: .none))
+      options: CodegenOptions(
+        mode: .dev, optimizationLevel: 0, entry: .none, restartableFrames: true))
     for version in [3, 4] {
       let patch = try compiler.patch(
         program, sources: sources, functions: Set(program.functions.map(\.id)),

@@ -33,6 +33,9 @@ public struct DatabaseUpdate: Sendable, Equatable {
   /// The bodies not checked because a record said how their check comes out
   /// (`BodyRecord`), in declaration order: their code is made when first needed.
   public var recordedBodies: [String] = []
+  /// The function bodies a parse passed over, because records hold them (`BodyRecord`):
+  /// each is parsed from its text only if it is checked, in source order.
+  public var skimmedBodies: [String] = []
 
   public init() {}
 }
@@ -153,12 +156,15 @@ public final class ProgramDatabase {
         if let previous, previous.source === source { continue }
         var parsed =
           previous.flatMap { ParsedFile(updating: $0, to: source) }
-          ?? ParsedFile(parsing: source, workers: workers)
+          ?? ParsedFile(parsing: source, workers: workers, records: records)
         parses += 1
         parsed.parse = parses
         parsedFiles[path] = parsed
         lastUpdate.parsedFiles.append(path)
         lastUpdate.parsedItems += parsed.parsedItems
+        if parsed.derivation == nil {
+          lastUpdate.skimmedBodies += parsed.declarations.filter(\.bodySkimmed).map(\.name)
+        }
       } else {
         parsedFiles[path] = nil
       }
@@ -177,13 +183,14 @@ public final class ProgramDatabase {
     return current
   }
 
-  /// The record of every function body of the latest analysis that checked cleanly (with
-  /// errors elsewhere too), in declaration order: what a later database can be given
-  /// (`BodyRecord`).
+  /// The record of every function body of the latest analysis that checked cleanly, in a
+  /// file that parsed cleanly (a later parse skims a recorded body: `ParsedFile`), in
+  /// declaration order: what a later database can be given (`BodyRecord`).
   public var bodyRecords: [BodyRecord] {
     functions.compactMap { function in
       guard let body = keptBody(function.id), body.diagnostics.isEmpty,
-        let key = body.recordKey
+        let key = body.recordKey,
+        parsedFiles[body.key.text.path]?.diagnostics.isEmpty == true
       else { return nil }
       let reads = body.reads.map { name, shape in
         BodyRecord.Read(name: name, shape: shape?.recorded ?? "")
@@ -549,12 +556,7 @@ public final class ProgramDatabase {
   private func check(_ bodies: [BodyCheck], in environment: CheckEnvironment) -> [BodyResult] {
     let records = self.records
     let checkOne = { (body: BodyCheck) -> BodyResult in
-      let text = body.key.text
-      let recordKey = BodyRecordKey(
-        text: body.source.bytes[text.start..<(text.start + text.length)], path: text.path,
-        column: text.column, name: body.declaration.name, kind: body.declaration.functionKind,
-        isExport: body.declaration.isExport, parameterTypes: body.key.parameterTypes,
-        returnType: body.key.returnType)
+      let recordKey = body.declaration.recordKey(in: body.source)!
       if !records.isEmpty, let recorded = records[recordKey],
         let reads = Self.currentReads(recorded, in: environment)
       {
@@ -585,7 +587,7 @@ public final class ProgramDatabase {
     case .externFunction, .structure:
       preconditionFailure("a declaration with a body text has a body")
     }
-    switch body.declaration.bodyMoved
+    switch body.declaration.bodyNeedsParsing
       ? ParsedFile.reparsedItem(at: body.key.text, in: body.source) : item
     {
     case .function(let decl):
@@ -1014,13 +1016,21 @@ private struct ParsedFile {
       let cStructs: [(name: String, span: Span)]
       /// A struct's field names and default texts: `GlobalShape.detail`.
       let structShape: String?
+      /// A function whose body was skimmed (`kind` holds an empty block): a record says
+      /// its text parses and checks cleanly.
+      let bodySkimmed: Bool
+      /// Its record key where it was parsed, once asked for (hashing every body twice
+      /// would cost a cold analysis as much as parsing them); written by the one thread
+      /// that asks for it, parsing or checking it.
+      var recordKey: BodyRecordKey?
 
       init(
         kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
         typeNames: [(name: String, span: Span)], cStructs: [(name: String, span: Span)],
-        structShape: String?
+        structShape: String?, bodySkimmed: Bool
       ) {
         self.kind = kind
+        self.bodySkimmed = bodySkimmed
         self.typeNames = typeNames
         self.cStructs = cStructs
         self.structShape = structShape
@@ -1055,15 +1065,31 @@ private struct ParsedFile {
     /// An edit above the function moved it: its body is parsed again from its text when
     /// it is checked again.
     private(set) var bodyMoved = false
+    /// Its body is parsed from its text when it is checked: it moved, or was skimmed.
+    var bodyNeedsParsing: Bool { bodyMoved || parsed.bodySkimmed }
+    var bodySkimmed: Bool { parsed.bodySkimmed }
 
     init(
       kind: Kind, signature: FunctionSignature, signatureDiagnostics: [Diagnostic],
       typeNames: [(name: String, span: Span)] = [], cStructs: [(name: String, span: Span)] = [],
-      structShape: String? = nil
+      structShape: String? = nil, bodySkimmed: Bool = false
     ) {
       parsed = Parsed(
         kind: kind, signature: signature, signatureDiagnostics: signatureDiagnostics,
-        typeNames: typeNames, cStructs: cStructs, structShape: structShape)
+        typeNames: typeNames, cStructs: cStructs, structShape: structShape,
+        bodySkimmed: bodySkimmed)
+    }
+
+    /// The key of the record of its body's check (`BodyRecord`), with its text in `source`.
+    func recordKey(in source: SourceFile) -> BodyRecordKey? {
+      guard let text else { return nil }
+      if !bodyMoved, let known = parsed.recordKey { return known }
+      let key = BodyRecordKey(
+        text: source.bytes[text.start..<(text.start + text.length)], path: text.path,
+        column: text.column, name: name, kind: functionKind, isExport: isExport,
+        parameterTypes: parameterTypes, returnType: returnType)
+      if !bodyMoved { parsed.recordKey = key }
+      return key
     }
 
     /// The struct names its types mention, where they are now.
@@ -1208,7 +1234,15 @@ private struct ParsedFile {
   /// Set when only the items an edit touched were parsed.
   private(set) var derivation: Derivation?
 
-  init(parsing source: SourceFile, workers: ProgramDatabase.Workers? = nil) {
+  /// `source` parsed; with `records`, skimming the bodies they know (`init(skimming:…)`).
+  init(
+    parsing source: SourceFile, workers: ProgramDatabase.Workers? = nil,
+    records: BodyRecords = BodyRecords()
+  ) {
+    if !records.isEmpty, let skimmed = Self(skimming: source, workers, records) {
+      self = skimmed
+      return
+    }
     if let workers, let pieces = Self.parsedInPieces(source, workers) {
       self.init(source, diagnostics: [])
       for syntax in pieces {
@@ -1221,6 +1255,56 @@ private struct ParsedFile {
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
   }
 
+  /// `source` parsed with every function body skimmed whose record `records` holds (a
+  /// record is made only of a clean check of a cleanly parsed body with the same text,
+  /// signature and place); the others parsed again whole. Nil when any of it has
+  /// diagnostics: then the file is parsed as usual, so what a reader sees never depends
+  /// on what was skimmed.
+  private init?(
+    skimming source: SourceFile, _ workers: ProgramDatabase.Workers?, _ records: BodyRecords
+  ) {
+    let pieces: [FileSyntax]
+    if let workers, let parsed = Self.parsedInPieces(source, workers, skimmingBodies: true) {
+      pieces = parsed
+    } else {
+      let (syntax, diagnostics) = Parser.parse(source, skimmingBodies: true)
+      guard diagnostics.isEmpty else { return nil }
+      pieces = [syntax]
+    }
+    self.init(source, diagnostics: [])
+    // Where each function is: its declaration and its extent.
+    var functions: [(declaration: Int, extent: Range<Int>)] = []
+    for syntax in pieces {
+      for (item, extent) in zip(syntax.items, syntax.extents) {
+        let isFunction = if case .function = item { true } else { false }
+        if isFunction { functions.append((declarations.count, extent)) }
+        append(item, at: extent, bodySkimmed: isFunction)
+      }
+    }
+    // The keys are hashes of every body: on the workers, as checking them would be.
+    let declarations = self.declarations
+    let keyOf = { (function: (declaration: Int, extent: Range<Int>)) in
+      declarations[function.declaration].recordKey(in: source)!
+    }
+    let keys: [BodyRecordKey]
+    if let workers, functions.count >= 512 {
+      let shared = SharedWork(functions, batch: 256, keyOf)
+      workers(ProgramDatabase.workerCount) { shared.run() }
+      keys = shared.results.map { $0! }
+    } else {
+      keys = functions.map(keyOf)
+    }
+    for (function, key) in zip(functions, keys) where records[key] == nil {
+      // No record: the function parsed whole instead.
+      let (whole, diagnostics) = Parser.parse(source, range: function.extent)
+      guard diagnostics.isEmpty, whole.items.count == 1, case .function = whole.items[0]
+      else { return nil }
+      append(whole.items[0], at: function.extent)
+      self.declarations[function.declaration] = self.declarations.removeLast()
+      items.removeLast()
+    }
+  }
+
   /// Bytes a piece of a large file has at least: below two of them a file is parsed whole.
   private static let pieceSize = 1 << 17
 
@@ -1229,9 +1313,9 @@ private struct ParsedFile {
   /// such lines, or any piece has diagnostics (a piece cut inside a comment or string is
   /// unterminated, one cut inside an item is unbalanced): then the file is parsed whole,
   /// so what a reader sees never depends on where it was cut.
-  private static func parsedInPieces(_ source: SourceFile, _ workers: ProgramDatabase.Workers)
-    -> [FileSyntax]?
-  {
+  private static func parsedInPieces(
+    _ source: SourceFile, _ workers: ProgramDatabase.Workers, skimmingBodies: Bool = false
+  ) -> [FileSyntax]? {
     let bytes = source.bytes
     guard bytes.count >= pieceSize * 2 else { return nil }
     var starts = [0]
@@ -1243,7 +1327,9 @@ private struct ParsedFile {
     }
     guard starts.count > 1 else { return nil }
     let ranges = zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
-    let shared = SharedWork(ranges, batch: 1) { range in Parser.parse(source, range: range) }
+    let shared = SharedWork(ranges, batch: 1) { range in
+      Parser.parse(source, range: range, skimmingBodies: skimmingBodies)
+    }
     workers(min(ProgramDatabase.workerCount, ranges.count)) { shared.run() }
     let pieces = shared.results.map { $0! }
     guard pieces.allSatisfy({ $0.1.isEmpty }) else { return nil }
@@ -1373,7 +1459,7 @@ private struct ParsedFile {
     }
   }
 
-  private mutating func append(_ item: Item, at extent: Range<Int>) {
+  private mutating func append(_ item: Item, at extent: Range<Int>, bodySkimmed: Bool = false) {
     parsedItems += 1
     var signatureDiagnostics = DiagnosticBag()
     switch item {
@@ -1388,7 +1474,8 @@ private struct ParsedFile {
         Declaration(
           kind: .function(decl, text), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics,
-          typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs))
+          typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs,
+          bodySkimmed: bodySkimmed))
     case .externFunction(let decl):
       items.append((extent, .declaration))
       let (signature, cStructs) = Self.signature(

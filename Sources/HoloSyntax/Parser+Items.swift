@@ -60,10 +60,22 @@ extension TokenParser {
     guard at(.leftBrace) else {
       throw unexpected(expected: returnType == nil ? "`->` or `{`" : "`{`")
     }
-    let body = try parseBlock()
+    let body = skimsBodies ? try skimBlock() : try parseBlock()
     return FunctionDecl(
       name: name, params: params, returnType: returnType, body: body, isTest: isTest,
       isExport: isExport, span: span(start, previousEnd), signatureSpan: span(start, signatureEnd))
+  }
+
+  /// A block passed over to its matching `}`: an empty block with the braces' span.
+  private mutating func skimBlock() throws(ParseFailure) -> Block {
+    let start = current.start
+    var depth = 0
+    repeat {
+      if atEnd { throw unexpected(expected: "`}`") }
+      if at(.leftBrace) { depth += 1 } else if at(.rightBrace) { depth -= 1 }
+      advance()
+    } while depth > 0
+    return Block(statements: [], span: span(start, previousEnd))
   }
 
   /// Parses `#[...]`; only `#[test]` exists. Another attribute is reported and ignored, so

@@ -12,12 +12,17 @@ public enum Parser {
 
   /// Parses `file`, or only the items in `range` of it: a range that starts and ends
   /// between top-level items (what re-parsing the items an edit touched needs).
-  public static func parse(_ file: SourceFile, range: Range<Int>? = nil) -> (
-    FileSyntax, [Diagnostic]
-  ) {
+  ///
+  /// `skimmingBodies`: every function's body is left unparsed, an empty block spanning
+  /// its braces (found by counting them): for a reader that parses the body again from
+  /// its text if it needs it, and knows the text parses cleanly.
+  public static func parse(
+    _ file: SourceFile, range: Range<Int>? = nil, skimmingBodies: Bool = false
+  ) -> (FileSyntax, [Diagnostic]) {
     let lexed = Lexer.tokenize(file, range: range)
     var parser = TokenParser(
-      source: file, tokens: lexed.tokens, unterminatedStart: lexed.unterminatedStart)
+      source: file, tokens: lexed.tokens, unterminatedStart: lexed.unterminatedStart,
+      skimsBodies: skimmingBodies)
     let (items, extents) = parser.parseFile()
     // Lexer and parser errors interleave in source order, as a reader expects.
     let diagnostics = (lexed.diagnostics + parser.diagnostics).enumerated().sorted {
@@ -52,10 +57,14 @@ struct TokenParser {
   /// `if` or `while` or the range of a `for`, where `{` opens the body (LANGUAGE.md §5).
   var structLiteralsAllowed = true
 
-  init(source: SourceFile, tokens: [Token], unterminatedStart: Int?) {
+  /// Function bodies are skimmed (`Parser.parse(_:range:skimmingBodies:)`).
+  let skimsBodies: Bool
+
+  init(source: SourceFile, tokens: [Token], unterminatedStart: Int?, skimsBodies: Bool = false) {
     self.source = source
     self.tokens = tokens
     self.unterminatedStart = unterminatedStart
+    self.skimsBodies = skimsBodies
   }
 
   // MARK: Tokens

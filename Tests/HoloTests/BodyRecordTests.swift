@@ -104,6 +104,41 @@ final class BodyRecordTests: XCTestCase {
     XCTAssertEqual(again.snapshot().diagnostics, database.snapshot().diagnostics)
   }
 
+  func testRecordedBodiesAreNotParsedUnlessChecked() throws {
+    let records = analysed(Self.files).bodyRecords
+    XCTAssertEqual(analysed(Self.files).lastUpdate.skimmedBodies, [], "no records, no skimming")
+    var edited = Self.files
+    edited["lib.holo"] =
+      "fn twice(x: i64) -> i64 { add(x, x) }\nfn add(a: i64, b: i64) -> i64 { a + b + 1 }\n"
+    let database = analysed(edited, records: records)
+    XCTAssertEqual(
+      Set(database.lastUpdate.skimmedBodies), ["main", "g", "twice"], "add has no record")
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["add"])
+    // A skimmed body is parsed from its text when its code is made, and it is the same.
+    XCTAssertEqual(try Self.llvmIR(database), try Self.llvmIR(analysed(edited)))
+    // One whose reads changed is parsed and checked, with its diagnostics where they were.
+    edited["lib.holo"] = "fn twice(x: i64) -> i64 { add(x, x) }\nfn add(a: bool) -> i64 { 1 }\n"
+    let mismatched = analysed(edited, records: records)
+    XCTAssertEqual(mismatched.lastUpdate.checkedBodies, ["twice", "add"])
+    XCTAssertEqual(mismatched.snapshot().diagnostics, analysed(edited).snapshot().diagnostics)
+  }
+
+  /// A syntax error anywhere in a file means its bodies are parsed, not skimmed: what the
+  /// parser reports never depends on the records.
+  func testASyntaxErrorIsReportedAsWithoutRecordsAndItsFileIsNotRecorded() throws {
+    let records = analysed(Self.files).bodyRecords
+    var broken = Self.files
+    broken["lib.holo"] =
+      "fn twice(x: i64) -> i64 { add(x, x) }\nfn add(a: i64, b: i64) -> i64 { let = 1; a + b }\n"
+    let database = analysed(broken, records: records)
+    let diagnostics = database.snapshot().diagnostics
+    XCTAssertFalse(diagnostics.isEmpty)
+    XCTAssertEqual(diagnostics, analysed(broken).snapshot().diagnostics)
+    XCTAssertEqual(Set(database.lastUpdate.skimmedBodies), ["main", "g"])
+    // A body the parser recovered in may check cleanly; no record says its file parses.
+    XCTAssertEqual(Set(database.bodyRecords.map(\.key)), Set(records.prefix(2).map(\.key)))
+  }
+
   /// The driver's records entry is named by the root as given, not by the folder: what
   /// one checkout (or a CI runner, through a remote cache) recorded serves another.
   func testRecordsStoredInOneCheckoutAreFoundFromAnother() throws {

@@ -57,6 +57,36 @@ final class ParserTests: XCTestCase {
 
   // MARK: Literals
 
+  /// Skimming leaves each function body an empty block spanning its braces (braces in
+  /// templates and nested blocks counted), and every item where a full parse puts it.
+  func testSkimmedBodiesSpanTheirBracesAndItemsStayWhereTheyAre() throws {
+    let text = """
+      fn f(x: i64) -> i64 { if x > 0 { `{x} {"}"}` ; x } else { Point { x: 1 }.x } }
+      global g: i64 = 2;
+      fn h() { }
+      let y = 3;
+      """
+    let file = SourceManager().add(path: "test.holo", text: text)
+    let (full, fullDiagnostics) = Parser.parse(file)
+    let (skimmed, skimDiagnostics) = Parser.parse(file, skimmingBodies: true)
+    XCTAssertEqual(fullDiagnostics.map(\.message), [])
+    XCTAssertEqual(skimDiagnostics.map(\.message), [])
+    XCTAssertEqual(skimmed.extents, full.extents)
+    XCTAssertEqual(skimmed.items.count, 4)
+    for (skim, whole) in zip(skimmed.items, full.items) {
+      guard case .function(let skimDecl) = skim, case .function(let wholeDecl) = whole else {
+        XCTAssertEqual(SExpression.item(skim), SExpression.item(whole), "only bodies are skimmed")
+        continue
+      }
+      XCTAssertTrue(skimDecl.body.statements.isEmpty)
+      XCTAssertEqual(skimDecl.body.span, wholeDecl.body.span)
+      XCTAssertEqual(skimDecl.span, wholeDecl.span)
+    }
+    // An unclosed body is an error, as it is to a full parse.
+    let unclosed = SourceManager().add(path: "test.holo", text: "fn f() { if true { }\n")
+    XCTAssertFalse(Parser.parse(unclosed, skimmingBodies: true).1.isEmpty)
+  }
+
   func testIntegerLiterals() {
     XCTAssertEqual(expr("123"), "123")
     XCTAssertEqual(expr("0xFF"), "255")

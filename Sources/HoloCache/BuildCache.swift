@@ -102,6 +102,47 @@ public final class BuildCache: Sendable {
     return outputs
   }
 
+  /// Makes `path` (a new name) the output `name` stored under `key`, without reading it
+  /// into memory when the local store has it (`LocalStore.link`); false on a miss.
+  public func link(_ key: CacheKey, output name: String, to path: String) -> Bool {
+    let digest = key.digest
+    var result = local.read(.ac, digest).flatMap(ActionResult.init(decoding:))
+    if result == nil, let remote, let fetched = remote.action(digest) {
+      local.write(.ac, digest, fetched.encoded())
+      result = fetched
+    }
+    guard let file = result?.outputFiles.first(where: { $0.name == name }) else { return false }
+    // An empty output has no blob (`store`).
+    if file.size == 0 { return FileManager.default.createFile(atPath: path, contents: Data()) }
+    if local.link(file.digest, to: path) { return Self.hasSize(path, file.size) }
+    guard let downloaded = remote?.blob(file.digest), UInt64(downloaded.count) == file.size
+    else { return false }
+    local.write(.cas, file.digest, downloaded)
+    return local.link(file.digest, to: path)
+  }
+
+  private static func hasSize(_ path: String, _ size: UInt64) -> Bool {
+    var info = stat()
+    guard stat(path, &info) == 0, UInt64(info.st_size) == size else {
+      unlink(path)
+      return false
+    }
+    return true
+  }
+
+  /// Stores the file at `path` as the one output `name` under `key`, as `store` does,
+  /// without reading it into memory unless a remote cache is to have it.
+  public func store(_ key: CacheKey, output name: String, copying path: String) {
+    guard let (digest, size) = local.writeBlob(copying: path) else { return }
+    let result = ActionResult(
+      outputFiles: [ActionResult.OutputFile(name: name, digest: digest, size: size)])
+    local.write(.ac, key.digest, result.encoded())
+    guard let remote, let bytes = FileManager.default.contents(atPath: path),
+      remote.putBlob(digest, [UInt8](bytes))
+    else { return }
+    remote.putAction(key.digest, result)
+  }
+
   /// Stores `outputs` under `key`, locally and then on the remote: blobs first, so the
   /// remote never holds an action result whose blobs it lacks.
   public func store(_ key: CacheKey, _ outputs: [CacheOutput]) {

@@ -12,6 +12,13 @@ public struct ContentDigest: Sendable, Hashable, CustomStringConvertible {
     self.init(hasher)
   }
 
+  /// The digest of the bytes at `buffer`.
+  public init(of buffer: UnsafeRawBufferPointer) {
+    var hasher = SHA256()
+    hasher.update(bufferPointer: buffer)
+    self.init(hasher)
+  }
+
   init(_ hasher: SHA256) {
     bytes = Array(hasher.finalize())
   }

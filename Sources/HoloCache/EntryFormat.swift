@@ -1,5 +1,6 @@
-/// The on-disk framing of every local cache entry: a fixed header in front of the payload,
-/// so a reader tells a complete entry from a truncated or damaged one.
+/// The on-disk framing of a local action result (a blob needs none: its name is its
+/// digest): a fixed header in front of the payload, so a reader tells a complete entry from
+/// a truncated or damaged one.
 ///
 ///     offset  size  field
 ///          0     8  magic "holocach"
@@ -13,8 +14,7 @@ enum EntryFormat {
   static let headerSize = 52
 
   /// The header of an entry whose payload has `payloadCount` bytes hashing to `digest`:
-  /// written in front of the payload, which is then written as it is (an executable's
-  /// megabytes are not copied once more).
+  /// written in front of the payload, which is then written as it is.
   static func header(payloadCount: Int, digest: ContentDigest) -> [UInt8] {
     var header = magic
     appendLittleEndian(version, to: &header)

@@ -11,10 +11,13 @@ import Synchronization
 ///     DIR/ac/ab/abcd…    action results, each named by its key's digest
 ///     DIR/trim.lock      held while one process evicts; its mtime is the last trim
 ///
-/// Each entry is framed by `EntryFormat`. An entry is written to a temporary file in its
-/// final folder and renamed into place, so readers see either no entry or a whole one,
-/// whatever other processes do at the same time; a damaged entry (a crash of the machine, a
-/// disk error, a stray edit) fails its checksum, is deleted, and reads as a miss.
+/// A blob is stored as it is, as Bazel's disk cache stores it: its name is its checksum,
+/// and a linker can read an object straight from the store (`link`). An action result is
+/// framed by `EntryFormat`, which holds its checksum. An entry is written to a temporary
+/// file in its final folder and renamed into place, so readers see either no entry or a
+/// whole one, whatever other processes do at the same time; a damaged entry (a crash of
+/// the machine, a disk error, a stray edit) fails its checksum, is deleted, and reads as a
+/// miss.
 final class LocalStore: Sendable {
   enum Kind: String, CaseIterable, Sendable {
     /// The content-addressed store: blobs named by their own digest.
@@ -64,22 +67,105 @@ final class LocalStore: Sendable {
     defer { close(file) }
     var info = stat()
     guard fstat(file, &info) == 0 else { return nil }
-    if let entry = readAll(file, size: Int(info.st_size)),
-      let (payload, digest) = EntryFormat.payload(of: entry), kind != .cas || digest == name
-    {
-      var times = [currentTime(), currentTime()]
-      futimens(file, &times)
-      return payload
+    if let entry = readAll(file, size: Int(info.st_size)) {
+      let payload =
+        kind == .cas
+        ? (ContentDigest(of: entry) == name ? entry : nil) : EntryFormat.payload(of: entry)?.payload
+      if let payload {
+        var times = [currentTime(), currentTime()]
+        futimens(file, &times)
+        return payload
+      }
     }
     discard(path, info)
     return nil
   }
 
+  /// Makes `path` (a new name) the blob `name`: a hard link to the stored file, checked
+  /// against its name, or a copy of it when the store is on another file system. False
+  /// when there is no such blob or it is damaged (then it is deleted). A hit marks the
+  /// blob as recently used. The link is the caller's: a concurrent trim or clean removes
+  /// the store's name of the file, never the file.
+  func link(_ name: ContentDigest, to path: String) -> Bool {
+    let entry = entryPath(.cas, name)
+    guard Glibc.link(entry, path) == 0 else {
+      guard errno == EXDEV || errno == EPERM || errno == EMLINK, let bytes = read(.cas, name)
+      else { return false }
+      return writeNew(path, bytes)
+    }
+    let file = open(path, O_RDONLY | O_CLOEXEC)
+    guard file >= 0 else {
+      unlink(path)
+      return false
+    }
+    defer { close(file) }
+    var info = stat()
+    guard fstat(file, &info) == 0 else {
+      unlink(path)
+      return false
+    }
+    guard Self.hash(file, size: Int(info.st_size)) == name else {
+      unlink(path)
+      discard(entry, info)
+      return false
+    }
+    var times = [currentTime(), currentTime()]
+    futimens(file, &times)
+    return true
+  }
+
+  /// Stores the file at `path` as a blob (copied by the kernel: an executable's megabytes
+  /// never pass through memory); its digest, or nil when it cannot be read. A blob already
+  /// stored is only marked as recently used.
+  func writeBlob(copying path: String) -> (digest: ContentDigest, size: UInt64)? {
+    let source = open(path, O_RDONLY | O_CLOEXEC)
+    guard source >= 0 else { return nil }
+    defer { close(source) }
+    var info = stat()
+    guard fstat(source, &info) == 0, let digest = Self.hash(source, size: Int(info.st_size))
+    else { return nil }
+    let size = UInt64(info.st_size)
+    let entry = entryPath(.cas, digest)
+    var times = [currentTime(), currentTime()]
+    if utimensat(AT_FDCWD, entry, &times, 0) == 0 { return (digest, size) }
+    let folder = String(entry[..<entry.lastIndex(of: "/")!])
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let temporaryPath = folder + "/" + temporaryName()
+    let file = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard file >= 0 else { return (digest, size) }
+    var copied: UInt64 = 0
+    while copied < size {
+      let count = sendfile(file, source, nil, Int(size - copied))
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { break }
+      copied += UInt64(count)
+    }
+    let written = copied == size && futimens(file, &times) == 0
+    close(file)
+    if written && rename(temporaryPath, entry) == 0 {
+      noteStored(size)
+    } else {
+      unlink(temporaryPath)
+    }
+    return (digest, size)
+  }
+
+  /// The digest of the `size` bytes of `file`, read through a mapping (an executable's
+  /// megabytes are not copied); nil when it cannot be read.
+  private static func hash(_ file: Int32, size: Int) -> ContentDigest? {
+    guard size > 0 else { return ContentDigest(of: []) }
+    guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, file, 0), mapped != MAP_FAILED
+    else { return nil }
+    defer { munmap(mapped, size) }
+    return ContentDigest(of: UnsafeRawBufferPointer(start: mapped, count: size))
+  }
+
   /// Stores `payload` as the entry `name` of `kind`, replacing any entry of that name.
   /// Fails silently (the entry is then simply not cached) when the folder cannot be written.
   func write(_ kind: Kind, _ name: ContentDigest, _ payload: [UInt8]) {
-    let header = EntryFormat.header(
-      payloadCount: payload.count, digest: kind == .cas ? name : ContentDigest(of: payload))
+    let header =
+      kind == .cas
+      ? [] : EntryFormat.header(payloadCount: payload.count, digest: ContentDigest(of: payload))
     let path = entryPath(kind, name)
     let folder = String(path[..<path.lastIndex(of: "/")!])
     // A second attempt after creating the folder, which a concurrent `clean` may also have
@@ -287,6 +373,16 @@ private func readAll(_ file: Int32, size: Int) -> [UInt8]? {
     offset += count
   }
   return bytes
+}
+
+/// Writes `bytes` to a new file at `path`; false (and no file) when it cannot.
+private func writeNew(_ path: String, _ bytes: [UInt8]) -> Bool {
+  let file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+  guard file >= 0 else { return false }
+  let written = writeAll(file, bytes)
+  close(file)
+  if !written { unlink(path) }
+  return written
 }
 
 private func writeAll(_ file: Int32, _ bytes: [UInt8]) -> Bool {

@@ -31,11 +31,11 @@ struct BuildManifest {
     return (output.bytes, files)
   }
 
-  /// Records `output` as what a build of `files` (with their texts) gave.
-  func record(files: [SourceFile], output: [UInt8]) {
+  /// Records the file at `output` as what a build of `files` (with their texts) gave.
+  func record(files: [SourceFile], outputAt output: String) {
     let digests = files.map { (path: $0.path, digest: Self.digest(of: $0)) }
     // The output first: a manifest never names an output the cache lacks.
-    cache.store(outputKey(digests), [CacheOutput(name: "output", bytes: output)])
+    cache.store(outputKey(digests), output: "output", copying: output)
     let paths = files.map(\.path).joined(separator: "\0")
     cache.store(key, [CacheOutput(name: "files", bytes: Array(paths.utf8))])
   }
@@ -130,10 +130,10 @@ extension Driver {
   public func recordExecutable(
     root rootFile: String, settings: BuildSettings, files: [SourceFile], at path: String
   ) {
-    guard let manifest = try? executableManifest(root: rootFile, settings: settings),
-      let bytes = FileManager.default.contents(atPath: path)
-    else { return }
-    manifest.record(files: files, output: [UInt8](bytes))
+    guard let manifest = try? executableManifest(root: rootFile, settings: settings) else {
+      return
+    }
+    manifest.record(files: files, outputAt: path)
   }
 
   private func executableManifest(root rootFile: String, settings: BuildSettings)

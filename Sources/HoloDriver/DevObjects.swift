@@ -12,13 +12,16 @@ private enum DevObjectUnit: Sendable {
 }
 
 extension Driver {
-  /// The objects of a dev build of `program`, to be linked together: one per `CodeChunk`
-  /// in the program's order, then the glue. Each comes from the build cache when an
-  /// earlier build made it from the same inputs; the others are generated on as many
-  /// threads as there are cores, and stored.
+  /// The object files of a dev build of `program`, made in `directory`, to be linked
+  /// together in order: one per `CodeChunk` in the program's order, then the glue. Each is
+  /// the build cache's file when an earlier build made it from the same inputs (a hard
+  /// link: a build after a one-function edit reads and writes no object but the one it
+  /// generates); the others are generated on as many threads as there are cores, stored,
+  /// and linked from the cache too.
   func devObjects(
-    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
-  ) throws(DiagnosticsError) -> [[UInt8]] {
+    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints,
+    in directory: String
+  ) throws(DiagnosticsError) -> [String] {
     // The glue goes first: in a big program it is the largest unit, so it must not be
     // the one that starts last.
     let units = [DevObjectUnit.glue] + CodeChunk.partition(program).map(DevObjectUnit.chunk)
@@ -30,14 +33,15 @@ extension Driver {
     }
     let cache = openCache()
     let queue = WorkQueue(count: units.count)
-    let results = WorkerResults<[UInt8]>(count: units.count)
+    let results = WorkerResults<String>(count: units.count)
     let sources = self.sources
     CompilerThread.runWorkers(min(ProcessInfo.processInfo.activeProcessorCount, units.count)) {
       // Made on the first miss: a build found whole in the cache creates no target machine.
       var compiler: DevObjectCompiler?
       while !results.failed, let index = queue.next() {
-        if let object = cache.lookup(keys[index])?.first(where: { $0.name == "object" }) {
-          results.set(object.bytes, at: index)
+        let path = "\(directory)/\(index).o"
+        if cache.link(keys[index], output: "object", to: path) {
+          results.set(path, at: index)
           continue
         }
         do {
@@ -50,7 +54,15 @@ extension Driver {
           case .glue: object = try current.glueObject()
           }
           cache.store(keys[index], [CacheOutput(name: "object", bytes: object)])
-          results.set(object, at: index)
+          // Not cached (a read-only cache folder): written as it is.
+          guard
+            cache.link(keys[index], output: "object", to: path)
+              || FileManager.default.createFile(atPath: path, contents: Data(object))
+          else {
+            results.fail("cannot write `\(path)`: \(String(cString: strerror(errno)))")
+            continue
+          }
+          results.set(path, at: index)
         } catch {
           results.fail("\(error)")
         }
@@ -141,9 +153,9 @@ extension Driver {
     URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
   }
 
-  /// Writes `objects` into `directory` as one archive and returns the arguments that
-  /// link all of it, in order.
-  func objectArchiveArguments(_ objects: [[UInt8]], in directory: String)
+  /// Writes the thin archive of `objects` (files in `directory`) and returns the
+  /// arguments that link all of it, in order.
+  func objectArchiveArguments(_ objects: [String], in directory: String)
     throws(DiagnosticsError) -> [String]
   {
     let path = "\(directory)/program.a"
@@ -155,9 +167,9 @@ extension Driver {
     return ObjectArchive.linkArguments(path)
   }
 
-  /// Links `objects` into the one relocatable object `output` (`cc -r`): what
-  /// `--emit obj` and `--emit lib` of a dev build hold.
-  func combine(_ objects: [[UInt8]], into output: String, in directory: String)
+  /// Links `objects` (files in `directory`) into the one relocatable object `output`
+  /// (`cc -r`): what `--emit obj` and `--emit lib` of a dev build hold.
+  func combine(_ objects: [String], into output: String, in directory: String)
     throws(DiagnosticsError)
   {
     let cc = try cCompiler()

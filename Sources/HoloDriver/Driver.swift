@@ -168,9 +168,7 @@ public final class Driver {
           try write(try generate(program, options, emit: kind), to: destination)
         }
       }
-      if let manifest, !reported, let output = FileManager.default.contents(atPath: destination) {
-        manifest.record(files: sources.allFiles, output: [UInt8](output))
-      }
+      if let manifest, !reported { manifest.record(files: sources.allFiles, outputAt: destination) }
       return ExitStatus.success
     } catch {
       return fail(error)
@@ -275,31 +273,36 @@ public final class Driver {
     }
   }
 
-  /// The objects to link into the program: a dev build's chunk objects and glue
-  /// (`devObjects`), or a release build's one object, which needs the whole program to
-  /// optimise across functions. Each comes from the build cache when it holds it.
+  /// The object files to link into the program, made in `directory`: a dev build's chunk
+  /// objects and glue (`devObjects`), or a release build's one object, which needs the
+  /// whole program to optimise across functions. Each comes from the build cache when it
+  /// holds it.
   func programObjects(
-    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
-  ) throws(DiagnosticsError) -> [[UInt8]] {
+    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints,
+    in directory: String
+  ) throws(DiagnosticsError) -> [String] {
     switch options.mode {
-    case .dev: return try devObjects(program, options, fingerprints: fingerprints)
-    case .release: return [try releaseObject(program, options, fingerprints: fingerprints)]
+    case .dev: return try devObjects(program, options, fingerprints: fingerprints, in: directory)
+    case .release:
+      return [try releaseObject(program, options, fingerprints: fingerprints, in: directory)]
     }
   }
 
-  /// The object code of a release build of `program`: from the build cache when a build
-  /// of the same code with the same options made it before, else generated (and stored).
+  /// The object file of a release build of `program`, made in `directory`: from the build
+  /// cache when a build of the same code with the same options made it before, else
+  /// generated (and stored).
   private func releaseObject(
-    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints
-  ) throws(DiagnosticsError) -> [UInt8] {
+    _ program: IRProgram, _ options: CodegenOptions, fingerprints: ProgramFingerprints,
+    in directory: String
+  ) throws(DiagnosticsError) -> String {
     let cache = openCache()
     let key = releaseObjectKey(program, options, fingerprints)
-    if let object = cache.lookup(key)?.first(where: { $0.name == "object" }) {
-      return object.bytes
-    }
+    let path = "\(directory)/program.o"
+    if cache.link(key, output: "object", to: path) { return path }
     let object = try generate(program, options, emit: .object)
     cache.store(key, [CacheOutput(name: "object", bytes: object)])
-    return object
+    if !cache.link(key, output: "object", to: path) { try write(object, to: path) }
+    return path
   }
 
   /// Everything release code generation reads: the compiler, the options, and of the
@@ -344,15 +347,15 @@ public final class Driver {
     patchable: Bool = false, fingerprints: ProgramFingerprints? = nil
   ) throws(DiagnosticsError) {
     let options = settings.codegenOptions(entry: entry, patchable: patchable)
-    let objects = try programObjects(
-      program, options, fingerprints: fingerprints ?? ProgramFingerprints(program, sources: sources)
-    )
+    let fingerprints = fingerprints ?? ProgramFingerprints(program, sources: sources)
     let runtime = try runtimeArchive()
     // Every dev program carries the (dormant) patch agent, and so does holoc dev's test
     // process; `holoc test`'s executables are never patched.
     let agent = options.startsAgent ? try runtimeArchive(.agent) : nil
     let cc = try cCompiler()
     try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let objects = try programObjects(
+        program, options, fingerprints: fingerprints, in: directory)
       var arguments = try objectArchiveArguments(objects, in: directory)
       if let agent {
         arguments += RuntimeLibrary.agentLinkArguments(agentArchive: agent)
@@ -445,7 +448,8 @@ public final class Driver {
       switch settings.mode {
       case .dev:
         let objects = try devObjects(
-          program, options, fingerprints: ProgramFingerprints(program, sources: sources))
+          program, options, fingerprints: ProgramFingerprints(program, sources: sources),
+          in: directory)
         try combine(objects, into: objectPath, in: directory)
       case .release:
         try write(try generate(program, options, emit: .library), to: objectPath)
@@ -461,9 +465,10 @@ public final class Driver {
   private func writeDevObject(_ program: IRProgram, _ options: CodegenOptions, to output: String)
     throws(DiagnosticsError)
   {
-    let objects = try devObjects(
-      program, options, fingerprints: ProgramFingerprints(program, sources: sources))
     try withTemporaryDirectory { directory throws(DiagnosticsError) in
+      let objects = try devObjects(
+        program, options, fingerprints: ProgramFingerprints(program, sources: sources),
+        in: directory)
       let combined = "\(directory)/combined.o"
       try combine(objects, into: combined, in: directory)
       guard let bytes = FileManager.default.contents(atPath: combined) else {

@@ -4,8 +4,8 @@ import XCTest
 
 @testable import HoloCache
 
-/// The local store: keys, entry framing, round trips, damage, eviction, concurrency, and
-/// `holoc cache stats|clean`.
+/// The local store: keys, entry framing, round trips, damage, linked outputs, eviction,
+/// concurrency, and `holoc cache stats|clean`.
 final class CacheStoreTests: CacheTestCase {
   /// The files of one kind (`cas` or `ac`) in the store.
   private func entryFiles(_ kind: String, in directory: String? = nil) -> [String] {
@@ -159,10 +159,59 @@ final class CacheStoreTests: CacheTestCase {
     XCTAssertEqual(cache.lookup(key("a")), outputs)
 
     // A whole blob whose contents are not those its name says.
-    let other = EntryFormat.header(payloadCount: 1, digest: ContentDigest(of: [9])) + [9]
-    try Data(other).write(to: URL(fileURLWithPath: try XCTUnwrap(entryFiles("cas").first)))
+    try Data([9]).write(to: URL(fileURLWithPath: try XCTUnwrap(entryFiles("cas").first)))
     XCTAssertNil(cache.lookup(key("a")))
     XCTAssertEqual(cache.local.discardedEntries, 3)
+  }
+
+  /// `link` gives a file that is the blob (a hard link, nothing copied), checked as a read
+  /// is: a damaged blob is deleted and the link is a miss, leaving no file.
+  func testLinkedOutputsAreTheStoredFilesAndDamagedOnesAreMisses() throws {
+    let cache = BuildCache(directory: directory)
+    let object = Array(repeating: UInt8(7), count: 8192)
+    cache.store(key("a"), [CacheOutput(name: "object", bytes: object)])
+    let blob = try XCTUnwrap(entryFiles("cas").first)
+    XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: blob))), object, "stored as is")
+    let linked = directory + "/linked.o"
+    XCTAssertTrue(cache.link(key("a"), output: "object", to: linked))
+    XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: linked))), object)
+    let (linkedInfo, blobInfo) = try (
+      FileManager.default.attributesOfItem(atPath: linked),
+      FileManager.default.attributesOfItem(atPath: blob)
+    )
+    XCTAssertEqual(
+      linkedInfo[.systemFileNumber] as? UInt64, blobInfo[.systemFileNumber] as? UInt64,
+      "a hard link")
+    // The caller's link outlives the store's entry.
+    try cache.clean()
+    XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: linked))), object)
+    XCTAssertFalse(cache.link(key("a"), output: "object", to: directory + "/missing.o"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/missing.o"))
+
+    cache.store(key("a"), [CacheOutput(name: "object", bytes: object)])
+    var damaged = object
+    damaged[100] ^= 0xff
+    try Data(damaged).write(to: URL(fileURLWithPath: try XCTUnwrap(entryFiles("cas").first)))
+    XCTAssertFalse(cache.link(key("a"), output: "object", to: directory + "/damaged.o"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/damaged.o"))
+    XCTAssertEqual(entryFiles("cas"), [], "the damaged blob is deleted")
+    XCTAssertFalse(cache.link(key("a"), output: "other", to: directory + "/other.o"))
+  }
+
+  /// An output stored from its file is the same entry as one stored from its bytes.
+  func testAnOutputStoredFromAFileIsTheSameEntry() throws {
+    let cache = BuildCache(directory: directory)
+    let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    let file = directory + "/output"
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+    cache.store(key("a"), output: "output", copying: file)
+    XCTAssertEqual(cache.lookup(key("a")), [CacheOutput(name: "output", bytes: bytes)])
+    let blobs = entryFiles("cas")
+    cache.store(key("b"), [CacheOutput(name: "output", bytes: bytes)])
+    XCTAssertEqual(cache.lookup(key("b")), cache.lookup(key("a")))
+    XCTAssertEqual(entryFiles("cas"), blobs, "one blob for both")
+    cache.store(key("c"), output: "output", copying: directory + "/missing")
+    XCTAssertNil(cache.lookup(key("c")))
   }
 
   // MARK: Size limit
@@ -248,7 +297,7 @@ final class CacheStoreTests: CacheTestCase {
     XCTAssertEqual(stats.sizeLimit, 1 << 20)
     XCTAssertEqual(stats.actions.entries, 3)
     XCTAssertEqual(stats.blobs.entries, 3, "a and b share their blob")
-    XCTAssertEqual(stats.blobs.bytes, UInt64(3 * EntryFormat.headerSize + 102))
+    XCTAssertEqual(stats.blobs.bytes, 102, "blobs are stored as they are")
     XCTAssertEqual(stats.bytes, stats.blobs.bytes + stats.actions.bytes)
     try cache.clean()
     XCTAssertEqual(cache.stats().entries, 0)
@@ -400,12 +449,12 @@ final class CacheStoreTests: CacheTestCase {
     let human = try holoc(["cache", "stats"])
     XCTAssertEqual(human.status, 0, human.stderr)
     XCTAssertTrue(human.stdout.hasPrefix("cache directory   \(directory)\n"), human.stdout)
-    XCTAssertTrue(human.stdout.contains("\nsize              2.4 KiB of 10.0 MiB\n"), human.stdout)
-    XCTAssertTrue(human.stdout.contains("\n  blobs           3 (2.1 KiB)\n"), human.stdout)
+    XCTAssertTrue(human.stdout.contains("\nsize              2.3 KiB of 10.0 MiB\n"), human.stdout)
+    XCTAssertTrue(human.stdout.contains("\n  blobs           3 (2.0 KiB)\n"), human.stdout)
 
     let clean = try holoc(["cache", "clean"])
     XCTAssertEqual(clean.status, 0, clean.stderr)
-    XCTAssertEqual(clean.stdout, "removed 5 entries (2.4 KiB) from \(directory)\n")
+    XCTAssertEqual(clean.stdout, "removed 5 entries (2.3 KiB) from \(directory)\n")
     XCTAssertEqual(cache.stats().entries, 0)
     XCTAssertNil(cache.lookup(key("a")))
   }

@@ -335,9 +335,10 @@ final class ModuleEmitter {
     return phi
   }
 
-  /// A call, in the body of dev code with restartable frames an `invoke` whose unwind edge runs the
-  /// function's cleanups (`unwindDestination`): a frame restart unwinds the stack through
-  /// every call that can reach a safepoint (docs/PATCHING.md, "Frame restarts"). A call
+  /// A call; in the body of dev code with restartable frames, an `invoke` whose unwind
+  /// edge runs the function's cleanups (`unwindDestination`): a frame restart unwinds the
+  /// stack through every call that can reach a safepoint (docs/PATCHING.md, "Frame
+  /// restarts"). A call
   /// through `restarting`, a slot, is where a restarted frame starts again: its landing
   /// pad asks the runtime whether the frame it unwound is the one to restart
   /// (`holo_dev_restart_claim`) and, if so, calls the slot's current version with the

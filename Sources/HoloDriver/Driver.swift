@@ -70,9 +70,9 @@ public struct BuildSettings: Sendable {
       restartableFrames: restartableFrames)
   }
 
-  /// The settings of code a C host may link (`--emit obj`, `lib`, `asm`, `llvm-ir`): a dev build's frames
-  /// are restartable, since `holoc dev --host --restart frame` may restart them in the
-  /// host, which links what holoc built before it started.
+  /// The settings of code a C host may link (`--emit obj`, `lib`, `asm`, `llvm-ir`): a dev
+  /// build's frames are restartable, since `holoc dev --host --restart frame` may restart
+  /// them in the host, which links what holoc built before it started.
   var forCHost: BuildSettings {
     var settings = self
     settings.restartableFrames = true

@@ -5,7 +5,10 @@
   `build_ms` holoc reports in its `ready` event);
 - edit-to-new-output latency: from the save (the rename of a one-function body edit over
   the file) to the first line of output that shows the new behaviour, over K edits
-  (median and p90; and the `compile_ms` / `apply_ms` holoc reports per patch);
+  (median and p90; the medians of the edits that change their file's length, which moves
+  every function after them in it, and of those that keep it: each function's first edit
+  turns its one-digit constant into four digits, later ones keep four; and the
+  `compile_ms` / `apply_ms` holoc reports per patch);
 - the resident memory of the program and of holoc itself before and after all the edits
   (each edit is a patch).
 
@@ -55,10 +58,17 @@ def measure(args):
             rss_before = [hb.status_kib(pid, "VmRSS") for pid in hb.child_pids(session.process.pid)]
             holoc_before = session.status_kib("VmRSS")
             latencies, compile_ms, apply_ms = [], [], []
+            # Whether each edit changed its file's length: one that does moves every
+            # function after it in its file, which one that keeps it does not.
+            lengths, moved_after = {}, []
             last_save = time.monotonic()
             for _ in range(args.edits):
                 path, index = program.edit()
                 text = program.file_text(path)
+                if path not in lengths:
+                    lengths[path] = len((Path(folder) / path).read_text())
+                moved_after.append(len(text) != lengths[path])
+                lengths[path] = len(text)
                 # A save within 50 ms of the previous one is taken as part of a series
                 # (holoc then waits for 30 ms of quiet): space the saves out.
                 pause = last_save + args.gap_ms / 1000 - time.monotonic()
@@ -94,6 +104,10 @@ def measure(args):
     target = TARGETS.get((args.functions, args.files), "")
     table.add("edit -> new output, median", hb.median(latencies), "ms", "", target, command)
     table.add("edit -> new output, p90", hb.percentile(latencies, 0.9), "ms", "", "", command)
+    for moves, what in ((True, "changing"), (False, "keeping")):
+        chosen = [latency for latency, moved in zip(latencies, moved_after) if moved == moves]
+        table.add(f"  edits {what} the file's length, median", hb.median(chosen), "ms", "", "",
+                  f"{len(chosen)} of the {len(latencies)} edits")
     if latencies:
         table.add("edit -> new output, min / max",
                   f"{min(latencies):.1f} / {max(latencies):.1f}", "ms", "", "", command)

@@ -25,10 +25,10 @@ struct ProgramIndex {
   }
 
   /// Where a function starts: its line is what its line-base cell holds (not in the
-  /// fingerprint).
+  /// fingerprint). Not its offset: a function moved within its line needs nothing, and the
+  /// database does not report it (`ProgramDatabase.changedFunctions`).
   struct Place: Equatable {
     var file: FileID
-    var offset: Int
     var line: Int
   }
 
@@ -76,7 +76,8 @@ struct ProgramIndex {
       places.pad(to: index + 1, with: nil)
       let (span, revision) = program.placeAndRevision(of: id)
       let isSameRevision = revision != 0 && functions[index]?.revision == revision
-      let isSamePlace = places[index]?.file == span.file && places[index]?.offset == span.start
+      let place = Place(file: span.file, line: Codegen.startLine(at: span, sources))
+      let isSamePlace = places[index] == place
       if isSameRevision, isSamePlace, !layoutsChanged { return }
       var fingerprinted: Function?
       if !isSameRevision || layoutsChanged {
@@ -89,9 +90,7 @@ struct ProgramIndex {
           revision: function.revision)
       }
       dirty.append(id)
-      places[index] = Place(
-        file: span.file, offset: span.start,
-        line: Codegen.startLine(at: span, sources))
+      places[index] = place
       if let fingerprinted { functions[index] = fingerprinted }
     }
     if previous != nil, let changed, !layoutsChanged {

@@ -199,10 +199,11 @@ public final class ProgramDatabase {
     }
   }
 
-  /// The functions whose IR or place may differ between analysis `number` and now (checked
-  /// again, moved, added or removed), so a caller keeping something per function updates
-  /// only those; nil when that is not known (too long ago, or the names changed: compare
-  /// them all).
+  /// The functions whose IR or start line may differ between analysis `number` and now
+  /// (checked again, moved to another line, added or removed), so a caller keeping
+  /// something per function updates only those; nil when that is not known (too long ago,
+  /// or the names changed: compare them all). A function moved within its line is not
+  /// among them: its IR's spans moved, nothing else did.
   public func changedFunctions(since number: Int) -> Set<FunctionID>? {
     guard number <= analyses, let first = changeLog.first, first.analysis <= number + 1
     else { return number == analyses ? [] : nil }
@@ -263,7 +264,8 @@ public final class ProgramDatabase {
         text: text, id: function.id, parameterTypes: declaration.parameterTypes,
         returnType: declaration.returnType)
       if let kept = reusedBody(
-        function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil)
+        function.id, key: key, validatingReads: reason == .readsChanged ? environment : nil,
+        keepsLine: reason == .ownFileLinesKept)
       {
         results.append((position, kept))
       } else {
@@ -509,8 +511,14 @@ public final class ProgramDatabase {
 
   /// The kept body of `id`, when nothing it depends on changed (with `environment`, when
   /// each name it read has the shape it had): moved to where `key` says its text is now.
+  /// `keepsLine`: the edit that moved it added or removed no line before it, so only its
+  /// offsets differ, which nothing made of a function depends on (its code, fingerprint and
+  /// start line are the same): it is not among the functions that changed
+  /// (`changedFunctions`), so an edit within a line of a large file costs per function it
+  /// changed, not per function after it.
   private func reusedBody(
-    _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?
+    _ id: FunctionID, key: BodyKey, validatingReads environment: CheckEnvironment?,
+    keepsLine: Bool = false
   ) -> CheckedBody? {
     guard let kept = keptBody(id), kept.diagnostics.isEmpty,
       kept.key.differsAtMostInStart(from: key),
@@ -522,7 +530,7 @@ public final class ProgramDatabase {
     // The same text at another offset: the same IR with its spans moved. Its revision
     // stays, since nothing its code depends on changed (its line lives in data).
     lastUpdate.movedBodies.append(kept.function.name)
-    changedNow.append(id)
+    if !keepsLine { changedNow.append(id) }
     kept.function = kept.function.shifted(by: key.text.start - kept.key.text.start)
     kept.key = key
     return kept
@@ -740,6 +748,8 @@ public final class ProgramDatabase {
     case unaffected
     /// Its file changed: its own text or place may have.
     case ownFile
+    /// Its file changed by an edit that added or removed no line: moved, it keeps its line.
+    case ownFileLinesKept
     /// A name it read may have another shape now (or it has diagnostics): its reads are
     /// compared.
     case readsChanged
@@ -758,8 +768,9 @@ public final class ProgramDatabase {
     else { return nil }
     // Per changed file: the declarations to compare (new and old positions) and the
     // functions (by their order among the file's functions) whose bodies may differ.
-    var changedFiles: [(index: Int, compared: Range<Int>, old: Range<Int>, bodies: Range<Int>)] =
-      []
+    var changedFiles:
+      [(index: Int, compared: Range<Int>, old: Range<Int>, bodies: Range<Int>, linesKept: Bool)] =
+        []
     for (index, (old, new)) in zip(program.files, files).enumerated() where old.parse != new.parse {
       if let derivation = new.derivation, derivation.from == old.parse {
         // Parsed from the old file: only the declarations parsed again can differ, and
@@ -768,18 +779,19 @@ public final class ProgramDatabase {
         let end =
           start + derivation.parsedFunctions
           + (derivation.shift == 0 ? 0 : derivation.functionsAfter)
-        changedFiles.append((index, derivation.parsed, derivation.replaced, start..<end))
+        changedFiles.append(
+          (index, derivation.parsed, derivation.replaced, start..<end, derivation.lineShift == 0))
       } else {
         changedFiles.append(
           (
             index, new.declarations.indices, old.declarations.indices,
-            0..<program.table.functionPositions[index].count
+            0..<program.table.functionPositions[index].count, false
           ))
       }
     }
     var changedNames: Set<String> = []
     var diagnostics = DiagnosticBag()
-    for (index, compared, oldCompared, _) in changedFiles {
+    for (index, compared, oldCompared, _, _) in changedFiles {
       let (old, new) = (program.files[index].declarations, files[index].declarations)
       guard compared.count == oldCompared.count else { return nil }
       for (position, oldPosition) in zip(compared, oldCompared) {
@@ -801,9 +813,11 @@ public final class ProgramDatabase {
     program.files = files
     program.diagnostics = diagnostics.diagnostics
     var candidates = [Candidate](repeating: .unaffected, count: program.table.functions.count)
-    for (index, _, _, bodies) in changedFiles {
+    for (index, _, _, bodies, linesKept) in changedFiles {
       let first = program.table.functionPositions[index].lowerBound
-      for position in bodies { candidates[first + position] = .ownFile }
+      for position in bodies {
+        candidates[first + position] = linesKept ? .ownFileLinesKept : .ownFile
+      }
     }
     var affected = bodiesWithDiagnostics
     for name in changedNames { affected.formUnion(readers[name] ?? []) }
@@ -1229,6 +1243,9 @@ private struct ParsedFile {
     var parsedFunctions: Int
     var functionsAfter: Int
     var shift: Int
+    /// How many lines the edit added (negative: removed): 0 when the items after it keep
+    /// their lines.
+    var lineShift: Int
   }
 
   /// Set when only the items an edit touched were parsed.
@@ -1427,7 +1444,13 @@ private struct ParsedFile {
       from: old.parse, parsed: declarationsBefore..<parsedEnd,
       replaced: declarationsBefore..<old.declarations.count - declarationsAfter,
       functionsBefore: functionsBefore, parsedFunctions: parsedFunctions,
-      functionsAfter: functions, shift: shift)
+      functionsAfter: functions, shift: shift,
+      lineShift: Self.newlines(in: after[prefix..<editEnd])
+        - Self.newlines(in: before[prefix..<changedEnd]))
+  }
+
+  private static func newlines(in bytes: ArraySlice<UInt8>) -> Int {
+    bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
   }
 
   /// How many bytes `before` and `after` share at their start, and then at their end (not

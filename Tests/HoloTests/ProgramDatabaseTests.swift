@@ -171,8 +171,18 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertNil(database.changedFunctions(since: afterNewName))
     let recent = database.snapshot().number
     database.apply([.text(path: "b.holo", "fn g() -> i64 { 20 }\n\nfn h() -> i64 { 3 }\n")])
-    // g changed; h after it moved a byte.
-    XCTAssertEqual(database.changedFunctions(since: recent), [ids["g"]!, ids["h"]!])
+    // g changed; h after it moved a byte within its line: its IR's spans moved, nothing
+    // that is made of it did, so it is not reported (a large file's later functions all
+    // move so at every edit within a line).
+    XCTAssertEqual(database.lastUpdate.movedBodies, ["h"])
+    XCTAssertEqual(database.changedFunctions(since: recent), [ids["g"]!])
+    XCTAssertEqual(
+      database.snapshot().program?.functions.first { $0.name == "h" }?.span.start, 25,
+      "its spans are where it is")
+    // A line removed above it moves it to another line: reported.
+    let beforeLineRemoved = database.snapshot().number
+    database.apply([.text(path: "b.holo", "fn g() -> i64 { 20 }\nfn h() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.changedFunctions(since: beforeLineRemoved), [ids["h"]!])
   }
 
   func testABodyThatOnlyMovedInItsFileIsKeptWithItsSpansMoved() throws {

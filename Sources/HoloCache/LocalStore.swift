@@ -125,27 +125,18 @@ final class LocalStore: Sendable {
     guard fstat(source, &info) == 0, let digest = Self.hash(source, size: Int(info.st_size))
     else { return nil }
     let size = UInt64(info.st_size)
-    let entry = entryPath(.cas, digest)
     var times = [currentTime(), currentTime()]
-    if utimensat(AT_FDCWD, entry, &times, 0) == 0 { return (digest, size) }
-    let folder = String(entry[..<entry.lastIndex(of: "/")!])
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let temporaryPath = folder + "/" + temporaryName()
-    let file = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard file >= 0 else { return (digest, size) }
-    var copied: UInt64 = 0
-    while copied < size {
-      let count = sendfile(file, source, nil, Int(size - copied))
-      if count < 0 && errno == EINTR { continue }
-      guard count > 0 else { break }
-      copied += UInt64(count)
-    }
-    let written = copied == size && futimens(file, &times) == 0
-    close(file)
-    if written && rename(temporaryPath, entry) == 0 {
-      noteStored(size)
-    } else {
-      unlink(temporaryPath)
+    if utimensat(AT_FDCWD, entryPath(.cas, digest), &times, 0) != 0 {
+      writeEntry(.cas, digest, size: size) { file in
+        var copied: UInt64 = 0
+        while copied < size {
+          let count = sendfile(file, source, nil, Int(size - copied))
+          if count < 0 && errno == EINTR { continue }
+          guard count > 0 else { return false }
+          copied += UInt64(count)
+        }
+        return true
+      }
     }
     return (digest, size)
   }
@@ -166,6 +157,16 @@ final class LocalStore: Sendable {
     let header =
       kind == .cas
       ? [] : EntryFormat.header(payloadCount: payload.count, digest: ContentDigest(of: payload))
+    writeEntry(kind, name, size: UInt64(header.count + payload.count)) { file in
+      writeAll(file, header) && writeAll(file, payload)
+    }
+  }
+
+  /// Writes the entry `name` of `kind`, `size` bytes that `fill` writes to the file it is
+  /// given, to a temporary file in its folder and renames it into place.
+  private func writeEntry(
+    _ kind: Kind, _ name: ContentDigest, size: UInt64, _ fill: (Int32) -> Bool
+  ) {
     let path = entryPath(kind, name)
     let folder = String(path[..<path.lastIndex(of: "/")!])
     // A second attempt after creating the folder, which a concurrent `clean` may also have
@@ -182,11 +183,10 @@ final class LocalStore: Sendable {
       // The modification time orders entries for eviction; the kernel's own stamps are
       // only as fine as its timer tick, too coarse to order entries written in a burst.
       var times = [currentTime(), currentTime()]
-      let written =
-        writeAll(file, header) && writeAll(file, payload) && futimens(file, &times) == 0
+      let written = fill(file) && futimens(file, &times) == 0
       close(file)
       if written && rename(temporaryPath, path) == 0 {
-        noteStored(UInt64(header.count + payload.count))
+        noteStored(size)
         return
       }
       unlink(temporaryPath)

@@ -53,12 +53,7 @@ extension Driver {
           case .chunk(let chunk): object = try current.object(of: chunk)
           case .glue: object = try current.glueObject()
           }
-          cache.store(keys[index], [CacheOutput(name: "object", bytes: object)])
-          // Not cached (a read-only cache folder): written as it is.
-          guard
-            cache.link(keys[index], output: "object", to: path)
-              || FileManager.default.createFile(atPath: path, contents: Data(object))
-          else {
+          guard Self.store(object, under: keys[index], in: cache, at: path) else {
             results.fail("cannot write `\(path)`: \(String(cString: strerror(errno)))")
             continue
           }
@@ -73,6 +68,17 @@ extension Driver {
     }
     let objects = results.values
     return Array(objects.dropFirst()) + [objects[0]]
+  }
+
+  /// Stores the new `object` under `key` and makes `path` a link to it; when the cache
+  /// would not keep it (a read-only cache folder), writes it to `path` as it is. False when
+  /// `path` cannot be written.
+  static func store(_ object: [UInt8], under key: CacheKey, in cache: BuildCache, at path: String)
+    -> Bool
+  {
+    cache.store(key, [CacheOutput(name: "object", bytes: object)])
+    return cache.link(key, output: "object", to: path)
+      || FileManager.default.createFile(atPath: path, contents: Data(object))
   }
 
   /// Everything a chunk's object depends on: the compiler, the options but the entry (a

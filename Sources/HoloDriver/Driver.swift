@@ -300,8 +300,11 @@ public final class Driver {
     let path = "\(directory)/program.o"
     if cache.link(key, output: "object", to: path) { return path }
     let object = try generate(program, options, emit: .object)
-    cache.store(key, [CacheOutput(name: "object", bytes: object)])
-    if !cache.link(key, output: "object", to: path) { try write(object, to: path) }
+    guard Self.store(object, under: key, in: cache, at: path) else {
+      throw DiagnosticsError(
+        .cannotWriteOutput, "cannot write `\(path)`: \(String(cString: strerror(errno)))",
+        about: path)
+    }
     return path
   }
 

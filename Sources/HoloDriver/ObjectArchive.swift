@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// The objects of a program (a dev build's chunks and glue, or a release build's one
 /// object) as one thin `ar` archive: a list of the object files by name, which holoc
@@ -24,19 +24,8 @@ enum ObjectArchive {
     if names.count % 2 == 1 { names.append(UInt8(ascii: "\n")) }
     var archive = Array("!<thin>\n".utf8) + header(name: "//", size: names.count) + names
     for member in members { archive += header(name: "/\(member.offset)", size: member.size) }
-    let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard file >= 0 else { return false }
-    defer { close(file) }
-    return archive.withUnsafeBytes { buffer in
-      var offset = 0
-      while offset < buffer.count {
-        let count = Glibc.write(file, buffer.baseAddress! + offset, buffer.count - offset)
-        if count < 0 && errno == EINTR { continue }
-        guard count > 0 else { return false }
-        offset += count
-      }
-      return true
-    }
+    // A few bytes per member: written whole.
+    return FileManager.default.createFile(atPath: path, contents: Data(archive))
   }
 
   /// A member's System V header: name, date, owner, group, mode, size, magic, each field

@@ -53,6 +53,7 @@ final class ModuleEmitter {
   /// LLVM functions of the holo functions this module defines.
   private(set) var functions: [FunctionID: LLVMValueRef] = [:]
   private var functionTypes: [FunctionID: LLVMTypeRef] = [:]
+  private var keys: [FunctionID: String] = [:]
   /// Dev builds: the slot globals this module defines or references.
   private var slots: [FunctionID: LLVMValueRef] = [:]
   var externFunctions: [ExternID: (LLVMValueRef, CLowering)] = [:]
@@ -227,7 +228,16 @@ final class ModuleEmitter {
   /// internal so LLVM may inline and drop them.
   func symbol(of function: IRFunction) -> String {
     options.mode == .release
-      ? Symbols.release(of: function) : Symbols.version(version, of: function, in: program)
+      ? Symbols.release(of: function) : DevSymbols.version(version, key: key(of: function))
+  }
+
+  /// `Symbols.key` of a function, spelled once per module: its symbol, slot and line-base
+  /// cell are each named several times.
+  private func key(of function: IRFunction) -> String {
+    if let known = keys[function.id] { return known }
+    let key = Symbols.key(of: function, in: program)
+    keys[function.id] = key
+    return key
   }
 
   /// Version 0 of a function (its release symbol in release builds): defined here, or
@@ -268,10 +278,10 @@ final class ModuleEmitter {
       // Patches reach it through its slot and never by name, so it stays out of the
       // executable's dynamic symbol table (a third of it; docs/DECISIONS.md).
       LLVMSetVisibility(value, LLVMHiddenVisibility)
-      let slot = LLVMAddGlobal(module, pointerType, Symbols.slot(of: function, in: program))!
+      let slot = LLVMAddGlobal(module, pointerType, DevSymbols.slot(key: key(of: function)))!
       LLVMSetInitializer(slot, value)
       slots[function.id] = slot
-      let lineBase = LLVMAddGlobal(module, i64Type, Symbols.lineBase(of: function, in: program))!
+      let lineBase = LLVMAddGlobal(module, i64Type, DevSymbols.lineBase(key: key(of: function)))!
       LLVMSetInitializer(
         lineBase, LLVMConstInt(i64Type, UInt64(Codegen.startLine(of: function, sources)), 0))
       LLVMSetAlignment(lineBase, 8)
@@ -282,7 +292,7 @@ final class ModuleEmitter {
   /// glue and by a patch (the process or the agent defines it). Looked up by name each
   /// time, since optimisation drops declarations nothing uses any more.
   private func lineBase(of function: IRFunction) -> LLVMValueRef {
-    let name = Symbols.lineBase(of: function, in: program)
+    let name = DevSymbols.lineBase(key: key(of: function))
     return LLVMGetNamedGlobal(module, name) ?? LLVMAddGlobal(module, i64Type, name)!
   }
 
@@ -472,7 +482,7 @@ final class ModuleEmitter {
   private func slot(of id: FunctionID) -> LLVMValueRef {
     if let known = slots[id] { return known }
     let slot = LLVMAddGlobal(
-      module, pointerType, Symbols.slot(of: program.function(id), in: program))!
+      module, pointerType, DevSymbols.slot(key: key(of: program.function(id))))!
     slots[id] = slot
     return slot
   }
@@ -480,12 +490,12 @@ final class ModuleEmitter {
   /// The slot updates a patch module makes: each defined function's slot now points at
   /// the version this module defines.
   var slotUpdates: [(slot: String, function: String)] {
-    definedFunctions.map { (Symbols.slot(of: $0, in: program), symbol(of: $0)) }
+    definedFunctions.map { (DevSymbols.slot(key: key(of: $0)), symbol(of: $0)) }
   }
 
   /// Every slot the module references.
   var referencedSlots: [String] {
-    slots.keys.sorted().map { Symbols.slot(of: program.function($0), in: program) }
+    slots.keys.sorted().map { DevSymbols.slot(key: key(of: program.function($0))) }
   }
 
   // MARK: Globals

@@ -110,7 +110,7 @@ extension Driver {
         builder.add("file", path)
         builder.add("folder", Self.folder(of: path))
       }
-      builder.add("function", Symbols.key(of: function, in: program))
+      builder.add("function", fingerprints.key(of: id))
       builder.add("code", fingerprints.byFunction[id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")
     }

@@ -148,7 +148,10 @@ public final class Driver {
         try write(cached.output, to: destination, executable: kind == .executable)
         return ExitStatus.success
       }
-      let (program, reported) = try analyzeReporting(root)
+      let recordStore = DispatchGroup()
+      // However the build ends, the records are in the cache before holoc exits.
+      defer { recordStore.wait() }
+      let (program, reported) = try analyzeReporting(root, storingRecordsIn: recordStore)
       switch kind {
       case .executable:
         try linkExecutable(program, settings: settings, entry: .program, to: destination)
@@ -237,17 +240,28 @@ public final class Driver {
     try analyzeReporting(root).program
   }
 
-  /// `analyze`, also telling whether it printed diagnostics (warnings).
-  func analyzeReporting(_ root: ProjectRoot) throws(DiagnosticsError) -> (
-    program: IRProgram, reported: Bool
-  ) {
+  /// `analyze`, also telling whether it printed diagnostics (warnings). With
+  /// `recordStore`, the analysis's body records are stored on another thread, in that
+  /// group, while the caller goes on (a build generates and links code meanwhile);
+  /// without, before this returns.
+  func analyzeReporting(_ root: ProjectRoot, storingRecordsIn recordStore: DispatchGroup? = nil)
+    throws(DiagnosticsError) -> (program: IRProgram, reported: Bool)
+  {
     let records = BodyRecordCache(cache: openCache(), root: root.file)
     let database = ProgramDatabase(
       rootPath: root.file, sources: sources, workers: CompilerThread.bodyCheckers,
       records: BodyRecords(records.loaded))
     DiskSources().update(database)
     let analysis = database.snapshot()
-    records.store(database.bodyRecords)
+    // Nothing writes to the database any more: another thread may read its records.
+    if let recordStore {
+      let database = Handover(database)
+      DispatchQueue.global().async(group: recordStore) {
+        records.store(database.value.bodyRecords)
+      }
+    } else {
+      records.store(database.bodyRecords)
+    }
     // Never freed (as clang's -disable-free): a command analyses once and then ends, and
     // freeing a large program's analysis costs a tenth of a second nobody needs spent.
     _ = Unmanaged.passRetained(database)
@@ -324,7 +338,7 @@ public final class Driver {
       if files.insert(function.span.file).inserted {
         builder.add("file", sources.file(function.span.file).path)
       }
-      builder.add("function", Symbols.key(of: function, in: program))
+      builder.add("function", fingerprints.key(of: function.id))
       builder.add("code", fingerprints.byFunction[function.id]!.digest.bytes)
       builder.add("line", "\(Codegen.startLine(of: function, sources))")
     }
@@ -566,4 +580,10 @@ enum StandardStream {
     let handle = self == .output ? FileHandle.standardOutput : FileHandle.standardError
     handle.write(Data(text.utf8))
   }
+}
+
+/// A value one thread hands to another and no longer uses.
+private struct Handover<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
 }

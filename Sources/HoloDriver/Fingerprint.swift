@@ -25,9 +25,19 @@ public enum Fingerprint {
   public static func of(_ function: IRFunction, in program: IRProgram, sources: SourceManager)
     -> (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool)
   {
+    of(function, in: program, sources: sources) {
+      Symbols.key(of: program.function($0), in: program)
+    }
+  }
+
+  /// `of`, with each function's `Symbols.key` from `key`.
+  static func of(
+    _ function: IRFunction, in program: IRProgram, sources: SourceManager,
+    key: (FunctionID) -> String
+  ) -> (digest: ContentDigest, callees: Set<FunctionID>, callsExtern: Bool) {
     let file = sources.file(function.span.file)
     var encoder = StableEncoder()
-    encoder.combine(Symbols.key(of: function, in: program))
+    encoder.combine(key(function.id))
     encoder.combine(case: function.kind)
     encoder.combine(function.isExport)
     encoder.combine(file.path)
@@ -44,7 +54,7 @@ public enum Fingerprint {
       case .function(let callee):
         callees.insert(callee)
         encoder.combine(UInt8(1))
-        encoder.combine(Symbols.key(of: program.function(callee), in: program))
+        encoder.combine(key(callee))
       case .external(let callee):
         let external = program.external(callee)
         callsExtern = true
@@ -79,23 +89,43 @@ struct ProgramFingerprints {
   )
 
   let byFunction: [FunctionID: FunctionFingerprint]
+  /// Every function's `Symbols.key`, by `FunctionID.index`: spelled once per command, for
+  /// the fingerprints and the cache keys that name the functions.
+  private let keys: [String]
+
+  func key(of id: FunctionID) -> String { keys[id.index] }
 
   /// Functions fingerprinted per turn of a thread: enough that taking work costs nothing.
   private static let batchSize = 256
 
   init(_ program: IRProgram, sources: SourceManager) {
     let functions = program.functions
-    let batches = WorkQueue(count: (functions.count + Self.batchSize - 1) / Self.batchSize)
-    let results = WorkerResults<[FunctionFingerprint]>(count: batches.count)
-    CompilerThread.runWorkers(min(ProcessInfo.processInfo.activeProcessorCount, batches.count)) {
-      while let batch = batches.next() {
-        let range = batch * Self.batchSize..<min((batch + 1) * Self.batchSize, functions.count)
-        results.set(
-          range.map { Fingerprint.of(functions[$0], in: program, sources: sources) }, at: batch)
-      }
+    let keys = Self.inBatches(of: functions) { Symbols.key(of: $0, in: program) }
+    var keysByIndex = Array(repeating: "", count: (functions.map(\.id.index).max() ?? -1) + 1)
+    for (function, key) in zip(functions, keys) { keysByIndex[function.id.index] = key }
+    let byIndex = keysByIndex
+    self.keys = byIndex
+    let results = Self.inBatches(of: functions) {
+      Fingerprint.of($0, in: program, sources: sources) { byIndex[$0.index] }
     }
     byFunction = Dictionary(
-      zip(functions.map(\.id), results.values.joined()), uniquingKeysWith: { first, _ in first })
+      zip(functions.map(\.id), results), uniquingKeysWith: { first, _ in first })
+  }
+
+  /// `transform` of each of `functions`, in their order, on as many threads as there are
+  /// cores.
+  private static func inBatches<Value>(
+    of functions: ChunkedArray<IRFunction>, _ transform: @Sendable (IRFunction) -> Value
+  ) -> [Value] {
+    let batches = WorkQueue(count: (functions.count + batchSize - 1) / batchSize)
+    let results = WorkerResults<[Value]>(count: batches.count)
+    CompilerThread.runWorkers(min(ProcessInfo.processInfo.activeProcessorCount, batches.count)) {
+      while let batch = batches.next() {
+        let range = batch * batchSize..<min((batch + 1) * batchSize, functions.count)
+        results.set(range.map { transform(functions[$0]) }, at: batch)
+      }
+    }
+    return Array(results.values.joined())
   }
 }
 

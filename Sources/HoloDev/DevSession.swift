@@ -256,6 +256,9 @@ final class DevSession {
   /// Analyses the program again and applies what changed since the last good version.
   private func sourcesChanged() {
     let began = Posix.monotonicMs()
+    // After the patch is out: freeing the previous parse of a big file is slower than the
+    // edit's own analysis.
+    defer { database.releaseReplaced() }
     DiskSources().update(database, changedPaths: changedPaths())
     let analysis = database.snapshot()
     if let recordCache, !analysis.files.isEmpty {

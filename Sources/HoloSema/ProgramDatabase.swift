@@ -74,6 +74,11 @@ public final class ProgramDatabase {
   private var bodiesWithDiagnostics: Set<FunctionID> = []
   /// The namespace of the latest analysis and the files it was declared from.
   private var declared: DeclaredProgram?
+  /// The parses and namespace the last update replaced, still held: freeing those of a
+  /// big file (every declaration's parts released) costs more than the edit's own work,
+  /// so a live session frees them after its patch (`releaseReplaced`); the next update
+  /// frees them at the latest.
+  private var replaced: (files: [ParsedFile], declared: [DeclaredProgram]) = ([], [])
   /// The IR of the declared functions in declaration order (the script body last), shared
   /// with the snapshots: an edit copies only the chunks it changes.
   private var functions = ChunkedArray<IRFunction>()
@@ -138,6 +143,7 @@ public final class ProgramDatabase {
   /// changed (`lastUpdate` says what). Until then only the new files are parsed: a program
   /// whose imports are discovered file by file is analysed once, not once per file.
   public func apply(_ changes: [SourceChange]) {
+    releaseReplaced()
     if !needsAnalysis { lastUpdate = DatabaseUpdate() }
     var changed = false
     for change in changes {
@@ -159,6 +165,7 @@ public final class ProgramDatabase {
           ?? ParsedFile(parsing: source, workers: workers, records: records)
         parses += 1
         parsed.parse = parses
+        if let previous { replaced.files.append(previous) }
         parsedFiles[path] = parsed
         lastUpdate.parsedFiles.append(path)
         lastUpdate.parsedItems += parsed.parsedItems
@@ -174,6 +181,11 @@ public final class ProgramDatabase {
     var discarded = DiagnosticBag()
     _ = loadOrder(&discarded)
     if pending.isEmpty { recompute() }
+  }
+
+  /// Frees what the last update replaced (a file's previous parse, the previous namespace).
+  public func releaseReplaced() {
+    replaced = ([], [])
   }
 
   /// The program as it is now: typed IR when it has no errors, and every diagnostic (a
@@ -228,6 +240,7 @@ public final class ProgramDatabase {
     // types changed (`declareIncrementally`).
     let (program, candidates) =
       declareIncrementally(files) ?? (declareAll(files), nil)
+    if let declared { replaced.declared.append(declared) }
     declared = program
     diagnostics.append(contentsOf: program.diagnostics)
     let table = program.table

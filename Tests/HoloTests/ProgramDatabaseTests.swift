@@ -39,6 +39,20 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(program.functions.map(\.name), ["main", "f", "g"])
   }
 
+  /// What an update replaced (a file's previous parse, which holds its previous text)
+  /// lives until `releaseReplaced()` and no longer: a live session frees it after its
+  /// patch, and nothing else keeps it.
+  func testWhatAnUpdateReplacedIsFreedWhenReleased() {
+    let database = database()
+    weak let previous = database.sources.allFiles.first { $0.path.hasSuffix("a.holo") }
+    XCTAssertNotNil(previous)
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["f"])
+    XCTAssertNotNil(previous, "the replaced parse holds the previous text until released")
+    database.releaseReplaced()
+    XCTAssertNil(previous, "released, nothing holds the previous text")
+  }
+
   func testImportsDiscoveredFileByFileAreAnalysedOnce() throws {
     let database = ProgramDatabase(rootPath: "main.holo")
     database.apply([.text(path: "main.holo", "import a;\nfn main() { println(a()); }\n")])

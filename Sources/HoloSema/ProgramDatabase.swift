@@ -74,6 +74,10 @@ public final class ProgramDatabase {
   private var bodiesWithDiagnostics: Set<FunctionID> = []
   /// The namespace of the latest analysis and the files it was declared from.
   private var declared: DeclaredProgram?
+  /// The last load order (`loadOrder`), kept while no file came or went and no file's
+  /// imports changed, and while every import was found: a save then looks its files up
+  /// instead of walking every file's imports.
+  private var knownLoadOrder: (paths: [String], importPaths: [String], initialisation: [Int])?
   /// The parses and namespace the last update replaced, still held: freeing those of a
   /// big file (every declaration's parts released) costs more than the edit's own work,
   /// so a live session frees them after its patch (`releaseReplaced`); the next update
@@ -136,7 +140,14 @@ public final class ProgramDatabase {
   public var requestedFiles: [String] { pending.sorted() }
 
   /// Every path the database was told about, with a file there or not.
-  public var knownPaths: [String] { inputs.keys.sorted() }
+  public var knownPaths: [String] {
+    if let sortedPaths { return sortedPaths }
+    let paths = inputs.keys.sorted()
+    sortedPaths = paths
+    return paths
+  }
+  /// `knownPaths`, until a new path is told: a live session asks on every save.
+  private var sortedPaths: [String]?
 
   /// Applies source changes and, once no file it needs is still to be told
   /// (`requestedFiles`), brings the analysis up to date, re-doing only what they can have
@@ -154,18 +165,19 @@ public final class ProgramDatabase {
       case .absent: text = nil
       }
       if let known = inputs[path], known == text { continue }
-      inputs[path] = .some(text)
+      if inputs.updateValue(text, forKey: path) == nil { sortedPaths = nil }
       changed = true
       if let text {
         let source = sources.update(path: path, text: text)
         let previous = parsedFiles[path]
         if let previous, previous.source === source { continue }
-        var parsed =
+        let parsed =
           previous.flatMap { ParsedFile(updating: $0, to: source) }
-          ?? ParsedFile(parsing: source, workers: workers, records: records)
+          ?? ParsedFile.parsing(source, workers: workers, records: records)
         parses += 1
         parsed.parse = parses
         if let previous { replaced.files.append(previous) }
+        if previous.map({ !parsed.hasSameImports(as: $0) }) ?? true { knownLoadOrder = nil }
         parsedFiles[path] = parsed
         lastUpdate.parsedFiles.append(path)
         lastUpdate.parsedItems += parsed.parsedItems
@@ -174,13 +186,14 @@ public final class ProgramDatabase {
         }
       } else {
         parsedFiles[path] = nil
+        knownLoadOrder = nil
       }
     }
     guard changed else { return }
     needsAnalysis = true
-    var discarded = DiagnosticBag()
-    _ = loadOrder(&discarded)
-    if pending.isEmpty { recompute() }
+    var diagnostics = DiagnosticBag()
+    let loaded = loadOrder(&diagnostics)
+    if pending.isEmpty { recompute(loaded, diagnostics) }
   }
 
   /// Frees what the last update replaced (a file's previous parse, the previous namespace).
@@ -230,11 +243,20 @@ public final class ProgramDatabase {
   // MARK: Analysis
 
   private func recompute() {
+    var diagnostics = DiagnosticBag()
+    let loaded = loadOrder(&diagnostics)
+    recompute(loaded, diagnostics)
+  }
+
+  /// The analysis of the files `loaded` (`loadOrder`, whose diagnostics `diagnostics` holds).
+  private func recompute(
+    _ loaded: (files: [ParsedFile], importPaths: [String]), _ diagnostics: DiagnosticBag
+  ) {
     needsAnalysis = false
     analyses += 1
     changedNow = []
-    var diagnostics = DiagnosticBag()
-    let (files, importPaths) = loadOrder(&diagnostics)
+    var diagnostics = diagnostics
+    let (files, importPaths) = loaded
     // The namespace, and which bodies can have changed: all of them after a change to the
     // set of names, else those of the files that changed and the readers of names whose
     // types changed (`declareIncrementally`).
@@ -346,7 +368,8 @@ public final class ProgramDatabase {
     for id in bodiesWithDiagnostics.sorted() {
       diagnostics.append(contentsOf: keptBody(id)!.diagnostics)
     }
-    let globals = program.globals(initialisingFilesIn: Self.initialisationOrder(files))
+    let globals = program.globals(
+      initialisingFilesIn: knownLoadOrder?.initialisation ?? Self.initialisationOrder(files))
     reportGlobalsUsedBeforeInitialisation(globals, program, environment, &diagnostics)
     let structs = program.structs(checkingDefaultsIn: environment, &diagnostics)
     // Where each struct is, by name: both passes look structs up by their fields' types.
@@ -381,7 +404,7 @@ public final class ProgramDatabase {
     _ structsByName: [String: (IRStruct, DeclarationTable.Site)], _ diagnostics: inout DiagnosticBag
   ) {
     for file in files {
-      for declaration in file.declarations where declaration.namesStructs {
+      for declaration in file.structNamers.lazy.map({ file.declarations[$0] }) {
         for (name, span) in declaration.typeNames {
           guard case .structure? = program.table.globals[name]?.kind else {
             TypeResolver.reportUnknownType(name, at: span, &diagnostics)
@@ -724,6 +747,11 @@ public final class ProgramDatabase {
   /// every import, found or not (what a file watcher watches).
   private func loadOrder(_ diagnostics: inout DiagnosticBag) -> ([ParsedFile], [String]) {
     pending = []
+    if let known = knownLoadOrder {
+      let files = known.paths.map { parsedFiles[$0]! }
+      for file in files { diagnostics.append(contentsOf: file.diagnostics) }
+      return (files, known.importPaths)
+    }
     let root = Self.normalise(rootPath)
     guard let rootFile = parsedFiles[root] else {
       if inputs[root] == nil { pending.insert(root) }
@@ -732,8 +760,10 @@ public final class ProgramDatabase {
       return ([], [])
     }
     var files = [rootFile]
+    var paths = [root]
     var importPaths: [String] = []
     var loaded: Set<String> = [root]
+    var allFound = true
     var next = 0
     while next < files.count {
       let file = files[next]
@@ -746,13 +776,16 @@ public final class ProgramDatabase {
           diagnostics.error(
             .importNotFound, "cannot find `\(relative)` to import", at: decl.span,
             labels: [Label(decl.span, "no file at `\(path)`")])
+          allFound = false
           continue
         }
         loaded.insert(path)
         files.append(imported)
+        paths.append(path)
       }
     }
     for file in files { diagnostics.append(contentsOf: file.diagnostics) }
+    if allFound { knownLoadOrder = (paths, importPaths, Self.initialisationOrder(files)) }
     return (files, importPaths)
   }
 
@@ -1015,7 +1048,7 @@ public final class ProgramDatabase {
 
 /// A file as the database parsed it, with what declaring its functions needs: computed
 /// once per text, so a change elsewhere costs this file nothing but a lookup per name.
-private struct ParsedFile {
+private final class ParsedFile {
   struct Declaration {
     enum Kind {
       case function(FunctionDecl, BodyText)
@@ -1264,25 +1297,31 @@ private struct ParsedFile {
   /// Set when only the items an edit touched were parsed.
   private(set) var derivation: Derivation?
 
+  /// Imports the same files, in the same order, as `other`: the load order stays.
+  func hasSameImports(as other: ParsedFile) -> Bool {
+    imports.count == other.imports.count
+      && zip(imports, other.imports).allSatisfy { $0.path == $1.path }
+  }
+  /// Which of its declarations name a struct in their types (`Declaration.namesStructs`),
+  /// by index: few, and every analysis looks at each of them (`reportSignatureTypes`).
+  private(set) var structNamers: [Int] = []
+
   /// `source` parsed; with `records`, skimming the bodies they know (`init(skimming:…)`).
-  init(
-    parsing source: SourceFile, workers: ProgramDatabase.Workers? = nil,
+  static func parsing(
+    _ source: SourceFile, workers: ProgramDatabase.Workers? = nil,
     records: BodyRecords = BodyRecords()
-  ) {
-    if !records.isEmpty, let skimmed = Self(skimming: source, workers, records) {
-      self = skimmed
-      return
+  ) -> ParsedFile {
+    let file: ParsedFile
+    if !records.isEmpty, let skimmed = ParsedFile(skimming: source, workers, records) {
+      file = skimmed
+    } else if let workers, let pieces = parsedInPieces(source, workers) {
+      file = ParsedFile(source, diagnostics: [], pieces)
+    } else {
+      let (syntax, diagnostics) = Parser.parse(source)
+      file = ParsedFile(source, diagnostics: diagnostics, [syntax])
     }
-    if let workers, let pieces = Self.parsedInPieces(source, workers) {
-      self.init(source, diagnostics: [])
-      for syntax in pieces {
-        for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
-      }
-      return
-    }
-    let (syntax, diagnostics) = Parser.parse(source)
-    self.init(source, diagnostics: diagnostics)
-    for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+    file.structNamers = file.declarations.indices.filter { file.declarations[$0].namesStructs }
+    return file
   }
 
   /// `source` parsed with every function body skimmed whose record `records` holds (a
@@ -1290,7 +1329,7 @@ private struct ParsedFile {
   /// signature and place); the others parsed again whole. Nil when any of it has
   /// diagnostics: then the file is parsed as usual, so what a reader sees never depends
   /// on what was skimmed.
-  private init?(
+  private convenience init?(
     skimming source: SourceFile, _ workers: ProgramDatabase.Workers?, _ records: BodyRecords
   ) {
     let pieces: [FileSyntax]
@@ -1378,9 +1417,12 @@ private struct ParsedFile {
     return nil
   }
 
-  private init(_ source: SourceFile, diagnostics: [Diagnostic]) {
+  private init(_ source: SourceFile, diagnostics: [Diagnostic], _ pieces: [FileSyntax] = []) {
     self.source = source
     self.diagnostics = diagnostics
+    for syntax in pieces {
+      for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
+    }
   }
 
   /// `old` brought to `source`, its file's new text, parsing again only the items the
@@ -1388,7 +1430,7 @@ private struct ParsedFile {
   /// signatures' spans moved (`bodyMoved`). Nil when the edit cannot be confined to whole
   /// items that parse cleanly (an opened comment or string, a syntax error, top-level
   /// statements, a file that had errors): then the file is parsed whole.
-  init?(updating old: ParsedFile, to source: SourceFile) {
+  convenience init?(updating old: ParsedFile, to source: SourceFile) {
     guard old.diagnostics.isEmpty, old.statements.isEmpty, !old.hasSignatureDiagnostics
     else { return nil }
     let (before, after) = (old.source.bytes, source.bytes)
@@ -1460,6 +1502,14 @@ private struct ParsedFile {
       functionsAfter: functions, shift: shift,
       lineShift: Self.newlines(in: after[prefix..<editEnd])
         - Self.newlines(in: before[prefix..<changedEnd]))
+    // The declarations after the edit, from `firstAfter` in the old file, moved by `moved`.
+    let (firstAfter, moved) = (
+      old.declarations.count - declarationsAfter, declarations.count - old.declarations.count
+    )
+    structNamers =
+      old.structNamers.filter { $0 < declarationsBefore }
+      + (declarationsBefore..<parsedEnd).filter { declarations[$0].namesStructs }
+      + old.structNamers.filter { $0 >= firstAfter }.map { $0 + moved }
   }
 
   private static func newlines(in bytes: ArraySlice<UInt8>) -> Int {
@@ -1495,7 +1545,7 @@ private struct ParsedFile {
     }
   }
 
-  private mutating func append(_ item: Item, at extent: Range<Int>, bodySkimmed: Bool = false) {
+  private func append(_ item: Item, at extent: Range<Int>, bodySkimmed: Bool = false) {
     parsedItems += 1
     var signatureDiagnostics = DiagnosticBag()
     switch item {

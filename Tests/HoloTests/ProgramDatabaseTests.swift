@@ -395,6 +395,70 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertEqual(source.text(of: make.located(fields[0].span)), "7")
   }
 
+  /// Unknown struct names in signatures are found again on every analysis, from each
+  /// file's list of declarations that name structs: that list follows edits that parse
+  /// only some items again (above, at and below the declarations it holds).
+  func testUnknownTypesInSignaturesAreReportedWhereTheyAreAfterEditsAroundThem() {
+    let database = ProgramDatabase(rootPath: "main.holo")
+    let file = { (first: String, middle: String) in
+      "fn first() -> i64 { \(first) }\n\(middle)fn h(p: P) -> i64 { 0 }\n"
+        + "fn k(q: Q) -> i64 { 0 }\nfn main() { }\n"
+    }
+    /// What a save of `text` reports, each message with its byte offset.
+    func reported(_ text: String) -> [String] {
+      database.apply([.text(path: "main.holo", text)])
+      return database.snapshot().diagnostics.map { "\($0.message) at \($0.span!.start)" }
+    }
+    /// The unknown-type report of `name`, where `text` first names it as a parameter's type.
+    func unknown(_ name: String, in text: String) -> String {
+      let range = text.range(of: ": \(name))")!
+      return
+        "unknown type `\(name)` at \(text.utf8.distance(from: text.startIndex, to: range.lowerBound) + 2)"
+    }
+    var text = file("1", "")
+    XCTAssertEqual(reported(text), [unknown("P", in: text), unknown("Q", in: text)])
+    // A longer body above both: only `first` is parsed again, the others move.
+    text = file("1 + 2 + 3", "")
+    XCTAssertEqual(reported(text), [unknown("P", in: text), unknown("Q", in: text)])
+    XCTAssertEqual(database.lastUpdate.parsedItems, 1)
+    // A declaration naming another struct added above them (the ones after it move to
+    // later places), then made to name none.
+    text = file("1 + 2 + 3", "fn m(r: R) -> i64 { 0 }\n")
+    XCTAssertEqual(
+      reported(text), [unknown("R", in: text), unknown("P", in: text), unknown("Q", in: text)])
+    text = file("1 + 2 + 3", "fn m(r: i64) -> i64 { 0 }\n")
+    XCTAssertEqual(reported(text), [unknown("P", in: text), unknown("Q", in: text)])
+    XCTAssertEqual(reported("struct P { x: i64 }\nstruct Q { y: i64 }\n" + text), [])
+  }
+
+  /// A save that keeps every file's imports keeps the load order; one that changes a
+  /// file's imports, or adds or removes a file, finds it again.
+  func testTheLoadOrderFollowsImportsAddedAndRemoved() throws {
+    let database = database()
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 3 }\n")])
+    XCTAssertEqual(database.snapshot().files.count, 3)
+    // a.holo now imports c.holo, which is requested, then loaded after a.holo and b.holo.
+    database.apply([.text(path: "a.holo", "import c;\nfn f() -> i64 { h() }\n")])
+    XCTAssertEqual(database.requestedFiles, ["c.holo"])
+    database.apply([.text(path: "c.holo", "fn h() -> i64 { 4 }\n")])
+    XCTAssertNotNil(database.snapshot().program)
+    XCTAssertEqual(database.snapshot().importPaths, ["a.holo", "b.holo", "c.holo"])
+    XCTAssertEqual(database.snapshot().files.count, 4)
+    // c.holo's body edit keeps the order; its removal is an import not found.
+    database.apply([.text(path: "c.holo", "fn h() -> i64 { 5 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["h"])
+    XCTAssertEqual(database.snapshot().files.count, 4)
+    database.apply([.absent(path: "c.holo")])
+    XCTAssertEqual(
+      database.snapshot().diagnostics.map(\.message),
+      ["cannot find `c.holo` to import", "unknown function `h`"])
+    // Dropping the import drops the file.
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 6 }\n")])
+    XCTAssertNotNil(database.snapshot().program)
+    XCTAssertEqual(database.snapshot().files.count, 3)
+    XCTAssertEqual(database.snapshot().importPaths, ["a.holo", "b.holo"])
+  }
+
   func testAStructChangedInAnotherFileDecidesWhetherAnExportCrossesTheCBoundary() {
     let database = ProgramDatabase(rootPath: "main.holo")
     let shapes = { (fields: String) in

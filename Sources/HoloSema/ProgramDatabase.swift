@@ -1467,32 +1467,48 @@ private final class ParsedFile {
     let editEnd = changedEnd + shift
     let lineEnd = after[editEnd...].firstIndex(of: UInt8(ascii: "\n")) ?? after.count
     var functions = 0
-    func keep(_ index: Int, movedBy shift: Int) {
-      let (extent, kind) = old.items[index]
-      items.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
-      if kind == .declaration {
-        let declaration = old.declarations[positions[index]]
-        if declaration.hasBody { functions += 1 }
-        declarations.append(
-          shift == 0
-            ? declaration
-            : declaration.moved(
-              by: shift, in: source, sameLine: extent.lowerBound + shift <= lineEnd))
-      } else {
-        var entry = old.imports[positions[index]]
-        if shift != 0 { entry.decl = entry.decl.shifted(by: shift) }
-        imports.append(entry)
+    let (oldItems, oldDeclarations, oldImports) = (old.items, old.declarations, old.imports)
+    // The old items `range`, moved by `shift`, appended to the lists, which are held in
+    // locals meanwhile: each access to a class's property is checked for exclusivity.
+    func keep(_ range: Range<Int>, movedBy shift: Int) {
+      var keptItems: [(extent: Range<Int>, kind: ItemKind)] = []
+      var keptDeclarations: [Declaration] = []
+      var keptImports: [(decl: ImportDecl, relative: String, path: String)] = []
+      swap(&keptItems, &items)
+      swap(&keptDeclarations, &declarations)
+      swap(&keptImports, &imports)
+      defer {
+        swap(&keptItems, &items)
+        swap(&keptDeclarations, &declarations)
+        swap(&keptImports, &imports)
+      }
+      for index in range {
+        let (extent, kind) = oldItems[index]
+        keptItems.append((extent.lowerBound + shift..<extent.upperBound + shift, kind))
+        if kind == .declaration {
+          let declaration = oldDeclarations[positions[index]]
+          if declaration.hasBody { functions += 1 }
+          keptDeclarations.append(
+            shift == 0
+              ? declaration
+              : declaration.moved(
+                by: shift, in: source, sameLine: extent.lowerBound + shift <= lineEnd))
+        } else {
+          var entry = oldImports[positions[index]]
+          if shift != 0 { entry.decl = entry.decl.shifted(by: shift) }
+          keptImports.append(entry)
+        }
       }
     }
     declarations.reserveCapacity(old.declarations.count + syntax.items.count)
     items.reserveCapacity(old.items.count + syntax.items.count)
-    for index in 0..<kept { keep(index, movedBy: 0) }
+    keep(0..<kept, movedBy: 0)
     let (declarationsBefore, functionsBefore) = (declarations.count, functions)
     for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
     let parsedFunctions = declarations[declarationsBefore...].filter(\.hasBody).count
     let parsedEnd = declarations.count
     functions = 0
-    for index in following..<old.items.count { keep(index, movedBy: shift) }
+    keep(following..<old.items.count, movedBy: shift)
     guard statements.isEmpty else { return nil }
     let declarationsAfter = declarations.count - parsedEnd
     derivation = Derivation(

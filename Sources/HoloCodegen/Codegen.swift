@@ -380,6 +380,8 @@ final class TargetMachine {
     LLVMInitializeNativeTarget()
     LLVMInitializeNativeAsmPrinter()
     LLVMInitializeNativeAsmParser()
+    // holo emits no variable locations (docs/DECISIONS.md, "No variable locations").
+    holo_llvm_skip_variable_location_ranges()
   }()
 
   func configure(_ module: LLVMModuleRef) {

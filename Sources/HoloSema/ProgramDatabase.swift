@@ -1048,6 +1048,8 @@ public final class ProgramDatabase {
 
 /// A file as the database parsed it, with what declaring its functions needs: computed
 /// once per text, so a change elsewhere costs this file nothing but a lookup per name.
+/// A class, never changed once made: the load order, the namespace and what an update
+/// replaced share it (a copy of a struct of its ten lists would retain each).
 private final class ParsedFile {
   struct Declaration {
     enum Kind {
@@ -1302,6 +1304,7 @@ private final class ParsedFile {
     imports.count == other.imports.count
       && zip(imports, other.imports).allSatisfy { $0.path == $1.path }
   }
+
   /// Which of its declarations name a struct in their types (`Declaration.namesStructs`),
   /// by index: few, and every analysis looks at each of them (`reportSignatureTypes`).
   private(set) var structNamers: [Int] = []

@@ -1,5 +1,6 @@
-// What LLVM's C API cannot do: list the processors a target knows (Processors.cpp), and
-// switch the alignment of branches on and off between emissions (BranchAlignment.cpp).
+// What LLVM's C API cannot do: list the processors a target knows (Processors.cpp),
+// switch the alignment of branches on and off between emissions (BranchAlignment.cpp), and
+// leave out a pass that has nothing to do for holo code (VariableLocations.cpp).
 // Implemented in C++ against LLVM 19.
 #ifndef CLLVM_EXTRAS_H
 #define CLLVM_EXTRAS_H
@@ -18,6 +19,12 @@ char *holo_llvm_processor_names(const char *triple, const char *required_feature
 /// `-x86-branches-within-32B-boundaries`, Intel's JCC-erratum mitigation). The setting is
 /// global: the caller must not change it while another thread emits code.
 void holo_llvm_set_branch_alignment(int enabled);
+
+/// Makes code generation skip LiveDebugValues, which extends variable locations (DBG_VALUE
+/// instructions) across blocks, for every emission from now on. Only for code without
+/// variable locations: holo's debug information is line tables and subprograms. Call
+/// before any emission, once.
+void holo_llvm_skip_variable_location_ranges(void);
 
 #ifdef __cplusplus
 }

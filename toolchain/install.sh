@@ -91,7 +91,7 @@ EOF
 write_pc holo "C interface of libraries built by holoc build --release --emit lib" "-lm"
 write_pc holo-dev \
   "C interface of dev libraries built by holoc build --emit lib (patchable by the agent)" \
-  "-lm -lpthread -ldl -rdynamic"
+  "-lm -lpthread -ldl"
 
 install -m 0644 toolchain/cmake/HoloConfig.cmake "$prefix/lib/cmake/Holo/HoloConfig.cmake"
 cat >"$prefix/lib/cmake/Holo/HoloConfigVersion.cmake" <<EOF

@@ -80,11 +80,9 @@ public enum DevABI {
     public static let runtimeDirectory = "HOLO_RUNTIME_DIR"
   }
 
-  /// What `cc` needs to link a dev executable so that the agent can patch it.
+  /// What `cc` needs to link a dev executable so that the agent can patch it. No
+  /// `-rdynamic`: the agent resolves patches in the executable's own symbol table.
   public enum LinkFlags {
-    /// Puts the executable's symbols (slots, line-base cells, version-0 functions, the
-    /// runtime) into its dynamic symbol table, where the agent's JIT resolves patches.
-    public static let exportSymbols = ["-rdynamic"]
     /// The system libraries the agent archive uses (its thread, and `dlopen` of LLVM).
     public static let agentLibraries = ["-lpthread", "-ldl"]
 

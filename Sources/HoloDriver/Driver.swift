@@ -382,8 +382,6 @@ public final class Driver {
         arguments.append(runtime)
       }
       arguments += ["-lm"] + settings.libraries.map { "-l\($0)" } + fasterLinker()
-      // Dev builds export their symbols so the patch agent can find them.
-      if settings.mode == .dev { arguments += DevABI.LinkFlags.exportSymbols }
       arguments += ["-o", output]
       let termination: Subprocess.Termination
       let messages: String

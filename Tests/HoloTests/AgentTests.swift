@@ -131,6 +131,18 @@ final class AgentTests: XCTestCase {
     XCTAssertNil(facts.daemonError)
   }
 
+  /// Without a symbol table, the agent links patches against the dynamic symbol table of
+  /// an executable linked with -rdynamic.
+  func testAStrippedExecutableExportingItsSymbolsIsPatched() throws {
+    let facts = try scenario("patches", as: PatchFacts.self, stripped: true)
+    XCTAssertEqual(facts.before, "value 1")
+    assertApplied(facts.bodyAck, id: 1, stale: [])
+    XCTAssertEqual(facts.afterBody, "value 2")
+    assertApplied(facts.wideAck, id: 2, stale: [])
+    XCTAssertEqual(facts.afterWide, "wide 3 70")
+    assertRejected(facts.brokenAck, id: 3, containing: "holo_agent_test_missing_function")
+  }
+
   func testStaleFramesAreReported() throws {
     let facts = try scenario("stale", as: StaleFacts.self)
     XCTAssertEqual(facts.before, "value 1")
@@ -488,12 +500,12 @@ final class AgentTests: XCTestCase {
 
   /// Runs one scenario of daemon.py against the patchable program built with the agent.
   private func scenario<Facts: Decodable>(
-    _ name: String, as type: Facts.Type, arguments: [String] = []
+    _ name: String, as type: Facts.Type, arguments: [String] = [], stripped: Bool = false
   ) throws -> Facts {
     guard commandExists("python3") else {
       throw XCTSkip("python3 is needed to run the test daemon")
     }
-    let program = try AgentBuild.shared.program(withAgent: true)
+    let program = try AgentBuild.shared.program(withAgent: true, stripped: stripped)
     let result = try runProcess(
       "/usr/bin/env",
       [
@@ -523,7 +535,7 @@ enum AgentLayout {
   /// What a dev executable is linked with besides the runtime and the agent archive (which
   /// the program's reference to `holo_agent_start` pulls in). LLVM is not linked: the
   /// agent loads it with dlopen when it activates.
-  static let agentLinkFlags = DevABI.LinkFlags.exportSymbols + DevABI.LinkFlags.agentLibraries
+  static let agentLinkFlags = DevABI.LinkFlags.agentLibraries
 
   static var agentSources: [URL] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: agentDirectory.path)) ?? []
@@ -568,13 +580,15 @@ final class AgentBuild: Sendable {
     self.failure = failure
   }
 
-  /// Links patchable.c with the runtime, and with the agent when asked.
-  func program(withAgent: Bool) throws -> String {
+  /// Links patchable.c with the runtime, and with the agent when asked. `stripped`: without
+  /// a symbol table, exporting its symbols instead (a C host linked with -rdynamic and
+  /// stripped), where the agent falls back to `dlsym`.
+  func program(withAgent: Bool, stripped: Bool = false) throws -> String {
     if let failure = failure ?? CompiledRuntime.shared.failure {
       throw RuntimeTestError.compilation(failure)
     }
     let executable = directory.appendingPathComponent(
-      withAgent ? "patchable-dev" : "patchable-release"
+      withAgent ? (stripped ? "patchable-dev-stripped" : "patchable-dev") : "patchable-release"
     ).path
     if FileManager.default.fileExists(atPath: executable) {
       return executable
@@ -584,6 +598,7 @@ final class AgentBuild: Sendable {
     if !withAgent { arguments.append("-DPATCHABLE_RELEASE") }
     arguments += CompiledRuntime.shared.objects
     arguments += withAgent ? [archive] + AgentLayout.agentLinkFlags : []
+    arguments += stripped ? ["-rdynamic", "-s"] : []
     arguments += ["-o", executable, "-lm"]
     let linked = try runProcess("/usr/bin/env", arguments)
     if linked.status != 0 {

@@ -100,26 +100,37 @@ final class DevChunkTests: XCTestCase {
     XCTAssertEqual(entries("ac").count, CodeChunk.partition(program).count + 4)
   }
 
-  /// The agent resolves a patch's names in the executable's dynamic symbol table: slots,
-  /// line-base cells and the runtime are there; version 0 of each function, reached only
-  /// through its slot, is not.
-  func testADevExecutableExportsSlotsAndCellsButNotFunctionBodies() throws {
+  /// The agent resolves a patch's names in the executable's symbol table: slots,
+  /// line-base cells and the runtime are global there; version 0 of each function, reached
+  /// only through its slot, is local. Nothing is in a dynamic symbol table (no -rdynamic).
+  func testADevExecutableHasGlobalSlotsAndCellsButLocalFunctionBodies() throws {
     try project.write(
       Self.functions("a", count: 3) + "fn main() { println(a_2(1)); }\n", to: "main.holo")
     let build = try project.holoc(["build", "-o", "main.exe", "main.holo"])
     XCTAssertEqual(build.status, 0, build.stderr)
     XCTAssertEqual(try runExecutable("main.exe").stdout, "3\n")
-    let nm = try runCapturingOutput(
-      "/usr/bin/env", ["nm", "-D", "--defined-only", "\(project.path)/main.exe"],
-      environment: ProcessInfo.processInfo.environment)
-    let exported = Set(
-      nm.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last })
-    for key in ["a_2(i64)->i64", "main()->()"] {
-      XCTAssertTrue(exported.contains("holo.slot.\(key)"), nm.stdout)
-      XCTAssertTrue(exported.contains("holo.line.\(key)"), nm.stdout)
+    func definedSymbols(_ options: [String]) throws -> (globals: Set<String>, all: String) {
+      let nm = try runCapturingOutput(
+        "/usr/bin/env", ["nm", "--defined-only"] + options + ["\(project.path)/main.exe"],
+        environment: ProcessInfo.processInfo.environment)
+      // "ADDRESS TYPE NAME": an upper-case type is a global symbol.
+      let globals = nm.stdout.split(separator: "\n").compactMap { line -> String? in
+        let fields = line.split(separator: " ", maxSplits: 2)
+        guard fields.count == 3, fields[1].first!.isUppercase else { return nil }
+        return String(fields[2])
+      }
+      return (Set(globals), nm.stdout)
     }
-    XCTAssertTrue(exported.contains("holo_print_i64"), nm.stdout)
-    XCTAssertFalse(exported.contains { $0.hasSuffix("#0") }, nm.stdout)
+    let (globals, all) = try definedSymbols([])
+    for key in ["a_2(i64)->i64", "main()->()"] {
+      XCTAssertTrue(globals.contains("holo.slot.\(key)"), all)
+      XCTAssertTrue(globals.contains("holo.line.\(key)"), all)
+      XCTAssertTrue(all.contains("holo.\(key)#0"), all)
+    }
+    XCTAssertTrue(globals.contains("holo_print_i64"), all)
+    XCTAssertFalse(globals.contains { $0.hasSuffix("#0") }, all)
+    let (exported, dynamic) = try definedSymbols(["-D"])
+    XCTAssertFalse(exported.contains { $0.hasPrefix("holo.") }, dynamic)
   }
 
   func testAChunkedBuildBehavesAsTheWholeProgramBuild() throws {

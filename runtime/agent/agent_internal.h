@@ -121,11 +121,25 @@ typedef struct function_table {
   size_t count;
 } function_table;
 
-/* Reads the function symbols of the running executable (version 0 of every holo
- * function), at their run-time addresses. */
-bool function_table_read_executable(function_table *table, char *error);
+/* The executable's defined global symbols by name, at their run-time addresses: what
+ * patches link against (slots, line-base cells, version-0 functions, the runtime). Read
+ * from its symbol table, so a dev executable needs no dynamic symbol table (-rdynamic). An
+ * open-addressing hash table of offsets into the string table (0: an empty slot). */
+typedef struct symbol_index {
+  const char *strings;
+  uint32_t *names;
+  uintptr_t *addresses;
+  size_t mask; /* the number of slots minus 1, a power of two minus 1 */
+} symbol_index;
+
+/* Reads the running executable's symbol table: its function symbols (version 0 of every
+ * holo function) and its linkable symbols. False, with both empty, when it has none (a
+ * stripped executable). */
+bool executable_read(function_table *functions, symbol_index *index, char *error);
 /* The range of a function containing `address`, or NULL. */
 const agent_range *function_table_find(const function_table *table, uintptr_t address);
+/* The run-time address of the executable's symbol `name`; false when it defines none. */
+bool symbol_index_find(const symbol_index *index, const char *name, uintptr_t *address);
 
 typedef struct object_section {
   uint64_t size;
@@ -217,7 +231,9 @@ typedef struct agent_tracker agent_tracker;
  * succeeded. */
 bool jit_load_llvm(char *error);
 
-agent_jit *jit_create(char *error);
+/* The JIT resolves a patch's symbols in `executable` (which must outlive it), then in the
+ * process's shared libraries (dlsym). */
+agent_jit *jit_create(const symbol_index *executable, char *error);
 /* Defines `name` as an absolute symbol at `address` for good. */
 bool jit_define_absolute(agent_jit *jit, const char *name, uintptr_t address, char *error);
 /* Adds an object (copied) under a new resource tracker; the tracker is returned. */

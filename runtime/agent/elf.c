@@ -79,7 +79,7 @@ static bool find_symbols(const elf_file *file, const Elf64_Sym **symbols, size_t
   return false;
 }
 
-/* ---- The executable's functions ---------------------------------------------------- */
+/* ---- The executable's symbols ------------------------------------------------------ */
 
 static int find_load_bias(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
@@ -94,18 +94,66 @@ static int compare_ranges(const void *left, const void *right) {
   return a->start < b->start ? -1 : a->start > b->start ? 1 : 0;
 }
 
-static bool collect_functions(const elf_file *file, uintptr_t bias, function_table *table,
-                              char *error) {
-  const Elf64_Sym *symbols;
-  const char *strings;
-  size_t count, strings_size;
-  if (!find_symbols(file, &symbols, &count, &strings, &strings_size)) {
-    agent_error(error, "the executable has no symbol table");
+/* FNV-1a: the names are short and the table is built once. */
+static uint32_t name_hash(const char *name) {
+  uint32_t hash = 2166136261u;
+  for (; *name != '\0'; name++) {
+    hash = (hash ^ (uint8_t)*name) * 16777619u;
+  }
+  return hash;
+}
+
+/* What a patch can link against: a defined global or weak symbol with an address (not
+ * thread-local, not an indirect function, whose address is its resolver's). */
+static bool is_linkable(const Elf64_Sym *symbol) {
+  unsigned binding = ELF64_ST_BIND(symbol->st_info);
+  unsigned type = ELF64_ST_TYPE(symbol->st_info);
+  return (binding == STB_GLOBAL || binding == STB_WEAK) && symbol->st_shndx != SHN_UNDEF &&
+         symbol->st_shndx < SHN_LORESERVE && symbol->st_name != 0 &&
+         (type == STT_NOTYPE || type == STT_OBJECT || type == STT_FUNC);
+}
+
+static bool index_symbols(const Elf64_Sym *symbols, size_t count, const char *strings,
+                          size_t strings_size, uintptr_t bias, symbol_index *index) {
+  size_t linkable = 0;
+  for (size_t i = 0; i < count; i++) {
+    linkable += is_linkable(&symbols[i]) && symbols[i].st_name < strings_size;
+  }
+  /* At most half full, so probes stay short. */
+  size_t slots = 16;
+  while (slots < 2 * linkable) {
+    slots *= 2;
+  }
+  index->names = calloc(slots, sizeof *index->names);
+  index->addresses = calloc(slots, sizeof *index->addresses);
+  if (index->names == NULL || index->addresses == NULL) {
     return false;
   }
+  index->mask = slots - 1;
+  index->strings = strings;
+  for (size_t i = 0; i < count; i++) {
+    const Elf64_Sym *symbol = &symbols[i];
+    if (!is_linkable(symbol) || symbol->st_name >= strings_size) {
+      continue;
+    }
+    const char *name = strings + symbol->st_name;
+    size_t slot = name_hash(name) & index->mask;
+    while (index->names[slot] != 0 && strcmp(strings + index->names[slot], name) != 0) {
+      slot = (slot + 1) & index->mask;
+    }
+    /* The first definition wins, as the dynamic linker's would. */
+    if (index->names[slot] == 0) {
+      index->names[slot] = symbol->st_name;
+      index->addresses[slot] = bias + symbol->st_value;
+    }
+  }
+  return true;
+}
+
+static bool collect_functions(const Elf64_Sym *symbols, size_t count, uintptr_t bias,
+                              function_table *table) {
   agent_range *ranges = malloc((count == 0 ? 1 : count) * sizeof *ranges);
   if (ranges == NULL) {
-    agent_error(error, "out of memory");
     return false;
   }
   size_t used = 0;
@@ -123,8 +171,9 @@ static bool collect_functions(const elf_file *file, uintptr_t bias, function_tab
   return true;
 }
 
-bool function_table_read_executable(function_table *table, char *error) {
-  *table = (function_table){NULL, 0};
+bool executable_read(function_table *functions, symbol_index *index, char *error) {
+  *functions = (function_table){NULL, 0};
+  *index = (symbol_index){NULL, NULL, NULL, 0};
   int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   struct stat status;
   if (fd < 0 || fstat(fd, &status) != 0) {
@@ -135,6 +184,9 @@ bool function_table_read_executable(function_table *table, char *error) {
     return false;
   }
   size_t length = (size_t)status.st_size;
+  /* Mapped for good: the index's names point into it. The file cannot change under the
+   * mapping (a running executable cannot be opened for writing), and its pages are the
+   * page cache's. */
   void *mapped = length == 0 ? MAP_FAILED : mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (mapped == MAP_FAILED) {
@@ -144,11 +196,45 @@ bool function_table_read_executable(function_table *table, char *error) {
   uintptr_t bias = 0;
   dl_iterate_phdr(find_load_bias, &bias);
   elf_file file;
-  bool read = (elf_open(&file, mapped, length, ET_DYN, error) ||
-               elf_open(&file, mapped, length, ET_EXEC, error)) &&
-              collect_functions(&file, bias, table, error);
-  munmap(mapped, length);
-  return read;
+  const Elf64_Sym *symbols;
+  const char *strings;
+  size_t count, strings_size;
+  if (!elf_open(&file, mapped, length, ET_DYN, error) &&
+      !elf_open(&file, mapped, length, ET_EXEC, error)) {
+    munmap(mapped, length);
+    return false;
+  }
+  if (!find_symbols(&file, &symbols, &count, &strings, &strings_size)) {
+    agent_error(error, "the executable has no symbol table");
+    munmap(mapped, length);
+    return false;
+  }
+  if (!collect_functions(symbols, count, bias, functions) ||
+      !index_symbols(symbols, count, strings, strings_size, bias, index)) {
+    free(functions->ranges);
+    free(index->names);
+    free(index->addresses);
+    *functions = (function_table){NULL, 0};
+    *index = (symbol_index){NULL, NULL, NULL, 0};
+    munmap(mapped, length);
+    agent_error(error, "out of memory");
+    return false;
+  }
+  return true;
+}
+
+bool symbol_index_find(const symbol_index *index, const char *name, uintptr_t *address) {
+  if (index->names == NULL) {
+    return false;
+  }
+  for (size_t slot = name_hash(name) & index->mask; index->names[slot] != 0;
+       slot = (slot + 1) & index->mask) {
+    if (strcmp(index->strings + index->names[slot], name) == 0) {
+      *address = index->addresses[slot];
+      return true;
+    }
+  }
+  return false;
 }
 
 const agent_range *function_table_find(const function_table *table, uintptr_t address) {

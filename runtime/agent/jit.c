@@ -51,6 +51,9 @@
   F(LLVMOrcExecutionSessionGetSymbolStringPool)                                             \
   F(LLVMOrcSymbolStringPoolClearDeadEntries)                                                \
   F(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess)                                   \
+  F(LLVMOrcCreateCustomCAPIDefinitionGenerator)                                             \
+  F(LLVMOrcSymbolStringPoolEntryStr)                                                        \
+  F(LLVMOrcRetainSymbolStringPoolEntry)                                                     \
   F(LLVMOrcJITDylibAddGenerator)                                                            \
   F(LLVMOrcJITDylibDefine)                                                                  \
   F(LLVMOrcJITDylibCreateResourceTracker)                                                   \
@@ -126,7 +129,48 @@ static void report_session_error(void *context, LLVMErrorRef failure) {
   llvm.LLVMDisposeErrorMessage(message);
 }
 
-agent_jit *jit_create(char *error) {
+/* The definition generator that defines, as absolute symbols, the names a lookup wants
+ * that the executable defines (its symbol table, `symbol_index`). */
+static LLVMErrorRef define_from_executable(LLVMOrcDefinitionGeneratorRef generator,
+                                           void *context, LLVMOrcLookupStateRef *state,
+                                           LLVMOrcLookupKind kind, LLVMOrcJITDylibRef dylib,
+                                           LLVMOrcJITDylibLookupFlags dylib_flags,
+                                           LLVMOrcCLookupSet names, size_t count) {
+  (void)generator, (void)state, (void)kind, (void)dylib_flags;
+  const symbol_index *executable = context;
+  LLVMOrcCSymbolMapPair *found = malloc((count == 0 ? 1 : count) * sizeof *found);
+  if (found == NULL) {
+    /* The names stay unresolved: the process generator, then the lookup, reports them. */
+    return NULL;
+  }
+  size_t defined = 0;
+  for (size_t i = 0; i < count; i++) {
+    uintptr_t address;
+    if (symbol_index_find(executable, llvm.LLVMOrcSymbolStringPoolEntryStr(names[i].Name),
+                          &address)) {
+      /* LLVMOrcAbsoluteSymbols takes a reference to each name. */
+      llvm.LLVMOrcRetainSymbolStringPoolEntry(names[i].Name);
+      found[defined++] = (LLVMOrcCSymbolMapPair){
+          .Name = names[i].Name,
+          .Sym = {.Address = address,
+                  .Flags = {.GenericFlags = LLVMJITSymbolGenericFlagsExported,
+                            .TargetFlags = 0}},
+      };
+    }
+  }
+  LLVMErrorRef failure = NULL;
+  if (defined > 0) {
+    LLVMOrcMaterializationUnitRef unit = llvm.LLVMOrcAbsoluteSymbols(found, defined);
+    failure = llvm.LLVMOrcJITDylibDefine(dylib, unit);
+    if (failure != NULL) {
+      llvm.LLVMOrcDisposeMaterializationUnit(unit);
+    }
+  }
+  free(found);
+  return failure;
+}
+
+agent_jit *jit_create(const symbol_index *executable, char *error) {
   llvm.LLVM_NATIVE_TARGETINFO();
   llvm.LLVM_NATIVE_TARGET();
   llvm.LLVM_NATIVE_TARGETMC();
@@ -144,8 +188,11 @@ agent_jit *jit_create(char *error) {
   llvm.LLVMOrcExecutionSessionSetErrorReporter(
       llvm.LLVMOrcLLJITGetExecutionSession(jit->lljit), report_session_error, jit);
   jit->main = llvm.LLVMOrcLLJITGetMainJITDylib(jit->lljit);
-  /* Patches resolve slots, version-0 functions, the runtime and libc in the process
-   * (dev executables export their symbols with -rdynamic). */
+  /* Patches resolve slots, line-base cells, version-0 functions and the runtime in the
+   * executable's symbol table, and libc and other shared libraries through dlsym. */
+  llvm.LLVMOrcJITDylibAddGenerator(
+      jit->main, llvm.LLVMOrcCreateCustomCAPIDefinitionGenerator(define_from_executable,
+                                                                 (void *)executable, NULL));
   LLVMOrcDefinitionGeneratorRef process;
   if (!succeeded(NULL,
                  llvm.LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(

@@ -44,6 +44,7 @@ struct patch_state {
   agent_jit *jit;
   char jit_error[AGENT_ERROR_MAX];
   function_table version0;
+  symbol_index executable;
   live_patch *patches;
   size_t patch_count;
   size_t patch_capacity;
@@ -84,11 +85,12 @@ patch_state *patch_state_create(void) {
   if (state == NULL) {
     return NULL;
   }
-  state->jit = jit_create(state->jit_error);
-  /* Without the executable's symbols, stale frames of version 0 go unreported; patching
-   * still works. */
+  /* Without the executable's symbol table (stripped), stale frames of version 0 go
+   * unreported and patches link only against what dlsym finds (an executable linked with
+   * -rdynamic). */
   char ignored[AGENT_ERROR_MAX];
-  function_table_read_executable(&state->version0, ignored);
+  executable_read(&state->version0, &state->executable, ignored);
+  state->jit = jit_create(&state->executable, state->jit_error);
   return state;
 }
 
@@ -209,7 +211,10 @@ static void **owned_cell_named(const patch_state *state, const char *name) {
  * defined even if the patch then fails; it holds zero and nothing uses it. */
 static bool define_owned(patch_state *state, const char *name, size_t size, size_t alignment,
                          char *error) {
-  if (owned_cell_named(state, name) != NULL || dlsym(RTLD_DEFAULT, name) != NULL) {
+  uintptr_t existing;
+  if (owned_cell_named(state, name) != NULL ||
+      symbol_index_find(&state->executable, name, &existing) ||
+      dlsym(RTLD_DEFAULT, name) != NULL) {
     return true;
   }
   alignment = alignment < sizeof(void *) ? sizeof(void *) : alignment;

@@ -16,7 +16,6 @@
 #include "agent_internal.h"
 #include "holo.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -43,8 +42,13 @@ static pid_t main_thread_id;
 static uintptr_t main_stack_low;
 static uintptr_t main_stack_high;
 
-/* The glue's poll flag and handler pointer; NULL in a program without them (no dev code
- * polls there, so no cooperative safepoint can be taken). */
+/* The dev glue's poll flag and handler pointer, by their symbol names. Weak: a program
+ * without them (no dev code polls there, so no cooperative safepoint can be taken) links,
+ * with both NULL. */
+extern atomic_int glue_safepoint_requested __asm__(HOLO_DEV_SAFEPOINT_REQUESTED)
+    __attribute__((weak));
+extern void (*_Atomic glue_safepoint_handler)(void) __asm__(HOLO_DEV_SAFEPOINT_HANDLER)
+    __attribute__((weak));
 static atomic_int *safepoint_requested;
 static void (*_Atomic *safepoint_handler)(void);
 
@@ -313,8 +317,8 @@ bool safepoint_install(char *error) {
     agent_error(error, "cannot install the SIGURG handler");
     return false;
   }
-  safepoint_requested = dlsym(RTLD_DEFAULT, HOLO_DEV_SAFEPOINT_REQUESTED);
-  safepoint_handler = dlsym(RTLD_DEFAULT, HOLO_DEV_SAFEPOINT_HANDLER);
+  safepoint_requested = &glue_safepoint_requested;
+  safepoint_handler = &glue_safepoint_handler;
   if (safepoint_requested == NULL || safepoint_handler == NULL) {
     safepoint_requested = NULL;
     safepoint_handler = NULL;

@@ -12,9 +12,8 @@
 #   with --release unless DEV) and the header include/<target>.h declaring its `export fn`s
 #   (`holoc build --emit header`). List every file the root imports too: they are what the
 #   build depends on. <target> is an IMPORTED static library carrying the header's folder,
-#   holo.h's folder and what the archive links against (libm; for DEV also -rdynamic,
-#   threads and libdl, since the patch agent finds the program's functions through the
-#   dynamic symbol table).
+#   holo.h's folder and what the archive links against (libm; for DEV also threads and
+#   libdl, which the patch agent uses).
 
 if(CMAKE_VERSION VERSION_LESS 3.16)
   set(Holo_FOUND FALSE)
@@ -82,7 +81,6 @@ function(holo_add_library target)
   if(arg_DEV)
     set_property(TARGET ${target} PROPERTY
       INTERFACE_LINK_LIBRARIES m Threads::Threads ${CMAKE_DL_LIBS})
-    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_OPTIONS -rdynamic)
   else()
     set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES m)
   endif()

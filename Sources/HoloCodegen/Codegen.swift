@@ -111,7 +111,9 @@ public enum Codegen {
     _ program: IRProgram, sources: SourceManager, options: CodegenOptions, emit: EmitKind
   ) throws -> [UInt8] {
     let target = try TargetMachine(options)
-    return try withModule(program, sources, options, .wholeProgram, target) { module in
+    return try withModule(
+      program, sources, options, .wholeProgram, target, keepsValueNames: emit != .object
+    ) { module in
       switch emit {
       case .llvmIR:
         let text = LLVMPrintModuleToString(module.module)!
@@ -186,14 +188,21 @@ public enum Codegen {
   }
 
   /// Builds, verifies and optimises a module of `contents` in a context of its own, for
-  /// `body` to emit with `target`.
+  /// `body` to emit with `target`. `keepsValueNames`: the module is shown to a reader (IR
+  /// or assembly text).
   fileprivate static func withModule<Result>(
     _ program: IRProgram, _ sources: SourceManager, _ options: CodegenOptions,
-    _ contents: ModuleContents, _ target: TargetMachine,
+    _ contents: ModuleContents, _ target: TargetMachine, keepsValueNames: Bool = false,
     _ body: (ModuleEmitter) throws -> Result
   ) throws -> Result {
     let context = LLVMContextCreate()
     defer { LLVMContextDispose(context) }
+    // Names of instructions, arguments and blocks only help a reader: an object's module
+    // drops them, as clang's -discard-value-names (a debug holoc keeps them for the
+    // verifier's messages).
+    #if !DEBUG
+      if !keepsValueNames { LLVMContextSetDiscardValueNames(context, 1) }
+    #endif
     let module = ModuleEmitter(
       program: program, sources: sources, options: options, context: context!, target: target,
       contents: contents)

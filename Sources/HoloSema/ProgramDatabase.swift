@@ -1317,11 +1317,12 @@ private final class ParsedFile {
     let file: ParsedFile
     if !records.isEmpty, let skimmed = ParsedFile(skimming: source, workers, records) {
       file = skimmed
-    } else if let workers, let pieces = parsedInPieces(source, workers) {
-      file = ParsedFile(source, diagnostics: [], pieces)
+    } else if let workers, let entries = parsedInPieces(source, workers) {
+      file = ParsedFile(source, diagnostics: [], entries)
     } else {
       let (syntax, diagnostics) = Parser.parse(source)
-      file = ParsedFile(source, diagnostics: diagnostics, [syntax])
+      file = ParsedFile(
+        source, diagnostics: diagnostics, entries(of: syntax, in: source, skimmingBodies: false))
     }
     file.structNamers = file.declarations.indices.filter { file.declarations[$0].namesStructs }
     return file
@@ -1335,25 +1336,25 @@ private final class ParsedFile {
   private convenience init?(
     skimming source: SourceFile, _ workers: ProgramDatabase.Workers?, _ records: BodyRecords
   ) {
-    let pieces: [FileSyntax]
+    let entries: [Entry]
     if let workers, let parsed = Self.parsedInPieces(source, workers, skimmingBodies: true) {
-      pieces = parsed
+      entries = parsed
     } else {
       let (syntax, diagnostics) = Parser.parse(source, skimmingBodies: true)
       guard diagnostics.isEmpty else { return nil }
-      pieces = [syntax]
+      entries = Self.entries(of: syntax, in: source, skimmingBodies: true)
     }
     self.init(source, diagnostics: [])
     // Where each function is: its declaration and its extent.
     var functions: [(declaration: Int, extent: Range<Int>)] = []
-    for syntax in pieces {
-      for (item, extent) in zip(syntax.items, syntax.extents) {
-        let isFunction = if case .function = item { true } else { false }
-        if isFunction { functions.append((declarations.count, extent)) }
-        append(item, at: extent, bodySkimmed: isFunction)
+    for entry in entries {
+      if case .declaration(let declaration) = entry.kind, declaration.bodySkimmed {
+        functions.append((declarations.count, entry.extent))
       }
+      add(entry)
     }
-    // The keys are hashes of every body: on the workers, as checking them would be.
+    // The keys are hashes of every body: on the workers, as checking them would be (those
+    // of a file parsed in pieces were hashed by the piece's worker).
     let declarations = self.declarations
     let keyOf = { (function: (declaration: Int, extent: Range<Int>)) in
       declarations[function.declaration].recordKey(in: source)!
@@ -1384,10 +1385,11 @@ private final class ParsedFile {
   /// `#[`, `export`, `extern`, `global` at its start) to the next; nil when the file is small, has no
   /// such lines, or any piece has diagnostics (a piece cut inside a comment or string is
   /// unterminated, one cut inside an item is unbalanced): then the file is parsed whole,
-  /// so what a reader sees never depends on where it was cut.
+  /// so what a reader sees never depends on where it was cut. Each worker also makes its
+  /// piece's entries, and with `skimmingBodies` hashes the skimmed bodies' record keys.
   private static func parsedInPieces(
     _ source: SourceFile, _ workers: ProgramDatabase.Workers, skimmingBodies: Bool = false
-  ) -> [FileSyntax]? {
+  ) -> [Entry]? {
     let bytes = source.bytes
     guard bytes.count >= pieceSize * 2 else { return nil }
     var starts = [0]
@@ -1399,13 +1401,35 @@ private final class ParsedFile {
     }
     guard starts.count > 1 else { return nil }
     let ranges = zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
-    let shared = SharedWork(ranges, batch: 1) { range in
-      Parser.parse(source, range: range, skimmingBodies: skimmingBodies)
+    let shared = SharedWork(ranges, batch: 1) { range -> [Entry]? in
+      let (syntax, diagnostics) = Parser.parse(source, range: range, skimmingBodies: skimmingBodies)
+      guard diagnostics.isEmpty else { return nil }
+      let entries = Self.entries(of: syntax, in: source, skimmingBodies: skimmingBodies)
+      for entry in entries {
+        if case .declaration(let declaration) = entry.kind, declaration.bodySkimmed {
+          _ = declaration.recordKey(in: source)
+        }
+      }
+      return entries
     }
     workers(min(ProgramDatabase.workerCount, ranges.count)) { shared.run() }
-    let pieces = shared.results.map { $0! }
-    guard pieces.allSatisfy({ $0.1.isEmpty }) else { return nil }
-    return pieces.map(\.0)
+    var entries: [Entry] = []
+    for piece in shared.results {
+      guard let piece = piece! else { return nil }
+      entries += piece
+    }
+    return entries
+  }
+
+  /// The entries of `syntax`'s items; with `skimmingBodies`, its functions' bodies were
+  /// skimmed.
+  private static func entries(of syntax: FileSyntax, in source: SourceFile, skimmingBodies: Bool)
+    -> [Entry]
+  {
+    zip(syntax.items, syntax.extents).map { item, extent in
+      let isFunction = if case .function = item { true } else { false }
+      return entry(item, at: extent, in: source, bodySkimmed: skimmingBodies && isFunction)
+    }
   }
 
   /// The first line at or after `offset` that starts with an item's first word.
@@ -1420,12 +1444,12 @@ private final class ParsedFile {
     return nil
   }
 
-  private init(_ source: SourceFile, diagnostics: [Diagnostic], _ pieces: [FileSyntax] = []) {
+  private init(_ source: SourceFile, diagnostics: [Diagnostic], _ entries: [Entry] = []) {
     self.source = source
     self.diagnostics = diagnostics
-    for syntax in pieces {
-      for (item, extent) in zip(syntax.items, syntax.extents) { append(item, at: extent) }
-    }
+    declarations.reserveCapacity(entries.count)
+    items.reserveCapacity(entries.count)
+    for entry in entries { add(entry) }
   }
 
   /// `old` brought to `source`, its file's new text, parsing again only the items the
@@ -1564,34 +1588,72 @@ private final class ParsedFile {
     }
   }
 
+  /// What one parsed item adds to a file: made from the item and its file alone, so the
+  /// pieces of a large file make theirs on the workers that parsed them.
+  struct Entry {
+    enum Kind {
+      case declaration(Declaration)
+      case importDecl(ImportDecl, relative: String, path: String)
+      case statement(Stmt)
+    }
+
+    var kind: Kind
+    var extent: Range<Int>
+    /// Its signature has diagnostics (unknown or invalid types).
+    var hasSignatureDiagnostics = false
+  }
+
   private func append(_ item: Item, at extent: Range<Int>, bodySkimmed: Bool = false) {
+    add(Self.entry(item, at: extent, in: source, bodySkimmed: bodySkimmed))
+  }
+
+  private func add(_ entry: Entry) {
     parsedItems += 1
+    switch entry.kind {
+    case .declaration(let declaration):
+      items.append((entry.extent, .declaration))
+      declarations.append(declaration)
+    case .importDecl(let decl, let relative, let path):
+      items.append((entry.extent, .importDecl))
+      imports.append((decl, relative, path))
+    case .statement(let statement):
+      items.append((entry.extent, .statement))
+      statements.append(statement)
+      if scriptText == nil {
+        scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
+      }
+    }
+    if entry.hasSignatureDiagnostics { hasSignatureDiagnostics = true }
+  }
+
+  /// What `item`, parsed from `extent` of `source`, adds to its file.
+  static func entry(
+    _ item: Item, at extent: Range<Int>, in source: SourceFile, bodySkimmed: Bool = false
+  ) -> Entry {
     var signatureDiagnostics = DiagnosticBag()
+    let kind: Entry.Kind
     switch item {
     case .function(let decl):
-      items.append((extent, .declaration))
       let (signature, cStructs) = Self.signature(
         of: decl.name, decl.params, decl.returnType, crossesC: decl.isExport,
         &signatureDiagnostics)
       let text = BodyText(
         source, start: decl.span.start, end: max(decl.span.end, decl.body.span.end))
-      declarations.append(
+      kind = .declaration(
         Declaration(
           kind: .function(decl, text), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics,
           typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs,
           bodySkimmed: bodySkimmed))
     case .externFunction(let decl):
-      items.append((extent, .declaration))
       let (signature, cStructs) = Self.signature(
         of: decl.name, decl.params, decl.returnType, crossesC: true, &signatureDiagnostics)
-      declarations.append(
+      kind = .declaration(
         Declaration(
           kind: .externFunction(decl), signature: signature,
           signatureDiagnostics: signatureDiagnostics.diagnostics,
           typeNames: Self.typeNames(decl.params, decl.returnType), cStructs: cStructs))
     case .global(let decl):
-      items.append((extent, .declaration))
       let type = TypeResolver.resolve(decl.type, diagnostics: &signatureDiagnostics)
       if type == .unit {
         signatureDiagnostics.error(
@@ -1601,28 +1663,25 @@ private final class ParsedFile {
       let signature = FunctionSignature(
         name: decl.name.name, parameterNames: [], parameterTypes: [], parameterSpans: [],
         returnType: type, nameSpan: decl.name.span)
-      declarations.append(
+      kind = .declaration(
         Declaration(
           kind: .global(decl, BodyText(source, start: decl.span.start, end: decl.span.end)),
           signature: signature, signatureDiagnostics: signatureDiagnostics.diagnostics,
           typeNames: TypeResolver.structNames(in: decl.type)))
     case .structure(let decl):
-      items.append((extent, .declaration))
-      declarations.append(Self.structDeclaration(decl, in: source))
+      kind = .declaration(Self.structDeclaration(decl, in: source))
     case .statement(let statement):
-      items.append((extent, .statement))
-      statements.append(statement)
-      if scriptText == nil {
-        scriptText = BodyText(source, start: statement.span.start, end: source.bytes.count)
-      }
+      kind = .statement(statement)
     case .importDecl(let decl):
-      items.append((extent, .importDecl))
       let relative = decl.path.map(\.name).joined(separator: "/") + ".holo"
       let folder = ProgramDatabase.folder(of: source.path)
-      imports.append(
-        (decl, relative, ProgramDatabase.normalise(ProgramDatabase.join(folder, relative))))
+      kind = .importDecl(
+        decl, relative: relative,
+        path: ProgramDatabase.normalise(ProgramDatabase.join(folder, relative)))
     }
-    if !signatureDiagnostics.diagnostics.isEmpty { hasSignatureDiagnostics = true }
+    return Entry(
+      kind: kind, extent: extent,
+      hasSignatureDiagnostics: !signatureDiagnostics.diagnostics.isEmpty)
   }
 
   /// A struct's declaration: its fields as a signature (names, types, the struct as the

@@ -69,7 +69,7 @@ public final class ProgramDatabase {
   /// The kept bodies, by `FunctionID.index`.
   private var bodies: [CheckedBody?] = []
   /// The names each kept body read: who must be checked again when a name's shape changes.
-  private var readers: [String: Set<FunctionID>] = [:]
+  private var readers: [String: NameReaders] = [:]
   /// The kept bodies with diagnostics, checked again on every change.
   private var bodiesWithDiagnostics: Set<FunctionID> = []
   /// The namespace of the latest analysis and the files it was declared from.
@@ -272,6 +272,7 @@ public final class ProgramDatabase {
 
     testsMayHaveChanged = candidates == nil
     if candidates == nil {
+      readers.reserveCapacity(table.functions.count)
       functions = ChunkedArray()
       positions = ChunkedArray(repeating: -1, count: functionIDs.count)
       for (position, function) in table.functions.enumerated() {
@@ -289,6 +290,11 @@ public final class ProgramDatabase {
     var live: Set<FunctionID> = []
     var results: [(position: Int, body: CheckedBody)] = []
     var unchecked: [BodyCheck] = []
+    if candidates == nil {
+      live.reserveCapacity(table.functions.count)
+      results.reserveCapacity(table.functions.count)
+      unchecked.reserveCapacity(table.functions.count)
+    }
     for (position, function) in table.functions.enumerated() {
       if candidates == nil { live.insert(function.id) }
       let reason = candidates?[position] ?? .readsChanged
@@ -723,7 +729,9 @@ public final class ProgramDatabase {
     forget(id)
     if id.index >= bodies.count { bodies += repeatElement(nil, count: id.index + 1 - bodies.count) }
     bodies[id.index] = body
-    for name in body.reads.keys { readers[name, default: []].insert(id) }
+    for name in body.reads.keys where readers[name]?.insert(id) == nil {
+      readers[name] = .one(id)
+    }
     if !body.diagnostics.isEmpty { bodiesWithDiagnostics.insert(id) }
     return body
   }
@@ -737,8 +745,7 @@ public final class ProgramDatabase {
     guard let body = keptBody(id) else { return }
     bodies[id.index] = nil
     for name in body.reads.keys {
-      readers[name]?.remove(id)
-      if readers[name]?.isEmpty == true { readers[name] = nil }
+      if readers[name]?.remove(id) == true { readers[name] = nil }
     }
     bodiesWithDiagnostics.remove(id)
   }
@@ -866,7 +873,7 @@ public final class ProgramDatabase {
       }
     }
     var affected = bodiesWithDiagnostics
-    for name in changedNames { affected.formUnion(readers[name] ?? []) }
+    for name in changedNames { readers[name]?.forEach { affected.insert($0) } }
     for id in affected {
       if let position = program.table.position(of: id) { candidates[position] = .readsChanged }
     }
@@ -2051,6 +2058,43 @@ private final class SharedWork<Item, Result>: @unchecked Sendable {
       let taken = start..<min(start + batch, items.count)
       let done = taken.map { work(items[$0]) }
       lock.withLock { results.replaceSubrange(taken, with: done) }
+    }
+  }
+}
+
+/// The kept bodies that read one name. Most names are read by one body (a function called
+/// from one place), and a set for each of them would cost a large program an allocation
+/// per name.
+private enum NameReaders {
+  case one(FunctionID)
+  case many(Set<FunctionID>)
+
+  mutating func insert(_ id: FunctionID) {
+    switch self {
+    case .one(let reader): if reader != id { self = .many([reader, id]) }
+    case .many(var readers):
+      self = .one(id)  // Leaves the set uniquely referenced while it grows.
+      readers.insert(id)
+      self = .many(readers)
+    }
+  }
+
+  /// Removes `id`; true when no reader is left.
+  mutating func remove(_ id: FunctionID) -> Bool {
+    switch self {
+    case .one(let reader): return reader == id
+    case .many(var readers):
+      self = .one(id)
+      readers.remove(id)
+      self = readers.count == 1 ? .one(readers.first!) : .many(readers)
+      return readers.isEmpty
+    }
+  }
+
+  func forEach(_ body: (FunctionID) -> Void) {
+    switch self {
+    case .one(let reader): body(reader)
+    case .many(let readers): readers.forEach(body)
     }
   }
 }

@@ -87,6 +87,30 @@ final class ProgramDatabaseTests: XCTestCase {
     XCTAssertNotNil(database.snapshot().program)
   }
 
+  /// Readers come and go one by one: a signature edit checks exactly the bodies that read
+  /// it now, however many read it before.
+  func testASignatureEditChecksItsReadersAfterReadersComeAndGo() {
+    let b = { (readers: [String]) in
+      "fn g() -> i64 { 2 }\n"
+        + ["h1", "h2", "h3"].map { name in
+          "fn \(name)() -> i64 { \(readers.contains(name) ? "f()" : "0") }\n"
+        }.joined()
+    }
+    let database = database(b: b(["h1", "h2", "h3"]))
+    database.apply([.text(path: "b.holo", b(["h2", "h3"]))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["h1"])
+    database.apply([.text(path: "b.holo", b(["h3"]))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["h2"])
+    database.apply([.text(path: "a.holo", "fn f() -> bool { true }\n")])
+    // main prints f(), h3 returns it as an i64: both read f, and h3 is now wrong.
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "f", "h3"])
+    database.apply([.text(path: "b.holo", b(["h1", "h3"]))])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["h1", "h3"])
+    database.apply([.text(path: "a.holo", "fn f() -> i64 { 1 }\n")])
+    XCTAssertEqual(database.lastUpdate.checkedBodies, ["main", "f", "h1", "h3"])
+    XCTAssertNotNil(database.snapshot().program)
+  }
+
   func testASignatureThatComesOutEqualChecksNoReader() {
     let database = database()
     // Respelled, same types: f's text changed, the shape main read did not.

@@ -8,7 +8,14 @@ public struct ContentDigest: Sendable, Hashable, CustomStringConvertible {
   /// The digest of `data`.
   public init(of data: some Sequence<UInt8>) {
     var hasher = SHA256()
-    hasher.update(data: Array(data))
+    // Contiguous bytes (an array, a slice of one) are hashed in place, not copied first.
+    if data.withContiguousStorageIfAvailable({
+      hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
+    })
+      == nil
+    {
+      hasher.update(data: Array(data))
+    }
     self.init(hasher)
   }
 
@@ -20,7 +27,13 @@ public struct ContentDigest: Sendable, Hashable, CustomStringConvertible {
   }
 
   init(_ hasher: SHA256) {
-    bytes = Array(hasher.finalize())
+    bytes = hasher.finalize().withUnsafeBytes { Array($0) }
+  }
+
+  /// Its first eight bytes: a SHA-256 digest's bytes are uniformly distributed, so they
+  /// hash as well as all 32, combined one by one.
+  public func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine($0.loadUnaligned(as: UInt64.self)) }
   }
 
   /// The digest spelled as 64 lower-case hexadecimal digits, as Bazel's remote cache names it.

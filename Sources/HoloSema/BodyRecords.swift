@@ -43,7 +43,13 @@ public struct BodyRecordKey: Hashable, Sendable {
     for type in parameterTypes { buffer.appendPrefixed(type.description.utf8) }
     buffer.appendPrefixed(returnType.description.utf8)
     buffer.appendPrefixed(text)
-    bytes = Array(SHA256.hash(data: buffer))
+    bytes = SHA256.hash(data: buffer).withUnsafeBytes { Array($0) }
+  }
+
+  /// Its first eight bytes: a SHA-256 digest's bytes are uniformly distributed, so they
+  /// hash as well as all 32, combined one by one.
+  public func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine($0.loadUnaligned(as: UInt64.self)) }
   }
 
   init?(_ bytes: ArraySlice<UInt8>) {

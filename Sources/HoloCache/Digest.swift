@@ -9,13 +9,10 @@ public struct ContentDigest: Sendable, Hashable, CustomStringConvertible {
   public init(of data: some Sequence<UInt8>) {
     var hasher = SHA256()
     // Contiguous bytes (an array, a slice of one) are hashed in place, not copied first.
-    if data.withContiguousStorageIfAvailable({
-      hasher.update(bufferPointer: UnsafeRawBufferPointer($0))
-    })
-      == nil
-    {
-      hasher.update(data: Array(data))
+    let hashedInPlace = data.withContiguousStorageIfAvailable { bytes in
+      hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
     }
+    if hashedInPlace == nil { hasher.update(data: Array(data)) }
     self.init(hasher)
   }
 

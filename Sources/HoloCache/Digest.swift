@@ -9,7 +9,7 @@ public struct ContentDigest: Sendable, Hashable, CustomStringConvertible {
   public init(of data: some Sequence<UInt8>) {
     var hasher = SHA256()
     // Contiguous bytes (an array, a slice of one) are hashed in place, not copied first.
-    let hashedInPlace = data.withContiguousStorageIfAvailable { bytes in
+    let hashedInPlace: Void? = data.withContiguousStorageIfAvailable { bytes in
       hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
     }
     if hashedInPlace == nil { hasher.update(data: Array(data)) }

@@ -131,9 +131,11 @@ public final class BuildCache: Sendable {
   }
 
   /// Stores the file at `path` as the one output `name` under `key`, as `store` does,
-  /// without reading it into memory unless a remote cache is to have it.
-  public func store(_ key: CacheKey, output name: String, copying path: String) {
-    guard let (digest, size) = local.writeBlob(copying: path) else { return }
+  /// without reading it into memory unless a remote cache is to have it: a hard link to it
+  /// where the file system allows (`LocalStore.writeBlob(from:)`), so `path` must be
+  /// replaced, never changed in place, by whatever writes it next.
+  public func store(_ key: CacheKey, output name: String, file path: String) {
+    guard let (digest, size) = local.writeBlob(from: path) else { return }
     let result = ActionResult(
       outputFiles: [ActionResult.OutputFile(name: name, digest: digest, size: size)])
     local.write(.ac, key.digest, result.encoded())

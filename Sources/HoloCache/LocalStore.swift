@@ -114,10 +114,13 @@ final class LocalStore: Sendable {
     return true
   }
 
-  /// Stores the file at `path` as a blob (copied by the kernel: an executable's megabytes
-  /// never pass through memory); its digest, or nil when it cannot be read. A blob already
-  /// stored is only marked as recently used.
-  func writeBlob(copying path: String) -> (digest: ContentDigest, size: UInt64)? {
+  /// Stores the file at `path` as a blob: a hard link to it when the store is on its file
+  /// system, else a copy by the kernel (an executable's megabytes never pass through
+  /// memory); its digest, or nil when it cannot be read. A blob already stored is only
+  /// marked as recently used. A linked file changed in place later (it should be replaced,
+  /// as a linker replaces its output) is caught by the check every read of a blob makes,
+  /// and discarded.
+  func writeBlob(from path: String) -> (digest: ContentDigest, size: UInt64)? {
     let source = open(path, O_RDONLY | O_CLOEXEC)
     guard source >= 0 else { return nil }
     defer { close(source) }
@@ -126,7 +129,9 @@ final class LocalStore: Sendable {
     else { return nil }
     let size = UInt64(info.st_size)
     var times = [currentTime(), currentTime()]
-    if utimensat(AT_FDCWD, entryPath(.cas, digest), &times, 0) != 0 {
+    if utimensat(AT_FDCWD, entryPath(.cas, digest), &times, 0) != 0,
+      !linkEntry(.cas, digest, size: size, to: path)
+    {
       writeEntry(.cas, digest, size: size) { file in
         var copied: UInt64 = 0
         while copied < size {
@@ -192,6 +197,35 @@ final class LocalStore: Sendable {
       unlink(temporaryPath)
       if !written { return }
     }
+  }
+
+  /// Makes the file at `source` the entry `name` of `kind`, `size` bytes, by a hard link
+  /// in its folder renamed into place; false when the file system will not link it there
+  /// (another file system), and nothing was stored.
+  private func linkEntry(_ kind: Kind, _ name: ContentDigest, size: UInt64, to source: String)
+    -> Bool
+  {
+    let path = entryPath(kind, name)
+    let folder = String(path[..<path.lastIndex(of: "/")!])
+    // A second attempt after creating the folder, as `writeEntry`.
+    for _ in 0..<2 {
+      let temporaryPath = folder + "/" + temporaryName()
+      guard Glibc.link(source, temporaryPath) == 0 else {
+        guard errno == ENOENT else { return false }
+        try? FileManager.default.createDirectory(
+          atPath: folder, withIntermediateDirectories: true)
+        continue
+      }
+      var times = [currentTime(), currentTime()]
+      utimensat(AT_FDCWD, temporaryPath, &times, 0)
+      if rename(temporaryPath, path) == 0 {
+        noteStored(size)
+        return true
+      }
+      unlink(temporaryPath)
+      return false
+    }
+    return false
   }
 
   private func discard(_ path: String, _ opened: stat) {

@@ -35,7 +35,7 @@ struct BuildManifest {
   func record(files: [SourceFile], outputAt output: String) {
     let digests = files.map { (path: $0.path, digest: Self.digest(of: $0)) }
     // The output first: a manifest never names an output the cache lacks.
-    cache.store(outputKey(digests), output: "output", copying: output)
+    cache.store(outputKey(digests), output: "output", file: output)
     let paths = files.map(\.path).joined(separator: "\0")
     cache.store(key, [CacheOutput(name: "files", bytes: Array(paths.utf8))])
   }

@@ -204,14 +204,47 @@ final class CacheStoreTests: CacheTestCase {
     let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
     let file = directory + "/output"
     try Data(bytes).write(to: URL(fileURLWithPath: file))
-    cache.store(key("a"), output: "output", copying: file)
+    cache.store(key("a"), output: "output", file: file)
     XCTAssertEqual(cache.lookup(key("a")), [CacheOutput(name: "output", bytes: bytes)])
     let blobs = entryFiles("cas")
     cache.store(key("b"), [CacheOutput(name: "output", bytes: bytes)])
     XCTAssertEqual(cache.lookup(key("b")), cache.lookup(key("a")))
     XCTAssertEqual(entryFiles("cas"), blobs, "one blob for both")
-    cache.store(key("c"), output: "output", copying: directory + "/missing")
+    cache.store(key("c"), output: "output", file: directory + "/missing")
     XCTAssertNil(cache.lookup(key("c")))
+  }
+
+  /// A file stored as an output is linked, not copied; replaced afterwards (as a linker
+  /// replaces its output) it leaves the entry as it was, and changed in place it is caught
+  /// by the next read, which discards the entry.
+  func testAnOutputFileIsStoredAsALinkAndAChangeInPlaceIsCaught() throws {
+    let cache = BuildCache(directory: directory)
+    let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 5) }
+    let file = directory + "/program"
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+    cache.store(key("a"), output: "output", file: file)
+    let blob = try XCTUnwrap(entryFiles("cas").first)
+    XCTAssertEqual(try inode(of: blob), try inode(of: file), "a hard link")
+
+    try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file), options: .atomic)
+    XCTAssertEqual(cache.lookup(key("a")), [CacheOutput(name: "output", bytes: bytes)])
+
+    let other = bytes.map { $0 ^ 0x55 }
+    try Data(other).write(to: URL(fileURLWithPath: file))
+    cache.store(key("b"), output: "output", file: file)
+    XCTAssertEqual(cache.lookup(key("b")), [CacheOutput(name: "output", bytes: other)])
+    let handle = try XCTUnwrap(FileHandle(forWritingAtPath: file))
+    try handle.seek(toOffset: 100)
+    try handle.write(contentsOf: [0xff])
+    try handle.close()
+    XCTAssertNil(cache.lookup(key("b")))
+    XCTAssertEqual(entryFiles("cas"), [blob], "the changed blob is deleted")
+  }
+
+  private func inode(of path: String) throws -> UInt64 {
+    try XCTUnwrap(
+      (FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber)?
+        .uint64Value)
   }
 
   // MARK: Size limit

@@ -25,12 +25,6 @@ extension Driver {
     // The glue goes first: in a big program it is the largest unit, so it must not be
     // the one that starts last.
     let units = [DevObjectUnit.glue] + CodeChunk.partition(program).map(DevObjectUnit.chunk)
-    let keys = units.map { unit in
-      switch unit {
-      case .chunk(let chunk): chunkKey(chunk, program, options, fingerprints)
-      case .glue: glueKey(program, options)
-      }
-    }
     let cache = openCache()
     let queue = WorkQueue(count: units.count)
     let results = WorkerResults<String>(count: units.count)
@@ -39,8 +33,14 @@ extension Driver {
       // Made on the first miss: a build found whole in the cache creates no target machine.
       var compiler: DevObjectCompiler?
       while !results.failed, let index = queue.next() {
+        // Keyed by the worker that takes it: a key spells every function of its chunk.
+        let key =
+          switch units[index] {
+          case .chunk(let chunk): Self.chunkKey(chunk, program, options, fingerprints, sources)
+          case .glue: Self.glueKey(program, options, sources)
+          }
         let path = "\(directory)/\(index).o"
-        if cache.link(keys[index], output: "object", to: path) {
+        if cache.link(key, output: "object", to: path) {
           results.set(path, at: index)
           continue
         }
@@ -53,7 +53,7 @@ extension Driver {
           case .chunk(let chunk): object = try current.object(of: chunk)
           case .glue: object = try current.glueObject()
           }
-          guard Self.store(object, under: keys[index], in: cache, at: path) else {
+          guard Self.store(object, under: key, in: cache, at: path) else {
             results.fail("cannot write `\(path)`: \(String(cString: strerror(errno)))")
             continue
           }
@@ -91,9 +91,9 @@ extension Driver {
   /// functions it calls, the name and signature of every `extern fn` it calls, its kind,
   /// column and text. Which of its callees the chunk defines (called directly behind a
   /// guard at -O1 and above) follows from the list of its functions.
-  private func chunkKey(
+  private static func chunkKey(
     _ chunk: CodeChunk, _ program: IRProgram, _ options: CodegenOptions,
-    _ fingerprints: ProgramFingerprints
+    _ fingerprints: ProgramFingerprints, _ sources: SourceManager
   ) -> CacheKey {
     var builder = CacheKey.Builder(kind: "dev-chunk-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
@@ -126,7 +126,9 @@ extension Driver {
   /// relative to its line-base cell, so not its line). Body edits and renames of other
   /// functions leave it as it is; adding or removing a function changes its count, and
   /// then generating it costs little: it holds nothing per function.
-  private func glueKey(_ program: IRProgram, _ options: CodegenOptions) -> CacheKey {
+  private static func glueKey(
+    _ program: IRProgram, _ options: CodegenOptions, _ sources: SourceManager
+  ) -> CacheKey {
     var builder = CacheKey.Builder(kind: "dev-glue-object")
     for (label, value) in CompilerIdentity.parts { builder.add(label, value) }
     builder.add(

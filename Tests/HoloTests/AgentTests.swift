@@ -87,16 +87,7 @@ final class AgentTests: XCTestCase {
       facts.hello, Hello(type: 1, version: Int(DevABI.protocolVersion), pidMatches: true))
     // The agent loaded LLVM when it activated.
     XCTAssertEqual(facts.llvmMapped, true)
-    XCTAssertEqual(facts.before, "value 1")
-
-    assertApplied(facts.bodyAck, id: 1, stale: [])
-    XCTAssertEqual(facts.afterBody, "value 2")
-
-    // A new slot for a new signature, a caller using it and a new body, all at once.
-    assertApplied(facts.wideAck, id: 2, stale: [])
-    XCTAssertEqual(facts.afterWide, "wide 3 70")
-
-    assertRejected(facts.brokenAck, id: 3, containing: "holo_agent_test_missing_function")
+    assertTheFirstPatchesApply(facts)
     assertRejected(facts.garbageAck, id: 4, containing: "invalid patch object")
     assertRejected(
       facts.unknownSlotAck, id: 5, containing: "unknown slot `holo.slot.nothing()->()`")
@@ -134,13 +125,23 @@ final class AgentTests: XCTestCase {
   /// Without a symbol table, the agent links patches against the dynamic symbol table of
   /// an executable linked with -rdynamic.
   func testAStrippedExecutableExportingItsSymbolsIsPatched() throws {
-    let facts = try scenario("patches", as: PatchFacts.self, stripped: true)
-    XCTAssertEqual(facts.before, "value 1")
-    assertApplied(facts.bodyAck, id: 1, stale: [])
-    XCTAssertEqual(facts.afterBody, "value 2")
-    assertApplied(facts.wideAck, id: 2, stale: [])
-    XCTAssertEqual(facts.afterWide, "wide 3 70")
-    assertRejected(facts.brokenAck, id: 3, containing: "holo_agent_test_missing_function")
+    assertTheFirstPatchesApply(try scenario("patches", as: PatchFacts.self, stripped: true))
+  }
+
+  /// The first three patches of the `patches` scenario: a body, then a new slot for a new
+  /// signature with a caller using it and a new body, all at once; then one naming a
+  /// function nothing defines.
+  private func assertTheFirstPatchesApply(
+    _ facts: PatchFacts, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertEqual(facts.before, "value 1", file: file, line: line)
+    assertApplied(facts.bodyAck, id: 1, stale: [], file: file, line: line)
+    XCTAssertEqual(facts.afterBody, "value 2", file: file, line: line)
+    assertApplied(facts.wideAck, id: 2, stale: [], file: file, line: line)
+    XCTAssertEqual(facts.afterWide, "wide 3 70", file: file, line: line)
+    assertRejected(
+      facts.brokenAck, id: 3, containing: "holo_agent_test_missing_function", file: file,
+      line: line)
   }
 
   func testStaleFramesAreReported() throws {

@@ -172,15 +172,40 @@ final class LocalStore: Sendable {
   private func writeEntry(
     _ kind: Kind, _ name: ContentDigest, size: UInt64, _ fill: (Int32) -> Bool
   ) {
+    placeEntry(kind, name, size: size) { temporaryPath in
+      let file = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+      guard file >= 0 else { return false }
+      let written = fill(file)
+      close(file)
+      if !written { unlink(temporaryPath) }
+      return written
+    }
+  }
+
+  /// Makes the file at `source` the entry `name` of `kind`, `size` bytes, by a hard link
+  /// renamed into place; false when the file system will not link it there (another file
+  /// system), and nothing was stored.
+  private func linkEntry(_ kind: Kind, _ name: ContentDigest, size: UInt64, to source: String)
+    -> Bool
+  {
+    placeEntry(kind, name, size: size) { Glibc.link(source, $0) == 0 }
+  }
+
+  /// Stores the entry `name` of `kind`, `size` bytes, that `make` creates at the temporary
+  /// path it is given in the entry's folder (false, with `errno` set, when it could not;
+  /// it leaves nothing there then), by renaming it into place; true when it is stored.
+  @discardableResult
+  private func placeEntry(
+    _ kind: Kind, _ name: ContentDigest, size: UInt64, _ make: (String) -> Bool
+  ) -> Bool {
     let path = entryPath(kind, name)
     let folder = String(path[..<path.lastIndex(of: "/")!])
     // A second attempt after creating the folder, which a concurrent `clean` may also have
     // moved away between the two.
     for _ in 0..<2 {
       let temporaryPath = folder + "/" + temporaryName()
-      let file = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-      if file < 0 {
-        guard errno == ENOENT else { return }
+      guard make(temporaryPath) else {
+        guard errno == ENOENT else { return false }
         try? FileManager.default.createDirectory(
           atPath: folder, withIntermediateDirectories: true)
         continue
@@ -188,42 +213,12 @@ final class LocalStore: Sendable {
       // The modification time orders entries for eviction; the kernel's own stamps are
       // only as fine as its timer tick, too coarse to order entries written in a burst.
       var times = [currentTime(), currentTime()]
-      let written = fill(file) && futimens(file, &times) == 0
-      close(file)
-      if written && rename(temporaryPath, path) == 0 {
-        noteStored(size)
-        return
-      }
-      unlink(temporaryPath)
-      if !written { return }
-    }
-  }
-
-  /// Makes the file at `source` the entry `name` of `kind`, `size` bytes, by a hard link
-  /// in its folder renamed into place; false when the file system will not link it there
-  /// (another file system), and nothing was stored.
-  private func linkEntry(_ kind: Kind, _ name: ContentDigest, size: UInt64, to source: String)
-    -> Bool
-  {
-    let path = entryPath(kind, name)
-    let folder = String(path[..<path.lastIndex(of: "/")!])
-    // A second attempt after creating the folder, as `writeEntry`.
-    for _ in 0..<2 {
-      let temporaryPath = folder + "/" + temporaryName()
-      guard Glibc.link(source, temporaryPath) == 0 else {
-        guard errno == ENOENT else { return false }
-        try? FileManager.default.createDirectory(
-          atPath: folder, withIntermediateDirectories: true)
-        continue
-      }
-      var times = [currentTime(), currentTime()]
-      utimensat(AT_FDCWD, temporaryPath, &times, 0)
-      if rename(temporaryPath, path) == 0 {
+      if utimensat(AT_FDCWD, temporaryPath, &times, 0) == 0 && rename(temporaryPath, path) == 0 {
         noteStored(size)
         return true
       }
+      // A concurrent `clean` may have moved the folder away since: once more.
       unlink(temporaryPath)
-      return false
     }
     return false
   }
